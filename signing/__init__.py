@@ -1,0 +1,72 @@
+"""OCOP stamp format v1: the pure core (bytes in, bytes out; no files, network or clock).
+
+Read docs/stamp-format.md for the normative specification.
+"""
+
+from signing.errors import (
+    DocumentError,
+    DocumentExpired,
+    DocumentInvalid,
+    DocumentRollback,
+    DocumentSignatureInvalid,
+    InvalidPayload,
+    KeyLoadError,
+    MalformedStamp,
+    OcopError,
+    SigningRefused,
+)
+from signing.keys import KeyStatus, PrivateKey, TrustedKey, key_id
+from signing.lists import (
+    CertificateRef,
+    CertificateState,
+    CertificateStatus,
+    SerialRange,
+    StatusList,
+    TrustList,
+)
+from signing.payload import Payload
+from signing.stamp import (
+    DOMAIN_TAG,
+    STAMP_DIGITS,
+    Stamp,
+    StampIssuer,
+    parse_stamp,
+    sign_payload,
+    stamp_url,
+)
+from signing.verdict import REASON_VERDICTS, Verdict, VerdictCode, verify
+
+__all__ = [
+    "DOMAIN_TAG",
+    "REASON_VERDICTS",
+    "STAMP_DIGITS",
+    "CertificateRef",
+    "CertificateState",
+    "CertificateStatus",
+    "DocumentError",
+    "DocumentExpired",
+    "DocumentInvalid",
+    "DocumentRollback",
+    "DocumentSignatureInvalid",
+    "InvalidPayload",
+    "KeyLoadError",
+    "KeyStatus",
+    "MalformedStamp",
+    "OcopError",
+    "Payload",
+    "PrivateKey",
+    "SerialRange",
+    "SigningRefused",
+    "Stamp",
+    "StampIssuer",
+    "StatusList",
+    "TrustList",
+    "TrustedKey",
+    "Verdict",
+    "VerdictCode",
+    "key_id",
+    "parse_stamp",
+    "sign_payload",
+    "stamp_url",
+    "verify",
+]

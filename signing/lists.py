@@ -1,0 +1,453 @@
+"""The trust list and the status list: signed JSON documents that offline verifiers hold.
+
+Build a :class:`TrustList` or :class:`StatusList`, sign it with the national root key
+(:meth:`TrustList.sign`), publish the bytes; verifiers load them with :meth:`TrustList.verify`,
+which checks the signature, the type, every field, the expiry and the version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from signing import _jws
+from signing._dates import format_time, parse_time
+from signing.errors import DocumentExpired, DocumentInvalid, DocumentRollback
+from signing.keys import KeyStatus, PrivateKey, TrustedKey, b64url_decode, b64url_encode
+
+__all__ = [
+    "STATUS_LIST_TYPE",
+    "TRUST_LIST_TYPE",
+    "CertificateRef",
+    "CertificateState",
+    "CertificateStatus",
+    "SerialRange",
+    "StatusList",
+    "TrustList",
+]
+
+TRUST_LIST_TYPE = "ocop-trust-list+json"
+STATUS_LIST_TYPE = "ocop-status-list+json"
+_MAX_SUPERSEDE_CHAIN = 16
+
+_T = TypeVar("_T")
+
+
+class CertificateState(StrEnum):
+    """The registry status of a certificate (an OCOP recognition)."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class CertificateRef:
+    """Names a certificate nationwide: the issuing authority's code and its certificate id."""
+
+    issuer: str
+    certificate_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateStatus:
+    """One certificate's current state as the status list publishes it.
+
+    ``superseded_by`` names the certificate that replaced it after re-evaluation or renewal.
+    Raises ``ValueError`` when a superseded entry does not name its successor.
+    """
+
+    ref: CertificateRef
+    status: CertificateState
+    stars: int
+    valid_until: date
+    reason: str | None = None
+    decision: str | None = None
+    superseded_by: CertificateRef | None = None
+
+    def __post_init__(self) -> None:
+        if self.stars not in (3, 4, 5):
+            raise ValueError(f"certificate stars must be 3, 4 or 5, not {self.stars}")
+        if (self.status is CertificateState.SUPERSEDED) != (self.superseded_by is not None):
+            raise ValueError("superseded_by is given exactly when the status is superseded")
+
+
+@dataclass(frozen=True, slots=True)
+class SerialRange:
+    """Serials ``first`` to ``last`` (inclusive) of one key, with the reason they are listed."""
+
+    key_index: int
+    first: int
+    last: int
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.first <= self.last < 1 << 48 or not 0 <= self.key_index <= 0xFFFF:
+            raise ValueError("a serial range needs 0 <= first <= last < 2**48 and a key index")
+
+    def __contains__(self, item: tuple[int, int]) -> bool:
+        key_index, serial = item
+        return key_index == self.key_index and self.first <= serial <= self.last
+
+
+class _Fields:
+    """Reads typed fields out of a decoded JSON object; every failure becomes DocumentInvalid."""
+
+    def __init__(self, data: Any, kind: str, where: str) -> None:
+        if not isinstance(data, dict):
+            raise DocumentInvalid(f"{where} must be a JSON object", kind=kind)
+        self.data, self.kind, self.where = data, kind, where
+
+    def fail(self, name: str, expected: str) -> DocumentInvalid:
+        return DocumentInvalid(f"{self.where}.{name} must be {expected}", kind=self.kind)
+
+    def get(self, name: str, kind: type[_T], expected: str, *, optional: bool = False) -> _T:
+        value = self.data.get(name)
+        if value is None and optional:
+            return value  # type: ignore[return-value]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise self.fail(name, expected)
+        return value
+
+    def integer(self, name: str, bits: int = 53) -> int:
+        value = self.get(name, int, "an integer")
+        if not 0 <= value < 1 << bits:
+            raise self.fail(name, f"an integer in 0..2**{bits}-1")
+        return value
+
+    def text(self, name: str, *, optional: bool = False) -> str:
+        return self.get(name, str, "a string", optional=optional)
+
+    def day(self, name: str) -> date:
+        try:
+            return date.fromisoformat(self.text(name))
+        except ValueError:
+            raise self.fail(name, "a date YYYY-MM-DD") from None
+
+    def time(self, name: str) -> datetime:
+        try:
+            return parse_time(self.text(name))
+        except ValueError:
+            raise self.fail(name, "an RFC 3339 time with zone") from None
+
+    def items(self, name: str) -> list[_Fields]:
+        values = self.get(name, list, "a list")
+        return [_Fields(v, self.kind, f"{self.where}.{name}[{i}]") for i, v in enumerate(values)]
+
+    def choice(self, name: str, enum: type[StrEnum]) -> Any:
+        try:
+            return enum(self.text(name))
+        except ValueError:
+            raise self.fail(name, " or ".join(m.value for m in enum)) from None
+
+
+def _check_header(document: _Fields, doc_type: str) -> tuple[int, datetime, datetime]:
+    if document.text("type") != doc_type:
+        raise document.fail("type", doc_type)
+    version = document.integer("version")
+    issued_at, expires_at = document.time("issued_at"), document.time("expires_at")
+    if expires_at <= issued_at:
+        raise document.fail("expires_at", "later than issued_at")
+    return version, issued_at, expires_at
+
+
+def _check_fresh(
+    kind: str, version: int, expires_at: datetime, now: datetime, held_version: int | None
+) -> None:
+    if held_version is not None and version < held_version:
+        raise DocumentRollback(
+            f"the {kind} has version {version}, older than version {held_version} already held",
+            kind=kind,
+            held_version=held_version,
+            offered_version=version,
+        )
+    if now > expires_at:
+        raise DocumentExpired(
+            f"the {kind} expired at {format_time(expires_at)}",
+            kind=kind,
+            expires_at=expires_at,
+            now=now,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrustList:
+    """The keys that may sign stamps, with their scopes; signed by the national root key.
+
+    Raises ``ValueError`` when two entries share an index or ``expires_at`` is not after
+    ``issued_at``.
+    """
+
+    version: int
+    issued_at: datetime
+    expires_at: datetime
+    keys: Mapping[int, TrustedKey] = field(default_factory=dict)
+
+    KIND = "trust list"
+
+    def __post_init__(self) -> None:
+        if self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be later than issued_at")
+        if any(index != key.index for index, key in self.keys.items()):
+            raise ValueError("keys must be mapped by their own index")
+
+    @classmethod
+    def of(
+        cls, version: int, issued_at: datetime, expires_at: datetime, keys: Iterable[TrustedKey]
+    ) -> TrustList:
+        """Return a trust list of ``keys``. Raises ``ValueError`` on a repeated key index."""
+        by_index: dict[int, TrustedKey] = {}
+        for key in keys:
+            if key.index in by_index:
+                raise ValueError(f"key index {key.index} appears twice")
+            by_index[key.index] = key
+        return cls(version, issued_at, expires_at, by_index)
+
+    def to_claims(self) -> dict[str, Any]:
+        """Return the document's JSON content (see docs/stamp-format.md)."""
+        return {
+            "type": "ocop-trust-list",
+            "version": self.version,
+            "issued_at": format_time(self.issued_at),
+            "expires_at": format_time(self.expires_at),
+            "keys": [
+                {
+                    "index": k.index,
+                    "public_key": b64url_encode(k.public_key),
+                    "issuer": k.issuer,
+                    "issuer_name": k.issuer_name,
+                    "province_code": k.province_code,
+                    "stars": sorted(k.stars),
+                    "not_before": k.not_before.isoformat(),
+                    "not_after": k.not_after.isoformat(),
+                    "status": k.status.value,
+                    "last_serial": k.last_serial,
+                }
+                for k in sorted(self.keys.values(), key=lambda k: k.index)
+            ],
+        }
+
+    def sign(self, root_key: PrivateKey) -> bytes:
+        """Return the signed document (flattened JWS JSON, UTF-8 bytes)."""
+        return _jws.sign(self.to_claims(), TRUST_LIST_TYPE, root_key)
+
+    @classmethod
+    def verify(
+        cls,
+        document: bytes,
+        root_keys: Iterable[bytes],
+        now: datetime,
+        *,
+        held_version: int | None = None,
+    ) -> TrustList:
+        """Check a signed trust list and return it.
+
+        Raises :class:`DocumentInvalid` (not a trust list, or a bad field),
+        :class:`DocumentSignatureInvalid` (not signed by one of ``root_keys``),
+        :class:`DocumentRollback` (version below ``held_version``) or
+        :class:`DocumentExpired` (``now`` after ``expires_at``).
+        """
+        claims = _jws.verify(document, TRUST_LIST_TYPE, root_keys, cls.KIND)
+        trust_list = cls.from_claims(claims)
+        _check_fresh(cls.KIND, trust_list.version, trust_list.expires_at, now, held_version)
+        return trust_list
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> TrustList:
+        """Decode the JSON content. Raises :class:`DocumentInvalid` on any bad field."""
+        document = _Fields(claims, cls.KIND, "trust_list")
+        version, issued_at, expires_at = _check_header(document, "ocop-trust-list")
+        keys = []
+        for entry in document.items("keys"):
+            stars = entry.get("stars", list, "a list of star levels")
+            try:
+                public_key = b64url_decode(entry.text("public_key"))
+                keys.append(
+                    TrustedKey(
+                        index=entry.integer("index", 16),
+                        public_key=public_key,
+                        issuer=entry.text("issuer"),
+                        issuer_name=entry.text("issuer_name"),
+                        province_code=entry.text("province_code", optional=True),
+                        stars=frozenset(stars),
+                        not_before=entry.day("not_before"),
+                        not_after=entry.day("not_after"),
+                        status=entry.choice("status", KeyStatus),
+                        last_serial=entry.get("last_serial", int, "an integer", optional=True),
+                    )
+                )
+            except (ValueError, TypeError) as exc:
+                raise DocumentInvalid(f"{entry.where}: {exc}", kind=cls.KIND) from None
+        try:
+            return cls.of(version, issued_at, expires_at, keys)
+        except ValueError as exc:
+            raise DocumentInvalid(str(exc), kind=cls.KIND) from None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusList:
+    """Live facts that stamps cannot carry: each certificate's status and current stars,
+    blocked serials and voided batches; signed by the national root key."""
+
+    version: int
+    issued_at: datetime
+    expires_at: datetime
+    certificates: Mapping[CertificateRef, CertificateStatus] = field(default_factory=dict)
+    blocked: tuple[SerialRange, ...] = ()
+    voided: tuple[SerialRange, ...] = ()
+
+    KIND = "status list"
+
+    def __post_init__(self) -> None:
+        if self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be later than issued_at")
+
+    @classmethod
+    def of(
+        cls,
+        version: int,
+        issued_at: datetime,
+        expires_at: datetime,
+        certificates: Iterable[CertificateStatus] = (),
+        blocked: Iterable[SerialRange] = (),
+        voided: Iterable[SerialRange] = (),
+    ) -> StatusList:
+        """Return a status list. Raises ``ValueError`` on a certificate listed twice."""
+        by_ref: dict[CertificateRef, CertificateStatus] = {}
+        for entry in certificates:
+            if entry.ref in by_ref:
+                raise ValueError(f"certificate {entry.ref} appears twice")
+            by_ref[entry.ref] = entry
+        return cls(version, issued_at, expires_at, by_ref, tuple(blocked), tuple(voided))
+
+    def current(
+        self, ref: CertificateRef
+    ) -> tuple[CertificateStatus | None, CertificateStatus | None]:
+        """Return the entry for ``ref`` and the entry it resolves to after following
+        ``superseded_by`` (the same entry when not superseded); ``(None, None)`` when unlisted.
+        A broken or cyclic chain resolves to the last entry reached."""
+        listed = self.certificates.get(ref)
+        entry = listed
+        for _ in range(_MAX_SUPERSEDE_CHAIN):
+            if entry is None or entry.superseded_by is None:
+                break
+            successor = self.certificates.get(entry.superseded_by)
+            if successor is None:
+                break
+            entry = successor
+        return listed, entry
+
+    def is_blocked(self, key_index: int, serial: int) -> SerialRange | None:
+        """Return the blocked range holding this serial, or ``None``."""
+        return next((r for r in self.blocked if (key_index, serial) in r), None)
+
+    def is_voided(self, key_index: int, serial: int) -> SerialRange | None:
+        """Return the voided batch holding this serial, or ``None``."""
+        return next((r for r in self.voided if (key_index, serial) in r), None)
+
+    def to_claims(self) -> dict[str, Any]:
+        """Return the document's JSON content (see docs/stamp-format.md)."""
+
+        def ref(r: CertificateRef | None) -> dict[str, Any] | None:
+            return None if r is None else {"issuer": r.issuer, "certificate_id": r.certificate_id}
+
+        def ranges(items: Iterable[SerialRange]) -> list[dict[str, Any]]:
+            return [
+                {"key_index": r.key_index, "first": r.first, "last": r.last, "reason": r.reason}
+                for r in items
+            ]
+
+        return {
+            "type": "ocop-status-list",
+            "version": self.version,
+            "issued_at": format_time(self.issued_at),
+            "expires_at": format_time(self.expires_at),
+            "certificates": [
+                {
+                    "issuer": c.ref.issuer,
+                    "certificate_id": c.ref.certificate_id,
+                    "status": c.status.value,
+                    "stars": c.stars,
+                    "valid_until": c.valid_until.isoformat(),
+                    "reason": c.reason,
+                    "decision": c.decision,
+                    "superseded_by": ref(c.superseded_by),
+                }
+                for c in sorted(self.certificates.values(), key=lambda c: c.ref)
+            ],
+            "blocked_serials": ranges(self.blocked),
+            "voided_batches": ranges(self.voided),
+        }
+
+    def sign(self, root_key: PrivateKey) -> bytes:
+        """Return the signed document (flattened JWS JSON, UTF-8 bytes)."""
+        return _jws.sign(self.to_claims(), STATUS_LIST_TYPE, root_key)
+
+    @classmethod
+    def verify(
+        cls,
+        document: bytes,
+        root_keys: Iterable[bytes],
+        now: datetime,
+        *,
+        held_version: int | None = None,
+    ) -> StatusList:
+        """Check a signed status list and return it; raises as :meth:`TrustList.verify`."""
+        claims = _jws.verify(document, STATUS_LIST_TYPE, root_keys, cls.KIND)
+        status_list = cls.from_claims(claims)
+        _check_fresh(cls.KIND, status_list.version, status_list.expires_at, now, held_version)
+        return status_list
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> StatusList:
+        """Decode the JSON content. Raises :class:`DocumentInvalid` on any bad field."""
+        document = _Fields(claims, cls.KIND, "status_list")
+        version, issued_at, expires_at = _check_header(document, "ocop-status-list")
+
+        def ref(entry: _Fields, name: str) -> CertificateRef | None:
+            value = entry.data.get(name)
+            if value is None:
+                return None
+            inner = _Fields(value, cls.KIND, f"{entry.where}.{name}")
+            return CertificateRef(inner.text("issuer"), inner.integer("certificate_id", 32))
+
+        def ranges(name: str) -> list[SerialRange]:
+            return [
+                SerialRange(
+                    r.integer("key_index", 16),
+                    r.integer("first", 48),
+                    r.integer("last", 48),
+                    r.text("reason", optional=True),
+                )
+                for r in document.items(name)
+            ]
+
+        try:
+            certificates = [
+                CertificateStatus(
+                    ref=CertificateRef(c.text("issuer"), c.integer("certificate_id", 32)),
+                    status=c.choice("status", CertificateState),
+                    stars=c.integer("stars", 8),
+                    valid_until=c.day("valid_until"),
+                    reason=c.text("reason", optional=True),
+                    decision=c.text("decision", optional=True),
+                    superseded_by=ref(c, "superseded_by"),
+                )
+                for c in document.items("certificates")
+            ]
+            return cls.of(
+                version,
+                issued_at,
+                expires_at,
+                certificates,
+                ranges("blocked_serials"),
+                ranges("voided_batches"),
+            )
+        except DocumentInvalid:
+            raise
+        except ValueError as exc:
+            raise DocumentInvalid(str(exc), kind=cls.KIND) from None

@@ -1,0 +1,176 @@
+"""The offline verdict: everything a verifier can decide from a stamp, the trust list and the
+status list, with no database (docs/stamp-format.md, section "Verdicts")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from signing._dates import vietnam_date
+from signing.errors import MalformedStamp
+from signing.keys import KeyStatus, TrustedKey
+from signing.lists import CertificateRef, CertificateState, CertificateStatus, StatusList, TrustList
+from signing.stamp import Stamp, parse_stamp
+
+__all__ = ["REASON_VERDICTS", "Verdict", "VerdictCode", "verify"]
+
+
+class VerdictCode(StrEnum):
+    """The public verdicts, most severe first."""
+
+    MALFORMED = "malformed"
+    COUNTERFEIT = "counterfeit"
+    UNREGISTERED = "unregistered"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    STAR_MISMATCH = "star_mismatch"
+    SUSPECTED_CLONE = "suspected_clone"
+    GENUINE = "genuine"
+
+    @property
+    def severity(self) -> int:
+        """Return 0 for the most severe verdict, 7 for genuine."""
+        return list(VerdictCode).index(self)
+
+
+_MALFORMED_REASONS = [
+    "empty",
+    "too_long",
+    "not_a_stamp",
+    "wrong_path",
+    "non_digit",
+    "wrong_length",
+    "out_of_range",
+    "unknown_version",
+    "invalid_field",
+]
+
+#: Every reason code this module can give, and the verdict it leads to.
+REASON_VERDICTS: dict[str, VerdictCode] = {
+    **dict.fromkeys(_MALFORMED_REASONS, VerdictCode.MALFORMED),
+    "unknown_key": VerdictCode.COUNTERFEIT,
+    "bad_signature": VerdictCode.COUNTERFEIT,
+    "stars_out_of_key_scope": VerdictCode.COUNTERFEIT,
+    "outside_key_period": VerdictCode.COUNTERFEIT,
+    "key_compromised": VerdictCode.COUNTERFEIT,
+    "key_retired": VerdictCode.COUNTERFEIT,
+    "batch_voided": VerdictCode.UNREGISTERED,
+    "certificate_revoked": VerdictCode.REVOKED,
+    "certificate_expired": VerdictCode.EXPIRED,
+    "stars_lowered": VerdictCode.STAR_MISMATCH,
+    "stars_raised": VerdictCode.STAR_MISMATCH,
+    "stars_seen_higher": VerdictCode.STAR_MISMATCH,
+    "serial_blocked": VerdictCode.SUSPECTED_CLONE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The answer to one check.
+
+    ``reasons`` lists every problem found, most severe first (empty when genuine); ``notes``
+    are facts worth showing that change nothing (``offline``, ``renewed``,
+    ``key_compromised_below_watermark``, ``not_in_status_list``, ``trust_list_expired``,
+    ``status_list_expired``). ``certificate`` is the status-list entry the stamp resolves to
+    (after renewals), ``key`` the trust-list entry of the signing key, and the two ages say how
+    old the lists were at the time of checking.
+    """
+
+    verdict: VerdictCode
+    reasons: tuple[str, ...]
+    stamp: Stamp | None = None
+    key: TrustedKey | None = None
+    certificate: CertificateStatus | None = None
+    notes: tuple[str, ...] = ()
+    trust_list_version: int | None = None
+    trust_list_age: timedelta | None = None
+    status_list_version: int | None = None
+    status_list_age: timedelta | None = None
+
+    @classmethod
+    def from_reasons(cls, reasons: list[str], **fields: object) -> Verdict:
+        """Return the verdict of the most severe reason (genuine when there is none), with the
+        reasons ordered by severity."""
+        ordered = tuple(sorted(dict.fromkeys(reasons), key=lambda r: REASON_VERDICTS[r].severity))
+        verdict = REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE
+        return cls(verdict, ordered, **fields)  # type: ignore[arg-type]
+
+    @property
+    def genuine(self) -> bool:
+        """Return whether the verdict is ``genuine``."""
+        return self.verdict is VerdictCode.GENUINE
+
+
+def verify(
+    stamp_text: str,
+    trust_list: TrustList,
+    status_list: StatusList,
+    now: datetime,
+    *,
+    stars_seen: int | None = None,
+) -> Verdict:
+    """Return the offline verdict on ``stamp_text`` (a stamp URL or its 193 digits) at ``now``.
+
+    ``trust_list`` and ``status_list`` are documents already checked with their ``verify``
+    methods; if they have expired since, the verdict notes it. ``stars_seen`` is the number of
+    stars an inspector sees printed on the pack. Never raises for any stamp text.
+    """
+    context: dict[str, object] = {
+        "trust_list_version": trust_list.version,
+        "trust_list_age": now - trust_list.issued_at,
+        "status_list_version": status_list.version,
+        "status_list_age": now - status_list.issued_at,
+    }
+    notes = ["offline"]
+    if now > trust_list.expires_at:
+        notes.append("trust_list_expired")
+    if now > status_list.expires_at:
+        notes.append("status_list_expired")
+    try:
+        stamp = parse_stamp(stamp_text)
+    except MalformedStamp as exc:
+        return Verdict.from_reasons([exc.code], notes=tuple(notes), **context)
+    payload = stamp.payload
+    context["stamp"] = stamp
+
+    key = trust_list.keys.get(payload.key_index)
+    if key is None:
+        return Verdict.from_reasons(["unknown_key"], notes=tuple(notes), **context)
+    context["key"] = key
+    if not stamp.signature_valid(key.public_key):
+        return Verdict.from_reasons(["bad_signature"], notes=tuple(notes), **context)
+    problems = key.scope_violations(payload)
+    if problems:
+        return Verdict.from_reasons(problems, notes=tuple(notes), **context)
+    if key.status is KeyStatus.COMPROMISED:
+        notes.append("key_compromised_below_watermark")
+
+    reasons: list[str] = []
+    if status_list.is_voided(payload.key_index, payload.serial):
+        reasons.append("batch_voided")
+    listed, certificate = status_list.current(CertificateRef(key.issuer, payload.certificate_id))
+    today = vietnam_date(now)
+    if certificate is None:
+        notes.append("not_in_status_list")
+        certified_stars, valid_until = payload.stars, payload.valid_until
+    else:
+        context["certificate"] = certificate
+        if listed is not certificate:
+            notes.append("renewed")
+        certified_stars, valid_until = certificate.stars, certificate.valid_until
+        if certificate.status is CertificateState.REVOKED:
+            reasons.append("certificate_revoked")
+        elif certificate.status is CertificateState.EXPIRED:
+            reasons.append("certificate_expired")
+    if valid_until < today:
+        reasons.append("certificate_expired")
+    if payload.stars < certified_stars:
+        reasons.append("stars_raised")
+    elif payload.stars > certified_stars:
+        reasons.append("stars_lowered")
+    if stars_seen is not None and stars_seen > certified_stars:
+        reasons.append("stars_seen_higher")
+    if status_list.is_blocked(payload.key_index, payload.serial):
+        reasons.append("serial_blocked")
+    return Verdict.from_reasons(reasons, notes=tuple(notes), **context)

@@ -89,7 +89,8 @@ def write_png(
     image = Image.new("1", (side, side), 1)
     image.putdata(
         [
-            0 if 0 <= (r := i // side - quiet_zone) < matrix.size
+            0
+            if 0 <= (r := i // side - quiet_zone) < matrix.size
             and 0 <= (c := i % side - quiet_zone) < matrix.size
             and matrix.modules[r][c]
             else 1

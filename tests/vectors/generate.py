@@ -48,7 +48,9 @@ STATUS_LIST_VERSION = 42
 
 
 def _seed(name: str) -> bytes:
-    return hashlib.sha256(f"OCOP stamp TEST KEY, never trust in production: {name}".encode()).digest()
+    return hashlib.sha256(
+        f"OCOP stamp TEST KEY, never trust in production: {name}".encode()
+    ).digest()
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,9 @@ def _keys() -> dict[str, _TestKey]:
 
 
 def _certificates() -> list[CertificateStatus]:
-    def cert(issuer: str, number: int, status: CertificateState, stars: int, until: date,
-             **more: Any) -> CertificateStatus:
+    def cert(
+        issuer: str, number: int, status: CertificateState, stars: int, until: date, **more: Any
+    ) -> CertificateStatus:
         return CertificateStatus(CertificateRef(issuer, number), status, stars, until, **more)
 
     active, expired = CertificateState.ACTIVE, CertificateState.EXPIRED
@@ -137,14 +140,33 @@ def _certificates() -> list[CertificateStatus]:
         cert("VN-TW", 501, active, 5, date(2029, 1, 9)),
         cert("VN-01", 103, expired, 3, date(2026, 8, 31)),
         cert(
-            "VN-01", 104, CertificateState.REVOKED, 4, date(2027, 12, 1),
-            reason="Vi phạm quy định về an toàn thực phẩm", decision="1234/QĐ-UBND ngày 02/10/2026",
+            "VN-01",
+            104,
+            CertificateState.REVOKED,
+            4,
+            date(2027, 12, 1),
+            reason="Vi phạm quy định về an toàn thực phẩm",
+            decision="1234/QĐ-UBND ngày 02/10/2026",
         ),
-        cert("VN-01", 105, superseded, 3, date(2027, 2, 20),
-             superseded_by=CertificateRef("VN-01", 106), decision="Đánh giá lại: hạ từ 4 sao"),
+        cert(
+            "VN-01",
+            105,
+            superseded,
+            3,
+            date(2027, 2, 20),
+            superseded_by=CertificateRef("VN-01", 106),
+            decision="Đánh giá lại: hạ từ 4 sao",
+        ),
         cert("VN-01", 106, active, 3, date(2029, 10, 1)),
-        cert("VN-01", 107, superseded, 4, date(2026, 10, 15),
-             superseded_by=CertificateRef("VN-01", 108), decision="Công nhận lại"),
+        cert(
+            "VN-01",
+            107,
+            superseded,
+            4,
+            date(2026, 10, 15),
+            superseded_by=CertificateRef("VN-01", 108),
+            decision="Công nhận lại",
+        ),
         cert("VN-01", 108, active, 4, date(2029, 10, 16)),
         cert("VN-01", 109, active, 4, date(2026, 11, 1)),
         cert("VN-79", 301, active, 4, date(2028, 1, 31)),
@@ -184,15 +206,28 @@ def _stamp_fields(stamp: Stamp) -> dict[str, Any]:
     }
 
 
-def _case(name: str, description: str, text: str, verdict: str, reasons: list[str],
-          notes: list[str] | None = None, *, stars_seen: int | None = None,
-          stamp: Stamp | None = None, misuse: int | None = None) -> dict[str, Any]:
+def _case(
+    name: str,
+    description: str,
+    text: str,
+    verdict: str,
+    reasons: list[str],
+    notes: list[str] | None = None,
+    *,
+    stars_seen: int | None = None,
+    stamp: Stamp | None = None,
+    misuse: int | None = None,
+) -> dict[str, Any]:
     case: dict[str, Any] = {"name": name, "description": description, "input": text}
     if stars_seen is not None:
         case["stars_seen"] = stars_seen
     if misuse is not None:
         case["misuse"] = misuse
-    case["expected"] = {"verdict": verdict, "reasons": reasons, "notes": ["offline", *(notes or [])]}
+    case["expected"] = {
+        "verdict": verdict,
+        "reasons": reasons,
+        "notes": ["offline", *(notes or [])],
+    }
     if stamp is not None:
         case["stamp"] = _stamp_fields(stamp)
     return case
@@ -227,7 +262,9 @@ def _bit_flip_cases(stamp: Stamp, trust_list: TrustList) -> list[dict[str, Any]]
             _case(
                 f"payload_bit_{bit:03d}_flipped",
                 f"bit {bit % 8} (from the most significant) of payload byte {byte} flipped",
-                _with_payload(stamp, bytes(flipped)), verdict, [reason],
+                _with_payload(stamp, bytes(flipped)),
+                verdict,
+                [reason],
             )
         )
     return cases
@@ -247,15 +284,28 @@ def build() -> dict[str, bytes]:
         return sign_payload(payload, test_key.private)
 
     province, central = keys["province"], keys["central"]
-    assert province.entry is not None and central.entry is not None
+    assert province.entry is not None
+    assert central.entry is not None
     signed_at = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
     valid = [
-        (3, StampIssuer(province.private, province.entry).sign(
-            Payload(1, 102, 3, date(2027, 9, 30), 1), signed_at)),
-        (4, StampIssuer(province.private, province.entry).sign(
-            Payload(1, 101, 4, date(2028, 5, 14), 1042), signed_at)),
-        (5, StampIssuer(central.private, central.entry).sign(
-            Payload(2, 501, 5, date(2029, 1, 9), 281474976710655), signed_at)),
+        (
+            3,
+            StampIssuer(province.private, province.entry).sign(
+                Payload(1, 102, 3, date(2027, 9, 30), 1), signed_at
+            ),
+        ),
+        (
+            4,
+            StampIssuer(province.private, province.entry).sign(
+                Payload(1, 101, 4, date(2028, 5, 14), 1042), signed_at
+            ),
+        ),
+        (
+            5,
+            StampIssuer(central.private, central.entry).sign(
+                Payload(2, 501, 5, date(2029, 1, 9), 281474976710655), signed_at
+            ),
+        ),
     ]
     genuine4 = valid[1][1]
     digits = genuine4.digits
@@ -271,149 +321,384 @@ def build() -> dict[str, bytes]:
 
     cases: list[dict[str, Any]] = []
     for stars, stamp in valid:
-        cases.append(_case(f"valid_{stars}_stars", f"a genuine {stars}-star stamp",
-                           stamp.url(HOST), "genuine", [], stamp=stamp))
+        cases.append(
+            _case(
+                f"valid_{stars}_stars",
+                f"a genuine {stars}-star stamp",
+                stamp.url(HOST),
+                "genuine",
+                [],
+                stamp=stamp,
+            )
+        )
     cases += [
         _case("form_bare_digits", "the 193 digits alone", digits, "genuine", []),
-        _case("form_upper_path", "path /S/ in upper case", f"https://{HOST}/S/{digits}",
-              "genuine", []),
-        _case("form_upper_scheme_host", "scheme and host in upper case",
-              f"HTTPS://OCOP.VN/s/{digits}", "genuine", []),
+        _case(
+            "form_upper_path", "path /S/ in upper case", f"https://{HOST}/S/{digits}", "genuine", []
+        ),
+        _case(
+            "form_upper_scheme_host",
+            "scheme and host in upper case",
+            f"HTTPS://OCOP.VN/s/{digits}",
+            "genuine",
+            [],
+        ),
         _case("form_http", "plain http", f"http://{HOST}/s/{digits}", "genuine", []),
-        _case("form_surrounding_whitespace", "a trailing line break from a scanner",
-              f" https://{HOST}/s/{digits}\r\n", "genuine", []),
-        _case("lookalike_host_genuine_stamp",
-              "a genuine stamp behind a lookalike host: the host is never used to decide",
-              f"https://ocop-vn.com.example/s/{digits}", "genuine", [], misuse=10),
-        _case("lookalike_host_forged_stamp",
-              "a lookalike host with a stamp signed by an untrusted key that claims index 1",
-              sign_payload(rogue, keys["untrusted"].private).url("0cop.vn"),
-              "counterfeit", ["bad_signature"], misuse=10),
+        _case(
+            "form_surrounding_whitespace",
+            "a trailing line break from a scanner",
+            f" https://{HOST}/s/{digits}\r\n",
+            "genuine",
+            [],
+        ),
+        _case(
+            "lookalike_host_genuine_stamp",
+            "a genuine stamp behind a lookalike host: the host is never used to decide",
+            f"https://ocop-vn.com.example/s/{digits}",
+            "genuine",
+            [],
+            misuse=10,
+        ),
+        _case(
+            "lookalike_host_forged_stamp",
+            "a lookalike host with a stamp signed by an untrusted key that claims index 1",
+            sign_payload(rogue, keys["untrusted"].private).url("0cop.vn"),
+            "counterfeit",
+            ["bad_signature"],
+            misuse=10,
+        ),
         _case("empty", "empty input", "", "malformed", ["empty"]),
         _case("only_whitespace", "only whitespace", " \n", "malformed", ["empty"]),
-        _case("not_a_stamp_text", "ordinary text", "OCOP 4 sao", "malformed", ["not_a_stamp"],
-              misuse=1),
-        _case("ftp_scheme", "a URL with a scheme other than http(s)", f"ftp://{HOST}/s/{digits}",
-              "malformed", ["not_a_stamp"]),
-        _case("no_host", "a URL without a host", f"https:///s/{digits}", "malformed",
-              ["not_a_stamp"]),
-        _case("wrong_path", "a URL whose path is not /s/", f"https://{HOST}/x/{digits}",
-              "malformed", ["wrong_path"]),
-        _case("query_string", "a URL with a query string after the digits",
-              f"https://{HOST}/s/{digits}?lang=en", "malformed", ["non_digit"]),
-        _case("truncated_digits", "one digit missing", digits[:-1], "malformed",
-              ["wrong_length"]),
-        _case("truncated_url", "a URL with 150 digits", f"https://{HOST}/s/{digits[:150]}",
-              "malformed", ["wrong_length"]),
-        _case("overlong_digits", "one digit too many", digits + "0", "malformed",
-              ["wrong_length"]),
-        _case("non_digit_letter", "a letter among the digits", digits[:100] + "A" + digits[101:],
-              "malformed", ["non_digit"]),
-        _case("non_digit_space", "a space among the digits", digits[:100] + " " + digits[101:],
-              "malformed", ["non_digit"]),
-        _case("non_ascii_digit", "an Arabic-Indic digit (U+0663) among the digits",
-              digits[:100] + "\u0663" + digits[101:], "malformed", ["non_digit"]),
-        _case("fullwidth_digits", "full-width digits (U+FF10..)",
-              "".join(chr(0xFF10 + int(d)) for d in digits), "malformed", ["not_a_stamp"]),
-        _case("out_of_range", "193 nines: larger than 80 bytes", "9" * 193, "malformed",
-              ["out_of_range"]),
+        _case(
+            "not_a_stamp_text",
+            "ordinary text",
+            "OCOP 4 sao",
+            "malformed",
+            ["not_a_stamp"],
+            misuse=1,
+        ),
+        _case(
+            "ftp_scheme",
+            "a URL with a scheme other than http(s)",
+            f"ftp://{HOST}/s/{digits}",
+            "malformed",
+            ["not_a_stamp"],
+        ),
+        _case(
+            "no_host", "a URL without a host", f"https:///s/{digits}", "malformed", ["not_a_stamp"]
+        ),
+        _case(
+            "wrong_path",
+            "a URL whose path is not /s/",
+            f"https://{HOST}/x/{digits}",
+            "malformed",
+            ["wrong_path"],
+        ),
+        _case(
+            "query_string",
+            "a URL with a query string after the digits",
+            f"https://{HOST}/s/{digits}?lang=en",
+            "malformed",
+            ["non_digit"],
+        ),
+        _case("truncated_digits", "one digit missing", digits[:-1], "malformed", ["wrong_length"]),
+        _case(
+            "truncated_url",
+            "a URL with 150 digits",
+            f"https://{HOST}/s/{digits[:150]}",
+            "malformed",
+            ["wrong_length"],
+        ),
+        _case("overlong_digits", "one digit too many", digits + "0", "malformed", ["wrong_length"]),
+        _case(
+            "non_digit_letter",
+            "a letter among the digits",
+            digits[:100] + "A" + digits[101:],
+            "malformed",
+            ["non_digit"],
+        ),
+        _case(
+            "non_digit_space",
+            "a space among the digits",
+            digits[:100] + " " + digits[101:],
+            "malformed",
+            ["non_digit"],
+        ),
+        _case(
+            "non_ascii_digit",
+            "an Arabic-Indic digit (U+0663) among the digits",
+            digits[:100] + "\u0663" + digits[101:],
+            "malformed",
+            ["non_digit"],
+        ),
+        _case(
+            "fullwidth_digits",
+            "full-width digits (U+FF10..)",
+            "".join(chr(0xFF10 + int(d)) for d in digits),
+            "malformed",
+            ["not_a_stamp"],
+        ),
+        _case(
+            "out_of_range",
+            "193 nines: larger than 80 bytes",
+            "9" * 193,
+            "malformed",
+            ["out_of_range"],
+        ),
         _case("too_long", "far too much input", "1" * 5000, "malformed", ["too_long"]),
-        _case("wrong_version", "payload version 2, properly signed by a trusted key", v2_digits,
-              "malformed", ["unknown_version"]),
-        _case("stars_zero", "payload stars 0", _with_payload(
-            genuine4, genuine4.payload.to_bytes()[:7] + b"\x00" + genuine4.payload.to_bytes()[8:]),
-              "malformed", ["invalid_field"]),
-        _case("signature_first_bit_flipped", "lowest bit of the first signature byte flipped",
-              _digits_of(bytes(sig_flip_first)), "counterfeit", ["bad_signature"], misuse=1),
-        _case("signature_last_bit_flipped", "highest bit of the last signature byte flipped",
-              _digits_of(bytes(sig_flip_last)), "counterfeit", ["bad_signature"], misuse=1),
-        _case("signature_zero", "an all-zero signature",
-              _digits_of(genuine4.payload.to_bytes() + bytes(64)), "counterfeit",
-              ["bad_signature"], misuse=1),
-        _case("unknown_key_index", "signed by a key whose index 9 is not in the trust list",
-              issue("untrusted", 101, 4, date(2028, 5, 14), 5).url(HOST),
-              "counterfeit", ["unknown_key"], misuse=1),
-        _case("untrusted_key_claiming_trusted_index",
-              "signed by an untrusted key that writes index 1 into the payload",
-              sign_payload(rogue, keys["untrusted"].private).url(HOST),
-              "counterfeit", ["bad_signature"], misuse=1),
-        _case("stars_inflated_in_payload", "the 4-star stamp edited to say 3 stars (bytes only)",
-              _with_payload(genuine4, genuine4.payload.to_bytes()[:7] + b"\x03"
-                            + genuine4.payload.to_bytes()[8:]),
-              "counterfeit", ["bad_signature"], misuse=3),
-        _case("key_out_of_scope_5_stars", "5 stars signed by the provincial key (scoped to 3-4)",
-              issue("province", 101, 5, date(2028, 5, 14), 50).url(HOST),
-              "counterfeit", ["stars_out_of_key_scope"], misuse=3),
-        _case("key_out_of_scope_3_stars_central", "3 stars signed by the central key (5 only)",
-              issue("central", 501, 3, date(2029, 1, 9), 51).url(HOST),
-              "counterfeit", ["stars_out_of_key_scope"], misuse=3),
-        _case("signed_before_key_period",
-              "validity window 2016-06-30..2019-06-30 ends before the key's not_before 2025-07-01",
-              issue("province", 101, 4, date(2019, 6, 30), 52).url(HOST),
-              "counterfeit", ["outside_key_period"]),
-        _case("signed_after_key_period",
-              "validity window 2031-01-01..2034-01-01 starts after the key's not_after 2030-06-30",
-              issue("province", 101, 4, date(2034, 1, 1), 53).url(HOST),
-              "counterfeit", ["outside_key_period"]),
-        _case("old_key_signing_new_certificate",
-              "a key retired at the end of 2020 signing for a certificate valid 2027-2030",
-              issue("old-district", 101, 4, date(2030, 1, 1), 54).url(HOST),
-              "counterfeit", ["outside_key_period"]),
-        _case("compromised_key_above_watermark", "serial 5001 > the watermark 5000",
-              issue("compromised", 301, 4, date(2028, 1, 31), 5001).url(HOST),
-              "counterfeit", ["key_compromised"], misuse=9),
-        _case("compromised_key_far_above_watermark", "serial 2**48-1",
-              issue("compromised", 301, 4, date(2028, 1, 31), 2**48 - 1).url(HOST),
-              "counterfeit", ["key_compromised"], misuse=9),
-        _case("compromised_key_at_watermark", "serial 5000 == the watermark: issued before",
-              issue("compromised", 301, 4, date(2028, 1, 31), 5000).url(HOST),
-              "genuine", [], ["key_compromised_below_watermark"], misuse=9),
-        _case("compromised_key_below_watermark", "serial 17 < the watermark",
-              issue("compromised", 301, 4, date(2028, 1, 31), 17).url(HOST),
-              "genuine", [], ["key_compromised_below_watermark"], misuse=9),
-        _case("retired_key_above_last_serial", "serial 101 > the retired key's last serial 100",
-              issue("retired", 101, 4, date(2028, 5, 14), 101).url(HOST),
-              "counterfeit", ["key_retired"]),
-        _case("retired_key_below_last_serial", "serial 100 of the retired key",
-              issue("retired", 101, 4, date(2028, 5, 14), 100).url(HOST), "genuine", []),
-        _case("certificate_expired_in_status_list", "certificate 103 is listed as expired",
-              issue("province", 103, 3, date(2026, 8, 31), 60).url(HOST),
-              "expired", ["certificate_expired"], misuse=4),
-        _case("certificate_past_valid_until", "certificate 109 is listed active but ended "
-              "2026-11-01", issue("province", 109, 4, date(2026, 11, 1), 61).url(HOST),
-              "expired", ["certificate_expired"], misuse=4),
-        _case("unlisted_certificate_expired", "certificate 110 is not listed; its stamp ended "
-              "2026-01-01", issue("province", 110, 4, date(2026, 1, 1), 62).url(HOST),
-              "expired", ["certificate_expired"], ["not_in_status_list"], misuse=4),
-        _case("unlisted_certificate_valid", "certificate 111 is not listed; the stamp is in date",
-              issue("province", 111, 4, date(2028, 1, 1), 63).url(HOST),
-              "genuine", [], ["not_in_status_list"]),
-        _case("certificate_revoked", "certificate 104 was revoked",
-              issue("province", 104, 4, date(2027, 12, 1), 64).url(HOST),
-              "revoked", ["certificate_revoked"], misuse=5),
-        _case("stars_lowered_by_reevaluation",
-              "certificate 105 (4 stars on the stamp) was re-evaluated to 3 stars as 106",
-              issue("province", 105, 4, date(2027, 2, 20), 65).url(HOST),
-              "star_mismatch", ["stars_lowered"], ["renewed"], misuse=6),
-        _case("renewed_certificate",
-              "certificate 107 ended 2026-10-15 but was renewed as 108 with the same stars",
-              issue("province", 107, 4, date(2026, 10, 15), 66).url(HOST),
-              "genuine", [], ["renewed"]),
-        _case("stars_seen_higher", "an inspector sees 5 stars printed on a 4-star product",
-              genuine4.url(HOST), "star_mismatch", ["stars_seen_higher"], stars_seen=5, misuse=3),
-        _case("stars_seen_equal", "an inspector sees the certified 4 stars",
-              genuine4.url(HOST), "genuine", [], stars_seen=4),
-        _case("serial_blocked", "serial 777 of key 1 is blocked as a clone",
-              issue("province", 101, 4, date(2028, 5, 14), 777).url(HOST),
-              "suspected_clone", ["serial_blocked"], misuse=7),
-        _case("batch_voided", "serial 9500 lies in the voided batch 9000-9999",
-              issue("province", 101, 4, date(2028, 5, 14), 9500).url(HOST),
-              "unregistered", ["batch_voided"], misuse=8),
-        _case("revoked_and_stars_lowered_and_seen",
-              "revoked certificate 104 with a 4-star stamp, 5 stars seen: most severe first",
-              issue("province", 104, 4, date(2027, 12, 1), 777).url(HOST),
-              "revoked", ["certificate_revoked", "stars_seen_higher", "serial_blocked"],
-              stars_seen=5, misuse=5),
+        _case(
+            "wrong_version",
+            "payload version 2, properly signed by a trusted key",
+            v2_digits,
+            "malformed",
+            ["unknown_version"],
+        ),
+        _case(
+            "stars_zero",
+            "payload stars 0",
+            _with_payload(
+                genuine4,
+                genuine4.payload.to_bytes()[:7] + b"\x00" + genuine4.payload.to_bytes()[8:],
+            ),
+            "malformed",
+            ["invalid_field"],
+        ),
+        _case(
+            "signature_first_bit_flipped",
+            "lowest bit of the first signature byte flipped",
+            _digits_of(bytes(sig_flip_first)),
+            "counterfeit",
+            ["bad_signature"],
+            misuse=1,
+        ),
+        _case(
+            "signature_last_bit_flipped",
+            "highest bit of the last signature byte flipped",
+            _digits_of(bytes(sig_flip_last)),
+            "counterfeit",
+            ["bad_signature"],
+            misuse=1,
+        ),
+        _case(
+            "signature_zero",
+            "an all-zero signature",
+            _digits_of(genuine4.payload.to_bytes() + bytes(64)),
+            "counterfeit",
+            ["bad_signature"],
+            misuse=1,
+        ),
+        _case(
+            "unknown_key_index",
+            "signed by a key whose index 9 is not in the trust list",
+            issue("untrusted", 101, 4, date(2028, 5, 14), 5).url(HOST),
+            "counterfeit",
+            ["unknown_key"],
+            misuse=1,
+        ),
+        _case(
+            "untrusted_key_claiming_trusted_index",
+            "signed by an untrusted key that writes index 1 into the payload",
+            sign_payload(rogue, keys["untrusted"].private).url(HOST),
+            "counterfeit",
+            ["bad_signature"],
+            misuse=1,
+        ),
+        _case(
+            "stars_inflated_in_payload",
+            "the 4-star stamp edited to say 3 stars (bytes only)",
+            _with_payload(
+                genuine4,
+                genuine4.payload.to_bytes()[:7] + b"\x03" + genuine4.payload.to_bytes()[8:],
+            ),
+            "counterfeit",
+            ["bad_signature"],
+            misuse=3,
+        ),
+        _case(
+            "key_out_of_scope_5_stars",
+            "5 stars signed by the provincial key (scoped to 3-4)",
+            issue("province", 101, 5, date(2028, 5, 14), 50).url(HOST),
+            "counterfeit",
+            ["stars_out_of_key_scope"],
+            misuse=3,
+        ),
+        _case(
+            "key_out_of_scope_3_stars_central",
+            "3 stars signed by the central key (5 only)",
+            issue("central", 501, 3, date(2029, 1, 9), 51).url(HOST),
+            "counterfeit",
+            ["stars_out_of_key_scope"],
+            misuse=3,
+        ),
+        _case(
+            "signed_before_key_period",
+            "validity window 2016-06-30..2019-06-30 ends before the key's not_before 2025-07-01",
+            issue("province", 101, 4, date(2019, 6, 30), 52).url(HOST),
+            "counterfeit",
+            ["outside_key_period"],
+        ),
+        _case(
+            "signed_after_key_period",
+            "validity window 2031-01-01..2034-01-01 starts after the key's not_after 2030-06-30",
+            issue("province", 101, 4, date(2034, 1, 1), 53).url(HOST),
+            "counterfeit",
+            ["outside_key_period"],
+        ),
+        _case(
+            "old_key_signing_new_certificate",
+            "a key retired at the end of 2020 signing for a certificate valid 2027-2030",
+            issue("old-district", 101, 4, date(2030, 1, 1), 54).url(HOST),
+            "counterfeit",
+            ["outside_key_period"],
+        ),
+        _case(
+            "compromised_key_above_watermark",
+            "serial 5001 > the watermark 5000",
+            issue("compromised", 301, 4, date(2028, 1, 31), 5001).url(HOST),
+            "counterfeit",
+            ["key_compromised"],
+            misuse=9,
+        ),
+        _case(
+            "compromised_key_far_above_watermark",
+            "serial 2**48-1",
+            issue("compromised", 301, 4, date(2028, 1, 31), 2**48 - 1).url(HOST),
+            "counterfeit",
+            ["key_compromised"],
+            misuse=9,
+        ),
+        _case(
+            "compromised_key_at_watermark",
+            "serial 5000 == the watermark: issued before",
+            issue("compromised", 301, 4, date(2028, 1, 31), 5000).url(HOST),
+            "genuine",
+            [],
+            ["key_compromised_below_watermark"],
+            misuse=9,
+        ),
+        _case(
+            "compromised_key_below_watermark",
+            "serial 17 < the watermark",
+            issue("compromised", 301, 4, date(2028, 1, 31), 17).url(HOST),
+            "genuine",
+            [],
+            ["key_compromised_below_watermark"],
+            misuse=9,
+        ),
+        _case(
+            "retired_key_above_last_serial",
+            "serial 101 > the retired key's last serial 100",
+            issue("retired", 101, 4, date(2028, 5, 14), 101).url(HOST),
+            "counterfeit",
+            ["key_retired"],
+        ),
+        _case(
+            "retired_key_below_last_serial",
+            "serial 100 of the retired key",
+            issue("retired", 101, 4, date(2028, 5, 14), 100).url(HOST),
+            "genuine",
+            [],
+        ),
+        _case(
+            "certificate_expired_in_status_list",
+            "certificate 103 is listed as expired",
+            issue("province", 103, 3, date(2026, 8, 31), 60).url(HOST),
+            "expired",
+            ["certificate_expired"],
+            misuse=4,
+        ),
+        _case(
+            "certificate_past_valid_until",
+            "certificate 109 is listed active but ended 2026-11-01",
+            issue("province", 109, 4, date(2026, 11, 1), 61).url(HOST),
+            "expired",
+            ["certificate_expired"],
+            misuse=4,
+        ),
+        _case(
+            "unlisted_certificate_expired",
+            "certificate 110 is not listed; its stamp ended 2026-01-01",
+            issue("province", 110, 4, date(2026, 1, 1), 62).url(HOST),
+            "expired",
+            ["certificate_expired"],
+            ["not_in_status_list"],
+            misuse=4,
+        ),
+        _case(
+            "unlisted_certificate_valid",
+            "certificate 111 is not listed; the stamp is in date",
+            issue("province", 111, 4, date(2028, 1, 1), 63).url(HOST),
+            "genuine",
+            [],
+            ["not_in_status_list"],
+        ),
+        _case(
+            "certificate_revoked",
+            "certificate 104 was revoked",
+            issue("province", 104, 4, date(2027, 12, 1), 64).url(HOST),
+            "revoked",
+            ["certificate_revoked"],
+            misuse=5,
+        ),
+        _case(
+            "stars_lowered_by_reevaluation",
+            "certificate 105 (4 stars on the stamp) was re-evaluated to 3 stars as 106",
+            issue("province", 105, 4, date(2027, 2, 20), 65).url(HOST),
+            "star_mismatch",
+            ["stars_lowered"],
+            ["renewed"],
+            misuse=6,
+        ),
+        _case(
+            "renewed_certificate",
+            "certificate 107 ended 2026-10-15 but was renewed as 108 with the same stars",
+            issue("province", 107, 4, date(2026, 10, 15), 66).url(HOST),
+            "genuine",
+            [],
+            ["renewed"],
+        ),
+        _case(
+            "stars_seen_higher",
+            "an inspector sees 5 stars printed on a 4-star product",
+            genuine4.url(HOST),
+            "star_mismatch",
+            ["stars_seen_higher"],
+            stars_seen=5,
+            misuse=3,
+        ),
+        _case(
+            "stars_seen_equal",
+            "an inspector sees the certified 4 stars",
+            genuine4.url(HOST),
+            "genuine",
+            [],
+            stars_seen=4,
+        ),
+        _case(
+            "serial_blocked",
+            "serial 777 of key 1 is blocked as a clone",
+            issue("province", 101, 4, date(2028, 5, 14), 777).url(HOST),
+            "suspected_clone",
+            ["serial_blocked"],
+            misuse=7,
+        ),
+        _case(
+            "batch_voided",
+            "serial 9500 lies in the voided batch 9000-9999",
+            issue("province", 101, 4, date(2028, 5, 14), 9500).url(HOST),
+            "unregistered",
+            ["batch_voided"],
+            misuse=8,
+        ),
+        _case(
+            "revoked_and_stars_lowered_and_seen",
+            "revoked certificate 104 with a 4-star stamp, 5 stars seen: most severe first",
+            issue("province", 104, 4, date(2027, 12, 1), 777).url(HOST),
+            "revoked",
+            ["certificate_revoked", "stars_seen_higher", "serial_blocked"],
+            stars_seen=5,
+            misuse=5,
+        ),
     ]
     cases += _bit_flip_cases(genuine4, trust_list)
 
@@ -427,38 +712,86 @@ def build() -> dict[str, bytes]:
     tampered["payload"] = b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
     files["trust-list-tampered.json"] = (json.dumps(tampered, indent=1) + "\n").encode()
     files["trust-list-expired.json"] = replace(
-        trust_list, issued_at=datetime(2025, 11, 1, tzinfo=UTC),
+        trust_list,
+        issued_at=datetime(2025, 11, 1, tzinfo=UTC),
         expires_at=datetime(2026, 11, 1, tzinfo=UTC),
     ).sign(root)
     files["trust-list-rolled-back.json"] = replace(trust_list, version=TRUST_LIST_VERSION - 1).sign(
         root
     )
     files["status-list-expired.json"] = replace(
-        status_list, issued_at=datetime(2026, 10, 1, tzinfo=UTC),
+        status_list,
+        issued_at=datetime(2026, 10, 1, tzinfo=UTC),
         expires_at=datetime(2026, 11, 1, tzinfo=UTC),
     ).sign(root)
 
     documents = [
         _doc("trust_list_valid", "trust-list.json", "trust_list", None, None),
         _doc("status_list_valid", "status-list.json", "status_list", None, None),
-        _doc("trust_list_bad_signature", "trust-list-bad-signature.json", "trust_list", None,
-             "document_signature_invalid", "signed by a key that is not the root key"),
-        _doc("trust_list_tampered", "trust-list-tampered.json", "trust_list", None,
-             "document_signature_invalid", "key 1 widened to 5 stars after signing"),
-        _doc("trust_list_expired", "trust-list-expired.json", "trust_list", None,
-             "document_expired", "expired on 2026-11-01"),
-        _doc("trust_list_rolled_back", "trust-list-rolled-back.json", "trust_list",
-             TRUST_LIST_VERSION, "document_rollback",
-             f"version {TRUST_LIST_VERSION - 1} offered to a verifier holding "
-             f"{TRUST_LIST_VERSION}"),
-        _doc("trust_list_same_version", "trust-list.json", "trust_list", TRUST_LIST_VERSION, None,
-             "the version already held is accepted again"),
-        _doc("status_list_as_trust_list", "status-list.json", "trust_list", None,
-             "document_invalid", "a status list offered as a trust list (typ differs)"),
-        _doc("status_list_expired", "status-list-expired.json", "status_list", None,
-             "document_expired", "expired on 2026-11-01"),
-        _doc("status_list_rolled_back", "status-list.json", "status_list",
-             STATUS_LIST_VERSION + 1, "document_rollback", "a verifier holding a newer version"),
+        _doc(
+            "trust_list_bad_signature",
+            "trust-list-bad-signature.json",
+            "trust_list",
+            None,
+            "document_signature_invalid",
+            "signed by a key that is not the root key",
+        ),
+        _doc(
+            "trust_list_tampered",
+            "trust-list-tampered.json",
+            "trust_list",
+            None,
+            "document_signature_invalid",
+            "key 1 widened to 5 stars after signing",
+        ),
+        _doc(
+            "trust_list_expired",
+            "trust-list-expired.json",
+            "trust_list",
+            None,
+            "document_expired",
+            "expired on 2026-11-01",
+        ),
+        _doc(
+            "trust_list_rolled_back",
+            "trust-list-rolled-back.json",
+            "trust_list",
+            TRUST_LIST_VERSION,
+            "document_rollback",
+            f"version {TRUST_LIST_VERSION - 1} offered to a verifier holding {TRUST_LIST_VERSION}",
+        ),
+        _doc(
+            "trust_list_same_version",
+            "trust-list.json",
+            "trust_list",
+            TRUST_LIST_VERSION,
+            None,
+            "the version already held is accepted again",
+        ),
+        _doc(
+            "status_list_as_trust_list",
+            "status-list.json",
+            "trust_list",
+            None,
+            "document_invalid",
+            "a status list offered as a trust list (typ differs)",
+        ),
+        _doc(
+            "status_list_expired",
+            "status-list-expired.json",
+            "status_list",
+            None,
+            "document_expired",
+            "expired on 2026-11-01",
+        ),
+        _doc(
+            "status_list_rolled_back",
+            "status-list.json",
+            "status_list",
+            STATUS_LIST_VERSION + 1,
+            "document_rollback",
+            "a verifier holding a newer version",
+        ),
     ]
 
     test_keys = {
@@ -488,10 +821,22 @@ def build() -> dict[str, bytes]:
     return files
 
 
-def _doc(name: str, file: str, kind: str, held_version: int | None, error: str | None,
-         description: str = "") -> dict[str, Any]:
-    return {"name": name, "description": description, "file": file, "kind": kind,
-            "held_version": held_version, "expected_error": error}
+def _doc(
+    name: str,
+    file: str,
+    kind: str,
+    held_version: int | None,
+    error: str | None,
+    description: str = "",
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "file": file,
+        "kind": kind,
+        "held_version": held_version,
+        "expected_error": error,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

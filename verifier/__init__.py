@@ -1,0 +1,1 @@
+"""The OCOP stamp verification service, its storage and the ``ocop`` command."""

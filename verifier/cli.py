@@ -1,0 +1,289 @@
+"""The ``ocop`` command: ``main(argv) -> int``, so tests run it in-process."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from signing import (
+    DocumentError,
+    OcopError,
+    PrivateKey,
+    StatusList,
+    TrustList,
+    Verdict,
+    key_id,
+    verify,
+)
+from signing.keys import b64url_decode, b64url_encode
+from verifier import keyfiles
+from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
+from verifier.qrimage import QrNotFound, decode_image
+
+EXIT_GENUINE = 0
+EXIT_NOT_GENUINE = 1
+EXIT_USAGE = 2
+
+TRUST_LIST_FILE = "trust-list.json"
+STATUS_LIST_FILE = "status-list.json"
+ROOT_KEY_FILE = "root-public-key.txt"
+
+
+class CommandError(Exception):
+    """A failure to report as one line on standard error, with exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ocop", description="OCOP stamp: signed QR stamps for OCOP products."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    keys = commands.add_parser("keys", help="make and inspect signing keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    generate = key_commands.add_parser(
+        "generate",
+        help="make a new Ed25519 key, stored as encrypted PKCS#8 PEM (mode 0600)",
+        description="The passphrase comes from OCOP_KEY_PASSPHRASE, or is asked on the terminal.",
+    )
+    generate.add_argument("--out", type=Path, required=True, help="the new key file")
+    show = key_commands.add_parser("show", help="print the public key of a key file")
+    show.add_argument("file", type=Path)
+
+    check = commands.add_parser(
+        "verify",
+        help="check a stamp: exit 0 only when genuine",
+        description="Check a stamp given as its URL, its 193 digits, or a photo of its QR code.",
+    )
+    check.add_argument("stamp", metavar="CODE_OR_URL_OR_IMAGE", help="'-' reads standard input")
+    check.add_argument(
+        "--data-dir",
+        type=Path,
+        help=f"holds {TRUST_LIST_FILE}, {STATUS_LIST_FILE} and {ROOT_KEY_FILE}",
+    )
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="decide from the signed lists alone, without the registry",
+    )
+    check.add_argument("--trust-list", type=Path, help="signed trust list (overrides --data-dir)")
+    check.add_argument("--status-list", type=Path, help="signed status list (overrides --data-dir)")
+    check.add_argument(
+        "--root-key", help="root public key, base64url or hex (overrides --data-dir)"
+    )
+    check.add_argument(
+        "--stars-seen",
+        type=int,
+        choices=range(1, 6),
+        metavar="N",
+        help="stars printed on the package (inspectors)",
+    )
+    check.add_argument("--at", type=_instant, help="check as of this RFC 3339 time")
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument("--lang", choices=("vi", "en"), default="vi")
+    return parser
+
+
+def _instant(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the time zone, e.g. 2026-11-24T09:00:00+07:00")
+    return moment
+
+
+def _keys_generate(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    if out.exists():
+        raise CommandError(f"{out} already exists; a key file is never overwritten")
+    key = PrivateKey.generate()
+    try:
+        keyfiles.write_key(out, key, keyfiles.passphrase(confirm=True))
+    except FileExistsError:
+        raise CommandError(f"{out} already exists; a key file is never overwritten") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc.strerror}") from None
+    _print_public(out, key)
+    return 0
+
+
+def _keys_show(args: argparse.Namespace) -> int:
+    try:
+        key = keyfiles.read_key(args.file, keyfiles.passphrase())
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
+    _print_public(args.file, key)
+    return 0
+
+
+def _print_public(path: Path, key: PrivateKey) -> None:
+    print(f"file:       {path}")
+    print(f"public key: {b64url_encode(key.public_key)}")
+    print(f"key id:     {key_id(key.public_key)}")
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CommandError(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def _root_key(args: argparse.Namespace) -> bytes:
+    if args.root_key:
+        value = args.root_key.strip()
+    elif args.data_dir:
+        value = _read(args.data_dir / ROOT_KEY_FILE, "root public key").decode().strip()
+    else:
+        raise CommandError("give --data-dir, or --root-key with --trust-list and --status-list")
+    try:
+        raw = bytes.fromhex(value) if len(value) == 64 else b64url_decode(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise CommandError("the root public key must be 32 bytes in base64url or hex")
+    return raw
+
+
+def _lists(args: argparse.Namespace, now: datetime) -> tuple[TrustList, StatusList]:
+    def path(explicit: Path | None, name: str) -> Path:
+        if explicit is not None:
+            return explicit
+        if args.data_dir is None:
+            raise CommandError(f"give --data-dir or the --{name.removesuffix('.json')} file")
+        return Path(args.data_dir) / name
+
+    root = [_root_key(args)]
+    trust = _read(path(args.trust_list, TRUST_LIST_FILE), "trust list")
+    status = _read(path(args.status_list, STATUS_LIST_FILE), "status list")
+    try:
+        return TrustList.verify(trust, root, now), StatusList.verify(status, root, now)
+    except DocumentError as exc:
+        raise CommandError(f"{exc.detail} ({exc.code}); fetch fresh signed lists") from None
+
+
+def _stamp_text(argument: str) -> str:
+    if argument == "-":
+        return sys.stdin.read(4096)
+    candidate = Path(argument)
+    if "://" not in argument and len(argument) < 4096 and candidate.is_file():
+        try:
+            return decode_image(candidate.read_bytes())
+        except QrNotFound as exc:
+            raise CommandError(f"{argument}: {exc.detail}") from None
+    return argument
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """Return the verdict as the JSON object of the public contract (offline subset)."""
+    stamp = verdict.stamp
+    certificate = verdict.certificate
+    key = verdict.key
+    return {
+        "verdict": verdict.verdict.value,
+        "reasons": list(verdict.reasons),
+        "notes": list(verdict.notes),
+        "stamp": None
+        if stamp is None
+        else {
+            "key_index": stamp.payload.key_index,
+            "certificate_id": stamp.payload.certificate_id,
+            "stars": stamp.payload.stars,
+            "valid_until": stamp.payload.valid_until.isoformat(),
+            "serial": stamp.payload.serial,
+            "issuer": None if key is None else key.issuer,
+            "issuer_name": None if key is None else key.issuer_name,
+        },
+        "certificate": None
+        if certificate is None
+        else {
+            "issuer": certificate.ref.issuer,
+            "certificate_id": certificate.ref.certificate_id,
+            "status": certificate.status.value,
+            "stars": certificate.stars,
+            "valid_until": certificate.valid_until.isoformat(),
+            "reason": certificate.reason,
+            "decision": certificate.decision,
+        },
+        "lists": {
+            "trust_list_version": verdict.trust_list_version,
+            "status_list_version": verdict.status_list_version,
+            "status_list_age_hours": None
+            if verdict.status_list_age is None
+            else round(verdict.status_list_age.total_seconds() / 3600, 1),
+        },
+        "message": {lang: VERDICTS[verdict.verdict][lang] for lang in ("vi", "en")},
+    }
+
+
+def _print_verdict(verdict: Verdict, language: Language) -> None:
+    print(f"{verdict.verdict.value.upper()}: {VERDICTS[verdict.verdict][language]}")
+    for reason in verdict.reasons:
+        print(f"  - {reason}: {text(REASONS, reason, language)}")
+    if verdict.stamp is not None:
+        p = verdict.stamp.payload
+        summary = LABELS["summary"][language].format(
+            stars=p.stars,
+            certificate=p.certificate_id,
+            serial=p.serial,
+            valid_until=f"{p.valid_until:%d/%m/%Y}",
+            issuer=verdict.key.issuer_name if verdict.key else "?",
+        )
+        print(f"  {summary}")
+    for note in verdict.notes:
+        print(f"  ({text(NOTES, note, language)})")
+    if verdict.status_list_age is not None:
+        hours = verdict.status_list_age.total_seconds() / 3600
+        age = LABELS["lists_age"][language]
+        print(f"  {age.format(version=verdict.status_list_version, hours=hours)}")
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if not args.offline:
+        raise CommandError(
+            "online verification needs the registry service; pass --offline to check against "
+            "the signed trust and status lists"
+        )
+    now = args.at or datetime.now(UTC)
+    stamp_text = _stamp_text(args.stamp)
+    trust_list, status_list = _lists(args, now)
+    verdict = verify(stamp_text, trust_list, status_list, now, stars_seen=args.stars_seen)
+    if args.json:
+        print(json.dumps(verdict_json(verdict), ensure_ascii=False, indent=2))
+    else:
+        _print_verdict(verdict, args.lang)
+    return EXIT_GENUINE if verdict.genuine else EXIT_NOT_GENUINE
+
+
+_COMMANDS = {
+    ("keys", "generate"): _keys_generate,
+    ("keys", "show"): _keys_show,
+    ("verify", None): _verify,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ocop`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit
+    status: 0 success (for ``verify``: genuine), 1 a verdict other than genuine, 2 an error."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    handler = _COMMANDS[(args.command, getattr(args, "keys_command", None))]
+    try:
+        return handler(args)
+    except (CommandError, OcopError) as exc:
+        print(f"ocop: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""User-facing wording of verdicts and reasons, Vietnamese first, English second."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from signing import VerdictCode
+
+Language = Literal["vi", "en"]
+LANGUAGES: tuple[Language, ...] = ("vi", "en")
+
+VERDICTS: dict[VerdictCode, dict[Language, str]] = {
+    VerdictCode.GENUINE: {
+        "vi": "Tem thật: sản phẩm được công nhận OCOP và còn hiệu lực.",
+        "en": "Genuine: the product holds a valid OCOP recognition.",
+    },
+    VerdictCode.MALFORMED: {
+        "vi": "Không phải tem OCOP: mã này không đọc được như một tem.",
+        "en": "Not an OCOP stamp: this code cannot be read as a stamp.",
+    },
+    VerdictCode.COUNTERFEIT: {
+        "vi": "Tem giả: chữ ký không do cơ quan có thẩm quyền cấp.",
+        "en": "Counterfeit: the stamp was not signed by an authority.",
+    },
+    VerdictCode.UNREGISTERED: {
+        "vi": "Tem không có trong sổ đăng ký: số sê-ri chưa từng được phát hành hoặc đã bị hủy.",
+        "en": "Unregistered: this serial was never issued, or its batch was voided.",
+    },
+    VerdictCode.REVOKED: {
+        "vi": "Đã bị thu hồi: sản phẩm không còn được công nhận OCOP.",
+        "en": "Revoked: the product's OCOP recognition was withdrawn.",
+    },
+    VerdictCode.EXPIRED: {
+        "vi": "Hết hiệu lực: chứng nhận OCOP đã quá hạn 36 tháng và chưa được công nhận lại.",
+        "en": "Expired: the OCOP recognition ran out (36 months) and was not renewed.",
+    },
+    VerdictCode.STAR_MISMATCH: {
+        "vi": "Sai số sao: số sao trên tem hoặc bao bì khác với số sao được công nhận.",
+        "en": "Star mismatch: the stars shown differ from the stars certified.",
+    },
+    VerdictCode.SUSPECTED_CLONE: {
+        "vi": "Nghi tem sao chép: số sê-ri này đã bị khóa hoặc được quét bất thường.",
+        "en": "Suspected copy: this serial is blocked or was scanned in an impossible pattern.",
+    },
+}
+
+REASONS: dict[str, dict[Language, str]] = {
+    "empty": {"vi": "Không có nội dung.", "en": "Nothing was given."},
+    "too_long": {"vi": "Nội dung quá dài.", "en": "The input is far too long."},
+    "not_a_stamp": {
+        "vi": "Không phải địa chỉ tem hay dãy số tem.",
+        "en": "Neither a stamp address nor stamp digits.",
+    },
+    "wrong_path": {
+        "vi": "Địa chỉ không có dạng /s/....",
+        "en": "The address is not of the form /s/....",
+    },
+    "non_digit": {
+        "vi": "Mã tem chứa ký tự không phải chữ số.",
+        "en": "The stamp number contains characters other than digits.",
+    },
+    "wrong_length": {"vi": "Mã tem không đủ 193 chữ số.", "en": "A stamp number has 193 digits."},
+    "out_of_range": {"vi": "Mã tem vượt giới hạn.", "en": "The stamp number is out of range."},
+    "unknown_version": {
+        "vi": "Phiên bản tem không được hỗ trợ.",
+        "en": "Unknown stamp format version.",
+    },
+    "invalid_field": {
+        "vi": "Tem chứa giá trị không hợp lệ.",
+        "en": "The stamp holds an invalid value.",
+    },
+    "unknown_key": {
+        "vi": "Khóa ký không có trong danh sách tin cậy.",
+        "en": "The signing key is not in the trust list.",
+    },
+    "bad_signature": {
+        "vi": "Chữ ký số không khớp với nội dung tem.",
+        "en": "The digital signature does not match the stamp.",
+    },
+    "stars_out_of_key_scope": {
+        "vi": "Khóa này không được phép ký số sao đó.",
+        "en": "This key may not sign that star level.",
+    },
+    "outside_key_period": {
+        "vi": "Tem nằm ngoài thời gian được phép ký của khóa.",
+        "en": "The stamp lies outside the key's signing period.",
+    },
+    "key_compromised": {
+        "vi": "Khóa ký đã bị lộ; tem này được ký sau thời điểm lộ khóa.",
+        "en": "The signing key leaked; this stamp was signed after the leak.",
+    },
+    "key_retired": {
+        "vi": "Khóa ký đã ngừng sử dụng trước khi phát hành số sê-ri này.",
+        "en": "The signing key was retired before this serial.",
+    },
+    "serial_not_issued": {
+        "vi": "Số sê-ri chưa từng được phát hành.",
+        "en": "This serial was never issued.",
+    },
+    "batch_voided": {
+        "vi": "Lô tem chứa số sê-ri này đã bị hủy.",
+        "en": "The batch holding this serial was voided.",
+    },
+    "certificate_revoked": {
+        "vi": "Chứng nhận OCOP đã bị thu hồi.",
+        "en": "The OCOP certificate was revoked.",
+    },
+    "certificate_expired": {
+        "vi": "Chứng nhận OCOP đã hết hiệu lực.",
+        "en": "The OCOP certificate has expired.",
+    },
+    "stars_lowered": {
+        "vi": "Sản phẩm đã bị hạ sao khi đánh giá lại; tem ghi nhiều sao hơn.",
+        "en": "The product was re-rated lower; the stamp shows more stars.",
+    },
+    "stars_raised": {
+        "vi": "Sản phẩm đã được nâng sao; tem ghi ít sao hơn.",
+        "en": "The product was re-rated higher; the stamp shows fewer stars.",
+    },
+    "stars_seen_higher": {
+        "vi": "Bao bì in nhiều sao hơn số sao được công nhận.",
+        "en": "The package shows more stars than certified.",
+    },
+    "serial_blocked": {
+        "vi": "Số sê-ri đã bị cơ quan quản lý khóa.",
+        "en": "The serial was blocked by the authority.",
+    },
+}
+
+NOTES: dict[str, dict[Language, str]] = {
+    "offline": {
+        "vi": "Kiểm tra ngoại tuyến bằng danh sách đã tải.",
+        "en": "Checked offline against the downloaded lists.",
+    },
+    "trust_list_expired": {
+        "vi": "Danh sách khóa tin cậy đã quá hạn; hãy cập nhật.",
+        "en": "The trust list has expired; update it.",
+    },
+    "status_list_expired": {
+        "vi": "Danh sách trạng thái đã quá hạn; hãy cập nhật.",
+        "en": "The status list has expired; update it.",
+    },
+    "key_compromised_below_watermark": {
+        "vi": "Khóa ký sau này bị lộ, nhưng tem này được phát hành trước đó.",
+        "en": "The key leaked later, but this stamp was issued before the leak.",
+    },
+    "not_in_status_list": {
+        "vi": "Chứng nhận chưa có trong danh sách trạng thái; dựa vào hạn ghi trên tem.",
+        "en": "The certificate is not in the status list; the stamp's own expiry was used.",
+    },
+    "renewed": {
+        "vi": "Chứng nhận đã được công nhận lại; thông tin hiện hành được hiển thị.",
+        "en": "The certificate was renewed; the current one is shown.",
+    },
+}
+
+
+LABELS: dict[str, dict[Language, str]] = {
+    "summary": {
+        "vi": "{stars} sao · chứng nhận số {certificate} · sê-ri {serial} · "
+        "hiệu lực đến {valid_until} · {issuer}",
+        "en": "{stars} stars · certificate {certificate} · serial {serial} · "
+        "valid until {valid_until} · {issuer}",
+    },
+    "lists_age": {
+        "vi": "Danh sách trạng thái phiên bản {version}, cập nhật {hours:.0f} giờ trước.",
+        "en": "Status list version {version}, updated {hours:.0f} hours ago.",
+    },
+}
+
+
+def text(table: dict[str, dict[Language, str]], code: str, language: Language) -> str:
+    """Return the wording of ``code`` in ``language``; the code itself when it has none."""
+    return table.get(code, {}).get(language, code)

@@ -25,7 +25,6 @@ ERROR_CORRECTION_LEVELS: dict[str, int] = {
     "H": qrcode.constants.ERROR_CORRECT_H,
 }
 QUIET_ZONE = 4  # modules of white around the symbol, as ISO/IEC 18004 requires
-MAX_VERSION = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +60,8 @@ def encode_qr(
     code.add_data(text, optimize=4)
     try:
         code.make(fit=True)
-    except qrcode.exceptions.DataOverflowError as exc:
+    except (qrcode.exceptions.DataOverflowError, ValueError) as exc:  # past version 40
         raise ValueError("the text is too long for a QR code") from exc
-    if code.version > MAX_VERSION:  # qrcode lets fit=True run past 40 without complaint
-        raise ValueError("the text is too long for a QR code")
     chosen = code.best_mask_pattern() if mask is None else mask
     code.makeImpl(False, chosen)
     modules = tuple(tuple(bool(m) for m in row) for row in code.modules)

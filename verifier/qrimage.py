@@ -29,9 +29,7 @@ def decode_image(data: bytes) -> str:
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise QrNotFound("the image is too large")
             image.load()
-            results = zxingcpp.read_barcodes(
-                image.convert("L"), formats=_QR_ONLY
-            )
+            results = zxingcpp.read_barcodes(image.convert("L"), formats=_QR_ONLY)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise QrNotFound("the file is not a readable image") from exc
     for result in results:

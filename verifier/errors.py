@@ -1,0 +1,49 @@
+"""Errors of the service, each with the HTTP status it answers with."""
+
+from __future__ import annotations
+
+from signing import OcopError
+
+
+class ServiceError(OcopError):
+    """A request the service refuses; ``status`` is the HTTP status of the answer."""
+
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, entity: str, identifier: object) -> None:
+        super().__init__(f"{entity} {identifier} does not exist")
+        self.entity = entity
+        self.identifier = identifier
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(ServiceError):
+    """The request is well-formed but the registry's state does not allow it."""
+
+    status = 409
+    code = "conflict"
+
+
+class Invalid(ServiceError):
+    status = 422
+    code = "invalid"
+
+
+class TooLarge(ServiceError):
+    status = 413
+    code = "too_large"

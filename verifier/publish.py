@@ -1,0 +1,114 @@
+"""The signed trust and status lists, built from the registry and kept in its ``meta`` table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signing import (
+    CertificateRef,
+    CertificateState,
+    CertificateStatus,
+    KeyStatus,
+    PrivateKey,
+    SerialRange,
+    StatusList,
+    TrustedKey,
+    TrustList,
+)
+from verifier.models import Batch, BatchState, Certificate, Meta, SigningKey
+
+TRUST_LIST_VALIDITY = timedelta(days=30)
+STATUS_LIST_VALIDITY = timedelta(days=7)
+
+
+def trusted_key(key: SigningKey) -> TrustedKey:
+    """Return a registry key as its trust-list entry."""
+    return TrustedKey(
+        index=key.index,
+        public_key=key.public_key,
+        issuer=key.authority.code,
+        issuer_name=key.authority.name,
+        province_code=key.authority.province_code,
+        stars=key.star_set,
+        not_before=key.not_before,
+        not_after=key.not_after,
+        status=KeyStatus(key.status),
+        last_serial=key.last_serial,
+    )
+
+
+def certificate_status(certificate: Certificate) -> CertificateStatus:
+    """Return a registry certificate as its status-list entry."""
+    successor = None
+    if certificate.superseded_by_id is not None:
+        successor = CertificateRef(certificate.authority.code, certificate.superseded_by_id)
+    return CertificateStatus(
+        ref=CertificateRef(certificate.authority.code, certificate.id),
+        status=CertificateState(certificate.status),
+        stars=certificate.stars,
+        valid_until=certificate.valid_until,
+        reason=certificate.revocation_reason,
+        decision=certificate.revocation_decision,
+        superseded_by=successor,
+    )
+
+
+def _next_version(session: Session, name: str) -> int:
+    row = session.get(Meta, f"{name}-version")
+    version = 1 if row is None else int(row.value) + 1
+    session.merge(Meta(key=f"{name}-version", value=str(version)))
+    return version
+
+
+def _store(session: Session, name: str, document: bytes) -> None:
+    session.merge(Meta(key=name, value=document.decode()))
+
+
+def publish_trust_list(
+    session: Session, root: PrivateKey, now: datetime
+) -> tuple[TrustList, bytes]:
+    """Sign a new version of the trust list from the registry's keys, store it and return it
+    with its signed document."""
+    keys = session.scalars(select(SigningKey).order_by(SigningKey.index)).all()
+    trust_list = TrustList.of(
+        _next_version(session, "trust-list"),
+        now,
+        now + TRUST_LIST_VALIDITY,
+        [trusted_key(k) for k in keys],
+    )
+    document = trust_list.sign(root)
+    _store(session, "trust-list", document)
+    return trust_list, document
+
+
+def publish_status_list(
+    session: Session, root: PrivateKey, now: datetime
+) -> tuple[StatusList, bytes]:
+    """Sign a new version of the status list from the registry, store it and return it with
+    its signed document."""
+    certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
+    voided = session.scalars(
+        select(Batch).where(Batch.state == BatchState.VOID.value).order_by(Batch.id)
+    ).all()
+    status_list = StatusList.of(
+        _next_version(session, "status-list"),
+        now,
+        now + STATUS_LIST_VALIDITY,
+        [certificate_status(c) for c in certificates],
+        blocked=[],
+        voided=[
+            SerialRange(b.key_index, b.first_serial, b.last_serial, b.void_reason) for b in voided
+        ],
+    )
+    document = status_list.sign(root)
+    _store(session, "status-list", document)
+    return status_list, document
+
+
+def stored_document(session: Session, name: str) -> bytes | None:
+    """Return the stored signed document ``trust-list`` or ``status-list``, if any."""
+    row = session.get(Meta, name)
+    return None if row is None else row.value.encode()

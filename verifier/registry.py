@@ -1,0 +1,409 @@
+"""Registry operations: every write checks role and ownership and lands in the audit log.
+
+Functions take the caller (:class:`Actor`) and the time (``now``) explicitly; none reads the
+clock. They flush but do not commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from signing import CertificateState, KeyStatus
+from signing._dates import RECOGNITION_MONTHS, add_months, vietnam_date
+from verifier.errors import Conflict, Forbidden, Invalid, NotFound
+from verifier.models import (
+    ApiToken,
+    AuditEntry,
+    Authority,
+    AuthorityKind,
+    Batch,
+    BatchState,
+    Certificate,
+    Producer,
+    Product,
+    Role,
+    SigningKey,
+)
+
+MAX_BATCH = 100_000
+TOKEN_PREFIX = "ocop_"  # noqa: S105 (a prefix, not a secret)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a request: the role and scope of the token presented."""
+
+    role: Role
+    label: str
+    token_id: int | None = None
+    authority_id: int | None = None
+    producer_id: int | None = None
+
+    def require(self, *roles: Role) -> None:
+        """Raise :class:`Forbidden` unless the actor has one of ``roles``."""
+        if self.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise Forbidden(f"this action needs the {allowed} role, not {self.role.value}")
+
+
+SYSTEM = Actor(Role.AUTHORITY, "system")
+
+
+def hash_token(token: str) -> str:
+    """Return the SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    now: datetime,
+    **details: Any,
+) -> None:
+    """Append one entry to the audit log."""
+    session.add(
+        AuditEntry(
+            at=now,
+            actor=actor.label,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            details=details,
+        )
+    )
+
+
+def get(session: Session, model: type[Any], identifier: object) -> Any:
+    """Return the row of ``model`` with primary key ``identifier``; raise :class:`NotFound`."""
+    row = session.get(model, identifier)
+    if row is None:
+        raise NotFound(model.__tablename__.rstrip("s").replace("_", " "), identifier)
+    return row
+
+
+def create_token(
+    session: Session,
+    role: Role,
+    label: str,
+    now: datetime,
+    *,
+    authority_id: int | None = None,
+    producer_id: int | None = None,
+) -> str:
+    """Create an API token and return it in clear (the only time it is seen); store its hash."""
+    if (role is Role.PRODUCER) != (producer_id is not None):
+        raise Invalid("a producer token names its producer, and only a producer token does")
+    if role is Role.AUTHORITY and authority_id is None:
+        raise Invalid("an authority token names its authority")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        token_hash=hash_token(token),
+        role=role.value,
+        label=label,
+        authority_id=authority_id,
+        producer_id=producer_id,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, SYSTEM, "token.create", "api_token", row.id, now, role=role.value, label=label)
+    return token
+
+
+def actor_for_token(session: Session, token: str) -> Actor | None:
+    """Return the actor of a presented token, or ``None`` when it is unknown or revoked."""
+    row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return Actor(Role(row.role), row.label, row.id, row.authority_id, row.producer_id)
+
+
+# Producers and products.
+
+
+def register_producer(session: Session, actor: Actor, now: datetime, **fields: Any) -> Producer:
+    """Register a producer (authority only). Raises :class:`Conflict` on a known registration
+    number and :class:`Forbidden` outside the authority's province."""
+    actor.require(Role.AUTHORITY)
+    authority = _authority(session, actor)
+    if authority.kind == AuthorityKind.PROVINCE and fields["province_code"] != (
+        authority.province_code
+    ):
+        raise Forbidden("a provincial authority registers producers of its own province only")
+    number = fields["registration_number"]
+    if session.scalars(select(Producer).where(Producer.registration_number == number)).first():
+        raise Conflict(f"a producer with registration number {number} is already registered")
+    producer = Producer(created_at=now, **fields)
+    session.add(producer)
+    session.flush()
+    audit(
+        session, actor, "producer.register", "producer", producer.id, now, name=producer.legal_name
+    )
+    return producer
+
+
+def register_product(
+    session: Session, actor: Actor, producer_id: int, now: datetime, **fields: Any
+) -> Product:
+    """Register a product of ``producer_id`` (authority only)."""
+    actor.require(Role.AUTHORITY)
+    producer: Producer = get(session, Producer, producer_id)
+    _check_province(session, actor, producer)
+    product = Product(producer_id=producer.id, created_at=now, **fields)
+    session.add(product)
+    session.flush()
+    audit(session, actor, "product.register", "product", product.id, now, name=product.name)
+    return product
+
+
+def set_label_photo(
+    session: Session, actor: Actor, product_id: int, photo: bytes, content_type: str, now: datetime
+) -> Product:
+    """Store the product's label photo (authority of its province)."""
+    actor.require(Role.AUTHORITY)
+    product: Product = get(session, Product, product_id)
+    _check_province(session, actor, product.producer)
+    product.label_photo, product.label_photo_type = photo, content_type
+    audit(session, actor, "product.photo", "product", product.id, now, bytes=len(photo))
+    return product
+
+
+# Certificates.
+
+
+def register_certificate(
+    session: Session,
+    actor: Actor,
+    product_id: int,
+    stars: int,
+    decision_number: str,
+    decision_date: date,
+    now: datetime,
+    *,
+    legal_basis: str | None = None,
+    replaces: Certificate | None = None,
+) -> Certificate:
+    """Record an OCOP recognition decision; valid until decision date + 36 months.
+
+    Raises :class:`Forbidden` when the actor's authority may not recognise that star level (the
+    province 3-4 stars for its own producers, the central council 5), :class:`Invalid` for a
+    decision in the future or one whose 36 months are already over.
+    """
+    actor.require(Role.AUTHORITY)
+    authority = _authority(session, actor)
+    product: Product = get(session, Product, product_id)
+    if stars not in (3, 4, 5):
+        raise Invalid("stars must be 3, 4 or 5")
+    allowed = (5,) if authority.kind == AuthorityKind.CENTRAL else (3, 4)
+    if stars not in allowed:
+        raise Forbidden(f"{authority.name} does not recognise {stars}-star products")
+    _check_province(session, actor, product.producer)
+    today = vietnam_date(now)
+    valid_until = add_months(decision_date, RECOGNITION_MONTHS)
+    if decision_date > today:
+        raise Invalid("the decision date lies in the future")
+    if valid_until < today:
+        raise Invalid("this decision's 36 months are already over")
+    certificate = Certificate(
+        product_id=product.id,
+        authority_id=authority.id,
+        stars=stars,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        legal_basis=legal_basis,
+        valid_until=valid_until,
+        status=CertificateState.ACTIVE.value,
+        replaces_id=None if replaces is None else replaces.id,
+        created_at=now,
+    )
+    session.add(certificate)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "certificate.register",
+        "certificate",
+        certificate.id,
+        now,
+        stars=stars,
+        decision=decision_number,
+        replaces=certificate.replaces_id,
+    )
+    return certificate
+
+
+def _check_authority_of(session: Session, actor: Actor, certificate: Certificate) -> None:
+    if actor.authority_id != certificate.authority_id:
+        raise Forbidden("only the authority that issued a certificate may change it")
+
+
+def revoke_certificate(
+    session: Session,
+    actor: Actor,
+    certificate_id: int,
+    decision: str,
+    decision_date: date,
+    reason: str,
+    now: datetime,
+) -> Certificate:
+    """Revoke an active certificate (its issuing authority only)."""
+    actor.require(Role.AUTHORITY)
+    certificate: Certificate = get(session, Certificate, certificate_id)
+    _check_authority_of(session, actor, certificate)
+    if certificate.status in (CertificateState.REVOKED, CertificateState.SUPERSEDED):
+        raise Conflict(f"certificate {certificate_id} is already {certificate.status}")
+    certificate.status = CertificateState.REVOKED.value
+    certificate.revocation_decision = decision
+    certificate.revocation_date = decision_date
+    certificate.revocation_reason = reason
+    audit(
+        session, actor, "certificate.revoke", "certificate", certificate.id, now,
+        decision=decision, reason=reason,
+    )  # fmt: skip
+    return certificate
+
+
+def reevaluate_certificate(
+    session: Session,
+    actor: Actor,
+    certificate_id: int,
+    stars: int,
+    decision_number: str,
+    decision_date: date,
+    now: datetime,
+) -> Certificate:
+    """Record a re-evaluation: a new certificate (new stars, new 36 months) supersedes the old,
+    whose stamps then resolve to the new one. Returns the new certificate."""
+    actor.require(Role.AUTHORITY)
+    old: Certificate = get(session, Certificate, certificate_id)
+    if old.status in (CertificateState.REVOKED, CertificateState.SUPERSEDED):
+        raise Conflict(f"certificate {certificate_id} is {old.status}; it cannot be re-evaluated")
+    new = register_certificate(
+        session, actor, old.product_id, stars, decision_number, decision_date, now, replaces=old
+    )
+    old.status = CertificateState.SUPERSEDED.value
+    old.superseded_by_id = new.id
+    audit(
+        session, actor, "certificate.supersede", "certificate", old.id, now,
+        superseded_by=new.id, stars_before=old.stars, stars_after=stars,
+    )  # fmt: skip
+    return new
+
+
+def expire_certificates(session: Session, now: datetime) -> list[int]:
+    """Mark active certificates whose validity ended before today as expired; return their ids."""
+    today = vietnam_date(now)
+    ended = session.scalars(
+        select(Certificate).where(
+            Certificate.status == CertificateState.ACTIVE.value, Certificate.valid_until < today
+        )
+    ).all()
+    for certificate in ended:
+        certificate.status = CertificateState.EXPIRED.value
+        audit(session, SYSTEM, "certificate.expire", "certificate", certificate.id, now)
+    return [c.id for c in ended]
+
+
+# Batches.
+
+
+def _signing_key_for(session: Session, certificate: Certificate, today: date) -> SigningKey:
+    keys = session.scalars(
+        select(SigningKey)
+        .where(
+            SigningKey.authority_id == certificate.authority_id,
+            SigningKey.status == KeyStatus.ACTIVE.value,
+            SigningKey.not_before <= today,
+            SigningKey.not_after >= today,
+        )
+        .order_by(SigningKey.index.desc())
+    ).all()
+    for key in keys:
+        if certificate.stars in key.star_set:
+            return key
+    raise Conflict("the issuing authority has no active key for this star level")
+
+
+def allocate_batch(
+    session: Session, actor: Actor, certificate_id: int, count: int, now: datetime
+) -> Batch:
+    """Allocate ``count`` new serials for the producer's own active certificate.
+
+    Serials come from the key's counter in one atomic UPDATE, so concurrent requests never
+    share or reuse one. Raises :class:`Forbidden` for anyone but the certificate's producer,
+    :class:`Conflict` for a certificate that is not active and valid today, and
+    :class:`Invalid` for a count outside 1..MAX_BATCH.
+    """
+    actor.require(Role.PRODUCER)
+    if not 1 <= count <= MAX_BATCH:
+        raise Invalid(f"a batch holds 1 to {MAX_BATCH} stamps; ask for several batches")
+    certificate: Certificate = get(session, Certificate, certificate_id)
+    if certificate.product.producer_id != actor.producer_id:
+        raise Forbidden("a producer orders stamps for its own certificates only")
+    today = vietnam_date(now)
+    if certificate.status != CertificateState.ACTIVE.value or certificate.valid_until < today:
+        state = "expired" if certificate.valid_until < today else certificate.status
+        raise Conflict(f"certificate {certificate_id} is {state}; no stamps can be issued for it")
+    key = _signing_key_for(session, certificate, today)
+    end = session.execute(
+        update(SigningKey)
+        .where(SigningKey.index == key.index)
+        .values(next_serial=SigningKey.next_serial + count)
+        .returning(SigningKey.next_serial)
+    ).scalar_one()
+    batch = Batch(
+        certificate_id=certificate.id,
+        key_index=key.index,
+        first_serial=end - count,
+        last_serial=end - 1,
+        stars=certificate.stars,
+        valid_until=certificate.valid_until,
+        state=BatchState.ISSUED.value,
+        created_by=actor.token_id,
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    audit(
+        session, actor, "batch.issue", "batch", batch.id, now,
+        certificate=certificate.id, key_index=key.index,
+        first_serial=batch.first_serial, last_serial=batch.last_serial,
+    )  # fmt: skip
+    return batch
+
+
+def void_batch(session: Session, actor: Actor, batch_id: int, reason: str, now: datetime) -> Batch:
+    """Void a batch (the certificate's issuing authority only): its stamps become unregistered."""
+    actor.require(Role.AUTHORITY)
+    batch: Batch = get(session, Batch, batch_id)
+    _check_authority_of(session, actor, get(session, Certificate, batch.certificate_id))
+    if batch.state == BatchState.VOID.value:
+        raise Conflict(f"batch {batch_id} is already void")
+    batch.state, batch.void_reason, batch.voided_at = BatchState.VOID.value, reason, now
+    audit(session, actor, "batch.void", "batch", batch.id, now, reason=reason)
+    return batch
+
+
+def _authority(session: Session, actor: Actor) -> Authority:
+    if actor.authority_id is None:
+        raise Forbidden("this token belongs to no authority")
+    authority: Authority = get(session, Authority, actor.authority_id)
+    return authority
+
+
+def _check_province(session: Session, actor: Actor, producer: Producer) -> None:
+    authority = _authority(session, actor)
+    if authority.kind == AuthorityKind.PROVINCE and producer.province_code != (
+        authority.province_code
+    ):
+        raise Forbidden("a provincial authority acts for producers of its own province only")

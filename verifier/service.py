@@ -1,0 +1,210 @@
+"""The running service: keys loaded at start, the signed lists kept fresh, online verdicts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from signing import (
+    DocumentError,
+    PrivateKey,
+    StampIssuer,
+    StatusList,
+    TrustList,
+    Verdict,
+    VerdictCode,
+    verify,
+)
+from verifier import keyfiles
+from verifier.db import make_engine, migrate, session_factory
+from verifier.models import Batch, BatchState, Certificate, SigningKey
+from verifier.publish import (
+    publish_status_list,
+    publish_trust_list,
+    stored_document,
+    trusted_key,
+)
+from verifier.scans import ScanEvent, ScanRecorder, ScanSummary
+from verifier.settings import Settings
+
+ROOT_KEY_FILE = "keys/root.pem"
+
+
+@dataclass(frozen=True, slots=True)
+class Lists:
+    """The current signed documents and what they say."""
+
+    trust_list: TrustList
+    status_list: StatusList
+    trust_document: bytes
+    status_document: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineVerdict:
+    """An online verdict: the offline one completed by the registry, with what the public sees."""
+
+    verdict: Verdict
+    certificate: Certificate | None
+    scans: ScanSummary
+
+
+@dataclass
+class Service:
+    """Everything a request needs, built once at start by :meth:`start`."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    root: PrivateKey
+    issuers: dict[int, StampIssuer]
+    recorder: ScanRecorder
+    _lists: Lists | None = None
+    _checked_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def start(cls, settings: Settings, now: datetime) -> Service:
+        """Migrate the database, load the root and signing keys from their encrypted files,
+        and make sure signed lists exist. Raises ``OSError``/``KeyLoadError`` on key files."""
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        sessions = session_factory(engine)
+        root = keyfiles.read_key(settings.data_dir / ROOT_KEY_FILE, settings.passphrase)
+        issuers: dict[int, StampIssuer] = {}
+        with sessions.begin() as session:
+            for key in session.scalars(select(SigningKey)).all():
+                if key.key_file and (settings.data_dir / key.key_file).is_file():
+                    private = keyfiles.read_key(
+                        settings.data_dir / key.key_file, settings.passphrase
+                    )
+                    issuers[key.index] = StampIssuer(private, trusted_key(key))
+        service = cls(settings, sessions, root, issuers, ScanRecorder(sessions))
+        service.lists(now)
+        return service
+
+    def close(self) -> None:
+        """Flush pending scan events."""
+        self.recorder.close()
+
+    @contextmanager
+    def write(self, now: datetime, *, keys_changed: bool = False) -> Iterator[Session]:
+        """A transaction for a registry write; the signed lists are republished in it."""
+        with self.sessions.begin() as session:
+            yield session
+            session.flush()
+            if keys_changed:
+                publish_trust_list(session, self.root, now)
+            publish_status_list(session, self.root, now)
+        self._checked_at = 0.0
+
+    def lists(self, now: datetime) -> Lists:
+        """Return the current signed lists, re-reading them from the database at most every
+        ``list_refresh_seconds`` and re-signing any that is past half its validity."""
+        lists = self._lists
+        if lists is not None and time.monotonic() - self._checked_at < (
+            self.settings.list_refresh_seconds
+        ):
+            return lists
+        with self._lock, self.sessions.begin() as session:
+            trust_list, trust = self._current(session, TrustList, "trust-list", now)
+            status_list, status = self._current(session, StatusList, "status-list", now)
+            lists = Lists(trust_list, status_list, trust, status)  # type: ignore[arg-type]
+            self._lists, self._checked_at = lists, time.monotonic()
+        return lists
+
+    def _current(
+        self, session: Session, kind: type[TrustList | StatusList], name: str, now: datetime
+    ) -> tuple[TrustList | StatusList, bytes]:
+        document = stored_document(session, name)
+        if document is not None:
+            try:
+                current = kind.verify(document, [self.root.public_key], now)
+            except DocumentError:
+                pass
+            else:
+                if now < current.issued_at + (current.expires_at - current.issued_at) / 2:
+                    return current, document
+        publish = publish_trust_list if kind is TrustList else publish_status_list
+        return publish(session, self.root, now)
+
+    def verify(
+        self,
+        code: str,
+        now: datetime,
+        *,
+        stars_seen: int | None = None,
+        role: str = "public",
+        device_id: str | None = None,
+        location: str | None = None,
+    ) -> OnlineVerdict:
+        """Return the online verdict on ``code`` and record the scan. Never raises for any
+        code text."""
+        lists = self.lists(now)
+        verdict = verify(code, lists.trust_list, lists.status_list, now, stars_seen=stars_seen)
+        verdict = replace(verdict, notes=tuple(n for n in verdict.notes if n != "offline"))
+        certificate = None
+        stamp = verdict.stamp
+        if stamp is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
+            payload = stamp.payload
+            with self.sessions() as session:
+                reasons = list(verdict.reasons)
+                batch = session.scalars(
+                    select(Batch)
+                    .where(
+                        Batch.key_index == payload.key_index,
+                        Batch.first_serial <= payload.serial,
+                        Batch.last_serial >= payload.serial,
+                    )
+                    .limit(1)
+                ).first()
+                if batch is None or batch.certificate_id != payload.certificate_id:
+                    reasons.append("serial_not_issued")
+                elif batch.state == BatchState.VOID.value:
+                    reasons.append("batch_voided")
+                certificate = _current_certificate(session, payload.certificate_id)
+                if (
+                    certificate is not None
+                    and verdict.key is not None
+                    and (certificate.authority.code != verdict.key.issuer)
+                ):
+                    certificate = None
+                verdict = Verdict.from_reasons(
+                    reasons,
+                    **{n: getattr(verdict, n) for n in _VERDICT_CONTEXT},
+                )
+        scans = ScanSummary()
+        if stamp is not None:
+            key = (stamp.payload.key_index, stamp.payload.serial)
+            scans = self.recorder.record(
+                ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
+            )
+        return OnlineVerdict(verdict, certificate, scans)
+
+
+_VERDICT_CONTEXT = (
+    "stamp",
+    "key",
+    "certificate",
+    "notes",
+    "trust_list_version",
+    "trust_list_age",
+    "status_list_version",
+    "status_list_age",
+)
+
+
+def _current_certificate(session: Session, certificate_id: int) -> Certificate | None:
+    """Return the certificate a stamp names, following re-evaluations to the current one."""
+    certificate = session.get(Certificate, certificate_id)
+    for _ in range(16):
+        if certificate is None or certificate.superseded_by_id is None:
+            break
+        certificate = session.get(Certificate, certificate.superseded_by_id)
+    return certificate

@@ -55,6 +55,7 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
     "outside_key_period": VerdictCode.COUNTERFEIT,
     "key_compromised": VerdictCode.COUNTERFEIT,
     "key_retired": VerdictCode.COUNTERFEIT,
+    "serial_not_issued": VerdictCode.UNREGISTERED,  # decided online, by the registry
     "batch_voided": VerdictCode.UNREGISTERED,
     "certificate_revoked": VerdictCode.REVOKED,
     "certificate_expired": VerdictCode.EXPIRED,

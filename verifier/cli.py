@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from signing import (
     DocumentError,
@@ -22,8 +25,10 @@ from signing import (
 )
 from signing.keys import b64url_decode, b64url_encode
 from verifier import keyfiles
+from verifier.demo import DemoExists, create_demo
 from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
 from verifier.qrimage import QrNotFound, decode_image
+from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
 
 EXIT_GENUINE = 0
 EXIT_NOT_GENUINE = 1
@@ -54,6 +59,17 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True, help="the new key file")
     show = key_commands.add_parser("show", help="print the public key of a key file")
     show.add_argument("file", type=Path)
+
+    demo = commands.add_parser(
+        "demo",
+        help="make a complete demo deployment (SQLite, keys, sample stamps of every verdict)",
+    )
+    demo.add_argument("--data-dir", type=Path, required=True)
+    serve = commands.add_parser("serve", help="run the verification service")
+    serve.add_argument("--data-dir", type=Path, required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
 
     check = commands.add_parser(
         "verify",
@@ -262,7 +278,40 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_GENUINE if verdict.genuine else EXIT_NOT_GENUINE
 
 
+def _demo(args: argparse.Namespace) -> int:
+    passphrase = os.environ.get(keyfiles.PASSPHRASE_VARIABLE) or DEMO_PASSPHRASE
+    try:
+        demo = create_demo(args.data_dir, passphrase.encode(), datetime.now(UTC))
+    except DemoExists as exc:
+        raise CommandError(str(exc)) from None
+    print(f"Demo ready in {args.data_dir}: tokens and sample stamps in {args.data_dir}/demo.json")
+    print(f"Start it with: ocop serve --data-dir {args.data_dir}")
+    for verdict, url in demo["stamp_urls"].items():
+        print(f"  {verdict:26} {url[:60]}...")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        Settings.load(args.data_dir)
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+    os.environ["OCOP_DATA_DIR"] = str(args.data_dir.resolve())
+    print(f"Serving on http://{args.host}:{args.port} (OpenAPI at /docs)", file=sys.stderr)
+    uvicorn.run(
+        "verifier.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0
+
+
 _COMMANDS = {
+    ("demo", None): _demo,
+    ("serve", None): _serve,
     ("keys", "generate"): _keys_generate,
     ("keys", "show"): _keys_show,
     ("verify", None): _verify,

@@ -18,10 +18,15 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'ocop.db').resolve()}"
 
 
-def make_engine(url: str) -> Engine:
-    """Return an engine for ``url``. SQLite gets WAL mode, a busy timeout and foreign keys."""
+def make_engine(url: str, *, writer: bool = False) -> Engine:
+    """Return an engine for ``url``. SQLite gets WAL mode, a busy timeout and foreign keys;
+    a ``writer`` engine on SQLite opens every transaction with BEGIN IMMEDIATE, so concurrent
+    writers queue on the lock instead of failing when their snapshot went stale."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False, "isolation_level": None},
+        )
 
         @event.listens_for(engine, "connect")
         def _pragmas(connection: Any, _record: Any) -> None:
@@ -29,7 +34,12 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

@@ -172,3 +172,123 @@ LABELS: dict[str, dict[Language, str]] = {
 def text(table: dict[str, dict[Language, str]], code: str, language: Language) -> str:
     """Return the wording of ``code`` in ``language``; the code itself when it has none."""
     return table.get(code, {}).get(language, code)
+
+
+#: What the consumer page says for each verdict: a headline, what it means for the buyer,
+#: and what to do. Tone: plain words, no jargon.
+CONSUMER: dict[VerdictCode, dict[Language, tuple[str, str, str]]] = {
+    VerdictCode.GENUINE: {
+        "vi": (
+            "Tem OCOP thật",
+            "Sản phẩm này được công nhận OCOP với số sao như dưới đây và còn hiệu lực.",
+            "Hãy so tên sản phẩm, nhà sản xuất và ảnh nhãn bên dưới với gói hàng trên tay.",
+        ),
+        "en": (
+            "Genuine OCOP stamp",
+            "This product holds a valid OCOP recognition with the stars shown below.",
+            "Compare the product name, producer and label photo below with the pack in your hand.",
+        ),
+    },
+    VerdictCode.MALFORMED: {
+        "vi": (
+            "Không phải tem OCOP",
+            "Mã này không phải là tem OCOP, hoặc đã bị hỏng, cắt bớt hay sửa đổi.",
+            "Thử quét lại. Nếu vẫn báo như vậy, đừng tin vào logo OCOP trên gói hàng.",
+        ),
+        "en": (
+            "Not an OCOP stamp",
+            "This code is not an OCOP stamp, or it was damaged, cut short or altered.",
+            "Scan again. If the result stays the same, do not trust the OCOP logo on the pack.",
+        ),
+    },
+    VerdictCode.COUNTERFEIT: {
+        "vi": (
+            "Tem giả",
+            "Tem này không do cơ quan có thẩm quyền ký. Logo OCOP trên gói hàng không đáng tin.",
+            "Không nên mua. Hãy báo cho cơ quan quản lý thị trường bằng nút bên dưới.",
+        ),
+        "en": (
+            "Counterfeit stamp",
+            "No authority signed this stamp. The OCOP logo on this pack cannot be trusted.",
+            "Better not buy it. Report it to Market Management with the button below.",
+        ),
+    },
+    VerdictCode.UNREGISTERED: {
+        "vi": (
+            "Tem không được phát hành",
+            "Tem có chữ ký hợp lệ nhưng số sê-ri này chưa từng được cấp cho sản phẩm, "
+            "hoặc cả lô tem đã bị hủy (ví dụ do bị mất cắp).",
+            "Không nên mua. Hãy báo cho cơ quan quản lý thị trường.",
+        ),
+        "en": (
+            "Stamp never issued",
+            "The signature is valid, but this serial was never issued for the product, or its "
+            "whole batch was voided (for example, stolen rolls).",
+            "Better not buy it. Report it to Market Management.",
+        ),
+    },
+    VerdictCode.REVOKED: {
+        "vi": (
+            "Chứng nhận OCOP đã bị thu hồi",
+            "Sản phẩm từng được công nhận OCOP nhưng chứng nhận đã bị thu hồi; "
+            "logo OCOP không còn được phép dùng.",
+            "Xem lý do thu hồi bên dưới. Người bán không được bày bán với logo OCOP.",
+        ),
+        "en": (
+            "OCOP recognition revoked",
+            "The product was once OCOP-certified, but the recognition was revoked; the OCOP "
+            "logo may no longer be used.",
+            "See the reason below. The seller may not sell it under the OCOP logo.",
+        ),
+    },
+    VerdictCode.EXPIRED: {
+        "vi": (
+            "Chứng nhận OCOP đã hết hạn",
+            "Chứng nhận OCOP có hiệu lực 36 tháng và đã hết hạn mà chưa được công nhận lại.",
+            "Sản phẩm có thể vẫn tốt, nhưng không còn được dùng logo OCOP có sao.",
+        ),
+        "en": (
+            "OCOP recognition expired",
+            "An OCOP recognition lasts 36 months; this one ran out and was not renewed.",
+            "The product may still be fine, but it may no longer carry the starred OCOP logo.",
+        ),
+    },
+    VerdictCode.STAR_MISMATCH: {
+        "vi": (
+            "Sai số sao",
+            "Số sao in trên tem hoặc bao bì khác với số sao sản phẩm đang được công nhận.",
+            "Hãy tin số sao được công nhận ở bên dưới, không phải số sao in trên gói hàng.",
+        ),
+        "en": (
+            "Wrong number of stars",
+            "The stars on the stamp or the pack differ from the stars the product holds now.",
+            "Trust the certified stars shown below, not the stars printed on the pack.",
+        ),
+    },
+    VerdictCode.SUSPECTED_CLONE: {
+        "vi": (
+            "Nghi tem bị sao chép",
+            "Tem có chữ ký hợp lệ, nhưng số sê-ri này đã bị khóa hoặc được quét ở những nơi "
+            "mà một con tem thật không thể có mặt.",
+            "Hãy cẩn thận: tem có thể đã bị in sao. Báo cho cơ quan quản lý thị trường.",
+        ),
+        "en": (
+            "Suspected copied stamp",
+            "The signature is valid, but this serial was blocked or scanned in places one real "
+            "stamp could not have been.",
+            "Be careful: the stamp may have been photocopied. Report it to Market Management.",
+        ),
+    },
+}
+
+#: Colour of the verdict band: green, amber or red.
+TONE: dict[VerdictCode, str] = {
+    VerdictCode.GENUINE: "green",
+    VerdictCode.STAR_MISMATCH: "amber",
+    VerdictCode.EXPIRED: "amber",
+    VerdictCode.SUSPECTED_CLONE: "amber",
+    VerdictCode.MALFORMED: "red",
+    VerdictCode.COUNTERFEIT: "red",
+    VerdictCode.UNREGISTERED: "red",
+    VerdictCode.REVOKED: "red",
+}

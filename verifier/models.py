@@ -223,6 +223,24 @@ class Batch(Base):
         return self.last_serial - self.first_serial + 1
 
 
+class BlockedSerials(Base):
+    """Serials blocked as clones by an inspector or an authority; published in the status list."""
+
+    __tablename__ = "blocked_serials"
+    __table_args__ = (
+        CheckConstraint("last_serial >= first_serial", name="range"),
+        Index("ix_blocked_key_range", "key_index", "first_serial", "last_serial"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_index: Mapped[int] = mapped_column(ForeignKey("signing_keys.index"))
+    first_serial: Mapped[int] = mapped_column(BigInteger)
+    last_serial: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class SerialScans(Base):
     """Scans of one serial, aggregated as they arrive, so a verdict never reads the history."""
 

@@ -18,7 +18,7 @@ from signing import (
     TrustedKey,
     TrustList,
 )
-from verifier.models import Batch, BatchState, Certificate, Meta, SigningKey
+from verifier.models import Batch, BatchState, BlockedSerials, Certificate, Meta, SigningKey
 
 TRUST_LIST_VALIDITY = timedelta(days=30)
 STATUS_LIST_VALIDITY = timedelta(days=7)
@@ -98,7 +98,10 @@ def publish_status_list(
         now,
         now + STATUS_LIST_VALIDITY,
         [certificate_status(c) for c in certificates],
-        blocked=[],
+        blocked=[
+            SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason)
+            for b in session.scalars(select(BlockedSerials).order_by(BlockedSerials.id))
+        ],
         voided=[
             SerialRange(b.key_index, b.first_serial, b.last_serial, b.void_reason) for b in voided
         ],

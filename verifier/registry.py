@@ -25,6 +25,7 @@ from verifier.models import (
     AuthorityKind,
     Batch,
     BatchState,
+    BlockedSerials,
     Certificate,
     Producer,
     Product,
@@ -392,6 +393,38 @@ def void_batch(session: Session, actor: Actor, batch_id: int, reason: str, now: 
     batch.state, batch.void_reason, batch.voided_at = BatchState.VOID.value, reason, now
     audit(session, actor, "batch.void", "batch", batch.id, now, reason=reason)
     return batch
+
+
+def block_serials(
+    session: Session,
+    actor: Actor,
+    key_index: int,
+    first_serial: int,
+    last_serial: int,
+    reason: str,
+    now: datetime,
+) -> BlockedSerials:
+    """Block a serial or a range as cloned (authority or inspector); offline scanners learn it
+    from the next status list."""
+    actor.require(Role.AUTHORITY, Role.INSPECTOR)
+    get(session, SigningKey, key_index)
+    if not 1 <= first_serial <= last_serial < 1 << 48:
+        raise Invalid("a blocked range needs 1 <= first_serial <= last_serial < 2**48")
+    blocked = BlockedSerials(
+        key_index=key_index,
+        first_serial=first_serial,
+        last_serial=last_serial,
+        reason=reason,
+        created_by=actor.token_id,
+        created_at=now,
+    )
+    session.add(blocked)
+    session.flush()
+    audit(
+        session, actor, "serial.block", "blocked_serials", blocked.id, now,
+        key_index=key_index, first_serial=first_serial, last_serial=last_serial, reason=reason,
+    )  # fmt: skip
+    return blocked
 
 
 def _authority(session: Session, actor: Actor) -> Authority:

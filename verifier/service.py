@@ -62,6 +62,7 @@ class Service:
 
     settings: Settings
     sessions: sessionmaker[Session]
+    writer: sessionmaker[Session]
     root: PrivateKey
     issuers: dict[int, StampIssuer]
     recorder: ScanRecorder
@@ -74,8 +75,9 @@ class Service:
         """Migrate the database, load the root and signing keys from their encrypted files,
         and make sure signed lists exist. Raises ``OSError``/``KeyLoadError`` on key files."""
         engine = make_engine(settings.database_url)
-        migrate(engine)
-        sessions = session_factory(engine)
+        write_engine = make_engine(settings.database_url, writer=True)
+        migrate(write_engine)
+        sessions, writer = session_factory(engine), session_factory(write_engine)
         root = keyfiles.read_key(settings.data_dir / ROOT_KEY_FILE, settings.passphrase)
         issuers: dict[int, StampIssuer] = {}
         with sessions.begin() as session:
@@ -85,7 +87,7 @@ class Service:
                         settings.data_dir / key.key_file, settings.passphrase
                     )
                     issuers[key.index] = StampIssuer(private, trusted_key(key))
-        service = cls(settings, sessions, root, issuers, ScanRecorder(sessions))
+        service = cls(settings, sessions, writer, root, issuers, ScanRecorder(writer))
         service.lists(now)
         return service
 
@@ -96,7 +98,7 @@ class Service:
     @contextmanager
     def write(self, now: datetime, *, keys_changed: bool = False) -> Iterator[Session]:
         """A transaction for a registry write; the signed lists are republished in it."""
-        with self.sessions.begin() as session:
+        with self.writer.begin() as session:
             yield session
             session.flush()
             if keys_changed:
@@ -112,7 +114,7 @@ class Service:
             self.settings.list_refresh_seconds
         ):
             return lists
-        with self._lock, self.sessions.begin() as session:
+        with self._lock, self.writer.begin() as session:
             trust_list, trust = self._current(session, TrustList, "trust-list", now)
             status_list, status = self._current(session, StatusList, "status-list", now)
             lists = Lists(trust_list, status_list, trust, status)  # type: ignore[arg-type]

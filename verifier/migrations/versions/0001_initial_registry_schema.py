@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 14:20:31.740522
+Create Date: 2026-11-24 14:26:07.656599
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -144,6 +143,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("public_key", name=op.f("uq_signing_keys_public_key")),
     )
     op.create_table(
+        "blocked_serials",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_index", sa.Integer(), nullable=False),
+        sa.Column("first_serial", sa.BigInteger(), nullable=False),
+        sa.Column("last_serial", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("last_serial >= first_serial", name=op.f("ck_blocked_serials_range")),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["api_tokens.id"], name=op.f("fk_blocked_serials_created_by_api_tokens")
+        ),
+        sa.ForeignKeyConstraint(
+            ["key_index"],
+            ["signing_keys.index"],
+            name=op.f("fk_blocked_serials_key_index_signing_keys"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_blocked_serials")),
+    )
+    with op.batch_alter_table("blocked_serials", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_blocked_key_range", ["key_index", "first_serial", "last_serial"], unique=False
+        )
+
+    op.create_table(
         "certificates",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("product_id", sa.Integer(), nullable=False),
@@ -228,7 +252,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("batches", schema=None) as batch_op:
         batch_op.drop_index("ix_batches_key_range")
         batch_op.drop_index(batch_op.f("ix_batches_certificate_id"))
@@ -238,6 +261,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_certificates_product_id"))
 
     op.drop_table("certificates")
+    with op.batch_alter_table("blocked_serials", schema=None) as batch_op:
+        batch_op.drop_index("ix_blocked_key_range")
+
+    op.drop_table("blocked_serials")
     op.drop_table("signing_keys")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_products_producer_id"))

@@ -1,0 +1,141 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from verifier.deps import Clock
+from verifier.errors import ServiceError
+from verifier.routers import pages, registry, verify, wellknown
+from verifier.service import Service
+
+_log = logging.getLogger(__name__)
+
+
+def system_clock() -> datetime:
+    """The only place the service reads the time."""
+    return datetime.now(UTC)
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """Return the JSON body of every error answer."""
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+class BodyLimit:
+    """Refuse request bodies larger than ``body_limit`` bytes (``upload_limit`` for multipart
+    uploads) with 413, without reading them whole."""
+
+    def __init__(self, app: ASGIApp, body_limit: int, upload_limit: int) -> None:
+        self.app, self.body_limit, self.upload_limit = app, body_limit, upload_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        multipart = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+        limit = self.upload_limit if multipart else self.body_limit
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await self._refuse(send, limit)
+
+    async def _refuse(self, send: Send, limit: int) -> None:
+        response = JSONResponse(
+            error_body("too_large", f"the request body is larger than {limit} bytes"),
+            status_code=413,
+        )
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b""}
+
+
+def create_app(service: Service, clock: Clock = system_clock) -> FastAPI:
+    """Return the application serving ``service``; ``clock`` gives the time of each request."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="OCOP stamp",
+        summary="Verify signed OCOP stamps; keep the registry of OCOP recognitions.",
+        version="1.0",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.clock = clock
+    for router in (pages.router, verify.router, registry.router, wellknown.router):
+        app.include_router(router)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> Response:
+        return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
+                "problem": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse(
+            error_body("invalid_request", message, problems=problems), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        _log.exception("unexpected error", exc_info=exc)
+        return JSONResponse(
+            error_body("internal_error", "something went wrong on our side; nothing was changed"),
+            status_code=500,
+        )
+
+    app.add_middleware(
+        BodyLimit,
+        body_limit=service.settings.max_body_bytes,
+        upload_limit=service.settings.max_upload_bytes + 64 * 1024,
+    )
+    return app

@@ -1,0 +1,67 @@
+"""FastAPI dependencies: the service, the clock, the caller, the language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from verifier.errors import Unauthorized
+from verifier.messages import Language
+from verifier.registry import Actor, actor_for_token
+from verifier.service import Service
+
+Clock = Callable[[], datetime]
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def get_now(request: Request) -> datetime:
+    clock: Clock = request.app.state.clock
+    return clock()
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+Now = Annotated[datetime, Depends(get_now)]
+
+
+def get_actor(service: ServiceDep, authorization: Annotated[str | None, Header()] = None) -> Actor:
+    """Return the caller of a registry write. Raises :class:`Unauthorized` without a valid
+    ``Authorization: Bearer TOKEN``."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send Authorization: Bearer TOKEN")
+    with service.sessions() as session:
+        actor = actor_for_token(session, token.strip())
+    if actor is None:
+        raise Unauthorized("the token is unknown or revoked")
+    return actor
+
+
+def get_optional_actor(
+    service: ServiceDep, authorization: Annotated[str | None, Header()] = None
+) -> Actor | None:
+    """Return the caller when a valid token is sent; ``None`` for the public."""
+    if not authorization:
+        return None
+    return get_actor(service, authorization)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
+
+
+def get_language(
+    request: Request, lang: Annotated[str | None, Query(max_length=5)] = None
+) -> Language:
+    """Vietnamese unless ``?lang=en`` or the ``lang`` cookie says English."""
+    chosen = lang or request.cookies.get("lang")
+    return "en" if chosen == "en" else "vi"
+
+
+LanguageDep = Annotated[Language, Depends(get_language)]

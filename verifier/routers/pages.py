@@ -1,0 +1,103 @@
+"""Server-rendered pages: the home page, the consumer page a QR opens, health."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.errors import NotFound
+from verifier.models import Product
+from verifier.views import page_context
+
+router = APIRouter(tags=["pages"])
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates.env.filters["ddmmyyyy"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+
+
+def render(
+    request: Request, name: str, language: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """Render a template with the language and the switch to the other one."""
+    page = templates.TemplateResponse(
+        request, name, {"lang": language, "path": request.url.path, **context}, status_code=status
+    )
+    if request.query_params.get("lang") in ("vi", "en"):
+        page.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
+    return page
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(request: Request, service: ServiceDep, language: LanguageDep) -> HTMLResponse:
+    samples: dict[str, str] = {}
+    demo = service.settings.data_dir / "demo.json"
+    if demo.is_file():
+        samples = json.loads(demo.read_text("utf-8")).get("samples", {})
+    return render(request, "home.html", language, {"samples": samples})
+
+
+@router.get("/s/{code}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/S/{code}", response_class=HTMLResponse, include_in_schema=False)
+def stamp_page(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    language: LanguageDep,
+    code: Annotated[str, PathParam(max_length=2048)],
+) -> HTMLResponse:
+    """The page a phone opens from the QR code."""
+    return _verdict_page(request, service, now, language, code)
+
+
+@router.get("/check", response_class=HTMLResponse, include_in_schema=False)
+def check(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    language: LanguageDep,
+    code: Annotated[str, Query(max_length=2048)] = "",
+) -> HTMLResponse:
+    """The same page for a code typed or pasted into the home page's form."""
+    return _verdict_page(request, service, now, language, code)
+
+
+def _verdict_page(
+    request: Request, service: ServiceDep, now: Now, language: LanguageDep, code: str
+) -> HTMLResponse:
+    result = service.verify(code, now, role="public")
+    context = page_context(result, language)
+    context["official_host"] = service.settings.public_host
+    context["code"] = code
+    return render(request, "stamp.html", language, context)
+
+
+@router.get("/products/{product_id}/label", include_in_schema=False)
+def label_photo(service: ServiceDep, product_id: int) -> Response:
+    with service.sessions() as session:
+        product = session.get(Product, product_id)
+        if product is None or product.label_photo is None:
+            raise NotFound("label photo of product", product_id)
+        photo, kind = product.label_photo, product.label_photo_type or "image/jpeg"
+    return Response(photo, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/report", response_class=HTMLResponse, include_in_schema=False)
+def report(request: Request, language: LanguageDep, code: str = "") -> HTMLResponse:
+    return render(request, "report.html", language, {"code": code[:2048]})
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(service: ServiceDep, now: Now) -> dict[str, Any]:
+    """Liveness and the versions of the signed lists."""
+    lists = service.lists(now)
+    return {
+        "status": "ok",
+        "trust_list_version": lists.trust_list.version,
+        "status_list_version": lists.status_list.version,
+    }

@@ -1,0 +1,232 @@
+"""Registry writes: authorities register and change, producers order stamp batches."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, UploadFile
+from pydantic import BaseModel, Field
+
+from verifier import registry
+from verifier.deps import ActorDep, Now, ServiceDep
+from verifier.errors import Invalid, TooLarge
+from verifier.models import Batch, Certificate, Producer, ProducerKind, Product, ProductGroup
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
+
+
+class ProducerIn(BaseModel):
+    legal_name: str = Field(min_length=2, max_length=300)
+    kind: ProducerKind
+    registration_number: str = Field(min_length=3, max_length=32)
+    address: str = Field(min_length=3, max_length=500)
+    province_code: str = Field(pattern=r"^[0-9]{2}$")
+    commune_code: str | None = Field(default=None, pattern=r"^[0-9]{1,16}$")
+
+
+class ProductIn(BaseModel):
+    name: str = Field(min_length=2, max_length=300)
+    product_group: ProductGroup
+    pack_description: str = Field(min_length=1, max_length=500)
+    gtin: str | None = Field(default=None, pattern=r"^[0-9]{8,14}$")
+
+
+class CertificateIn(BaseModel):
+    product_id: int = Field(ge=1)
+    stars: int = Field(ge=3, le=5)
+    decision_number: str = Field(min_length=3, max_length=64)
+    decision_date: date
+    legal_basis: str | None = Field(default=None, max_length=300)
+
+
+class RevokeIn(BaseModel):
+    decision: str = Field(min_length=3, max_length=64)
+    decision_date: date
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class ReevaluateIn(BaseModel):
+    stars: int = Field(ge=3, le=5)
+    decision_number: str = Field(min_length=3, max_length=64)
+    decision_date: date
+
+
+class BatchIn(BaseModel):
+    certificate_id: int = Field(ge=1)
+    count: int = Field(ge=1, le=registry.MAX_BATCH)
+
+
+class VoidIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+def producer_json(p: Producer) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "legal_name": p.legal_name,
+        "kind": p.kind,
+        "registration_number": p.registration_number,
+        "address": p.address,
+        "province_code": p.province_code,
+        "commune_code": p.commune_code,
+    }
+
+
+def product_json(p: Product) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "producer_id": p.producer_id,
+        "name": p.name,
+        "product_group": p.product_group,
+        "pack_description": p.pack_description,
+        "gtin": p.gtin,
+    }
+
+
+def certificate_json(c: Certificate) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "product_id": c.product_id,
+        "issuer": c.authority.code,
+        "stars": c.stars,
+        "decision_number": c.decision_number,
+        "decision_date": c.decision_date.isoformat(),
+        "legal_basis": c.legal_basis,
+        "valid_until": c.valid_until.isoformat(),
+        "status": c.status,
+        "revocation_decision": c.revocation_decision,
+        "revocation_reason": c.revocation_reason,
+        "replaces_id": c.replaces_id,
+        "superseded_by_id": c.superseded_by_id,
+    }
+
+
+def batch_json(b: Batch) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "certificate_id": b.certificate_id,
+        "key_index": b.key_index,
+        "first_serial": b.first_serial,
+        "last_serial": b.last_serial,
+        "count": b.count,
+        "stars": b.stars,
+        "valid_until": b.valid_until.isoformat(),
+        "state": b.state,
+        "created_at": b.created_at.isoformat(),
+        "void_reason": b.void_reason,
+    }
+
+
+@router.post("/producers", status_code=201, summary="Register a producer (authority)")
+def create_producer(
+    body: ProducerIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        producer = registry.register_producer(session, actor, now, **body.model_dump())
+        return producer_json(producer)
+
+
+@router.post(
+    "/producers/{producer_id}/products", status_code=201, summary="Register a product (authority)"
+)
+def create_product(
+    producer_id: int, body: ProductIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        product = registry.register_product(session, actor, producer_id, now, **body.model_dump())
+        return product_json(product)
+
+
+@router.put("/products/{product_id}/label", summary="Upload the label photo (authority)")
+async def upload_label(
+    product_id: int,
+    file: Annotated[UploadFile, File()],
+    service: ServiceDep,
+    actor: ActorDep,
+    now: Now,
+) -> dict[str, Any]:
+    if file.content_type not in PHOTO_TYPES:
+        raise Invalid("the label photo must be JPEG, PNG or WebP")
+    limit = service.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the photo is larger than {limit // (1024 * 1024)} MB")
+    with service.write(now) as session:
+        product = registry.set_label_photo(
+            session, actor, product_id, data, str(file.content_type), now
+        )
+        return product_json(product)
+
+
+@router.post("/certificates", status_code=201, summary="Record a recognition (authority)")
+def create_certificate(
+    body: CertificateIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        certificate = registry.register_certificate(
+            session,
+            actor,
+            body.product_id,
+            body.stars,
+            body.decision_number,
+            body.decision_date,
+            now,
+            legal_basis=body.legal_basis,
+        )
+        return certificate_json(certificate)
+
+
+@router.get("/certificates/{certificate_id}", summary="A certificate")
+def read_certificate(certificate_id: int, service: ServiceDep) -> dict[str, Any]:
+    with service.sessions() as session:
+        return certificate_json(registry.get(session, Certificate, certificate_id))
+
+
+@router.post("/certificates/{certificate_id}/revoke", summary="Revoke (authority)")
+def revoke(
+    certificate_id: int, body: RevokeIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        certificate = registry.revoke_certificate(
+            session, actor, certificate_id, body.decision, body.decision_date, body.reason, now
+        )
+        return certificate_json(certificate)
+
+
+@router.post(
+    "/certificates/{certificate_id}/reevaluate",
+    status_code=201,
+    summary="Re-evaluate: a new certificate supersedes this one (authority)",
+)
+def reevaluate(
+    certificate_id: int, body: ReevaluateIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        certificate = registry.reevaluate_certificate(
+            session,
+            actor,
+            certificate_id,
+            body.stars,
+            body.decision_number,
+            body.decision_date,
+            now,
+        )
+        return certificate_json(certificate)
+
+
+@router.post("/batches", status_code=201, summary="Order a stamp batch (producer)")
+def create_batch(body: BatchIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
+    with service.write(now) as session:
+        batch = registry.allocate_batch(session, actor, body.certificate_id, body.count, now)
+        return batch_json(batch)
+
+
+@router.post("/batches/{batch_id}/void", summary="Void a batch (authority)")
+def void(
+    batch_id: int, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))

@@ -1,0 +1,82 @@
+"""The public verification API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel, Field
+
+from verifier.deps import Now, OptionalActor, ServiceDep
+from verifier.errors import Invalid, TooLarge
+from verifier.qrimage import QrNotFound, decode_image
+from verifier.views import verdict_json
+
+router = APIRouter(prefix="/api/v1", tags=["verify"])
+
+CODE_LIMIT = 2048
+
+
+class VerifyRequest(BaseModel):
+    code: str = Field(max_length=CODE_LIMIT, description="The stamp URL or its 193 digits")
+    stars_seen: int | None = Field(
+        default=None, ge=1, le=5, description="Stars printed on the pack (inspectors)"
+    )
+    device_id: str | None = Field(default=None, max_length=64)
+    location: str | None = Field(default=None, max_length=64, description="Coarse location")
+
+
+def _verify(
+    service: ServiceDep, now: Now, actor: OptionalActor, request: VerifyRequest
+) -> dict[str, Any]:
+    role = actor.role.value if actor else "public"
+    result = service.verify(
+        request.code,
+        now,
+        stars_seen=request.stars_seen,
+        role=role,
+        device_id=request.device_id,
+        location=request.location,
+    )
+    return verdict_json(result, service.settings.public_host)
+
+
+@router.get("/verify", summary="Verify a stamp (query string)")
+def verify_get(
+    service: ServiceDep,
+    now: Now,
+    actor: OptionalActor,
+    code: Annotated[str, Query(max_length=CODE_LIMIT)],
+    stars_seen: Annotated[int | None, Query(ge=1, le=5)] = None,
+    device_id: Annotated[str | None, Query(max_length=64)] = None,
+    location: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Return the verdict on a stamp; every call is recorded as a scan."""
+    request = VerifyRequest(
+        code=code, stars_seen=stars_seen, device_id=device_id, location=location
+    )
+    return _verify(service, now, actor, request)
+
+
+@router.post("/verify", summary="Verify a stamp (JSON body)")
+def verify_post(
+    service: ServiceDep, now: Now, actor: OptionalActor, request: VerifyRequest
+) -> dict[str, Any]:
+    """Return the verdict on a stamp; every call is recorded as a scan."""
+    return _verify(service, now, actor, request)
+
+
+@router.post("/verify/image", summary="Verify a photo of a stamp")
+async def verify_image(
+    service: ServiceDep, now: Now, actor: OptionalActor, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    """Decode the QR code in the uploaded photo on the server, then verify it."""
+    limit = service.settings.max_upload_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"the photo is larger than {limit // (1024 * 1024)} MB")
+    try:
+        code = decode_image(data)
+    except QrNotFound as exc:
+        raise Invalid(exc.detail) from None
+    return _verify(service, now, actor, VerifyRequest(code=code[:CODE_LIMIT]))

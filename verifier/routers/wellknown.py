@@ -1,0 +1,29 @@
+"""The signed trust and status lists, for offline verifiers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from verifier.deps import Now, ServiceDep
+
+router = APIRouter(prefix="/.well-known/ocop", tags=["lists"])
+
+
+def _document(request: Request, body: bytes, version: int, max_age: int) -> Response:
+    etag = f'"{version}"'
+    headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get("/trust-list", summary="The signed trust list (flattened JWS, EdDSA)")
+def trust_list(request: Request, service: ServiceDep, now: Now) -> Response:
+    lists = service.lists(now)
+    return _document(request, lists.trust_document, lists.trust_list.version, 3600)
+
+
+@router.get("/status-list", summary="The signed status list (flattened JWS, EdDSA)")
+def status_list(request: Request, service: ServiceDep, now: Now) -> Response:
+    lists = service.lists(now)
+    return _document(request, lists.status_document, lists.status_list.version, 300)

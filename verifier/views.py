@@ -1,0 +1,113 @@
+"""The public view of a verdict: the JSON of the API and the context of the consumer page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signing._dates import vietnam_date
+from verifier.messages import CONSUMER, NOTES, REASONS, TONE, VERDICTS, Language, text
+from verifier.service import OnlineVerdict
+
+PRODUCT_GROUPS: dict[str, dict[Language, str]] = {
+    "food": {"vi": "Thực phẩm", "en": "Food"},
+    "beverage": {"vi": "Đồ uống", "en": "Beverages"},
+    "herbal": {"vi": "Thảo dược", "en": "Herbal products"},
+    "handicraft": {"vi": "Thủ công mỹ nghệ", "en": "Handicrafts"},
+    "ornamental": {"vi": "Sinh vật cảnh", "en": "Ornamental plants and animals"},
+    "tourism_service": {"vi": "Dịch vụ du lịch cộng đồng", "en": "Community tourism services"},
+}
+
+
+def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
+    """Return the public JSON answer for an online verdict."""
+    verdict = result.verdict
+    stamp, key, certificate = verdict.stamp, verdict.key, result.certificate
+    answer: dict[str, Any] = {
+        "verdict": verdict.verdict.value,
+        "reasons": list(verdict.reasons),
+        "reason_messages": [
+            {"code": r, "vi": text(REASONS, r, "vi"), "en": text(REASONS, r, "en")}
+            for r in verdict.reasons
+        ],
+        "notes": list(verdict.notes),
+        "stamp": None,
+        "certificate": None,
+        "scans": {
+            "count": result.scans.count,
+            "first_at": result.scans.first_at.isoformat() if result.scans.first_at else None,
+        },
+        "message": {lang: VERDICTS[verdict.verdict][lang] for lang in ("vi", "en")},
+        "official_domain": official_host,
+    }
+    if stamp is not None:
+        p = stamp.payload
+        answer["stamp"] = {
+            "key_index": p.key_index,
+            "certificate_id": p.certificate_id,
+            "stars": p.stars,
+            "valid_until": p.valid_until.isoformat(),
+            "serial": p.serial,
+            "issuer": key.issuer if key else None,
+            "issuer_name": key.issuer_name if key else None,
+        }
+    if certificate is not None:
+        product = certificate.product
+        answer["certificate"] = {
+            "certificate_id": certificate.id,
+            "issuer": certificate.authority.code,
+            "issuer_name": certificate.authority.name,
+            "status": certificate.status,
+            "stars": certificate.stars,
+            "decision_number": certificate.decision_number,
+            "decision_date": certificate.decision_date.isoformat(),
+            "valid_until": certificate.valid_until.isoformat(),
+            "revocation": None
+            if certificate.revocation_decision is None
+            else {
+                "decision": certificate.revocation_decision,
+                "date": certificate.revocation_date.isoformat()
+                if certificate.revocation_date
+                else None,
+                "reason": certificate.revocation_reason,
+            },
+            "renews": certificate.replaces_id,
+            "product": {
+                "id": product.id,
+                "name": product.name,
+                "group": product.product_group,
+                "pack_description": product.pack_description,
+                "gtin": product.gtin,
+                "has_label_photo": product.label_photo_type is not None,
+            },
+            "producer": {
+                "name": product.producer.legal_name,
+                "kind": product.producer.kind,
+                "province_code": product.producer.province_code,
+                "address": product.producer.address,
+            },
+        }
+    return answer
+
+
+def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
+    """Return what the consumer page template needs, already worded in ``language``."""
+    verdict = result.verdict
+    headline, meaning, action = CONSUMER[verdict.verdict][language]
+    certificate = result.certificate
+    return {
+        "verdict": verdict.verdict.value,
+        "tone": TONE[verdict.verdict],
+        "headline": headline,
+        "meaning": meaning,
+        "action": action,
+        "reasons": [text(REASONS, r, language) for r in verdict.reasons],
+        "notes": [text(NOTES, n, language) for n in verdict.notes if n in NOTES],
+        "stamp": verdict.stamp.payload if verdict.stamp else None,
+        "key": verdict.key,
+        "certificate": certificate,
+        "product_group": PRODUCT_GROUPS.get(certificate.product.product_group, {}).get(language)
+        if certificate
+        else None,
+        "scans": result.scans,
+        "first_checked": vietnam_date(result.scans.first_at) if result.scans.first_at else None,
+    }

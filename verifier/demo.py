@@ -67,8 +67,11 @@ def _label(colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-def create_demo(data_dir: Path, passphrase: bytes, now: datetime) -> dict[str, Any]:
-    """Build the demo in ``data_dir`` and return the content of ``demo.json``.
+def create_demo(
+    data_dir: Path, passphrase: bytes, now: datetime, *, database_url: str | None = None
+) -> dict[str, Any]:
+    """Build the demo in ``data_dir`` (its registry in ``database_url``, by default an SQLite
+    file there) and return the content of ``demo.json``.
 
     Raises :class:`DemoExists` when the directory already holds a database or keys.
     """
@@ -80,7 +83,7 @@ def create_demo(data_dir: Path, passphrase: bytes, now: datetime) -> dict[str, A
     for name, key in keys.items():
         keyfiles.write_key(data_dir / "keys" / f"{name}.pem", key, passphrase)
 
-    engine = make_engine(sqlite_url(data_dir), writer=True)
+    engine = make_engine(database_url or sqlite_url(data_dir), writer=True)
     migrate(engine)
     sessions = session_factory(engine)
     with sessions.begin() as session:

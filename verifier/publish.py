@@ -57,7 +57,7 @@ def certificate_status(certificate: Certificate) -> CertificateStatus:
 
 
 def _next_version(session: Session, name: str) -> int:
-    row = session.get(Meta, f"{name}-version")
+    row = session.get(Meta, f"{name}-version", with_for_update=True)
     version = 1 if row is None else int(row.value) + 1
     session.merge(Meta(key=f"{name}-version", value=str(version)))
     return version

@@ -427,6 +427,27 @@ def block_serials(
     return blocked
 
 
+def mark_key_compromised(
+    session: Session, actor: Actor, key_index: int, last_serial: int, now: datetime
+) -> SigningKey:
+    """Mark a key compromised with its watermark: the highest serial issued before the leak.
+    Stamps above it become counterfeit everywhere once the trust list is republished.
+
+    The key's own authority or the central council may do it. Raises :class:`Invalid` for a
+    watermark above the serials the key has issued.
+    """
+    actor.require(Role.AUTHORITY)
+    key: SigningKey = get(session, SigningKey, key_index)
+    authority = _authority(session, actor)
+    if authority.id != key.authority_id and authority.kind != AuthorityKind.CENTRAL:
+        raise Forbidden("only the key's authority or the central council can mark it compromised")
+    if not 0 <= last_serial < key.next_serial:
+        raise Invalid(f"the key has issued serials up to {key.next_serial - 1} only")
+    key.status, key.last_serial = KeyStatus.COMPROMISED.value, last_serial
+    audit(session, actor, "key.compromise", "signing_key", key.index, now, last_serial=last_serial)
+    return key
+
+
 def _authority(session: Session, actor: Actor) -> Authority:
     if actor.authority_id is None:
         raise Forbidden("this token belongs to no authority")

@@ -217,6 +217,35 @@ def reevaluate(
         return certificate_json(certificate)
 
 
+class CompromiseIn(BaseModel):
+    last_serial: int = Field(ge=0, lt=2**48, description="Highest serial issued before the leak")
+
+
+@router.post("/keys/{key_index}/compromise", summary="Mark a signing key compromised (authority)")
+def compromise(
+    key_index: int, body: CompromiseIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now, keys_changed=True) as session:
+        key = registry.mark_key_compromised(session, actor, key_index, body.last_serial, now)
+        return {"index": key.index, "status": key.status, "last_serial": key.last_serial}
+
+
+class BlockIn(BaseModel):
+    key_index: int = Field(ge=0, le=0xFFFF)
+    first_serial: int = Field(ge=1, lt=2**48)
+    last_serial: int = Field(ge=1, lt=2**48)
+    reason: str = Field(min_length=3, max_length=500)
+
+
+@router.post("/blocked-serials", status_code=201, summary="Block cloned serials (inspector)")
+def block(body: BlockIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
+    with service.write(now) as session:
+        blocked = registry.block_serials(
+            session, actor, body.key_index, body.first_serial, body.last_serial, body.reason, now
+        )
+        return {"id": blocked.id, **body.model_dump()}
+
+
 @router.post("/batches", status_code=201, summary="Order a stamp batch (producer)")
 def create_batch(body: BatchIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
     with service.write(now) as session:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -49,7 +48,7 @@ def stamp_page(
     service: ServiceDep,
     now: Now,
     language: LanguageDep,
-    code: Annotated[str, PathParam(max_length=2048)],
+    code: str,
 ) -> HTMLResponse:
     """The page a phone opens from the QR code."""
     return _verdict_page(request, service, now, language, code)
@@ -61,7 +60,7 @@ def check(
     service: ServiceDep,
     now: Now,
     language: LanguageDep,
-    code: Annotated[str, Query(max_length=2048)] = "",
+    code: str = "",
 ) -> HTMLResponse:
     """The same page for a code typed or pasted into the home page's form."""
     return _verdict_page(request, service, now, language, code)

@@ -1,0 +1,97 @@
+"""The page a phone opens from the QR: server-rendered, Vietnamese first, one wording per
+verdict, never a bare error page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from signing import VerdictCode
+from tests.conftest import Demo
+from verifier.messages import CONSUMER, TONE
+
+SAMPLES = {
+    "genuine": VerdictCode.GENUINE,
+    "expired": VerdictCode.EXPIRED,
+    "revoked": VerdictCode.REVOKED,
+    "star_mismatch": VerdictCode.STAR_MISMATCH,
+    "unregistered": VerdictCode.UNREGISTERED,
+    "suspected_clone": VerdictCode.SUSPECTED_CLONE,
+    "counterfeit": VerdictCode.COUNTERFEIT,
+    "malformed": VerdictCode.MALFORMED,
+}
+
+
+def _path(demo: Demo, sample: str) -> str:
+    return str(demo.info["samples"][sample])
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_each_verdict_has_its_own_page_in_vietnamese_and_english(demo: Demo, sample: str) -> None:
+    verdict = SAMPLES[sample]
+    page = demo.client.get(_path(demo, sample))
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<html lang="vi">' in html
+    assert f'class="band {TONE[verdict]}"' in html
+    assert f'data-verdict="{verdict.value}"' in html
+    headline, meaning, action = CONSUMER[verdict]["vi"]
+    assert headline in html
+    assert action in html
+    assert "<script" not in html
+    english = demo.client.get(_path(demo, sample), params={"lang": "en"})
+    assert '<html lang="en">' in english.text
+    assert CONSUMER[verdict]["en"][0] in english.text
+    assert english.cookies.get("lang") == "en"
+
+
+def test_genuine_page_shows_product_stars_dates_and_checks(demo: Demo) -> None:
+    html = demo.client.get(_path(demo, "genuine")).text
+    assert "Mật ong hoa nhãn Ba Vì" in html
+    assert "Hợp tác xã Nông nghiệp Ba Vì Xanh" in html
+    assert html.count('aria-hidden="true">★</span>') == 5
+    assert 'aria-label="4 sao được công nhận"' in html
+    assert re.search(r"Hiệu lực đến</dt><dd>\d\d/\d\d/\d{4}</dd>", html)
+    assert "Kiểm tra lần đầu ngày 24/11/2026, tổng cộng 1 lần." in html
+    second = demo.client.get(_path(demo, "genuine")).text
+    assert "tổng cộng 2 lần" in second
+    assert 'href="/report?code=' in html
+    assert "ocop.vn" in html
+
+
+def test_revoked_page_gives_the_decision_and_reason(demo: Demo) -> None:
+    html = demo.client.get(_path(demo, "revoked")).text
+    assert "Quyết định thu hồi 3310/QĐ-UBND (04/11/2026)" in html
+    assert "an toàn thực phẩm" in html
+    assert "không còn hiệu lực" in html
+
+
+def test_star_mismatch_page_says_both_star_counts(demo: Demo) -> None:
+    html = demo.client.get(_path(demo, "star_mismatch")).text
+    assert "Tem ghi 4 sao; sản phẩm hiện được công nhận 3 sao." in html
+
+
+def test_language_cookie_is_remembered(demo: Demo) -> None:
+    demo.client.get("/", params={"lang": "en"})
+    assert '<html lang="en">' in demo.client.get(_path(demo, "genuine")).text
+
+
+@pytest.mark.parametrize("code", ["", "x" * 3000, "%00", "<script>alert(1)</script>"])
+def test_garbage_codes_get_a_readable_page(demo: Demo, code: str) -> None:
+    response = demo.client.get("/check", params={"code": code})
+    assert response.status_code == 200
+    assert "Không phải tem OCOP" in response.text
+    assert "<script>alert" not in response.text
+
+
+def test_home_lists_a_sample_of_every_verdict(demo: Demo) -> None:
+    html = demo.client.get("/").text
+    for sample in SAMPLES:
+        assert f'href="{_path(demo, sample)}"' in html
+
+
+def test_uppercase_path_opens_the_same_page(demo: Demo) -> None:
+    path = _path(demo, "genuine").replace("/s/", "/S/")
+    assert 'data-verdict="genuine"' in demo.client.get(path).text

@@ -114,17 +114,20 @@ class Service:
             self.settings.list_refresh_seconds
         ):
             return lists
-        with self._lock, self.writer.begin() as session:
-            trust_list, trust = self._current(session, TrustList, "trust-list", now)
-            status_list, status = self._current(session, StatusList, "status-list", now)
+        with self._lock:
+            trust_list, trust = self._current(TrustList, "trust-list", now)
+            status_list, status = self._current(StatusList, "status-list", now)
             lists = Lists(trust_list, status_list, trust, status)  # type: ignore[arg-type]
             self._lists, self._checked_at = lists, time.monotonic()
         return lists
 
     def _current(
-        self, session: Session, kind: type[TrustList | StatusList], name: str, now: datetime
+        self, kind: type[TrustList | StatusList], name: str, now: datetime
     ) -> tuple[TrustList | StatusList, bytes]:
-        document = stored_document(session, name)
+        """Return the stored document, or publish a new one when it is missing, no longer
+        verifies, or is past half its validity (only then is a write transaction taken)."""
+        with self.sessions() as session:
+            document = stored_document(session, name)
         if document is not None:
             try:
                 current = kind.verify(document, [self.root.public_key], now)
@@ -134,7 +137,8 @@ class Service:
                 if now < current.issued_at + (current.expires_at - current.issued_at) / 2:
                     return current, document
         publish = publish_trust_list if kind is TrustList else publish_status_list
-        return publish(session, self.root, now)
+        with self.writer.begin() as session:
+            return publish(session, self.root, now)
 
     def verify(
         self,

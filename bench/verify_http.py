@@ -87,7 +87,7 @@ def run_wrk(
 ) -> dict[str, float]:
     script = codes_file.with_suffix(".lua")
     script.write_text(LUA % (codes_file, url_path))
-    out = subprocess.run(  # noqa: S603
+    out = subprocess.run(
         [
             "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.seconds}s",
             "--latency", "-s", str(script), f"http://127.0.0.1:{port}",
@@ -106,7 +106,7 @@ def run_wrk(
 def serve(
     command: list[str], env: dict[str, str], port: int, probe: str
 ) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     wait_for(f"http://127.0.0.1:{port}{probe}")
     return process
 

@@ -37,7 +37,7 @@ def test_each_verdict_has_its_own_page_in_vietnamese_and_english(demo: Demo, sam
     assert '<html lang="vi">' in html
     assert f'class="band {TONE[verdict]}"' in html
     assert f'data-verdict="{verdict.value}"' in html
-    headline, meaning, action = CONSUMER[verdict]["vi"]
+    headline, _meaning, action = CONSUMER[verdict]["vi"]
     assert headline in html
     assert action in html
     assert "<script" not in html

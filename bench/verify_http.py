@@ -106,7 +106,9 @@ def run_wrk(
 def serve(
     command: list[str], env: dict[str, str], port: int, probe: str
 ) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_for(f"http://127.0.0.1:{port}{probe}")
     return process
 

@@ -24,7 +24,8 @@ from signing import (
 )
 from verifier import keyfiles
 from verifier.db import make_engine, migrate, session_factory
-from verifier.models import Batch, BatchState, Certificate, SigningKey
+from verifier.index import PublicCertificate, RegistryIndex, bump_version, current_version
+from verifier.models import SigningKey
 from verifier.publish import (
     publish_status_list,
     publish_trust_list,
@@ -39,12 +40,13 @@ ROOT_KEY_FILE = "keys/root.pem"
 
 @dataclass(frozen=True, slots=True)
 class Lists:
-    """The current signed documents and what they say."""
+    """The current signed documents and what they say, with the registry snapshot."""
 
     trust_list: TrustList
     status_list: StatusList
     trust_document: bytes
     status_document: bytes
+    index: RegistryIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ class OnlineVerdict:
     """An online verdict: the offline one completed by the registry, with what the public sees."""
 
     verdict: Verdict
-    certificate: Certificate | None
+    certificate: PublicCertificate | None
     scans: ScanSummary
 
 
@@ -101,6 +103,7 @@ class Service:
         with self.writer.begin() as session:
             yield session
             session.flush()
+            bump_version(session)
             if keys_changed:
                 publish_trust_list(session, self.root, now)
             publish_status_list(session, self.root, now)
@@ -115,9 +118,13 @@ class Service:
         ):
             return lists
         with self._lock:
+            with self.sessions() as session:
+                version = current_version(session)
+                index = lists.index if lists and lists.index.version == version else None
+                index = index or RegistryIndex.load(session)
             trust_list, trust = self._current(TrustList, "trust-list", now)
             status_list, status = self._current(StatusList, "status-list", now)
-            lists = Lists(trust_list, status_list, trust, status)  # type: ignore[arg-type]
+            lists = Lists(trust_list, status_list, trust, status, index)  # type: ignore[arg-type]
             self._lists, self._checked_at = lists, time.monotonic()
         return lists
 
@@ -159,32 +166,22 @@ class Service:
         stamp = verdict.stamp
         if stamp is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
             payload = stamp.payload
-            with self.sessions() as session:
-                reasons = list(verdict.reasons)
-                batch = session.scalars(
-                    select(Batch)
-                    .where(
-                        Batch.key_index == payload.key_index,
-                        Batch.first_serial <= payload.serial,
-                        Batch.last_serial >= payload.serial,
-                    )
-                    .limit(1)
-                ).first()
-                if batch is None or batch.certificate_id != payload.certificate_id:
-                    reasons.append("serial_not_issued")
-                elif batch.state == BatchState.VOID.value:
-                    reasons.append("batch_voided")
-                certificate = _current_certificate(session, payload.certificate_id)
-                if (
-                    certificate is not None
-                    and verdict.key is not None
-                    and (certificate.authority.code != verdict.key.issuer)
-                ):
-                    certificate = None
-                verdict = Verdict.from_reasons(
-                    reasons,
-                    **{n: getattr(verdict, n) for n in _VERDICT_CONTEXT},
-                )
+            reasons = list(verdict.reasons)
+            batch = lists.index.batch_of(payload.key_index, payload.serial)
+            if batch is None or batch[0] != payload.certificate_id:
+                reasons.append("serial_not_issued")
+            elif batch[1]:
+                reasons.append("batch_voided")
+            certificate = lists.index.current(payload.certificate_id)
+            if (
+                certificate is not None
+                and verdict.key is not None
+                and (certificate.issuer != verdict.key.issuer)
+            ):
+                certificate = None
+            verdict = Verdict.from_reasons(
+                reasons, **{n: getattr(verdict, n) for n in _VERDICT_CONTEXT}
+            )
         scans = ScanSummary()
         if stamp is not None:
             key = (stamp.payload.key_index, stamp.payload.serial)
@@ -204,13 +201,3 @@ _VERDICT_CONTEXT = (
     "status_list_version",
     "status_list_age",
 )
-
-
-def _current_certificate(session: Session, certificate_id: int) -> Certificate | None:
-    """Return the certificate a stamp names, following re-evaluations to the current one."""
-    certificate = session.get(Certificate, certificate_id)
-    for _ in range(16):
-        if certificate is None or certificate.superseded_by_id is None:
-            break
-        certificate = session.get(Certificate, certificate.superseded_by_id)
-    return certificate

@@ -51,41 +51,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
             "issuer_name": key.issuer_name if key else None,
         }
     if certificate is not None:
-        product = certificate.product
-        answer["certificate"] = {
-            "certificate_id": certificate.id,
-            "issuer": certificate.authority.code,
-            "issuer_name": certificate.authority.name,
-            "status": certificate.status,
-            "stars": certificate.stars,
-            "decision_number": certificate.decision_number,
-            "decision_date": certificate.decision_date.isoformat(),
-            "valid_until": certificate.valid_until.isoformat(),
-            "revocation": None
-            if certificate.revocation_decision is None
-            else {
-                "decision": certificate.revocation_decision,
-                "date": certificate.revocation_date.isoformat()
-                if certificate.revocation_date
-                else None,
-                "reason": certificate.revocation_reason,
-            },
-            "renews": certificate.replaces_id,
-            "product": {
-                "id": product.id,
-                "name": product.name,
-                "group": product.product_group,
-                "pack_description": product.pack_description,
-                "gtin": product.gtin,
-                "has_label_photo": product.label_photo_type is not None,
-            },
-            "producer": {
-                "name": product.producer.legal_name,
-                "kind": product.producer.kind,
-                "province_code": product.producer.province_code,
-                "address": product.producer.address,
-            },
-        }
+        answer["certificate"] = certificate.to_json()
     return answer
 
 
@@ -105,7 +71,7 @@ def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
         "stamp": verdict.stamp.payload if verdict.stamp else None,
         "key": verdict.key,
         "certificate": certificate,
-        "product_group": PRODUCT_GROUPS.get(certificate.product.product_group, {}).get(language)
+        "product_group": PRODUCT_GROUPS.get(certificate.product.group, {}).get(language)
         if certificate
         else None,
         "scans": result.scans,

@@ -106,9 +106,8 @@ def run_wrk(
 def serve(
     command: list[str], env: dict[str, str], port: int, probe: str
 ) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log = Path(tempfile.gettempdir()) / f"ocop-bench-{port}.log"
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     wait_for(f"http://127.0.0.1:{port}{probe}")
     return process
 
@@ -158,7 +157,12 @@ def main() -> int:
             results[name] = run_wrk(path, port, codes_file, args)
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print(f"{name}: server slow to stop; killed", file=sys.stderr)
+                process.kill()
+                process.wait()
     print(f"{args.workers} workers, {args.connections} connections, {args.seconds} s, "
           f"{len(codes)} distinct genuine codes")  # fmt: skip
     print(f"{'':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")

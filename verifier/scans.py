@@ -6,7 +6,7 @@ import logging
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -51,6 +51,13 @@ class ScanRecorder:
 
     def __init__(self, sessions: sessionmaker[Session], *, flush_seconds: float = FLUSH_SECONDS):
         self._sessions = sessions
+        engine = sessions.kw["bind"]
+        self._engine = engine
+        self._local = threading.local()
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._read_sql = (
+            f"SELECT count, first_at FROM serial_scans WHERE key_index = {mark} AND serial = {mark}"
+        )
         self._events: list[ScanEvent] = []
         self._pending: dict[SerialKey, _Pending] = defaultdict(_Pending)
         self._lock = threading.Lock()
@@ -60,10 +67,32 @@ class ScanRecorder:
         self._thread = threading.Thread(target=self._run, name="scan-recorder", daemon=True)
         self._thread.start()
 
+    def _stored(self, serial: SerialKey) -> tuple[int, datetime] | None:
+        """Read the serial's stored aggregate with one point query on this thread's own raw
+        connection, outside any transaction (the hot path pays for no BEGIN)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = self._engine.raw_connection()
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._read_sql, serial)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if connection.driver_connection is not None and self._engine.dialect.name != "sqlite":
+            connection.commit()  # end the read transaction psycopg opened
+        if row is None:
+            return None
+        count, first_at = row
+        if isinstance(first_at, str):  # SQLite keeps timestamps as text
+            first_at = datetime.fromisoformat(first_at)
+        if first_at.tzinfo is None:
+            first_at = first_at.replace(tzinfo=UTC)
+        return int(count), first_at
+
     def record(self, event: ScanEvent) -> ScanSummary:
         """Queue ``event`` and return the serial's summary including it."""
-        with self._sessions() as session:
-            stored = session.get(SerialScans, event.serial)
+        stored = self._stored(event.serial)
         with self._lock:
             self._events.append(event)
             pending = self._pending[event.serial]
@@ -73,7 +102,7 @@ class ScanRecorder:
             count = pending.count
             first = pending.first_at
         if stored is not None:
-            return ScanSummary(stored.count + count, min(stored.first_at, first))
+            return ScanSummary(stored[0] + count, min(stored[1], first))
         return ScanSummary(count, first)
 
     def flush(self) -> None:

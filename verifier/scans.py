@@ -17,6 +17,10 @@ from verifier.models import Scan, SerialScans
 
 FLUSH_SECONDS = 0.25
 _log = logging.getLogger(__name__)
+_READ_SQL = {  # by "the driver uses qmark parameters" (sqlite3) or format (psycopg)
+    True: "SELECT count, first_at FROM serial_scans WHERE key_index = ? AND serial = ?",
+    False: "SELECT count, first_at FROM serial_scans WHERE key_index = %s AND serial = %s",
+}
 SerialKey = tuple[int, int]  # (key index, serial)
 
 
@@ -54,10 +58,7 @@ class ScanRecorder:
         engine = sessions.kw["bind"]
         self._engine = engine
         self._local = threading.local()
-        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-        self._read_sql = (
-            f"SELECT count, first_at FROM serial_scans WHERE key_index = {mark} AND serial = {mark}"
-        )
+        self._read_sql = _READ_SQL[engine.dialect.paramstyle == "qmark"]
         self._events: list[ScanEvent] = []
         self._pending: dict[SerialKey, _Pending] = defaultdict(_Pending)
         self._lock = threading.Lock()

@@ -66,6 +66,10 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
 }
 
 
+def _severity(reason: str) -> int:
+    return REASON_VERDICTS[reason].severity
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The answer to one check.
@@ -93,9 +97,30 @@ class Verdict:
     def from_reasons(cls, reasons: list[str], **fields: object) -> Verdict:
         """Return the verdict of the most severe reason (genuine when there is none), with the
         reasons ordered by severity."""
-        ordered = tuple(sorted(dict.fromkeys(reasons), key=lambda r: REASON_VERDICTS[r].severity))
+        ordered = tuple(sorted(dict.fromkeys(reasons), key=_severity))
         verdict = REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE
         return cls(verdict, ordered, **fields)  # type: ignore[arg-type]
+
+    def completed_online(self, reasons: list[str]) -> Verdict:
+        """Return this verdict as a registry completes it: ``reasons`` added (re-ordered by
+        severity) and the ``offline`` note dropped."""
+        ordered = tuple(
+            sorted(dict.fromkeys((*self.reasons, *reasons)), key=_severity)
+            if reasons
+            else self.reasons
+        )
+        return Verdict(
+            REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE,
+            ordered,
+            self.stamp,
+            self.key,
+            self.certificate,
+            tuple(n for n in self.notes if n != "offline"),
+            self.trust_list_version,
+            self.trust_list_age,
+            self.status_list_version,
+            self.status_list_age,
+        )
 
     @property
     def genuine(self) -> bool:

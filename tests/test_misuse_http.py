@@ -171,3 +171,22 @@ def test_revoked_and_blocked_lists_both_reasons_most_severe_first(demo: Demo) ->
     answer = _check(demo, demo.sample("revoked"))
     assert answer["verdict"] == "revoked"
     assert answer["reasons"] == ["certificate_revoked", "serial_blocked"]
+
+
+def test_fast_path_answers_exactly_like_the_framework_route(demo: Demo) -> None:
+    """GET without a token takes the raw ASGI fast path; POST goes through FastAPI."""
+    for name, url in demo.info["stamp_urls"].items():
+        fast = demo.client.get("/api/v1/verify", params={"code": url, "stars_seen": 4}).json()
+        full = demo.client.post("/api/v1/verify", json={"code": url, "stars_seen": 4}).json()
+        fast["scans"] = full["scans"] = None  # the second call counts one more scan
+        assert fast == full, name
+
+
+def test_fast_path_leaves_bad_parameters_to_the_framework(demo: Demo) -> None:
+    too_many_stars = demo.client.get(
+        "/api/v1/verify", params={"code": demo.sample("genuine"), "stars_seen": 9}
+    )
+    assert too_many_stars.status_code == 422
+    missing = demo.client.get("/api/v1/verify")
+    assert missing.status_code == 422
+    assert missing.json()["error"]["code"] == "invalid_request"

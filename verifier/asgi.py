@@ -5,20 +5,24 @@ Reads the data directory from ``OCOP_DATA_DIR``.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from verifier.app import create_app, system_clock
 from verifier.service import Service
 from verifier.settings import Settings
 
 
-def build() -> FastAPI:
+def build() -> ASGIApp:
     """Return the app for the data directory named by ``OCOP_DATA_DIR``."""
     settings = Settings.load(Path(os.environ.get("OCOP_DATA_DIR", "data")))
-    return create_app(Service.start(settings, system_clock()))
+    app = create_app(Service.start(settings, system_clock()))
+    # What exists now lives as long as the worker: keep it out of every garbage collection.
+    gc.freeze()
+    return app
 
 
 app = build()

@@ -7,19 +7,20 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from verifier.models import Scan, SerialScans
+from verifier.models import UtcDateTime
 
 FLUSH_SECONDS = 0.25
 _log = logging.getLogger(__name__)
-_READ_SQL = {  # by "the driver uses qmark parameters" (sqlite3) or format (psycopg)
-    True: "SELECT count, first_at FROM serial_scans WHERE key_index = ? AND serial = ?",
-    False: "SELECT count, first_at FROM serial_scans WHERE key_index = %s AND serial = %s",
+_SQL = {
+    "read": "SELECT count, first_at FROM serial_scans WHERE key_index = ? AND serial = ?",
+    "insert": "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "upsert": "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_index, serial) DO UPDATE"
+    " SET count = serial_scans.count + excluded.count, last_at = excluded.last_at",
 }
 SerialKey = tuple[int, int]  # (key index, serial)
 
@@ -54,11 +55,14 @@ class ScanRecorder:
     scan costs a request one indexed read and no write."""
 
     def __init__(self, sessions: sessionmaker[Session], *, flush_seconds: float = FLUSH_SECONDS):
-        self._sessions = sessions
         engine = sessions.kw["bind"]
         self._engine = engine
         self._local = threading.local()
-        self._read_sql = _READ_SQL[engine.dialect.paramstyle == "qmark"]
+        # written for sqlite3's qmark parameters; psycopg takes the format style
+        qmark = engine.dialect.paramstyle == "qmark"
+        self._sql = {k: v if qmark else v.replace("?", "%s") for k, v in _SQL.items()}
+        time_type = UtcDateTime().dialect_impl(engine.dialect)
+        self._bind_time = time_type.bind_processor(engine.dialect) or (lambda t: t)
         self._events: list[ScanEvent] = []
         self._pending: dict[SerialKey, _Pending] = defaultdict(_Pending)
         self._lock = threading.Lock()
@@ -69,19 +73,18 @@ class ScanRecorder:
         self._thread.start()
 
     def _stored(self, serial: SerialKey) -> tuple[int, datetime] | None:
-        """Read the serial's stored aggregate with one point query on this thread's own raw
-        connection, outside any transaction (the hot path pays for no BEGIN)."""
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self._engine.raw_connection()
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._read_sql, serial)
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
-        if connection.driver_connection is not None and self._engine.dialect.name != "sqlite":
-            connection.commit()  # end the read transaction psycopg opened
+        """Read the serial's stored aggregate with one point query on this thread's own
+        connection in autocommit mode (the hot path pays for no BEGIN and no COMMIT)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            # checked out for the thread's lifetime, never returned to the pool
+            self._local.connection = connection = self._engine.raw_connection()
+            driver = connection.driver_connection
+            if self._engine.dialect.name == "postgresql":
+                driver.autocommit = True
+            cursor = self._local.cursor = driver.cursor()
+        cursor.execute(self._sql["read"], serial)
+        row = cursor.fetchone()
         if row is None:
             return None
         count, first_at = row
@@ -107,30 +110,23 @@ class ScanRecorder:
         return ScanSummary(count, first)
 
     def flush(self) -> None:
-        """Write every queued event now."""
+        """Write every queued event now, with two driver-level ``executemany`` calls in one
+        transaction (this runs on the request workers' CPU, so it must stay cheap)."""
         with self._lock:
             events, self._events = self._events, []
             pending, self._pending = self._pending, defaultdict(_Pending)
         if not events:
             return
-        with self._sessions.begin() as session:
-            session.execute(
-                insert(Scan),
-                [
-                    {
-                        "at": e.at,
-                        "key_index": e.serial[0],
-                        "serial": e.serial[1],
-                        "verdict": e.verdict,
-                        "role": e.role,
-                        "device_id": e.device_id,
-                        "location": e.location,
-                    }
-                    for e in events
-                ],
+        at = self._bind_time
+        with self._engine.begin() as connection:
+            connection.exec_driver_sql(
+                self._sql["insert"],
+                [(at(e.at), *e.serial, e.verdict, e.role, e.device_id, e.location) for e in events],
             )
-            for (key_index, serial), p in pending.items():
-                session.execute(_upsert(session, key_index, serial, p))
+            connection.exec_driver_sql(
+                self._sql["upsert"],
+                [(*k, p.count, at(p.first_at), at(p.last_at)) for k, p in pending.items()],
+            )
 
     def close(self) -> None:
         """Stop the background thread after a last flush."""
@@ -147,22 +143,3 @@ class ScanRecorder:
                 self.flush()
             except Exception:  # the recorder must outlive a database hiccup
                 _log.exception("could not write scan events")
-
-
-def _upsert(session: Session, key_index: int, serial: int, pending: _Pending) -> Any:
-    values = {
-        "key_index": key_index,
-        "serial": serial,
-        "count": pending.count,
-        "first_at": pending.first_at,
-        "last_at": pending.last_at,
-    }
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(SerialScans).values(**values)
-    return statement.on_conflict_do_update(
-        index_elements=["key_index", "serial"],
-        set_={
-            "count": SerialScans.count + statement.excluded.count,
-            "last_at": statement.excluded.last_at,
-        },
-    )

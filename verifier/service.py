@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -161,17 +161,16 @@ class Service:
         code text."""
         lists = self.lists(now)
         verdict = verify(code, lists.trust_list, lists.status_list, now, stars_seen=stars_seen)
-        verdict = replace(verdict, notes=tuple(n for n in verdict.notes if n != "offline"))
         certificate = None
         stamp = verdict.stamp
+        registry_reasons = []
         if stamp is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
             payload = stamp.payload
-            reasons = list(verdict.reasons)
             batch = lists.index.batch_of(payload.key_index, payload.serial)
             if batch is None or batch[0] != payload.certificate_id:
-                reasons.append("serial_not_issued")
+                registry_reasons.append("serial_not_issued")
             elif batch[1]:
-                reasons.append("batch_voided")
+                registry_reasons.append("batch_voided")
             certificate = lists.index.current(payload.certificate_id)
             if (
                 certificate is not None
@@ -179,9 +178,7 @@ class Service:
                 and (certificate.issuer != verdict.key.issuer)
             ):
                 certificate = None
-            verdict = Verdict.from_reasons(
-                reasons, **{n: getattr(verdict, n) for n in _VERDICT_CONTEXT}
-            )
+        verdict = verdict.completed_online(registry_reasons)
         scans = ScanSummary()
         if stamp is not None:
             key = (stamp.payload.key_index, stamp.payload.serial)
@@ -189,15 +186,3 @@ class Service:
                 ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
             )
         return OnlineVerdict(verdict, certificate, scans)
-
-
-_VERDICT_CONTEXT = (
-    "stamp",
-    "key",
-    "certificate",
-    "notes",
-    "trust_list_version",
-    "trust_list_age",
-    "status_list_version",
-    "status_list_age",
-)

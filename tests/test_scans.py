@@ -1,0 +1,51 @@
+"""Scan recording: events reach the database through the driver-level flush exactly as the ORM
+would have stored them, and the per-serial aggregate counts every scan once."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.conftest import NOW, Demo
+from verifier.models import Scan, SerialScans
+from verifier.scans import ScanEvent
+
+
+def test_scans_are_aggregated_per_serial_across_flushes(demo: Demo) -> None:
+    recorder = demo.service.recorder
+    serial = (1, 424242)
+    for minutes in (5, 1, 3):  # out of order: first_at is the earliest, last_at the latest seen
+        recorder.record(ScanEvent(NOW + timedelta(minutes=minutes), serial, "genuine", "public"))
+        recorder.flush()
+    summary = recorder.record(ScanEvent(NOW, (1, 424242), "genuine", "inspector", "phone-7"))
+    assert summary.count == 4
+    assert summary.first_at == NOW
+    recorder.flush()
+    with demo.service.sessions() as session:
+        row = session.get(SerialScans, serial)
+        assert row is not None
+        assert row.count == 4
+        events = session.scalars(select(Scan).where(Scan.serial == 424242)).all()
+        assert sorted(e.at for e in events) == [NOW + timedelta(minutes=m) for m in (0, 1, 3, 5)]
+        assert {e.device_id for e in events} == {None, "phone-7"}
+
+
+def test_flushed_timestamps_are_stored_in_the_orm_format_regression(demo: Demo) -> None:
+    """Regression: the raw flush once bound aware datetimes straight to sqlite3, which stored
+    '... +00:00' text beside the ORM's '... .ffffff' text, so time comparisons in SQL broke."""
+    recorder = demo.service.recorder
+    recorder.record(ScanEvent(NOW, (1, 5151), "genuine", "public"))
+    recorder.flush()
+    with demo.service.sessions() as session:
+        later = session.scalar(select(func.count()).select_from(Scan).where(Scan.at > NOW))
+        at_or_before = session.scalar(
+            select(func.count()).select_from(Scan).where(Scan.serial == 5151, Scan.at <= NOW)
+        )
+        assert (later, at_or_before) == (0, 1)
+        if session.get_bind().dialect.name == "sqlite":
+            stored = session.execute(
+                select(func.cast(Scan.at, Scan.verdict.type)).where(Scan.serial == 5151)
+            ).scalar_one()
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,8 +63,11 @@ class ScanRecorder:
         # written for sqlite3's qmark parameters; psycopg takes the format style
         qmark = engine.dialect.paramstyle == "qmark"
         self._sql = {k: v if qmark else v.replace("?", "%s") for k, v in _SQL.items()}
+        # the ORM's own conversion, so both paths store timestamps alike
         time_type = UtcDateTime().dialect_impl(engine.dialect)
-        self._bind_time = time_type.bind_processor(engine.dialect) or (lambda t: t)
+        self._bind_time: Callable[[datetime | None], Any] = time_type.bind_processor(
+            engine.dialect
+        ) or (lambda t: t)
         self._events: list[ScanEvent] = []
         self._pending: dict[SerialKey, _Pending] = defaultdict(_Pending)
         self._lock = threading.Lock()

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from sqlalchemy.orm import Session
 
 from signing import (
     DocumentError,
+    KeyLoadError,
     OcopError,
     PrivateKey,
     StatusList,
@@ -23,11 +27,15 @@ from signing import (
     key_id,
     verify,
 )
+from signing._dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
-from verifier import keyfiles
+from verifier import keyfiles, registry
 from verifier.demo import DemoExists, create_demo
+from verifier.errors import ServiceError
 from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
+from verifier.models import Role
 from verifier.qrimage import QrNotFound, decode_image
+from verifier.service import Service
 from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
 
 EXIT_GENUINE = 0
@@ -59,6 +67,23 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, required=True, help="the new key file")
     show = key_commands.add_parser("show", help="print the public key of a key file")
     show.add_argument("file", type=Path)
+    add = key_commands.add_parser(
+        "add",
+        help="register a key file as an authority's new stamp-signing key (rotation)",
+        description="The key file must lie under DIR/keys/. Republishes the trust list; "
+        "restart `ocop serve` so that it loads the new key.",
+    )
+    add.add_argument("--data-dir", type=Path, required=True)
+    add.add_argument("--authority", required=True, help="authority code, e.g. VN-01 or VN-TW")
+    add.add_argument("--key", type=Path, required=True, help="the key file, under DIR/keys/")
+    add.add_argument("--not-before", type=date.fromisoformat, help="first signing day (today)")
+    add.add_argument("--not-after", type=date.fromisoformat, help="last signing day (in 5 years)")
+    retire = key_commands.add_parser(
+        "retire",
+        help="retire a key: it signs no more and its last serial is published",
+    )
+    retire.add_argument("--data-dir", type=Path, required=True)
+    retire.add_argument("index", type=int, help="the key index")
 
     demo = commands.add_parser(
         "demo",
@@ -137,6 +162,71 @@ def _keys_show(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
     _print_public(args.file, key)
     return 0
+
+
+def _keys_add(args: argparse.Namespace) -> int:
+    data_dir: Path = args.data_dir.resolve()
+    key_path: Path = args.key.resolve()
+    if not key_path.is_relative_to(data_dir / "keys"):
+        raise CommandError(f"put the key file under {data_dir / 'keys'} first")
+    settings = _settings(data_dir)
+    try:
+        private = keyfiles.read_key(key_path, settings.passphrase)
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.key}: {exc.strerror}") from None
+    now = datetime.now(UTC)
+    today = vietnam_date(now)
+    period = (args.not_before or today, args.not_after or add_months(today, 60))
+    with _registry_write(settings, now) as session:
+        key = registry.add_signing_key(
+            session,
+            _operator(),
+            args.authority,
+            private.public_key,
+            period,
+            str(key_path.relative_to(data_dir)),
+            now,
+        )
+        print(f"key {key.index}: {args.authority}, stars {key.stars}, {period[0]} .. {period[1]}")
+    print("trust list republished; restart `ocop serve` to sign with the new key")
+    return 0
+
+
+def _keys_retire(args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    with _registry_write(_settings(args.data_dir), now) as session:
+        key = registry.retire_signing_key(session, _operator(), args.index, now)
+        print(f"key {key.index} retired; serials above {key.last_serial} are now counterfeit")
+    print("trust list republished")
+    return 0
+
+
+def _settings(data_dir: Path) -> Settings:
+    try:
+        return Settings.load(data_dir)
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@contextmanager
+def _registry_write(settings: Settings, now: datetime) -> Iterator[Session]:
+    """A registry write transaction that republishes the trust list, as the service does."""
+    try:
+        service = Service.start(settings, now)
+    except (OSError, KeyLoadError) as exc:
+        raise CommandError(f"cannot load the keys of {settings.data_dir}: {exc}") from None
+    try:
+        with service.write(now, keys_changed=True) as session:
+            yield session
+    except ServiceError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        service.close()
+
+
+def _operator() -> registry.Actor:
+    """The audit identity of whoever runs a registry command on the server."""
+    return registry.Actor(Role.AUTHORITY, f"operator:{getpass.getuser()}")
 
 
 def _print_public(path: Path, key: PrivateKey) -> None:
@@ -292,10 +382,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    try:
-        Settings.load(args.data_dir)
-    except SettingsError as exc:
-        raise CommandError(str(exc)) from None
+    _settings(args.data_dir)
     os.environ["OCOP_DATA_DIR"] = str(args.data_dir.resolve())
     print(f"Serving on http://{args.host}:{args.port} (OpenAPI at /docs)", file=sys.stderr)
     uvicorn.run(
@@ -314,6 +401,8 @@ _COMMANDS = {
     ("serve", None): _serve,
     ("keys", "generate"): _keys_generate,
     ("keys", "show"): _keys_show,
+    ("keys", "add"): _keys_add,
+    ("keys", "retire"): _keys_retire,
     ("verify", None): _verify,
 }
 

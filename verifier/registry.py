@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus
@@ -425,6 +425,62 @@ def block_serials(
         key_index=key_index, first_serial=first_serial, last_serial=last_serial, reason=reason,
     )  # fmt: skip
     return blocked
+
+
+def add_signing_key(
+    session: Session,
+    actor: Actor,
+    authority_code: str,
+    public_key: bytes,
+    period: tuple[date, date],
+    key_file: str,
+    now: datetime,
+) -> SigningKey:
+    """Register a new stamp-signing key for the authority with ``authority_code`` under the next
+    unused index, scoped to 3-4 stars for a province and 5 for the central council, allowed to
+    sign from ``period[0]`` to ``period[1]``. New batches use the newest active key.
+
+    Raises :class:`NotFound` for an unknown authority, :class:`Conflict` for a public key
+    already registered, and :class:`Invalid` for a period that ends before it starts or in the
+    past."""
+    actor.require(Role.AUTHORITY)
+    authority = session.scalar(select(Authority).where(Authority.code == authority_code))
+    if authority is None:
+        raise NotFound("authority", authority_code)
+    not_before, not_after = period
+    if not_after < not_before or not_after < vietnam_date(now):
+        raise Invalid("the key's signing period must end after it starts, and not in the past")
+    if session.scalar(select(SigningKey).where(SigningKey.public_key == public_key)):
+        raise Conflict("this public key is already registered; generate a new key")
+    index = (session.scalar(select(func.max(SigningKey.index))) or 0) + 1
+    key = SigningKey(
+        index=index,
+        authority_id=authority.id,
+        public_key=public_key,
+        stars="5" if authority.kind == AuthorityKind.CENTRAL else "3,4",
+        not_before=not_before,
+        not_after=not_after,
+        status=KeyStatus.ACTIVE.value,
+        next_serial=1,
+        key_file=key_file,
+    )
+    session.add(key)
+    session.flush()
+    audit(session, actor, "key.add", "signing_key", index, now, authority=authority_code)
+    return key
+
+
+def retire_signing_key(session: Session, actor: Actor, key_index: int, now: datetime) -> SigningKey:
+    """Retire an active key: it signs no more, and its last issued serial is published as
+    ``last_serial``, so any stamp above it is counterfeit. Raises :class:`Conflict` for a key
+    that is not active."""
+    actor.require(Role.AUTHORITY)
+    key: SigningKey = get(session, SigningKey, key_index)
+    if key.status != KeyStatus.ACTIVE.value:
+        raise Conflict(f"key {key_index} is {key.status}, not active")
+    key.status, key.last_serial = KeyStatus.RETIRED.value, key.next_serial - 1
+    audit(session, actor, "key.retire", "signing_key", key_index, now, last_serial=key.last_serial)
+    return key
 
 
 def mark_key_compromised(

@@ -81,7 +81,8 @@ def test_a_new_key_signs_new_batches_and_a_retired_key_stops_at_its_last_serial(
 
 
 def _key_file(demo: Demo, index: int) -> str:
-    return next(k["file"] for k in demo.info["keys"] if k["index"] == index).removeprefix("keys/")
+    name: str = next(k["file"] for k in demo.info["keys"] if k["index"] == index)
+    return name.removeprefix("keys/")
 
 
 @pytest.mark.parametrize(

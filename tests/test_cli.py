@@ -11,7 +11,7 @@ import pytest
 from signing import PrivateKey
 from signing.keys import b64url_encode
 from stamps import encode_qr, write_png
-from tests.conftest import World
+from tests.conftest import Demo, World
 from tests.vectors import generate
 from verifier.cli import main
 
@@ -89,7 +89,8 @@ def test_malformed_text_exits_1_not_a_traceback(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["verify", "--data-dir", "{d}", "x"], "--offline"),
+        (["verify", "x"], "--data-dir"),
+        (["verify", "--data-dir", "{d}", "x"], "OCOP_KEY_PASSPHRASE"),
         (["verify", "--offline", "--data-dir", "{d}/missing", "x"], "cannot read"),
         (["verify", "--offline", "x"], "--data-dir"),
         (["verify", "--offline", "--data-dir", "{d}", "--root-key", "abc", "x"], "32 bytes"),
@@ -165,3 +166,34 @@ def test_keys_show_with_wrong_passphrase(
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["frobnicate"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("sample", "status", "verdict", "reason"),
+    [
+        ("genuine", 0, "genuine", None),
+        ("unregistered_never_issued", 1, "unregistered", "serial_not_issued"),
+        ("revoked", 1, "revoked", "certificate_revoked"),
+    ],
+)
+def test_verify_without_offline_asks_the_registry_and_records_the_scan(
+    demo: Demo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sample: str,
+    status: int,
+    verdict: str,
+    reason: str | None,
+) -> None:
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    command = ["verify", "--data-dir", str(demo.data_dir), "--at", "2026-11-24T03:00:00Z"]
+    assert main([*command, "--json", demo.sample(sample)]) == status
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["verdict"] == verdict
+    assert (reason in answer["reasons"]) if reason else answer["reasons"] == []
+    assert "offline" not in answer["notes"]
+    assert answer["scans"]["count"] >= 1
+    assert main([*command, demo.sample(sample)]) == status
+    out = capsys.readouterr().out
+    assert out.startswith(f"{verdict.upper()}: ")
+    assert "đã được kiểm tra" in out

@@ -37,6 +37,7 @@ from verifier.models import Role
 from verifier.qrimage import QrNotFound, decode_image
 from verifier.service import Service
 from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
+from verifier.views import verdict_json as online_verdict_json
 
 EXIT_GENUINE = 0
 EXIT_NOT_GENUINE = 1
@@ -352,13 +353,10 @@ def _print_verdict(verdict: Verdict, language: Language) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    if not args.offline:
-        raise CommandError(
-            "online verification needs the registry service; pass --offline to check against "
-            "the signed trust and status lists"
-        )
     now = args.at or datetime.now(UTC)
     stamp_text = _stamp_text(args.stamp)
+    if not args.offline:
+        return _verify_online(args, stamp_text, now)
     trust_list, status_list = _lists(args, now)
     verdict = verify(stamp_text, trust_list, status_list, now, stars_seen=args.stars_seen)
     if args.json:
@@ -366,6 +364,35 @@ def _verify(args: argparse.Namespace) -> int:
     else:
         _print_verdict(verdict, args.lang)
     return EXIT_GENUINE if verdict.genuine else EXIT_NOT_GENUINE
+
+
+def _verify_online(args: argparse.Namespace, stamp_text: str, now: datetime) -> int:
+    """The registry's verdict, straight from the data directory's database (the scan is
+    recorded with the role ``operator``)."""
+    if args.data_dir is None:
+        raise CommandError("give --data-dir to check against the registry, or pass --offline")
+    try:
+        service = Service.start(_settings(args.data_dir), now)
+    except (OSError, KeyLoadError) as exc:
+        raise CommandError(f"cannot load the keys of {args.data_dir}: {exc}") from None
+    try:
+        result = service.verify(stamp_text, now, stars_seen=args.stars_seen, role="operator")
+    finally:
+        service.close()
+    if args.json:
+        answer = online_verdict_json(result, service.settings.public_host)
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+    else:
+        _print_verdict(result.verdict, args.lang)
+        certificate = result.certificate
+        if certificate is not None:
+            product = certificate.product
+            print(
+                f"  {product.name} · {certificate.producer.name} · {certificate.producer.address}"
+            )
+        scans = LABELS["scans"][args.lang].format(count=result.scans.count)
+        print(f"  {scans}")
+    return EXIT_GENUINE if result.verdict.genuine else EXIT_NOT_GENUINE
 
 
 def _demo(args: argparse.Namespace) -> int:

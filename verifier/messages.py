@@ -166,6 +166,10 @@ LABELS: dict[str, dict[Language, str]] = {
         "vi": "Danh sách trạng thái phiên bản {version}, cập nhật {hours:.0f} giờ trước.",
         "en": "Status list version {version}, updated {hours:.0f} hours ago.",
     },
+    "scans": {
+        "vi": "Tem này đã được kiểm tra {count} lần.",
+        "en": "This stamp has been checked {count} times.",
+    },
 }
 
 

@@ -4,7 +4,7 @@ would have stored them, and the per-serial aggregate counts every scan once."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 from sqlalchemy import func, select
 
@@ -49,3 +49,16 @@ def test_flushed_timestamps_are_stored_in_the_orm_format_regression(demo: Demo) 
                 select(func.cast(Scan.at, Scan.verdict.type)).where(Scan.serial == 5151)
             ).scalar_one()
             assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored)
+
+
+def test_a_scan_time_in_vietnam_time_is_stored_as_the_same_instant_regression(demo: Demo) -> None:
+    """Regression: SQLite stored the wall time of a non-UTC timestamp and read it back as UTC,
+    seven hours off for a time given in Vietnam's zone."""
+    vietnam = NOW.astimezone(timezone(timedelta(hours=7)))
+    recorder = demo.service.recorder
+    recorder.record(ScanEvent(vietnam, (1, 6161), "genuine", "public"))
+    recorder.flush()
+    with demo.service.sessions() as session:
+        stored = session.scalar(select(Scan.at).where(Scan.serial == 6161))
+        first = session.scalar(select(SerialScans.first_at).where(SerialScans.serial == 6161))
+    assert stored == first == NOW

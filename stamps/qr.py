@@ -6,16 +6,26 @@ The matrix is kept apart from the writers (as in segno): :func:`encode_qr` is pu
 
 from __future__ import annotations
 
+import struct
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
+import numpy as np
 import qrcode
 import qrcode.constants
 import qrcode.exceptions
-from PIL import Image
 
-__all__ = ["ERROR_CORRECTION_LEVELS", "QUIET_ZONE", "QrMatrix", "encode_qr", "write_png"]
+__all__ = [
+    "ERROR_CORRECTION_LEVELS",
+    "QUIET_ZONE",
+    "QrMatrix",
+    "encode_qr",
+    "png_bytes",
+    "write_png",
+]
 
 ErrorCorrection = Literal["L", "M", "Q", "H"]
 ERROR_CORRECTION_LEVELS: dict[str, int] = {
@@ -68,6 +78,36 @@ def encode_qr(
     return QrMatrix(code.version, error_correction, chosen, modules)
 
 
+def png_bytes(
+    modules: Sequence[Sequence[bool]] | Any, module_px: int = 4, quiet_zone: int = QUIET_ZONE
+) -> bytes:
+    """Return a black-on-white 1-bit PNG of a square module matrix (dark = True), with
+    ``module_px`` pixels a module and a quiet zone of ``quiet_zone`` modules.
+
+    Raises ``ValueError`` when ``module_px`` < 1 or ``quiet_zone`` < 0.
+    """
+    if module_px < 1 or quiet_zone < 0:
+        raise ValueError("module_px must be >= 1 and quiet_zone >= 0")
+    dark = np.pad(np.asarray(modules, dtype=bool), quiet_zone)
+    pixels = np.repeat(np.repeat(~dark, module_px, axis=0), module_px, axis=1)  # 1 = white
+    side = pixels.shape[0]
+    rows = np.packbits(pixels, axis=1)
+    raw = np.concatenate([np.zeros((side, 1), dtype=np.uint8), rows], axis=1)  # filter: none
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit grayscale
+    return b"".join(
+        (
+            b"\x89PNG\r\n\x1a\n",
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def write_png(
     matrix: QrMatrix,
     target: str | Path | BinaryIO,
@@ -75,25 +115,10 @@ def write_png(
     module_px: int = 4,
     quiet_zone: int = QUIET_ZONE,
 ) -> None:
-    """Write ``matrix`` as a black-on-white 1-bit PNG with ``module_px`` pixels a module and a
-    quiet zone of ``quiet_zone`` modules, to a path or a binary file object.
-
-    Raises ``ValueError`` when ``module_px`` < 1 or ``quiet_zone`` < 0.
-    """
-    if module_px < 1 or quiet_zone < 0:
-        raise ValueError("module_px must be >= 1 and quiet_zone >= 0")
-    side = matrix.size + 2 * quiet_zone
-    image = Image.new("1", (side, side), 1)
-    image.putdata(
-        [
-            0
-            if 0 <= (r := i // side - quiet_zone) < matrix.size
-            and 0 <= (c := i % side - quiet_zone) < matrix.size
-            and matrix.modules[r][c]
-            else 1
-            for i in range(side * side)
-        ]
-    )
-    if module_px > 1:
-        image = image.resize((side * module_px, side * module_px), Image.Resampling.NEAREST)
-    image.save(target, format="PNG", optimize=True)
+    """Write ``matrix`` as a black-on-white 1-bit PNG (see :func:`png_bytes`) to a path or a
+    binary file object. Raises ``ValueError`` when ``module_px`` < 1 or ``quiet_zone`` < 0."""
+    data = png_bytes(matrix.modules, module_px, quiet_zone)
+    if isinstance(target, str | Path):
+        Path(target).write_bytes(data)
+    else:
+        target.write(data)

@@ -1,0 +1,113 @@
+"""The batch pipeline after allocation: sign each serial, encode the QR codes of whole chunks
+at once, and hand the chunks, in order, to the writers of :mod:`stamps.sheet`.
+
+Serials must already be recorded in the registry before this runs (the caller allocates them
+first), so a crash here can lose a file, never a record of what was signed. Signing and
+encoding run in worker processes when the batch is large enough to pay for starting them;
+each worker loads the signing key from its encrypted PEM.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import numpy as np
+
+from signing import Payload, PrivateKey, StampIssuer, TrustedKey
+from stamps.fastqr import STAMP_DIGITS, BatchQrEncoder
+from stamps.qr import ErrorCorrection
+from stamps.sheet import StampChunk
+
+__all__ = ["CHUNK", "BatchSpec", "KeySource", "signed_chunks"]
+
+CHUNK = 2000  # stamps per chunk: large enough for NumPy, small enough to stream
+PARALLEL_FROM = 6000  # below this, starting worker processes costs more than it saves
+
+
+@dataclass(frozen=True, slots=True)
+class KeySource:
+    """How a worker gets the signing key: the encrypted PEM, its passphrase and the key's
+    trust-list entry (the private key itself never crosses a process boundary)."""
+
+    pem: bytes
+    passphrase: bytes
+    key: TrustedKey
+
+    def issuer(self) -> StampIssuer:
+        """Return the issuer. Raises ``KeyLoadError`` or ``SigningRefused``."""
+        return StampIssuer(PrivateKey.from_pem(self.pem, self.passphrase), self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSpec:
+    """What to sign: serials ``first_serial`` .. ``first_serial + count - 1`` of one
+    certificate, at the instant ``now``, as URLs on ``host``."""
+
+    certificate_id: int
+    stars: int
+    valid_until: date
+    first_serial: int
+    count: int
+    now: datetime
+    host: str = "ocop.vn"
+    error_correction: ErrorCorrection = "M"
+
+    def chunks(self, size: int = CHUNK) -> list[range]:
+        """Return the serial ranges of the chunks, in order."""
+        end = self.first_serial + self.count
+        return [range(s, min(s + size, end)) for s in range(self.first_serial, end, size)]
+
+
+_worker: dict[str, object] = {}
+
+
+def _start_worker(source: KeySource, spec: BatchSpec) -> None:
+    _worker["issuer"] = source.issuer()
+    _worker["encoder"] = BatchQrEncoder(f"https://{spec.host}/s/", spec.error_correction)
+    _worker["spec"] = spec
+
+
+def _make_chunk(serials: range) -> StampChunk:
+    issuer: StampIssuer = _worker["issuer"]  # type: ignore[assignment]
+    encoder: BatchQrEncoder = _worker["encoder"]  # type: ignore[assignment]
+    spec: BatchSpec = _worker["spec"]  # type: ignore[assignment]
+    index = issuer.key.index
+    digits = [
+        issuer.sign(
+            Payload(index, spec.certificate_id, spec.stars, spec.valid_until, serial), spec.now
+        ).digits
+        for serial in serials
+    ]
+    array = np.frombuffer("".join(digits).encode("ascii"), dtype=np.uint8)
+    qr = encoder.encode((array - ord("0")).reshape(len(digits), STAMP_DIGITS))
+    return StampChunk(
+        key_index=index,
+        stars=spec.stars,
+        serials=serials,
+        digits=digits,
+        size=encoder.size,
+        modules=np.packbits(qr.modules, axis=2),
+    )
+
+
+def signed_chunks(spec: BatchSpec, source: KeySource, *, workers: int = 2) -> Iterator[StampChunk]:
+    """Yield the batch's stamps, signed and QR-encoded, chunk by chunk in serial order.
+
+    Raises ``SigningRefused`` (before yielding anything) when the key may not sign this
+    certificate's stamps now, and ``KeyLoadError`` for a key that does not load."""
+    ranges = spec.chunks()
+    _start_worker(source, spec)
+    if ranges:  # refuse here, before any output, when the key may not sign these stamps
+        _make_chunk(ranges[0][:1])
+    if workers < 2 or spec.count < PARALLEL_FROM:
+        yield from map(_make_chunk, ranges)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(source, spec)
+    ) as pool:
+        yield from pool.map(_make_chunk, ranges)

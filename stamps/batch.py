@@ -19,8 +19,8 @@ import numpy as np
 
 from signing import Payload, PrivateKey, StampIssuer, TrustedKey
 from stamps.fastqr import STAMP_DIGITS, BatchQrEncoder
-from stamps.qr import ErrorCorrection
-from stamps.sheet import StampChunk
+from stamps.qr import ErrorCorrection, png_bytes
+from stamps.sheet import PNG_MODULE_PX, StampChunk
 
 __all__ = ["CHUNK", "BatchSpec", "KeySource", "signed_chunks"]
 
@@ -55,6 +55,7 @@ class BatchSpec:
     now: datetime
     host: str = "ocop.vn"
     error_correction: ErrorCorrection = "M"
+    with_pngs: bool = False
 
     def chunks(self, size: int = CHUNK) -> list[range]:
         """Return the serial ranges of the chunks, in order."""
@@ -91,6 +92,7 @@ def _make_chunk(serials: range) -> StampChunk:
         digits=digits,
         size=encoder.size,
         modules=np.packbits(qr.modules, axis=2),
+        pngs=[png_bytes(m, PNG_MODULE_PX) for m in qr.modules] if spec.with_pngs else None,
     )
 
 

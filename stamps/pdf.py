@@ -7,7 +7,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 
-__all__ = ["MM", "PdfDocument", "pdf_string"]
+__all__ = ["MM", "PdfDocument", "pdf_string", "pdf_text"]
 
 MM = 72 / 25.4  # PDF points per millimetre
 
@@ -18,6 +18,12 @@ def pdf_string(text: str) -> bytes:
     Raises ``UnicodeEncodeError`` for characters the base-14 fonts cannot show."""
     raw = text.encode("cp1252")
     return b"(" + raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+
+def pdf_text(text: str) -> bytes:
+    """Return ``text`` as a PDF text string (UTF-16BE with its byte order mark), for document
+    information such as the title, which may be in any language."""
+    return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode() + b">"
 
 
 class PdfDocument:
@@ -107,7 +113,7 @@ class PdfDocument:
         self._object(2, f"<< /Type /Pages /Kids [{kids}] /Count {len(self._pages)} >>".encode())
         self._object(1, b"<< /Type /Catalog /Pages 2 0 R >>")
         info = self._new_number()
-        self._object(info, b"<< /Title " + pdf_string(title) + b" /Producer (OCOP stamp) >>")
+        self._object(info, b"<< /Title " + pdf_text(title) + b" /Producer (OCOP stamp) >>")
         size = self._next
         xref_at = self._position
         lines = [b"xref\n0 %d\n" % size, b"0000000000 65535 f \n"]

@@ -89,16 +89,16 @@ def png_bytes(
     if module_px < 1 or quiet_zone < 0:
         raise ValueError("module_px must be >= 1 and quiet_zone >= 0")
     dark = np.pad(np.asarray(modules, dtype=bool), quiet_zone)
-    pixels = np.repeat(np.repeat(~dark, module_px, axis=0), module_px, axis=1)  # 1 = white
-    side = pixels.shape[0]
-    rows = np.packbits(pixels, axis=1)
+    one_row_each = np.packbits(np.repeat(~dark, module_px, axis=1), axis=1)  # 1 = white
+    rows = np.repeat(one_row_each, module_px, axis=0)
+    side = rows.shape[0]
     raw = np.concatenate([np.zeros((side, 1), dtype=np.uint8), rows], axis=1)  # filter: none
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit grayscale
     return b"".join(
         (
             b"\x89PNG\r\n\x1a\n",
             _png_chunk(b"IHDR", header),
-            _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 9)),
+            _png_chunk(b"IDAT", zlib.compress(raw.tobytes(), 6)),
             _png_chunk(b"IEND", b""),
         )
     )

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_STAMP_MM",
     "MIN_STAMP_MM",
     "PAPERS",
+    "PNG_MODULE_PX",
     "CsvManifest",
     "Layout",
     "PdfSheets",
@@ -43,6 +44,7 @@ PAPERS: dict[str, tuple[float, float]] = {
 }
 MIN_STAMP_MM = 16.0  # QR with quiet zone: 0.33 mm a module at version 6, 2 px at 150 dpi
 MAX_STAMP_MM = 60.0
+PNG_MODULE_PX = 8
 _LABEL_RATIO = 0.32  # the label strip under the QR, as a share of the stamp width
 _DESIGN_MM = 20.0  # the label is drawn for a 20 mm stamp and scaled
 
@@ -60,6 +62,7 @@ class StampChunk:
     digits: list[str]
     size: int
     modules: npt.NDArray[np.uint8]
+    pngs: list[bytes] | None = None  # made with the chunk when the batch asks for them
 
     def matrix(self, i: int) -> npt.NDArray[np.bool_]:
         """Return stamp ``i``'s module matrix (dark = True)."""
@@ -331,7 +334,7 @@ class PngZip:
     """A ZIP of one PNG per stamp, named by its printed serial, for producers who lay out
     their own packaging."""
 
-    def __init__(self, module_px: int = 10) -> None:
+    def __init__(self, module_px: int = PNG_MODULE_PX) -> None:
         self.module_px = module_px
         self._sink = _Sink()
         self._zip = zipfile.ZipFile(self._sink, "w", zipfile.ZIP_STORED)
@@ -340,7 +343,8 @@ class PngZip:
         """Add the PNGs of ``chunk``."""
         for i, serial in enumerate(chunk.serials):
             name = f"{human_serial(chunk.key_index, serial)}.png"
-            self._zip.writestr(name, png_bytes(chunk.matrix(i), self.module_px))
+            png = chunk.pngs[i] if chunk.pngs else png_bytes(chunk.matrix(i), self.module_px)
+            self._zip.writestr(name, png)
 
     def finish(self) -> None:
         """Write the ZIP's central directory."""

@@ -338,18 +338,22 @@ def _signing_key_for(session: Session, certificate: Certificate, today: date) ->
 def allocate_batch(
     session: Session, actor: Actor, certificate_id: int, count: int, now: datetime
 ) -> Batch:
-    """Allocate ``count`` new serials for the producer's own active certificate.
+    """Allocate ``count`` new serials for an active certificate: a producer's own, or one the
+    acting authority issued (provincial departments print for their producers).
 
     Serials come from the key's counter in one atomic UPDATE, so concurrent requests never
-    share or reuse one. Raises :class:`Forbidden` for anyone but the certificate's producer,
-    :class:`Conflict` for a certificate that is not active and valid today, and
-    :class:`Invalid` for a count outside 1..MAX_BATCH.
+    share or reuse one. Raises :class:`Forbidden` for anyone else, :class:`Conflict` for a
+    certificate that is not active and valid today, and :class:`Invalid` for a count outside
+    1..MAX_BATCH.
     """
-    actor.require(Role.PRODUCER)
+    actor.require(Role.PRODUCER, Role.AUTHORITY)
     if not 1 <= count <= MAX_BATCH:
-        raise Invalid(f"a batch holds 1 to {MAX_BATCH} stamps; ask for several batches")
+        raise Invalid(f"a batch holds 1 to {MAX_BATCH:,} stamps; ask for several batches")
     certificate: Certificate = get(session, Certificate, certificate_id)
-    if certificate.product.producer_id != actor.producer_id:
+    if actor.role is Role.AUTHORITY:
+        if actor.authority_id != certificate.authority_id:
+            raise Forbidden("an authority orders stamps for the certificates it issued only")
+    elif certificate.product.producer_id != actor.producer_id:
         raise Forbidden("a producer orders stamps for its own certificates only")
     today = vietnam_date(now)
     if certificate.status != CertificateState.ACTIVE.value or certificate.valid_until < today:
@@ -380,6 +384,29 @@ def allocate_batch(
         certificate=certificate.id, key_index=key.index,
         first_serial=batch.first_serial, last_serial=batch.last_serial,
     )  # fmt: skip
+    return batch
+
+
+def printable_batch(session: Session, actor: Actor, batch_id: int, now: datetime) -> Batch:
+    """Return a batch its producer or its certificate's authority may print (again: signatures
+    are deterministic, so every download is the same stamps).
+
+    Raises :class:`Forbidden` for anyone else, and :class:`Conflict` for a void batch or a
+    certificate that is no longer active."""
+    actor.require(Role.PRODUCER, Role.AUTHORITY)
+    batch: Batch = get(session, Batch, batch_id)
+    certificate: Certificate = get(session, Certificate, batch.certificate_id)
+    if actor.role is Role.AUTHORITY:
+        if actor.authority_id != certificate.authority_id:
+            raise Forbidden("an authority prints stamps for the certificates it issued only")
+    elif certificate.product.producer_id != actor.producer_id:
+        raise Forbidden("a producer prints its own stamps only")
+    if batch.state == BatchState.VOID.value:
+        raise Conflict(f"batch {batch_id} was voided; its stamps must not be printed")
+    if certificate.status != CertificateState.ACTIVE.value or (
+        certificate.valid_until < vietnam_date(now)
+    ):
+        raise Conflict(f"certificate {certificate.id} is no longer active; no stamps are printed")
     return batch
 
 

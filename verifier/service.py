@@ -107,6 +107,11 @@ class Service:
             if keys_changed:
                 publish_trust_list(session, self.root, now)
             publish_status_list(session, self.root, now)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Make the next request re-read the lists and the registry version (changes made by
+        another process are otherwise seen within ``list_refresh_seconds``)."""
         self._checked_at = 0.0
 
     def lists(self, now: datetime) -> Lists:

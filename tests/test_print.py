@@ -1,0 +1,157 @@
+"""The print test: batches made by `ocop stamps batch`, rendered by poppler's pdftoppm as a
+printer would, decode with zxing-cpp, every stamp on every page, to exactly the serials, URLs
+and positions of the CSV manifest, in order."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+from sqlalchemy import select
+
+from signing import parse_stamp
+from stamps.sheet import MIN_STAMP_MM, Layout
+from tests.conftest import Demo
+from verifier.cli import main
+from verifier.models import Batch
+
+MM_PER_INCH = 25.4
+
+
+def _render(pdf: Path, dpi: int, folder: Path) -> list[Path]:
+    tool = shutil.which("pdftoppm")
+    if tool is None:  # CI installs poppler-utils; a missing renderer must fail, not skip
+        pytest.fail("pdftoppm is not installed (Debian package poppler-utils)")
+    subprocess.run([tool, "-r", str(dpi), "-gray", str(pdf), str(folder / "page")], check=True)
+    return sorted(folder.glob("page-*.pgm"))
+
+
+def _decoded(pages: list[Path], layout: Layout, dpi: int) -> list[dict[str, Any]]:
+    """Every QR found, with the page, row and column its centre falls in."""
+    found = []
+    width, height = layout.cell
+    for number, page in enumerate(pages, start=1):
+        image = Image.open(page)
+        for result in zxingcpp.read_barcodes(image):
+            corners = result.position
+            x = (corners.top_left.x + corners.bottom_right.x) / 2 / dpi * MM_PER_INCH
+            y = layout.page_height - (corners.top_left.y + corners.bottom_right.y) / 2 / dpi * (
+                MM_PER_INCH
+            )
+            row, column = next(
+                (r, c)
+                for r in range(1, layout.rows + 1)
+                for c in range(1, layout.columns + 1)
+                if 0 <= x - layout.origin(r, c)[0] <= width
+                and 0 <= y - layout.origin(r, c)[1] <= height
+            )
+            found.append({"page": number, "row": row, "column": column, "url": result.text})
+    return sorted(found, key=lambda f: (f["page"], f["row"], f["column"]))
+
+
+def _batch(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Path:
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    certificate = str(parse_stamp(demo.sample("genuine")).payload.certificate_id)
+    files = ["--out", str(tmp_path / "s.pdf"), "--csv", str(tmp_path / "s.csv")]
+    command = ["stamps", "batch", "--data-dir", str(demo.data_dir), "--certificate", certificate,
+               *files, *args]  # fmt: skip
+    assert main(command) == 0
+    return tmp_path
+
+
+def _manifest(folder: Path) -> list[dict[str, str]]:
+    with (folder / "s.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _check(folder: Path, layout: Layout, dpi: int) -> list[dict[str, str]]:
+    manifest = _manifest(folder)
+    renders = folder / f"r{dpi}"
+    renders.mkdir()
+    decoded = _decoded(_render(folder / "s.pdf", dpi, renders), layout, dpi)
+    expected = [
+        {"page": int(m["page"]), "row": int(m["row"]), "column": int(m["column"]), "url": m["url"]}
+        for m in manifest
+    ]
+    assert decoded == expected
+    return manifest
+
+
+def test_a4_sheets_at_300_dpi_decode_to_the_manifest_in_order(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = Layout.sheet(cut_marks=True)
+    count = layout.per_page * 2 + 9  # two full pages and a partial third
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", str(count), "--cut-marks",
+                    "--zip", str(tmp_path / "s.zip"))  # fmt: skip
+    manifest = _check(folder, layout, 300)
+    assert len(manifest) == count
+    assert {m["page"] for m in manifest} == {"1", "2", "3"}
+    demo.service.refresh()  # the batch was issued by another process: the CLI
+    serials = [int(m["serial"]) for m in manifest]
+    assert serials == list(range(serials[0], serials[0] + count))
+    for m in manifest:  # every stamp is genuine and says what the manifest says
+        stamp = parse_stamp(m["url"])
+        assert (stamp.payload.serial, stamp.digits) == (int(m["serial"]), m["digits"])
+        verdict = demo.client.get("/api/v1/verify", params={"code": m["url"]}).json()
+        assert verdict["verdict"] == "genuine"
+    with zipfile.ZipFile(folder / "s.zip") as archive:
+        names = archive.namelist()
+        assert names == [f"{m['printed_serial']}.png" for m in manifest]
+        first = zxingcpp.read_barcodes(Image.open(archive.open(names[0])))
+        assert [r.text for r in first] == [manifest[0]["url"]]
+
+
+def test_the_smallest_stamps_decode_at_150_dpi(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = Layout.sheet(stamp_mm=MIN_STAMP_MM, gap=2)
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", str(layout.per_page + 3),
+                    "--stamp-size", str(MIN_STAMP_MM), "--gap", "2")  # fmt: skip
+    assert len(_check(folder, layout, 150)) == layout.per_page + 3
+
+
+def test_a_roll_has_one_stamp_per_page(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = Layout.roll(25)
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", "4", "--layout", "roll",
+                    "--stamp-size", "25")  # fmt: skip
+    manifest = _check(folder, layout, 300)
+    assert [(m["page"], m["row"], m["column"]) for m in manifest] == [
+        (str(p), "1", "1") for p in range(1, 5)
+    ]
+
+
+def test_an_interrupted_batch_leaves_no_file_that_looks_complete(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Serials are recorded before anything is signed; the PDF only ever appears whole."""
+
+    def interrupt(done: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("verifier.cli._Progress.__call__", lambda self, done: interrupt(done))
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    certificate = str(parse_stamp(demo.sample("genuine")).payload.certificate_id)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        main(["stamps", "batch", "--data-dir", str(demo.data_dir), "--certificate", certificate,
+              "--count", "5000", "--out", str(out / "s.pdf")])  # fmt: skip
+    assert list(out.iterdir()) == []
+    recorded = capsys.readouterr().err
+    assert "serials" in recorded
+    assert "recorded" in recorded
+    demo.service.refresh()
+    with demo.service.sessions() as session:
+        batch = session.scalars(select(Batch).order_by(Batch.id.desc())).first()
+        assert batch is not None
+        assert batch.count == 5000

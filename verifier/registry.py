@@ -387,27 +387,36 @@ def allocate_batch(
     return batch
 
 
-def printable_batch(session: Session, actor: Actor, batch_id: int, now: datetime) -> Batch:
-    """Return a batch its producer or its certificate's authority may print (again: signatures
-    are deterministic, so every download is the same stamps).
-
-    Raises :class:`Forbidden` for anyone else, and :class:`Conflict` for a void batch or a
-    certificate that is no longer active."""
+def batch_for(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Certificate]:
+    """Return a batch with its certificate, for its producer or the certificate's authority.
+    Raises :class:`NotFound`, or :class:`Forbidden` for anyone else."""
     actor.require(Role.PRODUCER, Role.AUTHORITY)
     batch: Batch = get(session, Batch, batch_id)
     certificate: Certificate = get(session, Certificate, batch.certificate_id)
     if actor.role is Role.AUTHORITY:
         if actor.authority_id != certificate.authority_id:
-            raise Forbidden("an authority prints stamps for the certificates it issued only")
+            raise Forbidden("an authority sees the batches of the certificates it issued only")
     elif certificate.product.producer_id != actor.producer_id:
-        raise Forbidden("a producer prints its own stamps only")
+        raise Forbidden("a producer sees its own batches only")
+    return batch, certificate
+
+
+def printable_batch(
+    session: Session, actor: Actor, batch_id: int, now: datetime
+) -> tuple[Batch, Certificate]:
+    """Return a batch that may be printed (again: signatures are deterministic, so every
+    download is the same stamps), with its certificate.
+
+    Raises as :func:`batch_for`, and :class:`Conflict` for a void batch or a certificate that
+    is no longer active."""
+    batch, certificate = batch_for(session, actor, batch_id)
     if batch.state == BatchState.VOID.value:
         raise Conflict(f"batch {batch_id} was voided; its stamps must not be printed")
     if certificate.status != CertificateState.ACTIVE.value or (
         certificate.valid_until < vietnam_date(now)
     ):
         raise Conflict(f"certificate {certificate.id} is no longer active; no stamps are printed")
-    return batch
+    return batch, certificate
 
 
 def void_batch(session: Session, actor: Actor, batch_id: int, reason: str, now: datetime) -> Batch:

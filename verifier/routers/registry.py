@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from verifier import registry
 from verifier.deps import ActorDep, Now, ServiceDep
 from verifier.errors import Invalid, TooLarge
-from verifier.models import Batch, Certificate, Producer, ProducerKind, Product, ProductGroup
+from verifier.models import Certificate, Producer, ProducerKind, Product, ProductGroup
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -54,15 +54,6 @@ class ReevaluateIn(BaseModel):
     decision_date: date
 
 
-class BatchIn(BaseModel):
-    certificate_id: int = Field(ge=1)
-    count: int = Field(ge=1, le=registry.MAX_BATCH)
-
-
-class VoidIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=500)
-
-
 def producer_json(p: Producer) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -101,22 +92,6 @@ def certificate_json(c: Certificate) -> dict[str, Any]:
         "revocation_reason": c.revocation_reason,
         "replaces_id": c.replaces_id,
         "superseded_by_id": c.superseded_by_id,
-    }
-
-
-def batch_json(b: Batch) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "certificate_id": b.certificate_id,
-        "key_index": b.key_index,
-        "first_serial": b.first_serial,
-        "last_serial": b.last_serial,
-        "count": b.count,
-        "stars": b.stars,
-        "valid_until": b.valid_until.isoformat(),
-        "state": b.state,
-        "created_at": b.created_at.isoformat(),
-        "void_reason": b.void_reason,
     }
 
 
@@ -244,18 +219,3 @@ def block(body: BlockIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict
             session, actor, body.key_index, body.first_serial, body.last_serial, body.reason, now
         )
         return {"id": blocked.id, **body.model_dump()}
-
-
-@router.post("/batches", status_code=201, summary="Order a stamp batch (producer)")
-def create_batch(body: BatchIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
-    with service.write(now) as session:
-        batch = registry.allocate_batch(session, actor, body.certificate_id, body.count, now)
-        return batch_json(batch)
-
-
-@router.post("/batches/{batch_id}/void", summary="Void a batch (authority)")
-def void(
-    batch_id: int, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
-) -> dict[str, Any]:
-    with service.write(now) as session:
-        return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))

@@ -1,0 +1,128 @@
+"""The producer API for batches: order, look, download the PDF, CSV and ZIP (streamed), and
+every refusal as a clear 4xx."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from signing import parse_stamp
+from tests.conftest import Demo
+
+
+def _order(demo: Demo, count: int, role: str = "producer") -> dict[str, object]:
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    response = demo.client.post(
+        "/api/v1/batches",
+        json={"certificate_id": certificate, "count": count},
+        headers=demo.token(role),
+    )
+    assert response.status_code == 201, response.text
+    batch: dict[str, object] = response.json()
+    return batch
+
+
+def test_a_producer_downloads_the_three_files_of_its_batch(demo: Demo) -> None:
+    batch = _order(demo, 80)
+    files = batch["files"]
+    assert isinstance(files, dict)
+    producer = demo.token("producer")
+
+    pdf = demo.client.get(files["pdf"], headers=producer)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert f'filename="ocop-batch-{batch["id"]}.pdf"' in pdf.headers["content-disposition"]
+    assert pdf.content.startswith(b"%PDF-1.4")
+    assert pdf.content.rstrip().endswith(b"%%EOF")
+    assert pdf.content.count(b"/Type /Page ") == 2  # 72 stamps on an A4 page
+
+    manifest = list(
+        csv.DictReader(io.StringIO(demo.client.get(files["csv"], headers=producer).text))
+    )
+    serials = [int(row["serial"]) for row in manifest]
+    assert serials == list(
+        range(int(str(batch["first_serial"])), int(str(batch["last_serial"])) + 1)
+    )
+    assert [row["page"] for row in manifest].count("2") == 8
+
+    archive = zipfile.ZipFile(io.BytesIO(demo.client.get(files["zip"], headers=producer).content))
+    names = archive.namelist()
+    assert len(names) == 80
+    decoded = zxingcpp.read_barcodes(Image.open(archive.open(names[-1])))
+    assert [r.text for r in decoded] == [manifest[-1]["url"]]
+
+    again = demo.client.get(files["pdf"], headers=producer)  # signatures are deterministic
+    assert again.content == pdf.content
+
+
+def test_the_issuing_authority_downloads_a_roll(demo: Demo) -> None:
+    batch = _order(demo, 3, role="authority_VN-01")
+    response = demo.client.get(
+        f"/api/v1/batches/{batch['id']}/stamps.pdf",
+        params={"layout": "roll", "stamp_size": 25},
+        headers=demo.token("authority_VN-01"),
+    )
+    assert response.status_code == 200
+    assert response.content.count(b"/Type /Page ") == 3
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "params", "status", "code"),
+    [
+        ("inspector", "stamps.pdf", {}, 403, "forbidden"),
+        ("authority_VN-TW", "stamps.pdf", {}, 403, "forbidden"),
+        (None, "stamps.pdf", {}, 401, "unauthorized"),
+        ("producer", "stamps.pdf", {"stamp_size": 5}, 422, "invalid_request"),
+        ("producer", "stamps.pdf", {"paper": "A0"}, 422, "invalid_request"),
+        ("producer", "stamps.pdf", {"paper": "A5", "stamp_size": 60, "margin": 50}, 422, "invalid"),
+        ("producer", "stamps.docx", {}, 422, "invalid_request"),
+    ],
+)
+def test_downloads_refused_with_a_clear_error(
+    demo: Demo, role: str | None, path: str, params: dict[str, object], status: int, code: str
+) -> None:
+    batch = _order(demo, 2)
+    headers = demo.token(role) if role else {}
+    response = demo.client.get(f"/api/v1/batches/{batch['id']}/{path}", params=params,
+                               headers=headers)  # fmt: skip
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+def test_void_batches_and_unknown_batches_are_not_printed(demo: Demo) -> None:
+    batch = _order(demo, 2)
+    voided = demo.client.post(
+        f"/api/v1/batches/{batch['id']}/void",
+        json={"reason": "roll stolen from the print shop"},
+        headers=demo.token("authority_VN-01"),
+    )
+    assert voided.status_code == 200
+    assert voided.json()["files"] == {}
+    producer = demo.token("producer")
+    refused = demo.client.get(f"/api/v1/batches/{batch['id']}/stamps.pdf", headers=producer)
+    assert refused.status_code == 409
+    assert "voided" in refused.json()["error"]["message"]
+    missing = demo.client.get("/api/v1/batches/999999/stamps.pdf", headers=producer)
+    assert missing.status_code == 404
+    shown = demo.client.get(f"/api/v1/batches/{batch['id']}", headers=producer)
+    assert shown.json()["state"] == "void"
+
+
+def test_a_revoked_certificate_stops_printing(demo: Demo) -> None:
+    batch = _order(demo, 2)
+    certificate = batch["certificate_id"]
+    revoked = demo.client.post(
+        f"/api/v1/certificates/{certificate}/revoke",
+        json={"decision": "QĐ-99/2026", "decision_date": "2026-11-20", "reason": "fails tests"},
+        headers=demo.token("authority_VN-01"),
+    )
+    assert revoked.status_code == 200, revoked.text
+    refused = demo.client.get(f"/api/v1/batches/{batch['id']}/stamps.csv",
+                              headers=demo.token("producer"))  # fmt: skip
+    assert refused.status_code == 409
+    assert "no longer active" in refused.json()["error"]["message"]

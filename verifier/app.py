@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.deps import Clock
 from verifier.errors import ServiceError
-from verifier.routers import batches, pages, registry, verify, wellknown
+from verifier.routers import batches, pages, producer, registry, verify, wellknown
 from verifier.routers.verify import CODE_LIMIT
 from verifier.service import Service
 from verifier.views import verdict_json
@@ -152,7 +152,8 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     )
     app.state.service = service
     app.state.clock = clock
-    for router in (pages.router, verify.router, registry.router, batches.router, wellknown.router):
+    routers = (pages, producer, verify, registry, batches, wellknown)
+    for router in (r.router for r in routers):
         app.include_router(router)
 
     @app.exception_handler(ServiceError)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from datetime import datetime
 from itertools import chain
 from typing import Annotated, Any, Literal
 
@@ -16,6 +16,8 @@ from verifier import printing, registry
 from verifier.deps import ActorDep, Now, ServiceDep
 from verifier.errors import Conflict, Invalid
 from verifier.models import Batch, SigningKey
+from verifier.registry import Actor
+from verifier.service import Service
 
 router = APIRouter(prefix="/api/v1", tags=["batches"])
 
@@ -69,33 +71,38 @@ def void(
         return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))
 
 
-@router.get(
-    "/batches/{batch_id}/stamps.{kind}",
-    summary="The batch's print-ready PDF, CSV manifest or ZIP of PNGs, streamed",
-    response_class=StreamingResponse,
-)
-def download(
+class PrintOptions(BaseModel):
+    """How the stamps are laid out (query parameters of a download)."""
+
+    layout: Literal["sheet", "roll"] = "sheet"
+    paper: Literal["A4", "A5", "Letter"] = "A4"
+    stamp_size: float = Field(20.0, ge=MIN_STAMP_MM, le=MAX_STAMP_MM)
+    margin: float | None = Field(None, ge=0, le=50)
+    gap: float = Field(3.0, ge=0, le=50)
+    cut_marks: bool = False
+
+    def page_layout(self) -> Layout:
+        """Return the layout. Raises :class:`Invalid` when no stamp fits."""
+        try:
+            if self.layout == "roll":
+                return Layout.roll(self.stamp_size, 1.5 if self.margin is None else self.margin)
+            margin = 10.0 if self.margin is None else self.margin
+            return Layout.sheet(self.paper, self.stamp_size, margin, self.gap, self.cut_marks)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+
+def batch_file(
+    service: Service,
+    actor: Actor,
     batch_id: int,
-    kind: Literal["pdf", "csv", "zip"],
-    service: ServiceDep,
-    actor: ActorDep,
-    now: Now,
-    layout: Literal["sheet", "roll"] = "sheet",
-    paper: Literal["A4", "A5", "Letter"] = "A4",
-    stamp_size: Annotated[float, Query(ge=MIN_STAMP_MM, le=MAX_STAMP_MM)] = 20.0,
-    margin: Annotated[float | None, Query(ge=0, le=50)] = None,
-    gap: Annotated[float, Query(ge=0, le=50)] = 3.0,
-    cut_marks: bool = False,
+    kind: printing.Kind,
+    options: PrintOptions,
+    now: datetime,
 ) -> StreamingResponse:
-    try:
-        if layout == "roll":
-            page_layout = Layout.roll(stamp_size, 1.5 if margin is None else margin)
-        else:
-            page_layout = Layout.sheet(
-                paper, stamp_size, 10.0 if margin is None else margin, gap, cut_marks
-            )
-    except ValueError as exc:
-        raise Invalid(str(exc)) from None
+    """Return the streamed file of a batch. Raises :class:`ServiceError` subclasses (before
+    anything is sent) for a batch that may not be printed."""
+    page_layout = options.page_layout()
     with service.sessions() as session:
         batch, certificate = registry.printable_batch(session, actor, batch_id, now)
         key = registry.get(session, SigningKey, batch.key_index)
@@ -110,11 +117,23 @@ def download(
     except SigningRefused as exc:
         raise Conflict(f"these stamps cannot be signed now: {exc.detail}") from None
     return StreamingResponse(
-        _non_empty(chain([first], pieces)),
+        (piece for piece in chain([first], pieces) if piece),
         media_type=printing.MEDIA_TYPES[kind],
-        headers={"Content-Disposition": f'attachment; filename="ocop-batch-{batch.id}.{kind}"'},
+        headers={"Content-Disposition": f'attachment; filename="ocop-batch-{batch_id}.{kind}"'},
     )
 
 
-def _non_empty(pieces: Iterator[bytes]) -> Iterator[bytes]:
-    return (piece for piece in pieces if piece)
+@router.get(
+    "/batches/{batch_id}/stamps.{kind}",
+    summary="The batch's print-ready PDF, CSV manifest or ZIP of PNGs, streamed",
+    response_class=StreamingResponse,
+)
+def download(
+    batch_id: int,
+    kind: Literal["pdf", "csv", "zip"],
+    options: Annotated[PrintOptions, Query()],
+    service: ServiceDep,
+    actor: ActorDep,
+    now: Now,
+) -> StreamingResponse:
+    return batch_file(service, actor, batch_id, kind, options, now)

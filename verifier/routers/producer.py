@@ -1,0 +1,169 @@
+"""The producer's page: sign in with a token, order a stamp batch, download its files. Works
+without JavaScript; the token is kept in an HttpOnly, SameSite=Strict cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy import select
+
+from verifier import registry
+from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.errors import ServiceError, Unauthorized
+from verifier.models import Batch, Certificate, Product, Role
+from verifier.registry import Actor
+from verifier.routers.batches import PrintOptions, batch_file
+from verifier.routers.pages import render
+from verifier.service import Service
+
+router = APIRouter(prefix="/producer", include_in_schema=False)
+COOKIE = "ocop_token"
+
+ERRORS: dict[str, dict[str, str]] = {
+    "unauthorized": {
+        "vi": "Mã truy cập không đúng hoặc đã bị thu hồi.",
+        "en": "The access token is wrong or was revoked.",
+    },
+    "forbidden": {
+        "vi": "Bạn không có quyền với chứng nhận hoặc lô tem này.",
+        "en": "You may not act on this certificate or batch.",
+    },
+    "conflict": {
+        "vi": "Chứng nhận không còn hiệu lực hoặc lô tem đã bị hủy: không thể in tem.",
+        "en": "The certificate is no longer active or the batch was voided: "
+        "no stamps can be printed.",
+    },
+    "invalid": {
+        "vi": f"Số lượng tem mỗi lô từ 1 đến {registry.MAX_BATCH:,}.".replace(",", "."),
+        "en": f"A batch holds 1 to {registry.MAX_BATCH:,} stamps.",
+    },
+    "not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
+}
+
+
+def _actor(service: Service, request: Request) -> Actor | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    with service.sessions() as session:
+        actor = registry.actor_for_token(session, token)
+    return actor if actor is not None and actor.role in (Role.PRODUCER, Role.AUTHORITY) else None
+
+
+def _desk(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch]]:
+    """The certificates the actor may order stamps for, and their latest batches."""
+    with service.sessions() as session:
+        query = select(Certificate).join(Product)
+        if actor.role is Role.AUTHORITY:
+            query = query.where(Certificate.authority_id == actor.authority_id)
+        else:
+            query = query.where(Product.producer_id == actor.producer_id)
+        certificates = list(session.scalars(query.order_by(Certificate.id.desc())).unique())
+        ids = [c.id for c in certificates]
+        batches = list(
+            session.scalars(
+                select(Batch)
+                .where(Batch.certificate_id.in_(ids))
+                .order_by(Batch.id.desc())
+                .limit(50)
+            )
+        )
+    return certificates, batches
+
+
+def _worded(error: str | None, language: str) -> str | None:
+    return ERRORS.get(error, {}).get(language) if error else None
+
+
+@router.get("", response_class=HTMLResponse)
+def desk(
+    request: Request,
+    service: ServiceDep,
+    language: LanguageDep,
+    now: Now,
+    batch: Annotated[int | None, Query()] = None,
+    error: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    actor = _actor(service, request)
+    if actor is None:
+        return render(
+            request, "producer.html", language, {"actor": None, "error": _worded(error, language)}
+        )
+    certificates, batches = _desk(service, actor)
+    return render(
+        request,
+        "producer.html",
+        language,
+        {
+            "actor": actor,
+            "certificates": certificates,
+            "batches": batches,
+            "new_batch": batch,
+            "error": _worded(error, language),
+            "today": now.date(),
+            "max_batch": registry.MAX_BATCH,
+        },
+    )
+
+
+@router.post("/sign-in")
+def sign_in(service: ServiceDep, token: Annotated[str, Form(max_length=200)]) -> Response:
+    with service.sessions() as session:
+        actor = registry.actor_for_token(session, token.strip())
+    if actor is None or actor.role not in (Role.PRODUCER, Role.AUTHORITY):
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    answer = RedirectResponse("/producer", status_code=303)
+    answer.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/producer")
+    return answer
+
+
+@router.post("/sign-out")
+def sign_out() -> Response:
+    answer = RedirectResponse("/producer", status_code=303)
+    answer.delete_cookie(COOKIE, path="/producer")
+    return answer
+
+
+@router.post("/batches")
+def order(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    certificate_id: Annotated[str, Form(max_length=12)],
+    count: Annotated[str, Form(max_length=12)],
+) -> Response:
+    actor = _actor(service, request)
+    if actor is None:
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    if not (certificate_id.strip().isdigit() and count.strip().isdigit()):
+        return RedirectResponse("/producer?error=invalid", status_code=303)
+    try:
+        with service.write(now) as session:
+            batch = registry.allocate_batch(session, actor, int(certificate_id), int(count), now)
+            batch_id = batch.id
+    except ServiceError as exc:
+        return RedirectResponse(f"/producer?error={exc.code}", status_code=303)
+    return RedirectResponse(f"/producer?batch={batch_id}#batch-{batch_id}", status_code=303)
+
+
+@router.get("/batches/{batch_id}/stamps.{kind}")
+def download(
+    request: Request,
+    batch_id: int,
+    kind: Literal["pdf", "csv", "zip"],
+    options: Annotated[PrintOptions, Query()],
+    service: ServiceDep,
+    now: Now,
+) -> Response:
+    actor = _actor(service, request)
+    if actor is None:
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    try:
+        response: StreamingResponse = batch_file(service, actor, batch_id, kind, options, now)
+    except Unauthorized:
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    except ServiceError as exc:
+        return RedirectResponse(f"/producer?error={exc.code}", status_code=303)
+    return response

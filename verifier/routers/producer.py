@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
+from signing._dates import vietnam_date
 from verifier import registry
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.errors import ServiceError, Unauthorized
@@ -99,10 +100,11 @@ def desk(
         {
             "actor": actor,
             "certificates": certificates,
+            "certificate_of": {c.id: c for c in certificates},
             "batches": batches,
             "new_batch": batch,
             "error": _worded(error, language),
-            "today": now.date(),
+            "today": vietnam_date(now),
             "max_batch": registry.MAX_BATCH,
         },
     )

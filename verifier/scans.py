@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,8 +26,9 @@ _SQL = {
 SerialKey = tuple[int, int]  # (key index, serial)
 
 
-@dataclass(frozen=True, slots=True)
-class ScanEvent:
+class ScanEvent(NamedTuple):
+    """One verification of one serial (a tuple: one is made per request)."""
+
     at: datetime
     serial: SerialKey
     verdict: str
@@ -43,13 +43,6 @@ class ScanSummary:
 
     count: int = 0
     first_at: datetime | None = None
-
-
-@dataclass
-class _Pending:
-    count: int = 0
-    first_at: datetime | None = None
-    last_at: datetime | None = None
 
 
 class ScanRecorder:
@@ -69,7 +62,8 @@ class ScanRecorder:
             engine.dialect
         ) or (lambda t: t)
         self._events: list[ScanEvent] = []
-        self._pending: dict[SerialKey, _Pending] = defaultdict(_Pending)
+        # per serial: [queued scans, index of its first and of its last event in _events]
+        self._pending: dict[SerialKey, list[int]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
@@ -103,13 +97,14 @@ class ScanRecorder:
         """Queue ``event`` and return the serial's summary including it."""
         stored = self._stored(event.serial)
         with self._lock:
-            self._events.append(event)
-            pending = self._pending[event.serial]
-            pending.count += 1
-            pending.first_at = pending.first_at or event.at
-            pending.last_at = event.at
-            count = pending.count
-            first = pending.first_at
+            events = self._events
+            events.append(event)
+            pending = self._pending.get(event.serial)
+            if pending is None:
+                pending = self._pending[event.serial] = [0, len(events) - 1, 0]
+            pending[0] += 1
+            pending[2] = len(events) - 1
+            count, first = pending[0], events[pending[1]].at
         if stored is not None:
             return ScanSummary(stored[0] + count, min(stored[1], first))
         return ScanSummary(count, first)
@@ -119,18 +114,21 @@ class ScanRecorder:
         transaction (this runs on the request workers' CPU, so it must stay cheap)."""
         with self._lock:
             events, self._events = self._events, []
-            pending, self._pending = self._pending, defaultdict(_Pending)
+            pending, self._pending = self._pending, {}
         if not events:
             return
-        at = self._bind_time
+        times = list(map(self._bind_time, (e.at for e in events)))
         with self._engine.begin() as connection:
             connection.exec_driver_sql(
                 self._sql["insert"],
-                [(at(e.at), *e.serial, e.verdict, e.role, e.device_id, e.location) for e in events],
+                [
+                    (time, *e.serial, e.verdict, e.role, e.device_id, e.location)
+                    for time, e in zip(times, events, strict=True)
+                ],
             )
             connection.exec_driver_sql(
                 self._sql["upsert"],
-                [(*k, p.count, at(p.first_at), at(p.last_at)) for k, p in pending.items()],
+                [(*k, n, times[first], times[last]) for k, (n, first, last) in pending.items()],
             )
 
     def close(self) -> None:

@@ -3,14 +3,19 @@ would have stored them, and the per-serial aggregate counts every scan once."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Collection
 from datetime import timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from tests.conftest import NOW, Demo
+from verifier.db import make_engine, migrate, session_factory, sqlite_url
 from verifier.models import Scan, SerialScans
-from verifier.scans import ScanEvent
+from verifier.scans import BatchedRecorder, ScanEvent, ScanRecorder, ScanSummary
 
 
 def test_scans_are_aggregated_per_serial_across_flushes(demo: Demo) -> None:
@@ -62,3 +67,48 @@ def test_a_scan_time_in_vietnam_time_is_stored_as_the_same_instant_regression(de
         stored = session.scalar(select(Scan.at).where(Scan.serial == 6161))
         first = session.scalar(select(SerialScans.first_at).where(SerialScans.serial == 6161))
     assert stored == first == NOW
+
+
+def test_concurrent_requests_share_one_read_and_count_every_scan(demo: Demo) -> None:
+    recorder = demo.service.recorder
+    recorder.record(ScanEvent(NOW, (1, 7070), "genuine", "public"))
+    recorder.flush()  # one stored scan of 7070
+    batched = BatchedRecorder(recorder)
+    reads: list[int] = []
+    original = recorder.stored_many
+
+    def counting(serials: Collection[tuple[int, int]]) -> dict[Any, Any]:
+        reads.append(len(serials))
+        return original(serials)
+
+    recorder.stored_many = counting  # type: ignore[method-assign]
+
+    async def burst() -> list[ScanSummary]:
+        events = [ScanEvent(NOW, (1, s), "genuine", "public") for s in (7070, 7070, 7071, 7072)]
+        return await asyncio.gather(*(batched.record(e) for e in events))
+
+    summaries = asyncio.run(burst())
+    assert reads == [3]  # four requests, three serials, one query
+    assert [s.count for s in summaries] == [2, 3, 1, 1]
+    assert all(s.first_at == NOW for s in summaries)
+
+
+def test_the_batched_read_uses_the_primary_key_regression(tmp_path: Path) -> None:
+    """Regression: written as (key_index, serial) IN (VALUES ...), SQLite scanned the whole
+    serial_scans table on every request, and the service slowed down as scans accumulated."""
+    engine = make_engine(sqlite_url(tmp_path), writer=True)
+    migrate(engine)
+    recorder = ScanRecorder(session_factory(engine))
+    try:
+        statement = recorder._sql["read_many"][3]
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, (1, 1, 1, 2, 1, 3)
+            ).all()
+        details = " | ".join(row[-1] for row in plan)
+        assert "SCAN serial_scans" not in details
+        assert "USING INDEX" in details
+        assert recorder.stored_many([(1, 1), (1, 2), (1, 3)]) == {}
+    finally:
+        recorder.close()
+        engine.dispose()

@@ -20,7 +20,8 @@ from verifier.deps import Clock
 from verifier.errors import ServiceError
 from verifier.routers import batches, pages, producer, registry, verify, wellknown
 from verifier.routers.verify import CODE_LIMIT
-from verifier.service import Service
+from verifier.scans import BatchedRecorder
+from verifier.service import OnlineVerdict, Service
 from verifier.views import verdict_json
 
 _log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class FastVerify:
 
     def __init__(self, app: ASGIApp, service: Service, clock: Clock) -> None:
         self.app, self.service, self.clock = app, service, clock
+        self.recorder = BatchedRecorder(service.recorder)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = self._simple_query(scope)
@@ -94,13 +96,16 @@ class FastVerify:
             await self.app(scope, receive, send)
             return
         stars = query.get("stars_seen")
-        result = self.service.verify(
+        result, event = self.service.judge(
             query["code"],
             self.clock(),
             stars_seen=int(stars) if stars else None,
             device_id=query.get("device_id"),
             location=query.get("location"),
         )
+        if event is not None:
+            scans = await self.recorder.record(event)
+            result = OnlineVerdict(result.verdict, result.certificate, scans)
         body = orjson.dumps(verdict_json(result, self.service.settings.public_host))
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

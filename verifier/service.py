@@ -164,6 +164,25 @@ class Service:
     ) -> OnlineVerdict:
         """Return the online verdict on ``code`` and record the scan. Never raises for any
         code text."""
+        result, event = self.judge(
+            code, now, stars_seen=stars_seen, role=role, device_id=device_id, location=location
+        )
+        if event is None:
+            return result
+        return OnlineVerdict(result.verdict, result.certificate, self.recorder.record(event))
+
+    def judge(
+        self,
+        code: str,
+        now: datetime,
+        *,
+        stars_seen: int | None = None,
+        role: str = "public",
+        device_id: str | None = None,
+        location: str | None = None,
+    ) -> tuple[OnlineVerdict, ScanEvent | None]:
+        """Return the online verdict on ``code`` without its scan summary, and the scan event
+        to record (``None`` when the text is no stamp at all). Never raises for any text."""
         lists = self.lists(now)
         verdict = verify(code, lists.trust_list, lists.status_list, now, stars_seen=stars_seen)
         certificate = None
@@ -184,10 +203,8 @@ class Service:
             ):
                 certificate = None
         verdict = verdict.completed_online(registry_reasons)
-        scans = ScanSummary()
+        event = None
         if stamp is not None:
             key = (stamp.payload.key_index, stamp.payload.serial)
-            scans = self.recorder.record(
-                ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
-            )
-        return OnlineVerdict(verdict, certificate, scans)
+            event = ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
+        return OnlineVerdict(verdict, certificate, ScanSummary()), event

@@ -155,3 +155,33 @@ def test_an_interrupted_batch_leaves_no_file_that_looks_complete(
         batch = session.scalars(select(Batch).order_by(Batch.id.desc())).first()
         assert batch is not None
         assert batch.count == 5000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--count", "100001"], "a batch holds 1 to 100,000 stamps"),
+        (["--count", "5", "--stamp-size", "5"], "stamp size must be 16-60 mm"),
+        (["--count", "5", "--layout", "sheet", "--margin", "120"], "no stamp fits"),
+    ],
+)
+def test_batch_limits_are_clear_errors_that_change_nothing(
+    demo: Demo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    with demo.service.sessions() as session:
+        before = session.scalars(select(Batch.id)).all()
+    out = tmp_path / "out"
+    out.mkdir()
+    command = ["stamps", "batch", "--data-dir", str(demo.data_dir), "--certificate", "1",
+               "--out", str(out / "s.pdf"), *args]  # fmt: skip
+    assert main(command) == 2
+    assert message in capsys.readouterr().err
+    assert list(out.iterdir()) == []
+    with demo.service.sessions() as session:
+        assert session.scalars(select(Batch.id)).all() == before

@@ -17,12 +17,14 @@ from signing.errors import (
 )
 from signing.keys import KeyStatus, PrivateKey, TrustedKey, key_id
 from signing.lists import (
+    SNAPSHOT_TYPE,
     CertificateRef,
     CertificateState,
     CertificateStatus,
     SerialRange,
     StatusList,
     TrustList,
+    sign_document,
 )
 from signing.payload import Payload
 from signing.stamp import (
@@ -39,6 +41,7 @@ from signing.verdict import REASON_VERDICTS, Verdict, VerdictCode, verify
 __all__ = [
     "DOMAIN_TAG",
     "REASON_VERDICTS",
+    "SNAPSHOT_TYPE",
     "STAMP_DIGITS",
     "CertificateRef",
     "CertificateState",
@@ -66,6 +69,7 @@ __all__ = [
     "VerdictCode",
     "key_id",
     "parse_stamp",
+    "sign_document",
     "sign_payload",
     "stamp_url",
     "verify",

@@ -19,6 +19,7 @@ from signing.errors import DocumentExpired, DocumentInvalid, DocumentRollback
 from signing.keys import KeyStatus, PrivateKey, TrustedKey, b64url_decode, b64url_encode
 
 __all__ = [
+    "SNAPSHOT_TYPE",
     "STATUS_LIST_TYPE",
     "TRUST_LIST_TYPE",
     "CertificateRef",
@@ -27,9 +28,11 @@ __all__ = [
     "SerialRange",
     "StatusList",
     "TrustList",
+    "sign_document",
 ]
 
 TRUST_LIST_TYPE = "ocop-trust-list+json"
+SNAPSHOT_TYPE = "ocop-registry-snapshot+json"
 STATUS_LIST_TYPE = "ocop-status-list+json"
 _MAX_SUPERSEDE_CHAIN = 16
 
@@ -451,3 +454,9 @@ class StatusList:
             raise
         except ValueError as exc:
             raise DocumentInvalid(str(exc), kind=cls.KIND) from None
+
+
+def sign_document(claims: Mapping[str, Any], typ: str, root_key: PrivateKey) -> bytes:
+    """Return other root-signed JSON, such as the registry snapshot offline scanners keep, as a
+    flattened JWS of type ``typ`` (the same envelope as the lists)."""
+    return _jws.sign(dict(claims), typ, root_key)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signing import (
+    SNAPSHOT_TYPE,
     CertificateRef,
     CertificateState,
     CertificateStatus,
@@ -17,7 +19,10 @@ from signing import (
     StatusList,
     TrustedKey,
     TrustList,
+    sign_document,
 )
+from signing._dates import format_time
+from verifier.index import RegistryIndex
 from verifier.models import Batch, BatchState, BlockedSerials, Certificate, Meta, SigningKey
 
 TRUST_LIST_VALIDITY = timedelta(days=30)
@@ -115,3 +120,45 @@ def stored_document(session: Session, name: str) -> bytes | None:
     """Return the stored signed document ``trust-list`` or ``status-list``, if any."""
     row = session.get(Meta, name)
     return None if row is None else row.value.encode()
+
+
+SNAPSHOT_VALIDITY = timedelta(days=7)
+
+
+def registry_snapshot(index: RegistryIndex, root: PrivateKey, now: datetime) -> Snapshot:
+    """Return the signed registry snapshot offline scanners keep: for every certificate, what
+    the verdict page shows (product, producer, province, stars, validity, status)."""
+    certificates = [
+        {
+            "issuer": c.issuer,
+            "certificate_id": c.id,
+            "status": c.status,
+            "stars": c.stars,
+            "valid_until": c.valid_until.isoformat(),
+            "decision_number": c.decision_number,
+            "product": c.product.name,
+            "pack_description": c.product.pack_description,
+            "producer": c.producer.name,
+            "province_code": c.producer.province_code,
+        }
+        for c in sorted(index.certificates.values(), key=lambda c: c.id)
+    ]
+    claims = {
+        "type": "ocop-registry-snapshot",
+        "version": index.version,
+        "issued_at": format_time(now),
+        "expires_at": format_time(now + SNAPSHOT_VALIDITY),
+        "certificates": certificates,
+    }
+    return Snapshot(
+        sign_document(claims, SNAPSHOT_TYPE, root), index.version, now + SNAPSHOT_VALIDITY / 2
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The signed snapshot, the registry version it shows, and when to sign a fresh one."""
+
+    document: bytes
+    version: int
+    renew_at: datetime

@@ -27,8 +27,10 @@ from verifier.db import make_engine, migrate, session_factory
 from verifier.index import PublicCertificate, RegistryIndex, bump_version, current_version
 from verifier.models import SigningKey
 from verifier.publish import (
+    Snapshot,
     publish_status_list,
     publish_trust_list,
+    registry_snapshot,
     stored_document,
     trusted_key,
 )
@@ -47,6 +49,7 @@ class Lists:
     trust_document: bytes
     status_document: bytes
     index: RegistryIndex
+    snapshot: Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,11 +128,16 @@ class Service:
         with self._lock:
             with self.sessions() as session:
                 version = current_version(session)
-                index = lists.index if lists and lists.index.version == version else None
-                index = index or RegistryIndex.load(session)
+                same = lists is not None and lists.index.version == version
+                index = lists.index if lists is not None and same else RegistryIndex.load(session)
             trust_list, trust = self._current(TrustList, "trust-list", now)
             status_list, status = self._current(StatusList, "status-list", now)
-            lists = Lists(trust_list, status_list, trust, status, index)  # type: ignore[arg-type]
+            snapshot = (
+                lists.snapshot
+                if lists is not None and same and now < lists.snapshot.renew_at
+                else registry_snapshot(index, self.root, now)
+            )
+            lists = Lists(trust_list, status_list, trust, status, index, snapshot)  # type: ignore[arg-type]
             self._lists, self._checked_at = lists, time.monotonic()
         return lists
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from fastapi import APIRouter, Request, Response
 
 from verifier.deps import Now, ServiceDep
@@ -10,7 +12,7 @@ router = APIRouter(prefix="/.well-known/ocop", tags=["lists"])
 
 
 def _document(request: Request, body: bytes, version: int, max_age: int) -> Response:
-    etag = f'"{version}"'
+    etag = f'"{version}-{hashlib.sha256(body).hexdigest()[:12]}"'
     headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": etag}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
@@ -27,3 +29,12 @@ def trust_list(request: Request, service: ServiceDep, now: Now) -> Response:
 def status_list(request: Request, service: ServiceDep, now: Now) -> Response:
     lists = service.lists(now)
     return _document(request, lists.status_document, lists.status_list.version, 300)
+
+
+@router.get(
+    "/registry-snapshot",
+    summary="The signed registry snapshot for offline scanners (flattened JWS, EdDSA)",
+)
+def registry_snapshot(request: Request, service: ServiceDep, now: Now) -> Response:
+    snapshot = service.lists(now).snapshot
+    return _document(request, snapshot.document, snapshot.version, 300)

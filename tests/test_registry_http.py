@@ -177,8 +177,8 @@ def test_revoke_through_the_api_changes_the_verdict_and_the_status_list(demo: De
     assert response.status_code == 200
     after = demo.client.get("/.well-known/ocop/status-list")
     assert after.json() != before.json()
-    version = lambda answer: int(answer.headers["etag"].strip('"').split("-")[0])  # noqa: E731
-    assert version(after) > version(before)
+    versions = [int(a.headers["etag"].strip('"').split("-")[0]) for a in (before, after)]
+    assert versions[1] > versions[0]
     answer = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")}).json()
     assert answer["verdict"] == "revoked"
     again = demo.client.post(

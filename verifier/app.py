@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -13,18 +15,31 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.deps import Clock
 from verifier.errors import ServiceError
-from verifier.routers import batches, pages, producer, registry, verify, wellknown
+from verifier.routers import (
+    batches,
+    pages,
+    producer,
+    registry,
+    reports,
+    scan,
+    verify,
+    wellknown,
+)
 from verifier.routers.verify import CODE_LIMIT
 from verifier.scans import BatchedRecorder
 from verifier.service import OnlineVerdict, Service
 from verifier.views import verdict_json
 
 _log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".js")
 
 
 def system_clock() -> datetime:
@@ -39,7 +54,10 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 class BodyLimit:
     """Refuse request bodies larger than ``body_limit`` bytes (``upload_limit`` for multipart
-    uploads) with 413, without reading them whole."""
+    uploads and for inspector reports, which carry photos) with 413, without reading them
+    whole."""
+
+    UPLOAD_PATHS = frozenset({"/api/v1/reports"})
 
     def __init__(self, app: ASGIApp, body_limit: int, upload_limit: int) -> None:
         self.app, self.body_limit, self.upload_limit = app, body_limit, upload_limit
@@ -50,7 +68,8 @@ class BodyLimit:
             return
         headers = dict(scope["headers"])
         multipart = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
-        limit = self.upload_limit if multipart else self.body_limit
+        upload = multipart or scope["path"] in self.UPLOAD_PATHS
+        limit = self.upload_limit if upload else self.body_limit
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit)
@@ -157,7 +176,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     )
     app.state.service = service
     app.state.clock = clock
-    routers = (pages, producer, verify, registry, batches, wellknown)
+    routers = (pages, scan, producer, verify, registry, batches, reports, wellknown)
     for router in (r.router for r in routers):
         app.include_router(router)
 
@@ -194,6 +213,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
             status_code=500,
         )
 
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(
         BodyLimit,
         body_limit=service.settings.max_body_bytes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from signing import VerdictCode
 
@@ -296,3 +296,69 @@ TONE: dict[VerdictCode, str] = {
     VerdictCode.UNREGISTERED: "red",
     VerdictCode.REVOKED: "red",
 }
+
+
+#: The scanner page's own words (the verdict wording is CONSUMER's).
+SCANNER: dict[str, dict[Language, Any]] = {
+    "product": {"vi": "Sản phẩm", "en": "Product"},
+    "producer": {"vi": "Cơ sở sản xuất", "en": "Producer"},
+    "issuer": {"vi": "Cơ quan công nhận", "en": "Certified by"},
+    "valid_until": {"vi": "Hiệu lực đến", "en": "Valid until"},
+    "decision": {"vi": "Quyết định", "en": "Decision"},
+    "checks": {"vi": "Lượt kiểm tra", "en": "Checks"},
+    "checks_value": {"vi": "{count} lượt, lần đầu {first}", "en": "{count}, first on {first}"},
+    "stars_label": {"vi": "{n} sao OCOP", "en": "{n} OCOP stars"},
+    "reasons": {"vi": "Lý do:", "en": "Why:"},
+    "checked_online": {
+        "vi": "Đã kiểm tra trực tuyến với sổ đăng ký.",
+        "en": "Checked online against the registry.",
+    },
+    "checked_offline": {
+        "vi": "Đã kiểm tra ngoại tuyến; danh sách cập nhật {hours} giờ trước.",
+        "en": "Checked offline; lists updated {hours} hours ago.",
+    },
+    "lists_stale": {
+        "vi": "Danh sách đã cũ ({hours} giờ): hãy kết nối mạng để cập nhật trước khi kết luận.",
+        "en": "The lists are old ({hours} hours): connect to update them before you conclude.",
+    },
+    "no_lists": {
+        "vi": "Chưa có danh sách để kiểm tra ngoại tuyến: hãy mở trang này một lần khi có mạng.",
+        "en": "No lists for offline checks yet: open this page once with a connection.",
+    },
+    "no_camera": {
+        "vi": "Không mở được camera. Hãy cho phép dùng camera, hoặc chụp ảnh tem.",
+        "en": "The camera did not open. Allow camera access, or take a photo of the stamp.",
+    },
+    "aim": {
+        "vi": "Đưa mã QR của tem vào khung.",
+        "en": "Point the camera at the stamp's QR code.",
+    },
+    "no_qr_in_photo": {
+        "vi": "Không tìm thấy mã QR trong ảnh. Chụp gần hơn, đủ sáng.",
+        "en": "No QR code in the photo. Come closer, with enough light.",
+    },
+    "sign_in_failed": {
+        "vi": "Mã truy cập không đúng, hoặc không có mạng để kiểm tra.",
+        "en": "The token is wrong, or there is no network to check it.",
+    },
+    "report_queued": {
+        "vi": "Đã lưu báo cáo; sẽ gửi khi có mạng.",
+        "en": "Report saved; it is sent when the network is there.",
+    },
+    "report_waiting": {"vi": "chờ gửi", "en": "waiting to be sent"},
+    "report_status": {
+        "vi": {"new": "đã nhận", "investigating": "đang xử lý", "closed": "đã đóng"},
+        "en": {"new": "received", "investigating": "under investigation", "closed": "closed"},
+    },
+}
+
+
+def scanner_texts(language: Language) -> dict[str, Any]:
+    """Return every text the scanner page shows, in ``language``."""
+    return {
+        "verdicts": {code.value: list(CONSUMER[code][language]) for code in VerdictCode},
+        "tone": {code.value: TONE[code] for code in VerdictCode},
+        "reasons": {code: words[language] for code, words in REASONS.items()},
+        "notes": {code: words[language] for code, words in NOTES.items()},
+        "ui": {name: words[language] for name, words in SCANNER.items()},
+    }

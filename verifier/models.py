@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -268,6 +269,50 @@ class Scan(Base):
     role: Mapped[str] = mapped_column(String(16))
     device_id: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReportState(StrEnum):
+    NEW = "new"
+    INVESTIGATING = "investigating"
+    CLOSED = "closed"
+
+
+class Report(Base):
+    """An inspector's report of misuse in a shop, filed from the scanner (possibly offline:
+    ``client_id``, made on the phone, makes the upload idempotent)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("token_id", "client_id", name="uq_reports_one_upload"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)  # on the phone
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    code: Mapped[str] = mapped_column(String(2048))
+    key_index: Mapped[int | None] = mapped_column(Integer)
+    serial: Mapped[int | None] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16))
+    stars_seen: Mapped[int | None] = mapped_column(Integer)
+    shop_name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    note: Mapped[str] = mapped_column(String(2000), default="")
+    status: Mapped[str] = mapped_column(_enum(ReportState), default=ReportState.NEW.value)
+
+    photos: Mapped[list[ReportPhoto]] = relationship(back_populates="report")
+
+
+class ReportPhoto(Base):
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    media_type: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    report: Mapped[Report] = relationship(back_populates="photos")
 
 
 class ApiToken(Base):

@@ -29,6 +29,9 @@ from verifier.models import (
     Certificate,
     Producer,
     Product,
+    Report,
+    ReportPhoto,
+    ReportState,
     Role,
     SigningKey,
 )
@@ -553,3 +556,51 @@ def _check_province(session: Session, actor: Actor, producer: Producer) -> None:
         authority.province_code
     ):
         raise Forbidden("a provincial authority acts for producers of its own province only")
+
+
+MAX_REPORT_PHOTOS = 3
+
+
+def file_report(
+    session: Session,
+    actor: Actor,
+    fields: dict[str, Any],
+    photos: list[tuple[str, bytes]],
+    now: datetime,
+) -> tuple[Report, bool]:
+    """File an inspector's report, once: a report whose ``client_id`` this inspector already
+    sent is returned as it is (``False``: not created again). Returns the report and whether it
+    was created now. Raises :class:`Forbidden` for anyone but an inspector, :class:`Invalid`
+    for more than ``MAX_REPORT_PHOTOS`` photos."""
+    actor.require(Role.INSPECTOR)
+    if len(photos) > MAX_REPORT_PHOTOS:
+        raise Invalid(f"a report holds up to {MAX_REPORT_PHOTOS} photos")
+    existing = session.scalar(
+        select(Report).where(
+            Report.token_id == actor.token_id, Report.client_id == fields["client_id"]
+        )
+    )
+    if existing is not None:
+        return existing, False
+    report = Report(
+        **fields, token_id=actor.token_id, received_at=now, status=ReportState.NEW.value
+    )
+    report.photos = [ReportPhoto(media_type=kind, data=data) for kind, data in photos]
+    session.add(report)
+    session.flush()
+    audit(session, actor, "report.file", "report", report.id, now, verdict=report.verdict,
+          serial=report.serial, photos=len(photos))  # fmt: skip
+    return report, True
+
+
+def reports_of(session: Session, actor: Actor, limit: int = 100) -> list[Report]:
+    """Return the inspector's own reports, newest first."""
+    actor.require(Role.INSPECTOR)
+    return list(
+        session.scalars(
+            select(Report)
+            .where(Report.token_id == actor.token_id)
+            .order_by(Report.id.desc())
+            .limit(limit)
+        )
+    )

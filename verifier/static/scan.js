@@ -1,0 +1,403 @@
+// The scanner page: camera -> zxing-wasm -> offline verdict at once -> online verdict when
+// the network is there. Inspector reports wait in IndexedDB until they reach the server once.
+import {
+  checkDocument, ed25519Engine, hexToBytes, offlineVerdict, statusListOf, trustListOf,
+} from "/static/ocop-verify.js";
+
+const config = JSON.parse(document.getElementById("ocop-config").textContent);
+const T = config.texts;
+const roots = config.root_keys.map(hexToBytes);
+const $ = (id) => document.getElementById(id);
+const video = $("video"), statusLine = $("status"), result = $("result");
+const canvas = document.createElement("canvas");
+const context = canvas.getContext("2d", { willReadFrequently: true });
+const deviceId = localStorage.getItem("ocop.device") || (() => {
+  const id = crypto.randomUUID();
+  localStorage.setItem("ocop.device", id);
+  return id;
+})();
+
+let lists = null; // { trust, status, snapshot: Map, issuedAt }
+let stream = null, busy = false, lastText = "", lastAt = 0, lastScan = null;
+window.ocopScanner = { ready: false, engine: ed25519Engine, history: [] }; // read by the tests
+
+// ---------- signed lists ----------
+const DOCS = {
+  trust: ["/.well-known/ocop/trust-list", "ocop-trust-list+json"],
+  status: ["/.well-known/ocop/status-list", "ocop-status-list+json"],
+  snapshot: ["/.well-known/ocop/registry-snapshot", "ocop-registry-snapshot+json"],
+};
+
+async function readLists(texts, now) {
+  const claims = {};
+  for (const [name, [, typ]] of Object.entries(DOCS)) {
+    const held = Number(localStorage.getItem(`ocop.version.${name}`) || 0) || null;
+    claims[name] = await checkDocument(texts[name], typ, roots, now, held);
+  }
+  const snapshot = new Map(claims.snapshot.certificates.map((c) => [`${c.issuer}\u0000${c.certificate_id}`, c]));
+  return {
+    trust: trustListOf(claims.trust), status: statusListOf(claims.status), snapshot,
+    issuedAt: Date.parse(claims.status.issued_at), versions: claims,
+  };
+}
+
+async function loadLists() {
+  const now = Date.now();
+  const stored = {};
+  for (const name of Object.keys(DOCS)) stored[name] = localStorage.getItem(`ocop.doc.${name}`);
+  if (Object.values(stored).every(Boolean)) {
+    try { lists = await readLists(stored, now); } catch { lists = null; }
+  }
+  try {
+    const fresh = {};
+    for (const [name, [url]] of Object.entries(DOCS)) {
+      const response = await fetch(url, { cache: "no-cache" });
+      if (!response.ok) throw new Error(url);
+      fresh[name] = await response.text();
+    }
+    const checked = await readLists(fresh, now);
+    for (const name of Object.keys(DOCS)) {
+      localStorage.setItem(`ocop.doc.${name}`, fresh[name]);
+      localStorage.setItem(`ocop.version.${name}`, String(checked.versions[name].version));
+    }
+    lists = checked;
+  } catch {
+    // no network, or refused documents: keep what is held
+  }
+  showListsNotice();
+}
+
+function listsAgeHours() {
+  return lists ? (Date.now() - lists.issuedAt) / 3600000 : Infinity;
+}
+
+function showListsNotice(offlineCheck = false) {
+  const notice = $("offline-notice");
+  if (!lists) {
+    notice.hidden = false;
+    notice.className = "stale";
+    notice.textContent = T.ui.no_lists;
+    return;
+  }
+  const hours = Math.max(0, Math.floor(listsAgeHours()));
+  const stale = listsAgeHours() > config.max_list_age_hours;
+  notice.hidden = !(offlineCheck || stale || !navigator.onLine);
+  notice.className = stale ? "stale" : "";
+  notice.textContent = (stale ? T.ui.lists_stale : T.ui.checked_offline).replace("{hours}", hours);
+}
+
+// ---------- verdicts ----------
+const ICONS = {
+  green: '<svg viewBox="0 0 48 48" aria-hidden="true"><circle cx="24" cy="24" r="22" fill="#fff"/><path d="M13 25l7 7 15-16" stroke="#0a6b2f" stroke-width="5" fill="none" stroke-linecap="round"/></svg>',
+  amber: '<svg viewBox="0 0 48 48" aria-hidden="true"><path d="M24 3l22 40H2z" fill="#fff"/><path d="M24 17v13M24 35v2" stroke="#8a5300" stroke-width="5" stroke-linecap="round"/></svg>',
+  red: '<svg viewBox="0 0 48 48" aria-hidden="true"><circle cx="24" cy="24" r="22" fill="#fff"/><path d="M15 15l18 18M33 15L15 33" stroke="#a3120e" stroke-width="5" stroke-linecap="round"/></svg>',
+};
+const escapeHtml = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const ddmmyyyy = (iso) => (iso ? iso.slice(0, 10).split("-").reverse().join("/") : "");
+
+function show(answer) {
+  const tone = T.tone[answer.verdict];
+  const [headline, meaning, action] = T.verdicts[answer.verdict];
+  const c = answer.certificate;
+  const stars = c ? c.stars : null;
+  const rows = [];
+  if (c && c.product) rows.push([T.ui.product, c.product]);
+  if (c && c.producer) rows.push([T.ui.producer, c.producer]);
+  if (answer.issuer) rows.push([T.ui.issuer, answer.issuer]);
+  if (c && c.valid_until) rows.push([T.ui.valid_until, ddmmyyyy(c.valid_until)]);
+  if (c && c.decision) rows.push([T.ui.decision, c.decision]);
+  if (answer.scans) rows.push([T.ui.checks, T.ui.checks_value.replace("{count}", answer.scans.count).replace("{first}", ddmmyyyy(answer.scans.first_at))]);
+  result.innerHTML = `
+    <div class="band ${tone}" data-verdict="${answer.verdict}" data-tone="${tone}">
+      ${ICONS[tone]}
+      <div><h2 style="margin:0;font-size:1.5rem">${escapeHtml(headline)}</h2>
+      <p>${escapeHtml(meaning)}</p><p><strong>${escapeHtml(action)}</strong></p></div>
+    </div>
+    ${stars ? `<p class="stars" aria-label="${escapeHtml(T.ui.stars_label.replace("{n}", stars))}">${"★".repeat(stars)}<span class="off">${"★".repeat(5 - stars)}</span></p>` : ""}
+    ${rows.length ? `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>` : ""}
+    ${answer.reasons.length ? `<p>${escapeHtml(T.ui.reasons)}</p><ul>${answer.reasons.map((r) => `<li>${escapeHtml(T.reasons[r] || r)}</li>`).join("")}</ul>` : ""}
+    <p class="muted" id="how-checked">${escapeHtml(answer.offline ? T.ui.checked_offline.replace("{hours}", Math.max(0, Math.floor(listsAgeHours()))) : T.ui.checked_online)}</p>`;
+  $("report").hidden = !signedIn();
+}
+
+function fromSnapshot(verdict) {
+  const stamp = verdict.stamp, key = verdict.key;
+  let certificate = null;
+  if (stamp && key) {
+    const issuer = key.issuer;
+    const id = verdict.certificate ? verdict.certificate.certificate_id : stamp.certificateId;
+    const entry = lists.snapshot.get(`${issuer}\u0000${id}`);
+    certificate = {
+      stars: verdict.certificate ? verdict.certificate.stars : stamp.stars,
+      valid_until: verdict.certificate ? verdict.certificate.valid_until : stamp.validUntil,
+      product: entry && entry.product, producer: entry && entry.producer,
+      decision: entry && entry.decision_number,
+    };
+  }
+  return {
+    verdict: verdict.verdict, reasons: verdict.reasons, offline: true,
+    issuer: key && key.issuer_name, certificate: verdict.verdict === "counterfeit" ? null : certificate,
+  };
+}
+
+function fromServer(json) {
+  const c = json.certificate;
+  return {
+    verdict: json.verdict, reasons: json.reasons, offline: false, scans: json.scans,
+    issuer: json.stamp && json.stamp.issuer_name,
+    certificate: c && {
+      stars: c.stars, valid_until: c.valid_until, product: c.product.name,
+      producer: c.producer.name, decision: c.decision_number,
+    },
+  };
+}
+
+async function onText(text) {
+  const now = Date.now();
+  if (text === lastText && now - lastAt < 3000) return;
+  lastText = text;
+  lastAt = now;
+  const starsSeen = signedIn() && $("stars-seen").value ? Number($("stars-seen").value) : null;
+  let answer = null;
+  if (lists) {
+    answer = fromSnapshot(await offlineVerdict(text, lists.trust, lists.status, now, starsSeen));
+    show(answer);
+    showListsNotice(true);
+  }
+  signal();
+  try {
+    const params = new URLSearchParams({ code: text, device_id: deviceId });
+    if (starsSeen) params.set("stars_seen", String(starsSeen));
+    const headers = signedIn() ? { Authorization: `Bearer ${token()}` } : {};
+    const response = await fetch(`/api/v1/verify?${params}`, { headers, signal: AbortSignal.timeout(5000) });
+    if (response.ok) {
+      answer = fromServer(await response.json());
+      show(answer);
+      showListsNotice(false);
+    }
+  } catch {
+    // offline: the offline verdict stands
+  }
+  if (!answer) {
+    statusLine.textContent = T.ui.no_lists;
+    return;
+  }
+  lastScan = { code: text, verdict: answer.verdict, product: answer.certificate && answer.certificate.product };
+  addHistory(answer);
+}
+
+function addHistory(answer) {
+  const entry = { at: new Date().toLocaleTimeString(config.lang), verdict: answer.verdict, product: answer.certificate && answer.certificate.product };
+  window.ocopScanner.history.push(entry);
+  const item = document.createElement("li");
+  item.innerHTML = `<span class="dot ${T.tone[answer.verdict]}"></span><span>${escapeHtml(entry.at)} · <strong>${escapeHtml(T.verdicts[answer.verdict][0])}</strong>${entry.product ? " · " + escapeHtml(entry.product) : ""}</span>`;
+  $("history").prepend(item);
+}
+
+function signal() {
+  if (navigator.vibrate) navigator.vibrate(150);
+  try {
+    const audio = new AudioContext();
+    const tone = audio.createOscillator();
+    tone.frequency.value = 880;
+    tone.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.12);
+  } catch {
+    // no sound: fine
+  }
+}
+
+// ---------- camera and photos ----------
+async function decode(source, width, height) {
+  const scale = Math.min(1, 1280 / Math.max(width, height));
+  canvas.width = Math.round(width * scale);
+  canvas.height = Math.round(height * scale);
+  context.drawImage(source, 0, 0, canvas.width, canvas.height);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+  const found = await window.ZXingWASM.readBarcodes(pixels, { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 });
+  return found.find((r) => r.isValid !== false && r.text);
+}
+
+async function scanLoop() {
+  if (!stream) return;
+  if (!busy && video.readyState >= 2 && video.videoWidth) {
+    busy = true;
+    try {
+      const found = await decode(video, video.videoWidth, video.videoHeight);
+      if (found) await onText(found.text);
+    } finally {
+      busy = false;
+    }
+  }
+  setTimeout(scanLoop, 100);
+}
+
+async function startCamera() {
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" }, width: { ideal: 1280 } }, audio: false });
+  } catch {
+    statusLine.textContent = T.ui.no_camera;
+    return;
+  }
+  video.srcObject = stream;
+  await video.play();
+  statusLine.textContent = T.ui.aim;
+  $("start").hidden = true;
+  const track = stream.getVideoTracks()[0];
+  const capabilities = track.getCapabilities ? track.getCapabilities() : {};
+  if (capabilities.torch) {
+    $("torch").hidden = false;
+    $("torch").onclick = async () => {
+      const on = $("torch").getAttribute("aria-pressed") !== "true";
+      await track.applyConstraints({ advanced: [{ torch: on }] });
+      $("torch").setAttribute("aria-pressed", String(on));
+    };
+  }
+  scanLoop();
+}
+
+$("photo").addEventListener("change", async () => {
+  const file = $("photo").files[0];
+  if (!file) return;
+  const bitmap = await createImageBitmap(file);
+  const found = await decode(bitmap, bitmap.width, bitmap.height);
+  if (found) {
+    lastText = "";
+    await onText(found.text);
+  } else {
+    statusLine.textContent = T.ui.no_qr_in_photo;
+  }
+});
+$("start").addEventListener("click", startCamera);
+
+// ---------- inspector mode: stars seen, reports queued in IndexedDB ----------
+const token = () => localStorage.getItem("ocop.inspector");
+const signedIn = () => Boolean(token());
+
+function showInspector() {
+  $("inspector-off").hidden = signedIn();
+  $("inspector-on").hidden = !signedIn();
+  $("report").hidden = !signedIn() || !lastScan;
+}
+
+$("inspector-off").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const value = $("token").value.trim();
+  try {
+    const response = await fetch("/api/v1/reports", { headers: { Authorization: `Bearer ${value}` } });
+    if (!response.ok) throw new Error(String(response.status));
+    localStorage.setItem("ocop.inspector", value);
+    $("token").value = "";
+  } catch {
+    statusLine.textContent = T.ui.sign_in_failed;
+  }
+  showInspector();
+  await syncReports();
+});
+$("sign-out").addEventListener("click", () => {
+  localStorage.removeItem("ocop.inspector");
+  showInspector();
+});
+
+function queue() {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open("ocop", 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("reports", { keyPath: "client_id" });
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+}
+async function queued(mode, action) {
+  const db = await queue();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction("reports", mode);
+    const request = action(tx.objectStore("reports"));
+    tx.oncomplete = () => resolve(request && request.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+const readFile = (file) => new Promise((resolve) => {
+  const reader = new FileReader();
+  reader.onload = () => resolve(reader.result);
+  reader.readAsDataURL(file);
+});
+const position = () => new Promise((resolve) => {
+  if (!navigator.geolocation) return resolve(null);
+  navigator.geolocation.getCurrentPosition((p) => resolve(p.coords), () => resolve(null), { timeout: 5000 });
+});
+
+$("report").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!lastScan) return;
+  const coords = await position();
+  const photos = await Promise.all([...$("photos").files].slice(0, 3).map(readFile));
+  const report = {
+    client_id: crypto.randomUUID(), created_at: new Date().toISOString(), code: lastScan.code,
+    verdict: lastScan.verdict, shop_name: $("shop").value, address: $("address").value,
+    note: $("note").value, latitude: coords ? coords.latitude : null,
+    longitude: coords ? coords.longitude : null, photos, stars_seen: $("stars-seen").value ? Number($("stars-seen").value) : null,
+  };
+  await queued("readwrite", (store) => store.put(report));
+  $("report").reset();
+  statusLine.textContent = T.ui.report_queued;
+  await syncReports();
+});
+
+let syncing = false;
+async function syncReports() {
+  if (!signedIn() || syncing) return renderReports();
+  syncing = true;
+  try {
+    const waiting = await queued("readonly", (store) => store.getAll());
+    for (const report of waiting || []) {
+      const response = await fetch("/api/v1/reports", {
+        method: "POST", headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
+        body: JSON.stringify(report),
+      });
+      if (response.status === 200 || response.status === 201) {
+        await queued("readwrite", (store) => store.delete(report.client_id));
+      } else if (response.status >= 400 && response.status < 500 && response.status !== 401) {
+        await queued("readwrite", (store) => store.delete(report.client_id)); // refused for good
+      }
+    }
+  } catch {
+    // offline: try again when the network returns
+  } finally {
+    syncing = false;
+  }
+  await renderReports();
+}
+
+async function renderReports() {
+  const list = $("reports");
+  const waiting = (await queued("readonly", (store) => store.getAll())) || [];
+  let sent = [];
+  if (signedIn() && navigator.onLine) {
+    try {
+      const response = await fetch("/api/v1/reports", { headers: { Authorization: `Bearer ${token()}` } });
+      if (response.ok) sent = (await response.json()).reports;
+    } catch { /* offline */ }
+  }
+  list.innerHTML = [
+    ...waiting.map((r) => `<li data-state="queued">${escapeHtml(r.shop_name)} · ${escapeHtml(T.verdicts[r.verdict][0])} · <em>${escapeHtml(T.ui.report_waiting)}</em></li>`),
+    ...sent.map((r) => `<li data-state="sent">${escapeHtml(r.shop_name)} · ${escapeHtml(T.verdicts[r.verdict] ? T.verdicts[r.verdict][0] : r.verdict)} · ${escapeHtml(T.ui.report_status[r.status] || r.status)}</li>`),
+  ].join("");
+}
+
+window.addEventListener("online", () => { syncReports(); loadLists(); });
+window.addEventListener("offline", () => showListsNotice());
+
+// ---------- start ----------
+async function main() {
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+  while (!window.ZXingWASM) await new Promise((r) => setTimeout(r, 20));
+  window.ZXingWASM.prepareZXingModule({ overrides: { locateFile: (path) => `/static/vendor/zxing-wasm/${path}` }, fireImmediately: true });
+  await loadLists();
+  showInspector();
+  syncReports();
+  window.ocopScanner.ready = true;
+  await startCamera();
+}
+main();

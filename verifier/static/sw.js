@@ -1,0 +1,54 @@
+// The scanner's service worker: the page, its code and the decoder come from the cache, so
+// the page opens with no signal; the signed lists are fetched fresh when the network is there.
+const CACHE = "ocop-scan-v1";
+const SHELL = [
+  "/scan",
+  "/scan?lang=en",
+  "/static/scan.js",
+  "/static/ocop-verify.js",
+  "/static/vendor/noble-ed25519/ed25519.js",
+  "/static/vendor/zxing-wasm/zxing-reader.js",
+  "/static/vendor/zxing-wasm/zxing_reader.wasm",
+];
+const LISTS = ["/.well-known/ocop/trust-list", "/.well-known/ocop/status-list", "/.well-known/ocop/registry-snapshot"];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...SHELL, ...LISTS])).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin) return;
+  if (url.pathname.startsWith("/api/")) return; // verdicts and reports always go to the network
+  const networkFirst = url.pathname === "/scan" || LISTS.includes(url.pathname);
+  event.respondWith(networkFirst ? fromNetwork(event.request) : fromCache(event.request));
+});
+
+async function fromNetwork(request) {
+  const cache = await caches.open(CACHE);
+  try {
+    const response = await fetch(request);
+    if (response.ok) cache.put(request, response.clone());
+    return response;
+  } catch {
+    const cached = await cache.match(request);
+    return cached || Response.error();
+  }
+}
+
+async function fromCache(request) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = await fetch(request);
+  if (response.ok) cache.put(request, response.clone());
+  return response;
+}

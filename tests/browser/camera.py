@@ -15,7 +15,9 @@ from stamps.qr import png_bytes
 WIDTH, HEIGHT = 640, 480
 
 
-def stamp_frame(url: str, *, angle: float = 8.0, blur: float = 0.8, module_px: int = 6) -> Image.Image:
+def stamp_frame(
+    url: str, *, angle: float = 8.0, blur: float = 0.8, module_px: int = 6
+) -> Image.Image:
     """Return a grey 640x480 frame holding the stamp's QR, rotated by ``angle`` degrees and
     blurred with a Gaussian of radius ``blur``."""
     qr = Image.open(io.BytesIO(png_bytes(encode_qr(url).modules, module_px))).convert("L")

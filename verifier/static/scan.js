@@ -9,8 +9,8 @@ const T = config.texts;
 const roots = config.root_keys.map(hexToBytes);
 const $ = (id) => document.getElementById(id);
 const video = $("video"), statusLine = $("status"), result = $("result");
-const canvas = document.createElement("canvas");
-const context = canvas.getContext("2d", { willReadFrequently: true });
+const frames = document.createElement("canvas"); // camera frames
+const photos = document.createElement("canvas"); // photos: never shared with the camera loop
 const deviceId = localStorage.getItem("ocop.device") || (() => {
   const id = crypto.randomUUID();
   localStorage.setItem("ocop.device", id);
@@ -209,7 +209,8 @@ function signal() {
 }
 
 // ---------- camera and photos ----------
-async function decode(source, width, height) {
+async function decode(source, width, height, canvas) {
+  const context = canvas.getContext("2d", { willReadFrequently: true });
   const scale = Math.min(1, 1280 / Math.max(width, height));
   canvas.width = Math.round(width * scale);
   canvas.height = Math.round(height * scale);
@@ -224,7 +225,7 @@ async function scanLoop() {
   if (!busy && video.readyState >= 2 && video.videoWidth) {
     busy = true;
     try {
-      const found = await decode(video, video.videoWidth, video.videoHeight);
+      const found = await decode(video, video.videoWidth, video.videoHeight, frames);
       if (found) await onText(found.text);
     } finally {
       busy = false;
@@ -261,7 +262,7 @@ $("photo").addEventListener("change", async () => {
   const file = $("photo").files[0];
   if (!file) return;
   const bitmap = await createImageBitmap(file);
-  const found = await decode(bitmap, bitmap.width, bitmap.height);
+  const found = await decode(bitmap, bitmap.width, bitmap.height, photos);
   if (found) {
     lastText = "";
     await onText(found.text);

@@ -1,0 +1,369 @@
+"""The scanner page in a real Chromium with a fake camera (../shared/recipes/browser-tests.md):
+verdicts from a filmed stamp, offline with the server stopped, both Ed25519 paths, inspector
+reports that reach the server once, screenshots of the main states and an accessibility check.
+
+Screenshots (390x844) are written to .screenshots/ at the top of the repository."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    FilePayload,
+    Geolocation,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
+
+from signing import VerdictCode
+from stamps import encode_qr
+from stamps.qr import png_bytes
+from tests.browser.camera import stamp_frame, write_y4m
+from verifier.demo import create_demo
+from verifier.messages import CONSUMER, TONE
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / ".screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+]  # fmt: skip
+PHONE = ViewportSize(width=390, height=844)
+
+
+class Server:
+    """``ocop serve`` on a demo data directory, in a subprocess, on a free port."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "OCOP_DATA_DIR": str(self.data_dir), "OCOP_KEY_PASSPHRASE": "demo",
+               "PYTHONPATH": str(ROOT)}  # fmt: skip
+        env.pop("OCOP_DATABASE_URL", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "verifier.asgi:app", "--port", str(self.port),
+             "--log-level", "warning"], env=env,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.url}/healthz", timeout=1).read()  # noqa: S310
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def get(self, path: str, token: str | None = None) -> Any:
+        request = urllib.request.Request(self.url + path)  # noqa: S310 - loopback
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        return json.load(urllib.request.urlopen(request, timeout=5))  # noqa: S310
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    data_dir = tmp_path_factory.mktemp("scanner") / "data"
+    return data_dir, create_demo(data_dir, b"demo", datetime.now(UTC))
+
+
+@pytest.fixture
+def server(demo_dir: tuple[Path, dict[str, Any]]) -> Iterator[Server]:
+    running = Server(demo_dir[0])
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():  # CI installs Debian's chromium; missing must fail
+        pytest.fail("chromium is not installed (Debian package chromium)")
+    with sync_playwright() as p:
+        yield p
+
+
+def _browser(playwright: Playwright, camera: Path) -> Browser:
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*FLAGS, f"--use-file-for-fake-video-capture={camera}"]
+    )
+
+
+def _camera(tmp_path: Path, url: str, name: str = "camera") -> Path:
+    return write_y4m(stamp_frame(url), tmp_path / f"{name}.y4m")
+
+
+def _verdict(page: Page, timeout: float = 15_000) -> dict[str, str]:
+    band = page.wait_for_selector("#result .band", timeout=timeout)
+    assert band is not None
+    return {
+        "verdict": band.get_attribute("data-verdict") or "",
+        "tone": band.get_attribute("data-tone") or "",
+        "text": page.inner_text("#result"),
+    }
+
+
+def _online_verdict(page: Page) -> dict[str, str]:
+    page.wait_for_function(
+        "document.querySelector('#how-checked') && "
+        "!document.querySelector('#how-checked').textContent.includes('ngoại tuyến')",
+        timeout=15_000,
+    )
+    return _verdict(page)
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def _context(browser: Browser, geolocation: Geolocation | None = None) -> BrowserContext:
+    return browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, permissions=["camera"],
+        geolocation=geolocation,
+    )  # fmt: skip
+
+
+def _upload(page: Page, selector: str, name: str, url: str) -> None:
+    payload = FilePayload(name=name, mimeType="image/jpeg", buffer=_photo(url))
+    page.set_input_files(selector, files=[payload])
+
+
+def test_a_genuine_stamp_filmed_tilted_and_blurred_is_green(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        page = _context(browser).new_page()
+        started = time.monotonic()
+        page.goto(f"{server.url}/scan")
+        first = _verdict(page)
+        assert time.monotonic() - started < 10
+        assert (first["verdict"], first["tone"]) == ("genuine", "green")
+        answer = _online_verdict(page)
+        assert answer["verdict"] == "genuine"
+        assert "Mật ong hoa nhãn Ba Vì" in answer["text"]
+        assert CONSUMER[VerdictCode.GENUINE]["vi"][0] in answer["text"]
+        stars = page.inner_text("#result .stars")
+        off = page.inner_text("#result .stars .off")
+        assert len(stars) - len(off) == 4  # the certified stars, drawn
+        assert "1 lượt" in answer["text"]  # the scan was recorded
+        _shot(page, "01-genuine")
+    finally:
+        browser.close()
+
+
+@pytest.mark.parametrize("sample", ["counterfeit", "expired", "revoked", "star_mismatch"])
+def test_each_problem_has_its_own_verdict_and_wording(
+    playwright: Playwright,
+    server: Server,
+    demo_dir: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    sample: str,
+) -> None:
+    browser = _browser(playwright, _camera(tmp_path, demo_dir[1]["stamp_urls"][sample]))
+    try:
+        page = _context(browser).new_page()
+        page.goto(f"{server.url}/scan")
+        answer = _online_verdict(page)
+        code = VerdictCode(sample)
+        assert (answer["verdict"], answer["tone"]) == (sample, TONE[code])
+        headline, meaning, _ = CONSUMER[code]["vi"]
+        assert headline in answer["text"]
+        assert meaning in answer["text"]
+        _shot(page, f"02-{sample}")
+    finally:
+        browser.close()
+
+
+def _install_offline(page: Page, server: Server) -> None:
+    page.goto(f"{server.url}/scan")
+    page.wait_for_function("window.ocopScanner && window.ocopScanner.ready", timeout=15_000)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15_000)
+
+
+def _photo(url: str) -> bytes:
+    image = Image.open(io.BytesIO(png_bytes(encode_qr(url).modules, 8))).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def test_offline_with_the_server_stopped_it_still_verifies_and_rejects_a_forgery(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        _install_offline(page, server)
+        server.stop()
+        context.set_offline(True)
+        page.reload()
+        answer = _verdict(page)
+        assert answer["verdict"] == "genuine"
+        assert "Mật ong hoa nhãn Ba Vì" in answer["text"]  # from the signed registry snapshot
+        notice = page.inner_text("#offline-notice")
+        assert "Đã kiểm tra ngoại tuyến; danh sách cập nhật 0 giờ trước" in notice
+        _shot(page, "03-offline-genuine")
+        _upload(page, "#photo", "forged.jpg", info["stamp_urls"]["counterfeit"])
+        page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
+        assert "ngoại tuyến" in page.inner_text("#how-checked")
+        _shot(page, "04-offline-counterfeit")
+    finally:
+        browser.close()
+
+
+NO_WEBCRYPTO_ED25519 = """
+const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+crypto.subtle.importKey = (format, key, algorithm, ...rest) => {
+  const name = typeof algorithm === "string" ? algorithm : algorithm && algorithm.name;
+  if (name === "Ed25519") {
+    return Promise.reject(new DOMException("no Ed25519", "NotSupportedError"));
+  }
+  return importKey(format, key, algorithm, ...rest);
+};
+"""
+
+
+@pytest.mark.parametrize(("forced", "engine"), [(False, "webcrypto"), (True, "noble")])
+def test_both_ed25519_paths_verify(
+    playwright: Playwright,
+    server: Server,
+    demo_dir: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    forced: bool,
+    engine: str,
+) -> None:
+    browser = _browser(playwright, _camera(tmp_path, demo_dir[1]["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        if forced:
+            context.add_init_script(NO_WEBCRYPTO_ED25519)
+        page = context.new_page()
+        _install_offline(page, server)
+        context.set_offline(True)  # so the offline verdict is the one that stays
+        page.reload()
+        assert _verdict(page)["verdict"] == "genuine"
+        assert page.evaluate("window.ocopScanner.engine()") == engine
+        _upload(page, "#photo", "forged.jpg", demo_dir[1]["stamp_urls"]["counterfeit"])
+        page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
+    finally:
+        browser.close()
+
+
+def test_an_offline_report_reaches_the_server_once_across_a_reload(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    info = demo_dir[1]
+    token = info["tokens"]["inspector"]
+    before = len(server.get("/api/v1/reports", token)["reports"])
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["star_mismatch"]))
+    try:
+        context = _context(browser, Geolocation(latitude=21.03, longitude=105.85))
+        context.grant_permissions(["camera", "geolocation"])
+        page = context.new_page()
+        _install_offline(page, server)
+        page.fill("#token", token)
+        page.click("#sign-in")
+        page.wait_for_selector("#inspector-on:not([hidden])")
+        page.select_option("#stars-seen", "5")
+        _verdict(page)
+        context.set_offline(True)
+        page.fill("#shop", "Tạp hóa Minh Anh")
+        page.fill("#address", "Chợ Đồng Xuân, Hoàn Kiếm, Hà Nội")
+        page.fill("#note", "Gói ghi 5 sao")
+        _upload(page, "#photos", "pack.jpg", info["stamp_urls"]["genuine"])
+        page.click("#report button[type=submit]")
+        page.wait_for_selector("#reports li[data-state='queued']")
+        _shot(page, "05-report-queued-offline")
+        page.reload()  # still offline: the page comes from the service worker's cache
+        page.wait_for_selector("#reports li[data-state='queued']")
+        context.set_offline(False)
+        page.wait_for_selector("#reports li[data-state='sent']", timeout=15_000)
+        assert page.query_selector("#reports li[data-state='queued']") is None
+        page.reload()
+        page.wait_for_function("window.ocopScanner && window.ocopScanner.ready")
+        page.wait_for_selector("#reports li[data-state='sent']", timeout=15_000)
+        _shot(page, "06-report-sent")
+    finally:
+        browser.close()
+    reports = server.get("/api/v1/reports", token)["reports"]
+    assert len(reports) == before + 1
+    newest = reports[0]
+    assert (newest["shop_name"], newest["verdict"], newest["photos"]) == (
+        "Tạp hóa Minh Anh", "star_mismatch", 1,
+    )  # fmt: skip
+    assert newest["stars_seen"] == 5
+    assert newest["latitude"] == pytest.approx(21.03)
+
+
+AXE = ROOT / "tests/vendor/axe-core/axe.min.js"
+
+
+@pytest.mark.parametrize("path", ["/scan", "/s/{genuine}", "/s/{counterfeit}", "/producer"])
+def test_pages_pass_axe_with_no_serious_violations(
+    playwright: Playwright,
+    server: Server,
+    demo_dir: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    path: str,
+) -> None:
+    urls = demo_dir[1]["stamp_urls"]
+    codes = {name: url.rsplit("/", 1)[1] for name, url in urls.items()}
+    browser = _browser(playwright, _camera(tmp_path, urls["genuine"]))
+    try:
+        page = _context(browser).new_page()
+        page.goto(server.url + path.format(**codes))
+        if path == "/scan":
+            _verdict(page)
+        page.add_script_tag(path=str(AXE))
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing wider than the phone
+    finally:
+        browser.close()

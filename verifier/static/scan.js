@@ -209,7 +209,14 @@ function signal() {
 }
 
 // ---------- camera and photos ----------
-async function decode(source, width, height, canvas) {
+let decoding = Promise.resolve(); // one decode at a time: the WebAssembly reader is shared
+function decode(source, width, height, canvas) {
+  const run = decoding.then(() => decodeNow(source, width, height, canvas));
+  decoding = run.catch(() => {});
+  return run;
+}
+
+async function decodeNow(source, width, height, canvas) {
   const context = canvas.getContext("2d", { willReadFrequently: true });
   const scale = Math.min(1, 1280 / Math.max(width, height));
   canvas.width = Math.round(width * scale);

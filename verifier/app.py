@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.deps import Clock
@@ -149,6 +150,23 @@ class FastVerify:
         return query
 
 
+class Compressed:
+    """Gzip what a phone on a slow connection downloads to scan: the scanner page, its code
+    and decoder, the signed documents (the PDFs and PNGs of batches are compressed already)."""
+
+    PREFIXES = ("/static/", "/.well-known/", "/scan", "/sw.js", "/s/", "/S/")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1000, compresslevel=6)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.PREFIXES):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -214,6 +232,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(Compressed)
     app.add_middleware(
         BodyLimit,
         body_limit=service.settings.max_body_bytes,

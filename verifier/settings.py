@@ -32,6 +32,7 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
     list_refresh_seconds: float = 2.0
+    scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
 
     @property
     def is_demo(self) -> bool:
@@ -40,10 +41,10 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE`` and ``OCOP_PUBLIC_HOST``.
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST`` and ``OCOP_SCANNER_LIST_AGE_HOURS``.
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
-        set, or the demo passphrase is used outside a demo.
+        set, the demo passphrase is used outside a demo, or a number is not one.
         """
         env = dict(os.environ) if environ is None else environ
         if not data_dir.is_dir():
@@ -56,9 +57,13 @@ class Settings:
             raise SettingsError(
                 f"{PASSPHRASE_VARIABLE} is the demo passphrase; choose a real one for production"
             )
+        age = env.get("OCOP_SCANNER_LIST_AGE_HOURS") or "48"
+        if not age.isdigit() or not 1 <= int(age) <= 24 * 90:
+            raise SettingsError("OCOP_SCANNER_LIST_AGE_HOURS must be a whole number of hours")
         return cls(
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
             public_host=env.get("OCOP_PUBLIC_HOST") or DEFAULT_HOST,
+            scanner_list_age_hours=int(age),
         )

@@ -13,7 +13,6 @@ from verifier.routers.pages import render
 
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).parent.parent / "static"
-MAX_LIST_AGE_HOURS = 48  # older signed lists turn the offline notice amber
 
 
 @router.get("/scan", response_class=HTMLResponse)
@@ -21,7 +20,7 @@ def scan(request: Request, service: ServiceDep, language: LanguageDep) -> HTMLRe
     config = {
         "lang": language,
         "root_keys": [service.root.public_key.hex()],
-        "max_list_age_hours": MAX_LIST_AGE_HOURS,
+        "max_list_age_hours": service.settings.scanner_list_age_hours,
         "texts": scanner_texts(language),
     }
     return render(request, "scan.html", language, {"config": config})

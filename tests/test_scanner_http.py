@@ -1,0 +1,137 @@
+"""What the scanner page needs from the server, without a browser: the page and its settings,
+the service worker, compressed static files, the signed registry snapshot, and the
+inspector reports API (idempotent uploads, clear refusals)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signing import SNAPSHOT_TYPE, parse_stamp
+from signing._jws import verify as verify_jws
+from tests.conftest import NOW, Demo
+from verifier.settings import Settings, SettingsError
+
+
+def _config(page: str) -> dict[str, Any]:
+    raw = page.split('<script id="ocop-config" type="application/json">')[1].split(
+        "</script>", maxsplit=1
+    )[0]
+    config: dict[str, Any] = json.loads(raw)
+    return config
+
+
+def test_the_scan_page_is_vietnamese_first_and_carries_its_keys_and_words(demo: Demo) -> None:
+    page = demo.client.get("/scan")
+    assert page.status_code == 200
+    assert "Quét tem OCOP" in page.text
+    config = _config(page.text)
+    assert config["root_keys"] == [demo.service.root.public_key.hex()]
+    assert config["texts"]["verdicts"]["genuine"][0] == "Tem OCOP thật"
+    assert config["texts"]["tone"]["revoked"] == "red"
+    assert config["max_list_age_hours"] == demo.service.settings.scanner_list_age_hours
+    english = _config(demo.client.get("/scan", params={"lang": "en"}).text)
+    assert english["texts"]["ui"]["checked_offline"].startswith("Checked offline")
+
+
+def test_the_service_worker_may_control_the_whole_site(demo: Demo) -> None:
+    answer = demo.client.get("/sw.js")
+    assert answer.headers["service-worker-allowed"] == "/"
+    assert answer.headers["content-type"].startswith("text/javascript")
+    assert "/static/vendor/zxing-wasm/zxing_reader.wasm" in answer.text
+
+
+def test_the_decoder_is_served_as_wasm_and_compressed(demo: Demo) -> None:
+    path = "/static/vendor/zxing-wasm/zxing_reader.wasm"
+    plain = demo.client.get(path, headers={"Accept-Encoding": "identity"})
+    packed = demo.client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert plain.headers["content-type"] == "application/wasm"
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # httpx decodes; the bytes on the wire are fewer
+    assert packed.num_bytes_downloaded < len(plain.content) * 0.6
+
+
+def test_the_registry_snapshot_is_signed_and_names_every_product(demo: Demo) -> None:
+    answer = demo.client.get("/.well-known/ocop/registry-snapshot")
+    claims = verify_jws(answer.content, SNAPSHOT_TYPE, [demo.service.root.public_key], "snapshot")
+    genuine = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    entry = next(c for c in claims["certificates"] if c["certificate_id"] == genuine)
+    assert entry["product"] == "Mật ong hoa nhãn Ba Vì"
+    assert entry["issuer"] == "VN-01"
+    assert (entry["stars"], entry["status"]) == (4, "active")
+    etag = answer.headers["etag"]
+    again = demo.client.get("/.well-known/ocop/registry-snapshot", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+
+
+def _report(demo: Demo, **changes: Any) -> dict[str, Any]:
+    photo = base64.b64encode(b"\xff\xd8\xff\xe0 a tiny jpeg").decode()
+    report = {
+        "client_id": str(uuid.uuid4()),
+        "created_at": NOW.isoformat(),
+        "code": demo.sample("star_mismatch"),
+        "verdict": "star_mismatch",
+        "stars_seen": 5,
+        "shop_name": "Tạp hóa Minh Anh",
+        "address": "Chợ Đồng Xuân, Hà Nội",
+        "latitude": 21.03,
+        "longitude": 105.85,
+        "note": "",
+        "photos": [f"data:image/jpeg;base64,{photo}"],
+    }
+    return {**report, **changes}
+
+
+def test_a_report_is_filed_once_however_often_it_is_sent(demo: Demo) -> None:
+    inspector = demo.token("inspector")
+    report = _report(demo)
+    first = demo.client.post("/api/v1/reports", json=report, headers=inspector)
+    again = demo.client.post("/api/v1/reports", json=report, headers=inspector)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["serial"] == parse_stamp(report["code"]).payload.serial
+    mine = demo.client.get("/api/v1/reports", headers=inspector).json()["reports"]
+    assert [r["client_id"] for r in mine].count(report["client_id"]) == 1
+    assert mine[0]["photos"] == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "role", "status", "code"),
+    [
+        ({}, "producer", 403, "forbidden"),
+        ({}, None, 401, "unauthorized"),
+        ({"photos": ["data:text/html;base64,PGI+"]}, "inspector", 422, "invalid"),
+        ({"photos": ["data:image/png;base64,@@@"]}, "inspector", 422, "invalid"),
+        ({"photos": ["data:image/png;base64,AAAA"] * 4}, "inspector", 422, "invalid_request"),
+        ({"verdict": "fine"}, "inspector", 422, "invalid_request"),
+        ({"latitude": 95}, "inspector", 422, "invalid_request"),
+        ({"client_id": "x"}, "inspector", 422, "invalid_request"),
+        ({"created_at": "2026-11-24T10:00:00"}, "inspector", 422, "invalid"),
+        ({"photos": ["data:image/png;base64," + "A" * (9 * 1024 * 1024)]}, "inspector", 413,
+         "too_large"),
+    ],
+)  # fmt: skip
+def test_bad_reports_are_refused_and_store_nothing(
+    demo: Demo, changes: dict[str, Any], role: str | None, status: int, code: str
+) -> None:
+    inspector = demo.token("inspector")
+    before = len(demo.client.get("/api/v1/reports", headers=inspector).json()["reports"])
+    headers = demo.token(role) if role else {}
+    answer = demo.client.post("/api/v1/reports", json=_report(demo, **changes), headers=headers)
+    assert answer.status_code == status
+    assert answer.json()["error"]["code"] == code
+    after = demo.client.get("/api/v1/reports", headers=inspector).json()["reports"]
+    assert len(after) == before
+
+
+def test_the_scanner_list_age_is_a_setting(tmp_path: Path) -> None:
+    (tmp_path / "demo.json").write_text("{}")
+    environ = {"OCOP_SCANNER_LIST_AGE_HOURS": "12"}
+    assert Settings.load(tmp_path, environ).scanner_list_age_hours == 12
+    with pytest.raises(SettingsError, match="whole number of hours"):
+        Settings.load(tmp_path, {"OCOP_SCANNER_LIST_AGE_HOURS": "soon"})

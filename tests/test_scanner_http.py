@@ -135,3 +135,31 @@ def test_the_scanner_list_age_is_a_setting(tmp_path: Path) -> None:
     assert Settings.load(tmp_path, environ).scanner_list_age_hours == 12
     with pytest.raises(SettingsError, match="whole number of hours"):
         Settings.load(tmp_path, {"OCOP_SCANNER_LIST_AGE_HOURS": "soon"})
+
+
+def test_the_snapshot_sends_only_what_changed_since_a_version(demo: Demo) -> None:
+    root = [demo.service.root.public_key]
+    full = demo.client.get("/.well-known/ocop/registry-snapshot")
+    held = verify_jws(full.content, SNAPSHOT_TYPE, root, "snapshot")
+    nothing = demo.client.get(
+        "/.well-known/ocop/registry-snapshot", params={"since": held["version"]}
+    )
+    unchanged = verify_jws(nothing.content, SNAPSHOT_TYPE, root, "snapshot")
+    assert (unchanged["since"], unchanged["certificates"]) == (held["version"], [])
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    revoked = demo.client.post(
+        f"/api/v1/certificates/{certificate}/revoke",
+        json={"decision": "QĐ-1/2026", "decision_date": "2026-11-23", "reason": "Nhãn sai"},
+        headers=demo.token("authority_VN-01"),
+    )
+    assert revoked.status_code == 200
+    demo.service.refresh()
+    changes = demo.client.get(
+        "/.well-known/ocop/registry-snapshot", params={"since": held["version"]}
+    )
+    claims = verify_jws(changes.content, SNAPSHOT_TYPE, root, "snapshot")
+    assert claims["version"] > held["version"]
+    assert [(c["certificate_id"], c["status"]) for c in claims["certificates"]] == [
+        (certificate, "revoked")
+    ]
+    assert len(changes.content) < len(full.content) / 2

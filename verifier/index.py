@@ -54,6 +54,7 @@ class PublicCertificate:
     superseded_by: int | None
     product: PublicProduct
     producer: PublicProducer
+    changed_version: int = 0
 
     @classmethod
     def of(cls, row: Certificate) -> PublicCertificate:
@@ -72,6 +73,7 @@ class PublicCertificate:
             revocation_reason=row.revocation_reason,
             renews=row.replaces_id,
             superseded_by=row.superseded_by_id,
+            changed_version=row.changed_version,
             product=PublicProduct(
                 product.id,
                 product.name,
@@ -188,7 +190,9 @@ def current_version(session: Session) -> int:
     return 0 if row is None else int(row.value)
 
 
-def bump_version(session: Session) -> None:
-    """Count a write (called in the write's own transaction)."""
+def bump_version(session: Session) -> int:
+    """Count a write (called in the write's own transaction). Returns the new version."""
     row = session.get(Meta, VERSION_KEY, with_for_update=True)
-    session.merge(Meta(key=VERSION_KEY, value=str(1 if row is None else int(row.value) + 1)))
+    version = 1 if row is None else int(row.value) + 1
+    session.merge(Meta(key=VERSION_KEY, value=str(version)))
+    return version

@@ -192,6 +192,8 @@ class Certificate(Base):
     revocation_reason: Mapped[str | None] = mapped_column(String(500))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
     superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # the registry version of the certificate's last change, for incremental snapshots
+    changed_version: Mapped[int] = mapped_column(Integer, default=0, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     product: Mapped[Product] = relationship(lazy="joined")

@@ -125,9 +125,13 @@ def stored_document(session: Session, name: str) -> bytes | None:
 SNAPSHOT_VALIDITY = timedelta(days=7)
 
 
-def registry_snapshot(index: RegistryIndex, root: PrivateKey, now: datetime) -> Snapshot:
+def registry_snapshot(
+    index: RegistryIndex, root: PrivateKey, now: datetime, since: int | None = None
+) -> Snapshot:
     """Return the signed registry snapshot offline scanners keep: for every certificate, what
-    the verdict page shows (product, producer, province, stars, validity, status)."""
+    the verdict page shows (product, producer, province, stars, validity, status). With
+    ``since``, only the certificates changed after that registry version (a scanner that holds
+    version ``since`` merges them into what it holds)."""
     certificates = [
         {
             "issuer": c.issuer,
@@ -142,10 +146,12 @@ def registry_snapshot(index: RegistryIndex, root: PrivateKey, now: datetime) -> 
             "province_code": c.producer.province_code,
         }
         for c in sorted(index.certificates.values(), key=lambda c: c.id)
+        if since is None or c.changed_version > since
     ]
     claims = {
         "type": "ocop-registry-snapshot",
         "version": index.version,
+        "since": since,
         "issued_at": format_time(now),
         "expires_at": format_time(now + SNAPSHOT_VALIDITY),
         "certificates": certificates,

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing import (
@@ -25,7 +25,7 @@ from signing import (
 from verifier import keyfiles
 from verifier.db import make_engine, migrate, session_factory
 from verifier.index import PublicCertificate, RegistryIndex, bump_version, current_version
-from verifier.models import SigningKey
+from verifier.models import Certificate, SigningKey
 from verifier.publish import (
     Snapshot,
     publish_status_list,
@@ -104,9 +104,20 @@ class Service:
     def write(self, now: datetime, *, keys_changed: bool = False) -> Iterator[Session]:
         """A transaction for a registry write; the signed lists are republished in it."""
         with self.writer.begin() as session:
+            changed: set[Certificate] = set()
+
+            def note_certificates(session: Session, *_: object) -> None:
+                changed.update(
+                    o for o in (*session.new, *session.dirty) if isinstance(o, Certificate)
+                )
+
+            event.listen(session, "before_flush", note_certificates)
             yield session
             session.flush()
-            bump_version(session)
+            version = bump_version(session)
+            for certificate in changed:
+                certificate.changed_version = version
+            session.flush()
             if keys_changed:
                 publish_trust_list(session, self.root, now)
             publish_status_list(session, self.root, now)

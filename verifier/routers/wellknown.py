@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from verifier import publish
 from verifier.deps import Now, ServiceDep
 
 router = APIRouter(prefix="/.well-known/ocop", tags=["lists"])
@@ -35,6 +37,16 @@ def status_list(request: Request, service: ServiceDep, now: Now) -> Response:
     "/registry-snapshot",
     summary="The signed registry snapshot for offline scanners (flattened JWS, EdDSA)",
 )
-def registry_snapshot(request: Request, service: ServiceDep, now: Now) -> Response:
-    snapshot = service.lists(now).snapshot
-    return _document(request, snapshot.document, snapshot.version, 300)
+def registry_snapshot(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    since: Annotated[
+        int | None, Query(ge=0, description="the version held: send changes only")
+    ] = None,
+) -> Response:
+    lists = service.lists(now)
+    if since is None or since > lists.snapshot.version:
+        return _document(request, lists.snapshot.document, lists.snapshot.version, 300)
+    changes = publish.registry_snapshot(lists.index, service.root, now, since)
+    return _document(request, changes.document, changes.version, 300)

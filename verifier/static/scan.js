@@ -22,11 +22,27 @@ let stream = null, busy = false, lastText = "", lastAt = 0, lastScan = null;
 window.ocopScanner = { ready: false, engine: ed25519Engine, history: [] }; // read by the tests
 
 // ---------- signed lists ----------
+// The trust and status lists are kept whole; the registry snapshot is kept as one full
+// document and the signed changes since it, each checked again whenever they are read.
 const DOCS = {
   trust: ["/.well-known/ocop/trust-list", "ocop-trust-list+json"],
   status: ["/.well-known/ocop/status-list", "ocop-status-list+json"],
-  snapshot: ["/.well-known/ocop/registry-snapshot", "ocop-registry-snapshot+json"],
 };
+const SNAPSHOT = ["/.well-known/ocop/registry-snapshot", "ocop-registry-snapshot+json"];
+const MAX_DELTAS = 20;
+
+async function readSnapshot(full, deltas, now) {
+  let claims = await checkDocument(full, SNAPSHOT[1], roots, now);
+  const entries = new Map(claims.certificates.map((c) => [`${c.issuer}\u0000${c.certificate_id}`, c]));
+  let version = claims.version;
+  for (const text of deltas) {
+    claims = await checkDocument(text, SNAPSHOT[1], roots, now, version);
+    if (claims.since !== version) throw new Error("a gap in the snapshot changes");
+    for (const c of claims.certificates) entries.set(`${c.issuer}\u0000${c.certificate_id}`, c);
+    version = claims.version;
+  }
+  return { entries, version };
+}
 
 async function readLists(texts, now) {
   const claims = {};
@@ -34,36 +50,67 @@ async function readLists(texts, now) {
     const held = Number(localStorage.getItem(`ocop.version.${name}`) || 0) || null;
     claims[name] = await checkDocument(texts[name], typ, roots, now, held);
   }
-  const snapshot = new Map(claims.snapshot.certificates.map((c) => [`${c.issuer}\u0000${c.certificate_id}`, c]));
+  const snapshot = await readSnapshot(texts.snapshot, texts.deltas, now);
   return {
-    trust: trustListOf(claims.trust), status: statusListOf(claims.status), snapshot,
-    issuedAt: Date.parse(claims.status.issued_at), versions: claims,
+    trust: trustListOf(claims.trust), status: statusListOf(claims.status),
+    snapshot: snapshot.entries, snapshotVersion: snapshot.version,
+    issuedAt: Date.parse(claims.status.issued_at), versions: claims, texts,
   };
+}
+
+function storedTexts() {
+  const texts = {
+    trust: localStorage.getItem("ocop.doc.trust"), status: localStorage.getItem("ocop.doc.status"),
+    snapshot: localStorage.getItem("ocop.doc.snapshot"),
+    deltas: JSON.parse(localStorage.getItem("ocop.doc.snapshot-changes") || "[]"),
+  };
+  return texts.trust && texts.status && texts.snapshot ? texts : null;
+}
+
+async function fetchText(url) {
+  const response = await fetch(url, { cache: "no-cache" });
+  if (!response.ok) throw new Error(url);
+  return response.text();
 }
 
 async function loadLists() {
   const now = Date.now();
-  const stored = {};
-  for (const name of Object.keys(DOCS)) stored[name] = localStorage.getItem(`ocop.doc.${name}`);
-  if (Object.values(stored).every(Boolean)) {
+  const stored = storedTexts();
+  if (stored) {
     try { lists = await readLists(stored, now); } catch { lists = null; }
   }
   try {
-    const fresh = {};
-    for (const [name, [url]] of Object.entries(DOCS)) {
-      const response = await fetch(url, { cache: "no-cache" });
-      if (!response.ok) throw new Error(url);
-      fresh[name] = await response.text();
+    const fresh = { trust: await fetchText(DOCS.trust[0]), status: await fetchText(DOCS.status[0]) };
+    fresh.snapshot = lists ? lists.texts.snapshot : null;
+    fresh.deltas = lists ? lists.texts.deltas : [];
+    if (lists && fresh.deltas.length < MAX_DELTAS) {
+      const changes = await fetchText(`${SNAPSHOT[0]}?since=${lists.snapshotVersion}`);
+      const claims = await checkDocument(changes, SNAPSHOT[1], roots, now, lists.snapshotVersion);
+      if (claims.certificates.length) fresh.deltas = [...fresh.deltas, changes];
+    } else {
+      fresh.snapshot = await fetchText(SNAPSHOT[0]);
+      fresh.deltas = [];
     }
-    const checked = await readLists(fresh, now);
+    let checked;
+    try {
+      checked = await readLists(fresh, now);
+    } catch {
+      fresh.snapshot = await fetchText(SNAPSHOT[0]); // start again from a whole snapshot
+      fresh.deltas = [];
+      checked = await readLists(fresh, now);
+    }
+    localStorage.setItem("ocop.doc.trust", fresh.trust);
+    localStorage.setItem("ocop.doc.status", fresh.status);
+    localStorage.setItem("ocop.doc.snapshot", fresh.snapshot);
+    localStorage.setItem("ocop.doc.snapshot-changes", JSON.stringify(fresh.deltas));
     for (const name of Object.keys(DOCS)) {
-      localStorage.setItem(`ocop.doc.${name}`, fresh[name]);
       localStorage.setItem(`ocop.version.${name}`, String(checked.versions[name].version));
     }
     lists = checked;
   } catch {
     // no network, or refused documents: keep what is held
   }
+  window.ocopScanner.snapshot = lists ? { version: lists.snapshotVersion, changes: lists.texts.deltas.length } : null;
   showListsNotice();
 }
 
@@ -265,9 +312,18 @@ async function startCamera() {
   scanLoop();
 }
 
+function stopCamera() {
+  if (!stream) return;
+  for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  $("start").hidden = false;
+  $("torch").hidden = true;
+}
+
 $("photo").addEventListener("change", async () => {
   const file = $("photo").files[0];
   if (!file) return;
+  stopCamera(); // the photo's result must not be replaced by what the camera sees next
   const bitmap = await createImageBitmap(file);
   const found = await decode(bitmap, bitmap.width, bitmap.height, photos);
   if (found) {

@@ -371,3 +371,29 @@ def test_pages_pass_axe_with_no_serious_violations_at_360_px(
         assert width <= 360  # nothing wider than the phone
     finally:
         browser.close()
+
+
+THREE_DAYS_LATER = """
+const realNow = Date.now.bind(Date);
+Date.now = () => realNow() + 72 * 3600 * 1000;
+"""
+
+
+def test_old_lists_turn_the_offline_notice_amber(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    browser = _browser(playwright, _camera(tmp_path, demo_dir[1]["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        _install_offline(page, server)
+        context.set_offline(True)
+        context.add_init_script(THREE_DAYS_LATER)  # the phone has been offline for three days
+        page.reload()
+        _verdict(page)
+        notice = page.wait_for_selector("#offline-notice.stale")
+        assert notice is not None
+        assert "Danh sách đã cũ (72 giờ)" in notice.inner_text()
+        _shot(page, "07-offline-stale-lists")
+    finally:
+        browser.close()

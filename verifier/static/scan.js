@@ -19,7 +19,8 @@ const deviceId = localStorage.getItem("ocop.device") || (() => {
 
 let lists = null; // { trust, status, snapshot: Map, issuedAt }
 let stream = null, busy = false, lastText = "", lastAt = 0, lastScan = null;
-window.ocopScanner = { ready: false, engine: ed25519Engine, history: [] }; // read by the tests
+// read by the tests and bench/scanner.py
+window.ocopScanner = { ready: false, engine: ed25519Engine, history: [], timings: {} };
 
 // ---------- signed lists ----------
 // The trust and status lists are kept whole; the registry snapshot is kept as one full
@@ -143,6 +144,7 @@ const escapeHtml = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.char
 const ddmmyyyy = (iso) => (iso ? iso.slice(0, 10).split("-").reverse().join("/") : "");
 
 function show(answer) {
+  window.ocopScanner.timings.firstVerdict ??= performance.now();
   const tone = T.tone[answer.verdict];
   const [headline, meaning, action] = T.verdicts[answer.verdict];
   const c = answer.certificate;
@@ -297,6 +299,7 @@ async function startCamera() {
   }
   video.srcObject = stream;
   await video.play();
+  window.ocopScanner.timings.cameraStarted ??= performance.now();
   statusLine.textContent = T.ui.aim;
   $("start").hidden = true;
   const track = stream.getVideoTracks()[0];

@@ -32,6 +32,8 @@ from signing._dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
 from verifier import keyfiles, printing, registry
+from verifier.audit import verify_chain
+from verifier.db import make_engine, session_factory
 from verifier.demo import DemoExists, create_demo
 from verifier.errors import ServiceError
 from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
@@ -90,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
     retire.add_argument("index", type=int, help="the key index")
 
     _add_stamps_parser(commands)
+    audit_log = commands.add_parser("audit", help="the hash-chained audit log")
+    audit_commands = audit_log.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check_chain = audit_commands.add_parser(
+        "verify", help="check the chain: exit 0 when intact, 1 with the first broken link"
+    )
+    check_chain.add_argument("--data-dir", type=Path, required=True)
 
     demo = commands.add_parser(
         "demo",
@@ -311,6 +319,22 @@ class _Progress:
 
     def done(self) -> None:
         sys.stderr.write(f" in {time.monotonic() - self.started:.1f} s\n")
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    settings = _settings(args.data_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        with session_factory(engine)() as session:
+            report = verify_chain(session)
+    finally:
+        engine.dispose()
+    if report.intact:
+        print(f"audit log intact: {report.entries} entries, each chained to the one before")
+        return 0
+    print(f"audit log BROKEN at entry {report.broken_at}: {report.problem}")
+    print(f"({report.entries} entries before it check out)")
+    return 1
 
 
 def _settings(data_dir: Path) -> Settings:
@@ -542,6 +566,7 @@ _COMMANDS = {
     ("keys", "add"): _keys_add,
     ("keys", "retire"): _keys_retire,
     ("stamps", "batch"): _stamps_batch,
+    ("audit", "verify"): _audit_verify,
     ("verify", None): _verify,
 }
 
@@ -554,7 +579,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    action = getattr(args, "keys_command", None) or getattr(args, "stamps_command", None)
+    action = getattr(args, f"{args.command}_command", None)  # e.g. keys_command
     handler = _COMMANDS[(args.command, action)]
     try:
         return handler(args)

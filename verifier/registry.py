@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus
 from signing._dates import RECOGNITION_MONTHS, add_months, vietnam_date
+from verifier import audit as chain
 from verifier.errors import Conflict, Forbidden, Invalid, NotFound
 from verifier.models import (
     ApiToken,
-    AuditEntry,
     Authority,
     AuthorityKind,
     Batch,
@@ -74,16 +74,15 @@ def audit(
     now: datetime,
     **details: Any,
 ) -> None:
-    """Append one entry to the audit log."""
-    session.add(
-        AuditEntry(
-            at=now,
-            actor=actor.label,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            details=details,
-        )
+    """Append one entry to the hash-chained audit log."""
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        details=details,
     )
 
 

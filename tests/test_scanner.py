@@ -342,7 +342,18 @@ AXE = ROOT / "tests/vendor/axe-core/axe.min.js"
 
 
 @pytest.mark.parametrize(
-    "path", ["/scan", "/scan?lang=en", "/s/{genuine}", "/s/{counterfeit}", "/producer", "/"]
+    "path",
+    [
+        "/scan",
+        "/scan?lang=en",
+        "/s/{genuine}",
+        "/s/{counterfeit}",
+        "/producer",
+        "/",
+        "/registry?q=mat+ong",
+        "/registry/ended",
+        "/registry/provinces",
+    ],
 )
 def test_pages_pass_axe_with_no_serious_violations_at_360_px(
     playwright: Playwright,

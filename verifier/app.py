@@ -26,6 +26,7 @@ from verifier.routers import (
     batches,
     pages,
     producer,
+    public,
     registry,
     reports,
     scan,
@@ -194,7 +195,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     )
     app.state.service = service
     app.state.clock = clock
-    routers = (pages, scan, producer, verify, registry, batches, reports, wellknown)
+    routers = (pages, scan, producer, public, verify, registry, batches, reports, wellknown)
     for router in (r.router for r in routers):
         app.include_router(router)
 

@@ -63,6 +63,7 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
     "stars_raised": VerdictCode.STAR_MISMATCH,
     "stars_seen_higher": VerdictCode.STAR_MISMATCH,
     "serial_blocked": VerdictCode.SUSPECTED_CLONE,
+    "scan_pattern": VerdictCode.SUSPECTED_CLONE,  # decided online, from the scans
 }
 
 

@@ -35,7 +35,7 @@ from verifier.routers import (
 )
 from verifier.routers.verify import CODE_LIMIT
 from verifier.scans import BatchedRecorder
-from verifier.service import OnlineVerdict, Service
+from verifier.service import Service
 from verifier.views import verdict_json
 
 _log = logging.getLogger(__name__)
@@ -125,8 +125,7 @@ class FastVerify:
             location=query.get("location"),
         )
         if event is not None:
-            scans = await self.recorder.record(event)
-            result = OnlineVerdict(result.verdict, result.certificate, scans)
+            result = self.service.with_scans(result, await self.recorder.record(event))
         body = orjson.dumps(verdict_json(result, self.service.settings.public_host))
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -125,6 +125,32 @@ REASONS: dict[str, dict[Language, str]] = {
         "vi": "Số sê-ri đã bị cơ quan quản lý khóa.",
         "en": "The serial was blocked by the authority.",
     },
+    "scan_pattern": {
+        "vi": "Các lượt quét của tem này không thể đến từ một con tem thật.",
+        "en": "The scans of this stamp cannot come from one real stamp.",
+    },
+}
+
+#: Why a serial's scans look like copies, with its figures: {count}, {devices}, {places}, {first}.
+SCAN_PATTERNS: dict[str, dict[Language, str]] = {
+    "many_devices": {
+        "vi": "Tem này đã được kiểm tra {count} lần trên {devices} điện thoại khác nhau ở "
+        "{places} nơi kể từ {first}: nhiều hơn một gói hàng thật có thể gặp.",
+        "en": "This stamp was checked {count} times on {devices} different phones in {places} "
+        "places since {first}: more than one real package meets.",
+    },
+    "many_places": {
+        "vi": "Tem này đã được kiểm tra {count} lần ở {places} vùng cách xa nhau kể từ {first}: "
+        "một gói hàng thật không đi nhiều nơi như vậy.",
+        "en": "This stamp was checked {count} times in {places} distant regions since {first}: "
+        "one real package does not travel that much.",
+    },
+    "impossible_travel": {
+        "vi": "Tem này đã được quét ở hai nơi cách xa nhau trong thời gian quá ngắn để một con tem "
+        "thật đi kịp ({count} lần kiểm tra kể từ {first}).",
+        "en": "This stamp was scanned in two places too far apart for the time between them "
+        "({count} checks since {first}).",
+    },
 }
 
 NOTES: dict[str, dict[Language, str]] = {

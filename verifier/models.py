@@ -256,6 +256,23 @@ class SerialScans(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
     first_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    devices: Mapped[int] = mapped_column(Integer, default=0)  # distinct phones
+    places: Mapped[int] = mapped_column(Integer, default=0)  # distinct ~100 km cells
+    last_latitude: Mapped[float | None] = mapped_column(Float)
+    last_longitude: Mapped[float | None] = mapped_column(Float)
+    last_located_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    flag: Mapped[str | None] = mapped_column(String(32))  # the clone rule it broke, if any
+
+
+class SerialMark(Base):
+    """The distinct phones (``d``, hashed) and places (``p``) that checked a serial."""
+
+    __tablename__ = "serial_marks"
+
+    key_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class Scan(Base):

@@ -12,12 +12,18 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from verifier import clones
 from verifier.models import UtcDateTime
 
 FLUSH_SECONDS = 0.25
 _log = logging.getLogger(__name__)
 _SQL = {
-    "read": "SELECT count, first_at FROM serial_scans WHERE key_index = ? AND serial = ?",
+    "read": "SELECT count, first_at, devices, places, flag FROM serial_scans"
+    " WHERE key_index = ? AND serial = ?",
+    "mark": "INSERT INTO serial_marks (key_index, serial, kind, value) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING",
+    "pattern": "UPDATE serial_scans SET devices = ?, places = ?, last_latitude = ?,"
+    " last_longitude = ?, last_located_at = ?, flag = ? WHERE key_index = ? AND serial = ?",
     "insert": "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)",
     "upsert": "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at)"
@@ -25,7 +31,18 @@ _SQL = {
     " SET count = serial_scans.count + excluded.count, last_at = excluded.last_at",
 }
 # OR of point conditions: SQLite does not use the primary key for (a, b) IN (VALUES ...)
-_READ_MANY = "SELECT key_index, serial, count, first_at FROM serial_scans WHERE {}"
+_READ_MANY = (
+    "SELECT key_index, serial, count, first_at, devices, places, flag FROM serial_scans WHERE {}"
+)
+_MARK_COUNTS = (
+    "SELECT key_index, serial, kind, COUNT(*) FROM serial_marks WHERE {} GROUP BY key_index,"
+    " serial, kind"
+)
+_LAST_POINTS = (
+    "SELECT key_index, serial, last_latitude, last_longitude, last_located_at, flag"
+    " FROM serial_scans WHERE {}"
+)
+_CHUNK = 200  # serials per statement in the pattern queries
 SerialKey = tuple[int, int]  # (key index, serial)
 
 
@@ -41,12 +58,35 @@ class _Statements(dict[int, str]):
         return statement
 
 
-def _aggregate(count: int, first_at: datetime | str) -> tuple[int, datetime]:
-    if isinstance(first_at, str):  # SQLite keeps timestamps as text
-        first_at = datetime.fromisoformat(first_at)
-    if first_at.tzinfo is None:
-        first_at = first_at.replace(tzinfo=UTC)
-    return int(count), first_at
+class Stored(NamedTuple):
+    """A serial's stored aggregate."""
+
+    scans: int
+    first_at: datetime
+    devices: int
+    places: int
+    flag: str | None
+
+
+def _where_pairs(template: str, pair: str) -> Callable[[int], str]:
+    """Return the maker of ``template`` with ``n`` primary-key conditions OR-ed together."""
+
+    def make(n: int) -> str:
+        return template.format(" OR ".join([pair] * n))
+
+    return make
+
+
+def _time(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite keeps timestamps as text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _aggregate(
+    count: int, first_at: datetime | str, devices: int, places: int, flag: str | None
+) -> Stored:
+    return Stored(int(count), _time(first_at), int(devices), int(places), flag)
 
 
 class ScanEvent(NamedTuple):
@@ -62,10 +102,14 @@ class ScanEvent(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class ScanSummary:
-    """How often a serial was checked, and when first."""
+    """How often a serial was checked, when first, on how many phones in how many places
+    (as of the last flush), and the clone rule it broke, if any."""
 
     count: int = 0
     first_at: datetime | None = None
+    devices: int = 0
+    places: int = 0
+    flag: str | None = None
 
 
 class ScanRecorder:
@@ -81,11 +125,15 @@ class ScanRecorder:
         self._sql: dict[str, Any] = {
             k: v if qmark else v.replace("?", "%s") for k, v in _SQL.items()
         }
-        many = _READ_MANY if qmark else _READ_MANY.replace("?", "%s")
         pair = "(key_index = ? AND serial = ?)"
         if not qmark:
             pair = pair.replace("?", "%s")
-        self._sql["read_many"] = _Statements(lambda n: many.format(" OR ".join([pair] * n)))
+        for name, template in (
+            ("read_many", _READ_MANY),
+            ("mark_counts", _MARK_COUNTS),
+            ("last_points", _LAST_POINTS),
+        ):
+            self._sql[name] = _Statements(_where_pairs(template, pair))
         # the ORM's own conversion, so both paths store timestamps alike
         time_type = UtcDateTime().dialect_impl(engine.dialect)
         self._bind_time: Callable[[datetime | None], Any] = time_type.bind_processor(
@@ -113,24 +161,24 @@ class ScanRecorder:
             cursor = self._local.cursor = driver.cursor()
         return cursor
 
-    def _stored(self, serial: SerialKey) -> tuple[int, datetime] | None:
+    def _stored(self, serial: SerialKey) -> Stored | None:
         """Read the serial's stored aggregate with one point query."""
         cursor = self._cursor()
         cursor.execute(self._sql["read"], serial)
         row = cursor.fetchone()
         return None if row is None else _aggregate(*row)
 
-    def stored_many(self, serials: Collection[SerialKey]) -> dict[SerialKey, tuple[int, datetime]]:
+    def stored_many(self, serials: Collection[SerialKey]) -> dict[SerialKey, Stored]:
         """Read the stored aggregates of several serials with one query (see :meth:`_stored`)."""
         cursor = self._cursor()
         cursor.execute(self._sql["read_many"][len(serials)], [n for key in serials for n in key])
-        return {(k, s): _aggregate(count, first) for k, s, count, first in cursor.fetchall()}
+        return {(row[0], row[1]): _aggregate(*row[2:]) for row in cursor.fetchall()}
 
     def record(self, event: ScanEvent) -> ScanSummary:
         """Queue ``event`` and return the serial's summary including it."""
         return self.record_known(event, self._stored(event.serial))
 
-    def record_known(self, event: ScanEvent, stored: tuple[int, datetime] | None) -> ScanSummary:
+    def record_known(self, event: ScanEvent, stored: Stored | None) -> ScanSummary:
         """Queue ``event``, whose serial's stored aggregate was read already, and return the
         serial's summary including it."""
         with self._lock:
@@ -143,7 +191,13 @@ class ScanRecorder:
             pending[2] = len(events) - 1
             count, first = pending[0], events[pending[1]].at
         if stored is not None:
-            return ScanSummary(stored[0] + count, min(stored[1], first))
+            return ScanSummary(
+                stored.scans + count,
+                min(stored.first_at, first),
+                stored.devices,
+                stored.places,
+                stored.flag,
+            )
         return ScanSummary(count, first)
 
     def flush(self) -> None:
@@ -167,6 +221,60 @@ class ScanRecorder:
                 self._sql["upsert"],
                 [(*k, n, times[first], times[last]) for k, (n, first, last) in pending.items()],
             )
+            self._update_patterns(connection, events)
+
+    def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:
+        """Count the distinct phones and places of the serials these events touched, follow
+        their located scans, and flag those that break a clone rule (a flag stays)."""
+        marks: set[tuple[int, int, str, str]] = set()
+        located: dict[SerialKey, list[clones.Point]] = {}
+        for event in events:
+            if event.device_id:
+                marks.add((*event.serial, "d", clones.device_mark(event.device_id)))
+            place = clones.place_of(event.location)
+            if place is not None:
+                marks.add((*event.serial, "p", place[0]))
+                if place[1] is not None:
+                    point = clones.Point(*place[1], event.at)
+                    located.setdefault(event.serial, []).append(point)
+        if not marks:
+            return
+        connection.exec_driver_sql(self._sql["mark"], sorted(marks))
+        touched = sorted({(k, s) for k, s, _, _ in marks})
+        counts: dict[tuple[int, int, str], int] = {}
+        state: dict[SerialKey, tuple[Any, ...]] = {}
+        for start in range(0, len(touched), _CHUNK):
+            chunk = touched[start : start + _CHUNK]
+            params = [n for key in chunk for n in key]
+            for k, s, kind, n in connection.exec_driver_sql(
+                self._sql["mark_counts"][len(chunk)], tuple(params)
+            ):
+                counts[(k, s, kind)] = int(n)
+            for k, s, *rest in connection.exec_driver_sql(
+                self._sql["last_points"][len(chunk)], tuple(params)
+            ):
+                state[(k, s)] = tuple(rest)
+        updates = []
+        for serial in touched:
+            latitude, longitude, located_at, flag = state.get(serial, (None, None, None, None))
+            previous = (
+                clones.Point(latitude, longitude, _time(located_at))
+                if located_at is not None
+                else None
+            )
+            travelled = False
+            for point in sorted(located.get(serial, []), key=lambda p: p.at):
+                if previous is not None and clones.impossible(previous, point):
+                    travelled = True
+                previous = point
+            devices, places = counts.get((*serial, "d"), 0), counts.get((*serial, "p"), 0)
+            flag = flag or clones.flag_for(devices, places, travelled)
+            updates.append((
+                devices, places,
+                previous.latitude if previous else None, previous.longitude if previous else None,
+                self._bind_time(previous.at) if previous else None, flag, *serial,
+            ))  # fmt: skip
+        connection.exec_driver_sql(self._sql["pattern"], updates)
 
     def close(self) -> None:
         """Stop the background thread after a last flush."""

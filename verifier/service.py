@@ -188,7 +188,16 @@ class Service:
         )
         if event is None:
             return result
-        return OnlineVerdict(result.verdict, result.certificate, self.recorder.record(event))
+        return self.with_scans(result, self.recorder.record(event))
+
+    @staticmethod
+    def with_scans(result: OnlineVerdict, scans: ScanSummary) -> OnlineVerdict:
+        """Return ``result`` with its scan summary; a serial whose scans broke a clone rule
+        adds the reason ``scan_pattern`` (``suspected_clone`` unless something is worse)."""
+        verdict = result.verdict
+        if scans.flag is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
+            verdict = verdict.completed_online(["scan_pattern"])
+        return OnlineVerdict(verdict, result.certificate, scans)
 
     def judge(
         self,

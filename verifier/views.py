@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from signing._dates import vietnam_date
-from verifier.messages import CONSUMER, NOTES, REASONS, TONE, VERDICTS, Language, text
+from verifier.messages import (
+    CONSUMER,
+    NOTES,
+    REASONS,
+    SCAN_PATTERNS,
+    TONE,
+    VERDICTS,
+    Language,
+    text,
+)
 from verifier.service import OnlineVerdict
 
 PRODUCT_GROUPS: dict[str, dict[Language, str]] = {
@@ -18,6 +27,19 @@ PRODUCT_GROUPS: dict[str, dict[Language, str]] = {
 }
 
 
+def reason_text(code: str, result: OnlineVerdict, language: Language) -> str:
+    """Return the wording of a reason; a clone pattern is told with its figures."""
+    scans = result.scans
+    if code == "scan_pattern" and scans.flag in SCAN_PATTERNS and scans.first_at is not None:
+        return SCAN_PATTERNS[scans.flag][language].format(
+            count=scans.count,
+            devices=scans.devices,
+            places=scans.places,
+            first=f"{vietnam_date(scans.first_at):%d/%m/%Y}",
+        )
+    return text(REASONS, code, language)
+
+
 def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
     """Return the public JSON answer for an online verdict."""
     verdict = result.verdict
@@ -26,7 +48,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
         "verdict": verdict.verdict.value,
         "reasons": list(verdict.reasons),
         "reason_messages": [
-            {"code": r, "vi": text(REASONS, r, "vi"), "en": text(REASONS, r, "en")}
+            {"code": r, "vi": reason_text(r, result, "vi"), "en": reason_text(r, result, "en")}
             for r in verdict.reasons
         ],
         "notes": list(verdict.notes),
@@ -35,6 +57,9 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
         "scans": {
             "count": result.scans.count,
             "first_at": result.scans.first_at.isoformat() if result.scans.first_at else None,
+            "devices": result.scans.devices,
+            "places": result.scans.places,
+            "pattern": result.scans.flag,
         },
         "message": {lang: VERDICTS[verdict.verdict][lang] for lang in ("vi", "en")},
         "official_domain": official_host,
@@ -66,7 +91,7 @@ def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
         "headline": headline,
         "meaning": meaning,
         "action": action,
-        "reasons": [text(REASONS, r, language) for r in verdict.reasons],
+        "reasons": [reason_text(r, result, language) for r in verdict.reasons],
         "notes": [text(NOTES, n, language) for n in verdict.notes if n in NOTES],
         "stamp": verdict.stamp.payload if verdict.stamp else None,
         "key": verdict.key,

@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Collection
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import NOW, Demo
+from verifier.cli import main
 from verifier.db import make_engine, migrate, session_factory, sqlite_url
 from verifier.models import Scan, SerialScans
 from verifier.scans import BatchedRecorder, ScanEvent, ScanRecorder, ScanSummary
@@ -112,3 +114,23 @@ def test_the_batched_read_uses_the_primary_key_regression(tmp_path: Path) -> Non
     finally:
         recorder.close()
         engine.dispose()
+
+
+def test_pruning_removes_old_events_and_keeps_the_counts(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorder = demo.service.recorder
+    now = datetime.now(UTC)
+    for days in (400, 200, 1):
+        recorder.record(ScanEvent(now - timedelta(days=days), (1, 8080), "genuine", "public"))
+    recorder.flush()
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    assert main(["scans", "prune", "--data-dir", str(demo.data_dir), "--older-than", "365"]) == 0
+    assert "removed" in capsys.readouterr().out
+    with demo.service.sessions() as session:
+        left = session.scalars(select(Scan.at).where(Scan.serial == 8080)).all()
+        aggregate = session.get(SerialScans, (1, 8080))
+    assert len(left) == 2
+    assert aggregate is not None
+    assert aggregate.count == 3
+    assert main(["scans", "prune", "--data-dir", str(demo.data_dir), "--older-than", "0"]) == 2

@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
 from verifier.models import Certificate, Role, SigningKey
 from verifier.qrimage import QrNotFound, decode_image
 from verifier.registry import MAX_BATCH
+from verifier.scans import prune_scans
 from verifier.service import Service
 from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
 from verifier.views import verdict_json as online_verdict_json
@@ -92,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
     retire.add_argument("index", type=int, help="the key index")
 
     _add_stamps_parser(commands)
+    scans = commands.add_parser("scans", help="the raw scan events")
+    scan_commands = scans.add_subparsers(dest="scans_command", required=True, metavar="ACTION")
+    prune = scan_commands.add_parser(
+        "prune",
+        help="delete raw scan events older than N days (per-serial aggregates stay)",
+    )
+    prune.add_argument("--data-dir", type=Path, required=True)
+    prune.add_argument("--older-than", type=int, required=True, metavar="DAYS")
     audit_log = commands.add_parser("audit", help="the hash-chained audit log")
     audit_commands = audit_log.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     check_chain = audit_commands.add_parser(
@@ -319,6 +328,20 @@ class _Progress:
 
     def done(self) -> None:
         sys.stderr.write(f" in {time.monotonic() - self.started:.1f} s\n")
+
+
+def _scans_prune(args: argparse.Namespace) -> int:
+    if args.older_than < 1:
+        raise CommandError("--older-than must be at least 1 day")
+    settings = _settings(args.data_dir)
+    engine = make_engine(settings.database_url, writer=True)
+    cutoff = datetime.now(UTC) - timedelta(days=args.older_than)
+    try:
+        removed = prune_scans(engine, cutoff)
+    finally:
+        engine.dispose()
+    print(f"{removed:,} scan events before {cutoff:%d/%m/%Y} removed; per-serial counts kept")
+    return 0
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
@@ -567,6 +590,7 @@ _COMMANDS = {
     ("keys", "retire"): _keys_retire,
     ("stamps", "batch"): _stamps_batch,
     ("audit", "verify"): _audit_verify,
+    ("scans", "prune"): _scans_prune,
     ("verify", None): _verify,
 }
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from verifier import clones
-from verifier.models import UtcDateTime
+from verifier.models import Scan, UtcDateTime
 
 FLUSH_SECONDS = 0.25
 _log = logging.getLogger(__name__)
@@ -321,3 +322,25 @@ class BatchedRecorder:
             return
         for event, future in waiting:
             future.set_result(self.recorder.record_known(event, stored.get(event.serial)))
+
+
+PRUNE_BATCH = 50_000
+
+
+def prune_scans(engine: Engine, before: datetime) -> int:
+    """Delete raw scan events older than ``before``, in batches so that no transaction holds
+    the table long; the per-serial aggregates (counts, phones, places, flags) stay. Returns
+    how many were deleted."""
+    removed = 0
+    while True:
+        with engine.begin() as connection:
+            ids = [
+                row[0]
+                for row in connection.execute(
+                    select(Scan.id).where(Scan.at < before).limit(PRUNE_BATCH)
+                )
+            ]
+            if not ids:
+                return removed
+            connection.execute(delete(Scan).where(Scan.id.in_(ids)))
+        removed += len(ids)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,18 @@ def test_pruning_removes_old_events_and_keeps_the_counts(
     assert aggregate is not None
     assert aggregate.count == 3
     assert main(["scans", "prune", "--data-dir", str(demo.data_dir), "--older-than", "0"]) == 2
+
+
+def test_workers_starting_together_migrate_in_turn(database_url: str) -> None:
+    """Regression: two workers migrating a fresh PostgreSQL database at once both created
+    the tables, and one of them failed to start."""
+    engines = [make_engine(database_url, writer=True) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(migrate, engines))
+        with engines[0].connect() as connection:
+            version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        assert len(version) == 1
+    finally:
+        for engine in engines:
+            engine.dispose()

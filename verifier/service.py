@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -171,21 +172,10 @@ class Service:
         with self.writer.begin() as session:
             return publish(session, self.root, now)
 
-    def verify(
-        self,
-        code: str,
-        now: datetime,
-        *,
-        stars_seen: int | None = None,
-        role: str = "public",
-        device_id: str | None = None,
-        location: str | None = None,
-    ) -> OnlineVerdict:
-        """Return the online verdict on ``code`` and record the scan. Never raises for any
-        code text."""
-        result, event = self.judge(
-            code, now, stars_seen=stars_seen, role=role, device_id=device_id, location=location
-        )
+    def verify(self, code: str, now: datetime, **scan: Any) -> OnlineVerdict:
+        """Return the online verdict on ``code`` and record the scan (``scan`` as for
+        :meth:`judge`). Never raises for any code text."""
+        result, event = self.judge(code, now, **scan)
         if event is None:
             return result
         return self.with_scans(result, self.recorder.record(event))

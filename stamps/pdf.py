@@ -5,7 +5,6 @@ Flate-compressed content, one shared resource dictionary, base-14 fonts, form XO
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
 
 __all__ = ["MM", "PdfDocument", "pdf_string", "pdf_text"]
 
@@ -123,9 +122,3 @@ class PdfDocument:
             b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n"
             % (size, info, xref_at)
         )
-
-    def chunks(self) -> Iterator[bytes]:
-        """Yield what is pending (a convenience for generators)."""
-        data = self.take()
-        if data:
-            yield data

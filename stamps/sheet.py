@@ -14,7 +14,6 @@ import csv
 import io
 import math
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -354,10 +353,3 @@ class PngZip:
         """Return the ZIP bytes made since the last call."""
         data, self._sink.parts = b"".join(self._sink.parts), []
         return data
-
-
-def chunk_pages(writer: PdfSheets | CsvManifest | PngZip) -> Iterator[bytes]:
-    """Yield what ``writer`` has made so far, if anything."""
-    data = writer.take()
-    if data:
-        yield data

@@ -34,8 +34,11 @@ def test_a_new_key_signs_new_batches_and_a_retired_key_stops_at_its_last_serial(
     demo = operator_env
     new_file = demo.data_dir / "keys" / "province-01-2027.pem"
     assert main(["keys", "generate", "--out", str(new_file)]) == 0
+    # the period is given: the default starts "today" on the real clock, and the test's
+    # registry lives at NOW (regression: it failed once real time passed midnight in Vietnam)
     assert main(["keys", "add", "--data-dir", str(demo.data_dir), "--authority", "VN-01",
-                 "--key", str(new_file)]) == 0  # fmt: skip
+                 "--key", str(new_file), "--not-before", "2026-01-01",
+                 "--not-after", "2031-12-31"]) == 0  # fmt: skip
     genuine = parse_stamp(demo.sample("genuine")).payload
     old_index = genuine.key_index
     assert main(["keys", "retire", "--data-dir", str(demo.data_dir), str(old_index)]) == 0

@@ -24,6 +24,7 @@ from verifier.deps import Clock
 from verifier.errors import ServiceError
 from verifier.routers import (
     batches,
+    desk,
     pages,
     producer,
     public,
@@ -194,8 +195,8 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     )
     app.state.service = service
     app.state.clock = clock
-    routers = (pages, scan, producer, public, verify, registry, batches, reports, wellknown)
-    for router in (r.router for r in routers):
+    routers = (pages, scan, producer, desk, public, verify, registry, batches, reports)
+    for router in (r.router for r in (*routers, wellknown)):
         app.include_router(router)
 
     @app.exception_handler(ServiceError)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,7 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(connection: Any, _record: Any) -> None:
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
@@ -43,6 +45,20 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the database file to WAL (a lasting property of the file). The switch needs the
+    file to itself and does not wait on the busy timeout, so workers opening a new database
+    together retry it (regression: one of them failed with "database is locked")."""
+    for attempt in range(100):
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:
+            time.sleep(0.01 * (attempt + 1))
+    raise sqlite3.OperationalError("could not switch the database to WAL mode")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

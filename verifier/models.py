@@ -319,6 +319,7 @@ class Report(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str] = mapped_column(String(2000), default="")
     status: Mapped[str] = mapped_column(_enum(ReportState), default=ReportState.NEW.value)
+    authority_note: Mapped[str] = mapped_column(String(2000), default="")
 
     photos: Mapped[list[ReportPhoto]] = relationship(back_populates="report")
 

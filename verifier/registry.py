@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -33,6 +33,7 @@ from verifier.models import (
     ReportPhoto,
     ReportState,
     Role,
+    SerialScans,
     SigningKey,
 )
 
@@ -603,3 +604,72 @@ def reports_of(session: Session, actor: Actor, limit: int = 100) -> list[Report]
             .limit(limit)
         )
     )
+
+
+# The authority's desk.
+
+
+def _key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
+    """The signing keys whose stamps the actor answers for (``None``: all, the central
+    council)."""
+    authority = _authority(session, actor)
+    if authority.kind == AuthorityKind.CENTRAL:
+        return None
+    return list(
+        session.scalars(select(SigningKey.index).where(SigningKey.authority_id == authority.id))
+    )
+
+
+def flagged_serials(session: Session, actor: Actor, limit: int = 100) -> list[SerialScans]:
+    """Return the serials of the actor's keys whose scans broke a clone rule, most scanned
+    first. Raises :class:`Forbidden` for anyone but an authority."""
+    actor.require(Role.AUTHORITY)
+    query = select(SerialScans).where(SerialScans.flag.is_not(None))
+    keys = _key_indexes_of(session, actor)
+    if keys is not None:
+        query = query.where(SerialScans.key_index.in_(keys))
+    return list(session.scalars(query.order_by(SerialScans.count.desc()).limit(limit)))
+
+
+def desk_reports(session: Session, actor: Actor, limit: int = 100) -> list[Report]:
+    """Return the inspector reports about the actor's stamps (all, for the central council),
+    open ones first, newest first."""
+    actor.require(Role.AUTHORITY)
+    query = select(Report)
+    keys = _key_indexes_of(session, actor)
+    if keys is not None:
+        query = query.where(Report.key_index.in_(keys))
+    order = (Report.status == ReportState.CLOSED.value, Report.id.desc())
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def update_report(
+    session: Session, actor: Actor, report_id: int, status: str, note: str, now: datetime
+) -> Report:
+    """Set a report's status (new, investigating, closed) and the authority's note. Raises
+    :class:`Forbidden` for a report about another authority's stamps, :class:`Invalid` for an
+    unknown status."""
+    actor.require(Role.AUTHORITY)
+    if status not in {s.value for s in ReportState}:
+        raise Invalid(f"status must be new, investigating or closed, not {status!r}")
+    report: Report = get(session, Report, report_id)
+    keys = _key_indexes_of(session, actor)
+    if keys is not None and report.key_index not in keys:
+        raise Forbidden("this report is about another authority's stamps")
+    report.status, report.authority_note = status, note
+    audit(session, actor, "report.update", "report", report.id, now, status=status)
+    return report
+
+
+def expiring_certificates(
+    session: Session, actor: Actor, today: date, days: int = 90
+) -> list[Certificate]:
+    """Return the actor's active certificates whose validity ends within ``days``."""
+    actor.require(Role.AUTHORITY)
+    query = select(Certificate).where(
+        Certificate.authority_id == actor.authority_id,
+        Certificate.status == CertificateState.ACTIVE.value,
+        Certificate.valid_until >= today,
+        Certificate.valid_until <= today + timedelta(days=days),
+    )
+    return list(session.scalars(query.order_by(Certificate.valid_until)))

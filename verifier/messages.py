@@ -134,10 +134,10 @@ REASONS: dict[str, dict[Language, str]] = {
 #: Why a serial's scans look like copies, with its figures: {count}, {devices}, {places}, {first}.
 SCAN_PATTERNS: dict[str, dict[Language, str]] = {
     "many_devices": {
-        "vi": "Tem này đã được kiểm tra {count} lần trên {devices} điện thoại khác nhau ở "
-        "{places} nơi kể từ {first}: nhiều hơn một gói hàng thật có thể gặp.",
-        "en": "This stamp was checked {count} times on {devices} different phones in {places} "
-        "places since {first}: more than one real package meets.",
+        "vi": "Tem này đã được kiểm tra {count} lần trên {devices} điện thoại khác nhau kể từ "
+        "{first}: nhiều hơn một gói hàng thật có thể gặp.",
+        "en": "This stamp was checked {count} times on {devices} different phones since "
+        "{first}: more than one real package meets.",
     },
     "many_places": {
         "vi": "Tem này đã được kiểm tra {count} lần ở {places} vùng cách xa nhau kể từ {first}: "

@@ -254,6 +254,22 @@ def test_offline_with_the_server_stopped_it_still_verifies_and_rejects_a_forgery
         browser.close()
 
 
+def test_a_stamp_held_in_view_is_checked_once(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Regression: the camera re-checked a stamp it kept seeing every 3 s, so a buyer holding
+    the phone still for half a minute recorded ten scans of one look."""
+    browser = _browser(playwright, _camera(tmp_path, demo_dir[1]["stamp_urls"]["genuine"]))
+    try:
+        page = _context(browser).new_page()
+        page.goto(f"{server.url}/scan")
+        _online_verdict(page)
+        page.wait_for_timeout(4_500)  # the fake camera films the stamp the whole time
+        assert page.evaluate("window.ocopScanner.history.length") == 1
+    finally:
+        browser.close()
+
+
 NO_WEBCRYPTO_ED25519 = """
 const importKey = crypto.subtle.importKey.bind(crypto.subtle);
 crypto.subtle.importKey = (format, key, algorithm, ...rest) => {
@@ -304,11 +320,14 @@ def test_an_offline_report_reaches_the_server_once_across_a_reload(
         context.grant_permissions(["camera", "geolocation"])
         page = context.new_page()
         _install_offline(page, server)
+        _online_verdict(page)
+        # Enter in the token field, as on a phone keyboard. Regression: a click on "Sign in"
+        # raced the verdict appearing above it, which moved the button (CI, stop 7).
         page.fill("#token", token)
-        page.click("#sign-in")
+        page.press("#token", "Enter")
         page.wait_for_selector("#inspector-on:not([hidden])")
-        page.select_option("#stars-seen", "5")
-        _verdict(page)
+        page.select_option("#stars-seen", "5")  # checks the last stamp again with the stars
+        page.wait_for_function("window.ocopScanner.history.length === 2", timeout=15_000)
         context.set_offline(True)
         page.fill("#shop", "Tạp hóa Minh Anh")
         page.fill("#address", "Chợ Đồng Xuân, Hoàn Kiếm, Hà Nội")

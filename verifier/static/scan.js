@@ -203,9 +203,12 @@ function fromServer(json) {
 
 async function onText(text) {
   const now = Date.now();
-  if (text === lastText && now - lastAt < 3000) return;
+  // A stamp held in view is checked once: it counts again only after 3 s out of view, so
+  // its scan count is not inflated by the camera seeing it many times a second.
+  const stillInView = text === lastText && now - lastAt < 3000;
   lastText = text;
   lastAt = now;
+  if (stillInView) return;
   const starsSeen = signedIn() && $("stars-seen").value ? Number($("stars-seen").value) : null;
   let answer = null;
   if (lists) {
@@ -361,6 +364,11 @@ $("inspector-off").addEventListener("submit", async (event) => {
   }
   showInspector();
   await syncReports();
+});
+$("stars-seen").addEventListener("change", () => {
+  if (!lastScan) return;
+  lastText = ""; // check the last stamp again against the stars on its pack
+  onText(lastScan.code);
 });
 $("sign-out").addEventListener("click", () => {
   localStorage.removeItem("ocop.inspector");

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,12 +61,14 @@ def world() -> World:
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: an SQLite file, or a new schema on the PostgreSQL server named
-    by ``OCOP_TEST_DATABASE_URL`` (required in CI, where a missing server fails the run)."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
+    """Yield the URL of a fresh, empty database: an SQLite file in ``directory``, or a new
+    schema on the PostgreSQL server named by ``OCOP_TEST_DATABASE_URL`` (required in CI, where
+    a missing server fails the run), dropped afterwards."""
+    if kind == "sqlite":
+        directory.mkdir(parents=True, exist_ok=True)
+        yield sqlite_url(directory)
         return
     base = os.environ.get("OCOP_TEST_DATABASE_URL")
     if not base:
@@ -82,6 +85,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind (see :func:`fresh_database`)."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,13 +91,23 @@ class ChainReport:
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Check every entry in sequence order. Returns the number checked and the first break:
-    an entry whose content no longer matches its hash (edited), a sequence number missing
-    (deleted), an entry that does not follow its predecessor (reordered or removed), or a
-    head that points past the last entry (entries removed at the end)."""
+    """Check the database's audit log and its head; see :func:`check_entries`."""
+    head = session.get(Meta, HEAD_KEY)
+    last: tuple[int, str] | None = None
+    if head is not None:
+        sequence, digest = head.value.split(":")
+        last = int(sequence), digest
+    return check_entries(session.scalars(select(AuditEntry).order_by(AuditEntry.sequence)), last)
+
+
+def check_entries(entries: Iterable[AuditEntry], head: tuple[int, str] | None) -> ChainReport:
+    """Check entries given in sequence order against each other and the head (last sequence
+    and hash). Returns the number checked and the first break: an entry whose content no
+    longer matches its hash (edited), a sequence number missing (deleted), an entry that does
+    not follow its predecessor (reordered or removed), or a head that points past the last
+    entry (entries removed at the end)."""
     expected, previous, checked = 1, GENESIS, 0
-    rows = session.scalars(select(AuditEntry).order_by(AuditEntry.sequence))
-    for entry in rows:
+    for entry in entries:
         if entry.sequence != expected:
             return ChainReport(checked, expected, f"entry {expected} is missing (deleted)")
         if entry.previous_hash != previous:
@@ -114,12 +125,9 @@ def verify_chain(session: Session) -> ChainReport:
                 checked, entry.sequence, f"entry {entry.sequence} was altered after it was written"
             )
         previous, expected, checked = entry.hash, expected + 1, checked + 1
-    head = session.get(Meta, HEAD_KEY)
-    if head is not None:
-        last, digest = head.value.split(":")
-        if int(last) != checked or digest != previous:
-            return ChainReport(
-                checked, checked + 1,
-                f"the log ends at entry {checked} but its head says {last} (entries removed)",
-            )  # fmt: skip
+    if head is not None and (head[0] != checked or head[1] != previous):
+        return ChainReport(
+            checked, checked + 1,
+            f"the log ends at entry {checked} but its head says {head[0]} (entries removed)",
+        )  # fmt: skip
     return ChainReport(checked)

@@ -8,11 +8,12 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from sqlalchemy.orm import Session
@@ -32,8 +33,9 @@ from signing._dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
 from verifier import keyfiles, printing, registry
-from verifier.audit import verify_chain
-from verifier.db import make_engine, session_factory
+from verifier.audit import ChainReport, verify_chain
+from verifier.backup import BackupError, compare_logs, restore, verify_backup, write_backup
+from verifier.db import make_engine, migrate, session_factory
 from verifier.demo import DemoExists, create_demo
 from verifier.errors import ServiceError
 from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
@@ -44,6 +46,8 @@ from verifier.scans import prune_scans
 from verifier.service import Service
 from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
 from verifier.views import verdict_json as online_verdict_json
+
+_T = TypeVar("_T")
 
 EXIT_GENUINE = 0
 EXIT_NOT_GENUINE = 1
@@ -56,6 +60,34 @@ ROOT_KEY_FILE = "root-public-key.txt"
 
 class CommandError(Exception):
     """A failure to report as one line on standard error, with exit status 2."""
+
+
+def _add_record_commands(commands: Any) -> None:
+    """The audit log, backup and restore commands."""
+    audit_log = commands.add_parser("audit", help="the hash-chained audit log")
+    audit_commands = audit_log.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    check_chain = audit_commands.add_parser(
+        "verify", help="check the chain: exit 0 when intact, 1 with the first broken link"
+    )
+    check_chain.add_argument("--data-dir", type=Path, help="check the live log of this deployment")
+    check_chain.add_argument(
+        "--backup", type=Path, metavar="FILE",
+        help="check the log inside a backup file; with --data-dir, also check that the live "
+        "log still holds every entry of the backup unchanged",
+    )  # fmt: skip
+    backup = commands.add_parser(
+        "backup", help="write the registry and its audit log to one zip file (restorable)"
+    )
+    backup.add_argument("--data-dir", type=Path, required=True)
+    backup.add_argument("--out", type=Path, help="default: DATA_DIR/backups/ocop-backup-TIME.zip")
+    backup.add_argument(
+        "--with-scans", action="store_true", help="include the raw scan events (large)"
+    )
+    restore = commands.add_parser(
+        "restore", help="load a backup into the deployment's empty database (SQLite or PostgreSQL)"
+    )
+    restore.add_argument("--data-dir", type=Path, required=True)
+    restore.add_argument("backup", type=Path, metavar="FILE")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,12 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     prune.add_argument("--data-dir", type=Path, required=True)
     prune.add_argument("--older-than", type=int, required=True, metavar="DAYS")
-    audit_log = commands.add_parser("audit", help="the hash-chained audit log")
-    audit_commands = audit_log.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    check_chain = audit_commands.add_parser(
-        "verify", help="check the chain: exit 0 when intact, 1 with the first broken link"
-    )
-    check_chain.add_argument("--data-dir", type=Path, required=True)
+    _add_record_commands(commands)
 
     demo = commands.add_parser(
         "demo",
@@ -345,19 +372,77 @@ def _scans_prune(args: argparse.Namespace) -> int:
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
+    if args.data_dir is None and args.backup is None:
+        raise CommandError("give --data-dir, --backup or both")
+    chained = "intact: {n} entries, each chained to the one before"
+    reports: list[tuple[str, str, ChainReport]] = []
+    if args.backup is not None:
+        report = _read_backup(verify_backup, args.backup)
+        reports.append((f"backup {args.backup}", chained, report))
+    if args.data_dir is not None:
+        engine = make_engine(_settings(args.data_dir).database_url)
+        try:
+            with session_factory(engine)() as session:
+                reports.append(("audit log", chained, verify_chain(session)))
+            if args.backup is not None:
+                with engine.connect() as connection:
+                    report = _read_backup(partial(compare_logs, connection), args.backup)
+                unchanged = "holds every one of the backup's {n} entries unchanged"
+                reports.append(("live log against the backup", unchanged, report))
+        finally:
+            engine.dispose()
+    for what, good, report in reports:
+        if report.intact:
+            print(f"{what} {good.format(n=report.entries)}")
+        else:
+            print(f"{what} BROKEN at entry {report.broken_at}: {report.problem}")
+            print(f"({report.entries} entries before it check out)")
+    return 0 if all(report.intact for _, _, report in reports) else 1
+
+
+def _read_backup(action: Callable[[Path], _T], path: Path) -> _T:
+    """Run ``action`` on a backup file, turning an unusable file into a command error."""
+    try:
+        return action(path)
+    except BackupError as exc:
+        raise CommandError(f"{path}: {exc}") from None
+
+
+def _backup(args: argparse.Namespace) -> int:
     settings = _settings(args.data_dir)
+    now = datetime.now(UTC)
+    out = args.out or settings.data_dir / "backups" / f"ocop-backup-{now:%Y%m%dT%H%M%SZ}.zip"
     engine = make_engine(settings.database_url)
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("xb") as file:
+            manifest = write_backup(engine, file, now, with_scans=args.with_scans)
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc}") from None
+    finally:
+        engine.dispose()
+    rows = sum(manifest.rows.values())
+    head = manifest.audit_head
+    print(f"backup written: {out} ({out.stat().st_size:,} bytes)")
+    print(f"{len(manifest.rows)} tables, {rows:,} rows, schema {manifest.revision}")
+    if head is not None:
+        print(f"audit log to entry {head[0]}, hash {head[1]}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    settings = _settings(args.data_dir)
+    engine = make_engine(settings.database_url, writer=True)
+    try:
+        migrate(engine)
+        loaded = _read_backup(partial(restore, engine), args.backup)
         with session_factory(engine)() as session:
             report = verify_chain(session)
     finally:
         engine.dispose()
-    if report.intact:
-        print(f"audit log intact: {report.entries} entries, each chained to the one before")
-        return 0
-    print(f"audit log BROKEN at entry {report.broken_at}: {report.problem}")
-    print(f"({report.entries} entries before it check out)")
-    return 1
+    print(f"restored {sum(loaded.values()):,} rows into {len(loaded)} tables")
+    print(f"audit log {'intact' if report.intact else 'BROKEN'}: {report.entries} entries")
+    return 0 if report.intact else 1
 
 
 def _settings(data_dir: Path) -> Settings:
@@ -590,6 +675,8 @@ _COMMANDS = {
     ("keys", "retire"): _keys_retire,
     ("stamps", "batch"): _stamps_batch,
     ("audit", "verify"): _audit_verify,
+    ("backup", None): _backup,
+    ("restore", None): _restore,
     ("scans", "prune"): _scans_prune,
     ("verify", None): _verify,
 }

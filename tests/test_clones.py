@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from signing import parse_stamp
 from tests.conftest import NOW, Demo
-from verifier.clones import distance_km, place_of
-from verifier.scans import ScanEvent
+from verifier import findings, registry
+from verifier.clones import RULES, CloneRules, distance_km, place_of
+from verifier.findings import BatchFinding
+from verifier.models import SerialScans
+from verifier.scans import ScanEvent, ScanRecorder
+from verifier.settings import Settings, SettingsError
 
 HANOI = "21.03,105.85"
 HAIPHONG = "20.86,106.68"
@@ -115,3 +120,106 @@ def test_coarse_locations(location: str | None, place: object) -> None:
 
 def test_distances_are_great_circle() -> None:
     assert distance_km((21.03, 105.85), (10.78, 106.70)) == pytest.approx(1142, rel=0.01)
+
+
+def _batch(demo: Demo, markets: list[str], count: int = 20) -> dict[str, object]:
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    ordered = demo.client.post(
+        "/api/v1/batches", headers=demo.token("producer"),
+        json={"certificate_id": certificate, "count": count, "markets": markets},
+    )  # fmt: skip
+    assert ordered.status_code == 201, ordered.text
+    batch: dict[str, object] = ordered.json()
+    return batch
+
+
+def _scan_serials(demo: Demo, batch: dict[str, object], n: int, location: str) -> None:
+    first = int(str(batch["first_serial"]))
+    for offset in range(n):
+        event = ScanEvent(NOW, (int(str(batch["key_index"])), first + offset), "genuine",
+                          "public", f"buyer-{offset}", location)  # fmt: skip
+        demo.service.recorder.record(event)
+    demo.service.recorder.flush()
+
+
+def _desk_batches(demo: Demo) -> list[BatchFinding]:
+    with demo.service.sessions() as session:
+        actor = registry.actor_for_token(session, demo.info["tokens"]["authority_VN-01"])
+        assert actor is not None
+        return findings.flagged_batches(session, actor, demo.service.settings.clone_rules)
+
+
+def test_a_batch_sold_in_hanoi_scanned_in_saigon_goes_to_the_desk_not_to_the_buyer(
+    demo: Demo,
+) -> None:
+    batch = _batch(demo, ["01"])
+    assert batch["markets"] == ["01"]
+    _scan_serials(demo, batch, RULES.batch_serials, SAIGON)
+    found = _desk_batches(demo)
+    assert [(f.batch.id, f.away, f.flagged) for f in found] == [
+        (batch["id"], RULES.batch_serials, 0)
+    ]
+    with demo.service.sessions() as session:
+        one = session.get_one(SerialScans, (batch["key_index"], batch["first_serial"]))
+    assert (one.away, one.flag) == (True, None)  # a buyer may carry one jar far: no verdict
+
+
+def test_scans_near_the_market_or_too_few_far_away_are_not_a_finding(demo: Demo) -> None:
+    near = _batch(demo, ["01"])
+    _scan_serials(demo, near, 12, HAIPHONG)  # about 100 km from Hà Nội
+    few = _batch(demo, ["01"])
+    _scan_serials(demo, few, RULES.batch_serials - 1, SAIGON)
+    undeclared = _batch(demo, [])
+    _scan_serials(demo, undeclared, 12, SAIGON)  # no market declared: no rule to break
+    assert _desk_batches(demo) == []
+
+
+def test_a_batch_whose_stamps_are_flagged_goes_to_the_desk(demo: Demo) -> None:
+    batch = _batch(demo, [])
+    first, key = int(str(batch["first_serial"])), int(str(batch["key_index"]))
+    for offset in range(RULES.batch_serials):
+        for phone in range(RULES.max_devices + 1):
+            demo.service.recorder.record(ScanEvent(NOW, (key, first + offset), "genuine",
+                                                   "public", f"p{offset}-{phone}"))  # fmt: skip
+    demo.service.recorder.flush()
+    assert [(f.batch.id, f.flagged) for f in _desk_batches(demo)] == [
+        (batch["id"], RULES.batch_serials)
+    ]
+
+
+@pytest.mark.parametrize("markets", [["99"], ["1"], ["Hà Nội"]])
+def test_an_unknown_market_is_refused(demo: Demo, markets: list[str]) -> None:
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    answer = demo.client.post(
+        "/api/v1/batches", headers=demo.token("producer"),
+        json={"certificate_id": certificate, "count": 5, "markets": markets},
+    )  # fmt: skip
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "invalid"
+    assert "not a province code" in answer.json()["error"]["message"]
+
+
+def test_the_rules_are_set_from_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "demo.json").write_text("{}")
+    env = {"OCOP_CLONE_MAX_DEVICES": "3", "OCOP_CLONE_MARKET_KM": "120.5"}
+    rules = Settings.load(tmp_path, env).clone_rules
+    assert (rules.max_devices, rules.market_km, rules.max_places) == (3, 120.5, RULES.max_places)
+    for bad in ({"OCOP_CLONE_MAX_DEVICES": "many"}, {"OCOP_CLONE_MAX_DEVICES": "2.5"},
+                {"OCOP_CLONE_MARKET_KM": "-1"}):  # fmt: skip
+        with pytest.raises(SettingsError, match=r"OCOP_CLONE|clone rules"):
+            Settings.load(tmp_path, bad)
+
+
+def test_a_stricter_phone_rule_flags_sooner(demo: Demo) -> None:
+    strict = ScanRecorder(demo.service.writer, rules=CloneRules(max_devices=3))
+    try:
+        payload = parse_stamp(demo.sample("genuine")).payload
+        for phone in range(4):
+            strict.record(ScanEvent(NOW, (payload.key_index, payload.serial), "genuine",
+                                    "public", f"phone-{phone}"))  # fmt: skip
+        strict.flush()
+    finally:
+        strict.close()
+    with demo.service.sessions() as session:
+        scans = session.get_one(SerialScans, (payload.key_index, payload.serial))
+    assert (scans.devices, scans.flag) == (4, "many_devices")

@@ -4,14 +4,27 @@ other authorities' matters are refused, and every action is audited."""
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
+from datetime import datetime, timedelta
 
+from PIL import Image
 from sqlalchemy import select
 
 from signing import StatusList, parse_stamp, verify
 from tests.conftest import NOW, Demo
-from verifier.models import AuditEntry
+from verifier.models import AuditEntry, Batch, BlockedSerials
 from verifier.scans import ScanEvent
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+JPEG = _jpeg()
 
 
 def _sign_in(demo: Demo, role: str = "authority_VN-01") -> None:
@@ -100,3 +113,122 @@ def test_the_central_council_sees_every_report_and_the_province_follows_up(demo:
     _sign_in(demo)
     closed = demo.client.post(f"/desk/reports/{report_id}", data={"status": "closed", "note": ""})
     assert f'id="report-{report_id}" data-status="closed"' in closed.text
+
+
+def _scan(demo: Demo, sample: str, *, phone: str, location: str | None, at: datetime) -> None:
+    payload = parse_stamp(demo.sample(sample)).payload
+    event = ScanEvent(at, (payload.key_index, payload.serial), "genuine", "inspector", phone,
+                      location)  # fmt: skip
+    demo.service.recorder.record(event)
+
+
+def test_a_serial_file_shows_its_scans_places_and_batch(demo: Demo) -> None:
+    _scan(demo, "genuine", phone="phone-a", location="21.03,105.85", at=NOW)
+    _scan(demo, "genuine", phone="phone-b", location="21.04,105.84",
+          at=NOW + timedelta(minutes=20))  # fmt: skip
+    _scan(demo, "genuine", phone="phone-c", location="79", at=NOW + timedelta(days=3))
+    demo.service.recorder.flush()
+    payload = parse_stamp(demo.sample("genuine")).payload
+    _sign_in(demo)
+    page = demo.client.get(f"/desk/serials/{payload.key_index}/{payload.serial}")
+    assert page.status_code == 200
+    text = page.text
+    assert "Mật ong hoa nhãn Ba Vì" in text
+    assert "<td>gần Hà Nội (21.03, 105.85)</td><td>1</td><td>1</td>" in text
+    assert "<td>Hồ Chí Minh</td><td>1</td><td>1</td>" in text
+    # times in Vietnam's wall clock: 03:00 UTC is 10:00 in Hà Nội
+    assert f"{(NOW + timedelta(hours=7)):%d/%m/%Y} 10:00" in text
+    assert "Kiểm tra viên" in text
+    english = demo.client.get(f"/desk/serials/{payload.key_index}/{payload.serial}?lang=en")
+    assert "near Hà Nội (21.03, 105.85)" in english.text
+
+
+def test_find_opens_a_file_from_a_stamp_url_or_a_serial(demo: Demo) -> None:
+    payload = parse_stamp(demo.sample("genuine")).payload
+    _sign_in(demo)
+    for code in (demo.sample("genuine"), f"{payload.key_index:02d}-{payload.serial:09d}"):
+        found = demo.client.get("/desk/find", params={"code": code}, follow_redirects=False)
+        assert found.headers["location"] == f"/desk/serials/{payload.key_index}/{payload.serial}"
+    bad = demo.client.get("/desk/find", params={"code": "hello"})
+    assert "Không đọc được mã tem" in bad.text
+
+
+def test_another_authoritys_serial_is_refused(demo: Demo) -> None:
+    payload = parse_stamp(demo.sample("genuine_5_stars")).payload  # the central council's key
+    with demo.service.sessions() as session:
+        before = len(session.scalars(select(BlockedSerials)).all())
+    _sign_in(demo)
+    page = demo.client.get(f"/desk/serials/{payload.key_index}/{payload.serial}")
+    assert "Việc này thuộc cơ quan quản lý khác" in page.text
+    blocked = demo.client.post("/desk/block", data={
+        "key_index": payload.key_index, "serial": payload.serial, "reason": "thử",
+    })  # fmt: skip
+    assert "Việc này thuộc cơ quan quản lý khác" in blocked.text
+    with demo.service.sessions() as session:
+        assert len(session.scalars(select(BlockedSerials)).all()) == before
+
+
+def test_void_batch_and_revoke_certificate_from_the_desk_are_audited(demo: Demo) -> None:
+    payload = parse_stamp(demo.sample("genuine")).payload
+    with demo.service.sessions() as session:
+        batch = session.scalars(select(Batch).where(
+            Batch.key_index == payload.key_index, Batch.first_serial <= payload.serial,
+            Batch.last_serial >= payload.serial,
+        )).one()  # fmt: skip
+    _sign_in(demo)
+    back = f"/desk/serials/{payload.key_index}/{payload.serial}"
+
+    def verdict() -> str:
+        demo.service.refresh()
+        answer = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")})
+        return str(answer.json()["verdict"])
+
+    revoked = demo.client.post(f"/desk/certificates/{payload.certificate_id}/revoke", data={
+        "decision": "999/QĐ-UBND", "decision_date": "2026-11-20", "reason": "Vi phạm ghi nhãn",
+        "back": back,
+    })  # fmt: skip
+    assert revoked.status_code == 200
+    assert 'data-status="revoked"' in revoked.text
+    assert verdict() == "revoked"
+    voided = demo.client.post(f"/desk/batches/{batch.id}/void",
+                              data={"reason": "Lô in lỗi", "back": back})  # fmt: skip
+    assert voided.status_code == 200
+    assert "đã hủy" in voided.text
+    assert "Lô in lỗi" in voided.text
+    assert verdict() == "unregistered"
+    again = demo.client.post(f"/desk/batches/{batch.id}/void",
+                             data={"reason": "Lô in lỗi", "back": back})  # fmt: skip
+    assert "Đã được thực hiện trước đó" in again.text
+    with demo.service.sessions() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert {"batch.void", "certificate.revoke"} <= set(actions)
+
+
+def test_the_back_page_of_a_desk_form_stays_on_the_desk(demo: Demo) -> None:
+    _sign_in(demo)
+    answer = demo.client.post("/desk/reports/1", data={"status": "closed"},
+                              follow_redirects=False)  # fmt: skip
+    assert answer.headers["location"].startswith("/desk")
+    blocked = demo.client.post("/desk/block", data={
+        "key_index": 1, "serial": 5, "reason": "thử", "back": "https://evil.example/desk",
+    }, follow_redirects=False)  # fmt: skip
+    assert blocked.headers["location"].startswith("/desk")
+
+
+def test_report_photos_are_shown_to_the_authority_only(demo: Demo) -> None:
+    jpeg = "data:image/jpeg;base64," + base64.b64encode(JPEG).decode()
+    report = {
+        "client_id": str(uuid.uuid4()), "created_at": NOW.isoformat(),
+        "code": demo.sample("genuine"), "verdict": "genuine", "shop_name": "Quầy C",
+        "address": "Hà Nội", "photos": [jpeg],
+    }  # fmt: skip
+    report_id = demo.client.post(
+        "/api/v1/reports", json=report, headers=demo.token("inspector")
+    ).json()["id"]
+    assert demo.client.get(f"/desk/reports/{report_id}/photos/0").status_code == 401
+    _sign_in(demo)
+    assert f'src="/desk/reports/{report_id}/photos/0"' in demo.client.get("/desk").text
+    photo = demo.client.get(f"/desk/reports/{report_id}/photos/0")
+    assert (photo.status_code, photo.headers["content-type"]) == (200, "image/jpeg")
+    assert photo.content == JPEG
+    assert demo.client.get(f"/desk/reports/{report_id}/photos/1").status_code == 404

@@ -55,6 +55,23 @@ def test_a_producer_orders_a_batch_and_downloads_it(demo: Demo) -> None:
     assert roll.content.count(b"/Type /Page ") == 75
 
 
+def test_a_batch_can_say_where_it_is_sold(demo: Demo) -> None:
+    _sign_in(demo)
+    page = demo.client.get("/producer")
+    assert '<option value="79">Hồ Chí Minh</option>' in page.text
+    ordered = demo.client.post(
+        "/producer/batches",
+        data={"certificate_id": "1", "count": "10", "markets": ["79", "01"]},
+    )
+    assert "bán tại Hà Nội, Hồ Chí Minh" in ordered.text
+    before = ordered.text.count('id="batch-')
+    refused = demo.client.post(
+        "/producer/batches", data={"certificate_id": "1", "count": "10", "markets": ["99"]}
+    )
+    assert "Chọn tỉnh, thành nơi bán trong danh sách" in refused.text
+    assert refused.text.count('id="batch-') == before
+
+
 @pytest.mark.parametrize(
     ("count", "message"),
     [("abc", "Số lượng tem mỗi lô"), ("0", "Số lượng tem mỗi lô"), ("100001", "100.000")],

@@ -10,6 +10,11 @@ last located scan; these rules, checked as scans are recorded, flag a serial:
 - ``impossible_travel``: two located scans farther apart than any vehicle covers in the time
   between them.
 
+Two findings are for the authority's desk only, never a verdict (a buyer may carry a jar of
+honey from Hà Nội to Cần Thơ): a serial scanned far from every province its batch is declared
+sold in is marked *away*; a batch with several such serials, or several flagged ones, is shown
+for a decision (block its range, void it).
+
 A flagged serial is ``suspected_clone`` online; an authority can block it, which puts it in the
 status list so that offline scanners catch it too.
 """
@@ -22,7 +27,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["RULES", "CloneRules", "Point", "device_mark", "distance_km", "place_of"]
+__all__ = [
+    "RULES", "CloneRules", "Point", "device_mark", "distance_km", "far_from_markets", "place_of",
+]  # fmt: skip
 
 _COORDINATES = re.compile(r"(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
 _PROVINCE = re.compile(r"\d{2}")
@@ -36,6 +43,14 @@ class CloneRules:
     max_places: int = 3
     max_speed_kmh: float = 250.0
     min_distance_km: float = 150.0  # closer scans are never "impossible travel" (GPS, cells)
+    market_km: float = 250.0  # farther than this from every market province's centre: away
+    batch_serials: int = 5  # away or flagged serials before a batch is shown on the desk
+
+    def __post_init__(self) -> None:
+        numbers = (self.max_devices, self.max_places, self.max_speed_kmh, self.min_distance_km,
+                   self.market_km, self.batch_serials)  # fmt: skip
+        if any(n <= 0 for n in numbers):
+            raise ValueError("clone rule thresholds must be positive")
 
 
 RULES = CloneRules()
@@ -101,3 +116,11 @@ def flag_for(devices: int, places: int, travelled: bool, rules: CloneRules = RUL
     if places > rules.max_places:
         return "many_places"
     return None
+
+
+def far_from_markets(
+    point: tuple[float, float], markets: list[tuple[float, float]], rules: CloneRules = RULES
+) -> bool:
+    """Return whether a scan at ``point`` is farther than ``rules.market_km`` from the centre
+    of every province the batch is sold in (``False`` when no market is declared)."""
+    return bool(markets) and all(distance_km(point, m) > rules.market_km for m in markets)

@@ -388,3 +388,18 @@ def scanner_texts(language: Language) -> dict[str, Any]:
         "notes": {code: words[language] for code, words in NOTES.items()},
         "ui": {name: words[language] for name, words in SCANNER.items()},
     }
+
+
+CERTIFICATE_STATES: dict[Language, dict[str, str]] = {
+    "vi": {"active": "Còn hiệu lực", "expired": "Hết hạn", "revoked": "Bị thu hồi",
+           "superseded": "Đã đánh giá lại"},
+    "en": {"active": "Active", "expired": "Expired", "revoked": "Revoked",
+           "superseded": "Re-evaluated"},
+}  # fmt: skip
+
+ROLE_NAMES: dict[Language, dict[str, str]] = {
+    "vi": {"public": "Người mua", "inspector": "Kiểm tra viên", "authority": "Cơ quan quản lý",
+           "producer": "Nhà sản xuất"},
+    "en": {"public": "Buyer", "inspector": "Inspector", "authority": "Authority",
+           "producer": "Producer"},
+}  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -222,6 +223,12 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     void_reason: Mapped[str | None] = mapped_column(String(500))
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # where the batch is sold: province codes, comma-separated ("01,79"); None: not declared
+    markets: Mapped[str | None] = mapped_column(String(120))
+
+    @property
+    def market_codes(self) -> list[str]:
+        return self.markets.split(",") if self.markets else []
 
     @property
     def count(self) -> int:
@@ -262,6 +269,7 @@ class SerialScans(Base):
     last_longitude: Mapped[float | None] = mapped_column(Float)
     last_located_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     flag: Mapped[str | None] = mapped_column(String(32))  # the clone rule it broke, if any
+    away: Mapped[bool] = mapped_column(Boolean, default=False)  # scanned far from its markets
 
 
 class SerialMark(Base):
@@ -288,6 +296,8 @@ class Scan(Base):
     role: Mapped[str] = mapped_column(String(16))
     device_id: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_scans_serial", "key_index", "serial", "at"),)
 
 
 class ReportState(StrEnum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from verifier.models import (
     SerialScans,
     SigningKey,
 )
+from verifier.provinces import province
 
 MAX_BATCH = 100_000
 TOKEN_PREFIX = "ocop_"  # noqa: S105 (a prefix, not a secret)
@@ -339,7 +341,12 @@ def _signing_key_for(session: Session, certificate: Certificate, today: date) ->
 
 
 def allocate_batch(
-    session: Session, actor: Actor, certificate_id: int, count: int, now: datetime
+    session: Session,
+    actor: Actor,
+    certificate_id: int,
+    count: int,
+    now: datetime,
+    markets: Sequence[str] = (),
 ) -> Batch:
     """Allocate ``count`` new serials for an active certificate: a producer's own, or one the
     acting authority issued (provincial departments print for their producers).
@@ -347,11 +354,15 @@ def allocate_batch(
     Serials come from the key's counter in one atomic UPDATE, so concurrent requests never
     share or reuse one. Raises :class:`Forbidden` for anyone else, :class:`Conflict` for a
     certificate that is not active and valid today, and :class:`Invalid` for a count outside
-    1..MAX_BATCH.
+    1..MAX_BATCH or a market that is not a province code. ``markets`` are the provinces the
+    batch is sold in (scans far from all of them are shown on the authority's desk).
     """
     actor.require(Role.PRODUCER, Role.AUTHORITY)
     if not 1 <= count <= MAX_BATCH:
         raise Invalid(f"a batch holds 1 to {MAX_BATCH:,} stamps; ask for several batches")
+    unknown = [code for code in markets if province(code) is None]
+    if unknown:
+        raise Invalid(f"not a province code: {', '.join(unknown)} (two digits, e.g. 01 Hà Nội)")
     certificate: Certificate = get(session, Certificate, certificate_id)
     if actor.role is Role.AUTHORITY:
         if actor.authority_id != certificate.authority_id:
@@ -379,6 +390,7 @@ def allocate_batch(
         state=BatchState.ISSUED.value,
         created_by=actor.token_id,
         created_at=now,
+        markets=",".join(sorted(set(markets))) or None,
     )
     session.add(batch)
     session.flush()
@@ -386,6 +398,7 @@ def allocate_batch(
         session, actor, "batch.issue", "batch", batch.id, now,
         certificate=certificate.id, key_index=key.index,
         first_serial=batch.first_serial, last_serial=batch.last_serial,
+        markets=batch.market_codes,
     )  # fmt: skip
     return batch
 
@@ -443,10 +456,14 @@ def block_serials(
     reason: str,
     now: datetime,
 ) -> BlockedSerials:
-    """Block a serial or a range as cloned (authority or inspector); offline scanners learn it
-    from the next status list."""
+    """Block a serial or a range as cloned (an inspector anywhere, an authority on its own
+    keys); offline scanners learn it from the next status list."""
     actor.require(Role.AUTHORITY, Role.INSPECTOR)
     get(session, SigningKey, key_index)
+    if actor.role is Role.AUTHORITY:
+        keys = key_indexes_of(session, actor)
+        if keys is not None and key_index not in keys:
+            raise Forbidden("an authority blocks the serials of its own keys only")
     if not 1 <= first_serial <= last_serial < 1 << 48:
         raise Invalid("a blocked range needs 1 <= first_serial <= last_serial < 2**48")
     blocked = BlockedSerials(
@@ -609,7 +626,7 @@ def reports_of(session: Session, actor: Actor, limit: int = 100) -> list[Report]
 # The authority's desk.
 
 
-def _key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
+def key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
     """The signing keys whose stamps the actor answers for (``None``: all, the central
     council)."""
     authority = _authority(session, actor)
@@ -625,7 +642,7 @@ def flagged_serials(session: Session, actor: Actor, limit: int = 100) -> list[Se
     first. Raises :class:`Forbidden` for anyone but an authority."""
     actor.require(Role.AUTHORITY)
     query = select(SerialScans).where(SerialScans.flag.is_not(None))
-    keys = _key_indexes_of(session, actor)
+    keys = key_indexes_of(session, actor)
     if keys is not None:
         query = query.where(SerialScans.key_index.in_(keys))
     return list(session.scalars(query.order_by(SerialScans.count.desc()).limit(limit)))
@@ -636,11 +653,22 @@ def desk_reports(session: Session, actor: Actor, limit: int = 100) -> list[Repor
     open ones first, newest first."""
     actor.require(Role.AUTHORITY)
     query = select(Report)
-    keys = _key_indexes_of(session, actor)
+    keys = key_indexes_of(session, actor)
     if keys is not None:
         query = query.where(Report.key_index.in_(keys))
     order = (Report.status == ReportState.CLOSED.value, Report.id.desc())
     return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def desk_report(session: Session, actor: Actor, report_id: int) -> Report:
+    """Return a report about the actor's stamps. Raises :class:`NotFound`, or
+    :class:`Forbidden` for a report about another authority's stamps."""
+    actor.require(Role.AUTHORITY)
+    report: Report = get(session, Report, report_id)
+    keys = key_indexes_of(session, actor)
+    if keys is not None and report.key_index not in keys:
+        raise Forbidden("this report is about another authority's stamps")
+    return report
 
 
 def update_report(
@@ -652,10 +680,7 @@ def update_report(
     actor.require(Role.AUTHORITY)
     if status not in {s.value for s in ReportState}:
         raise Invalid(f"status must be new, investigating or closed, not {status!r}")
-    report: Report = get(session, Report, report_id)
-    keys = _key_indexes_of(session, actor)
-    if keys is not None and report.key_index not in keys:
-        raise Forbidden("this report is about another authority's stamps")
+    report = desk_report(session, actor, report_id)
     report.status, report.authority_note = status, note
     audit(session, actor, "report.update", "report", report.id, now, status=status)
     return report

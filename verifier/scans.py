@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from verifier import clones
+from verifier import clones, provinces
 from verifier.models import Scan, UtcDateTime
 
 FLUSH_SECONDS = 0.25
@@ -27,6 +27,9 @@ _SQL = {
     " last_longitude = ?, last_located_at = ?, flag = ? WHERE key_index = ? AND serial = ?",
     "insert": "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
+    " AND last_serial >= ? AND markets IS NOT NULL",
+    "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
     "upsert": "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_index, serial) DO UPDATE"
     " SET count = serial_scans.count + excluded.count, last_at = excluded.last_at",
@@ -117,8 +120,15 @@ class ScanRecorder:
     """Queues scan events and writes them in batches from a background thread, so recording a
     scan costs a request one indexed read and no write."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, flush_seconds: float = FLUSH_SECONDS):
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        flush_seconds: float = FLUSH_SECONDS,
+        rules: clones.CloneRules = clones.RULES,
+    ) -> None:
         engine = sessions.kw["bind"]
+        self._rules = rules
         self._engine = engine
         self._local = threading.local()
         # written for sqlite3's qmark parameters; psycopg takes the format style
@@ -265,17 +275,36 @@ class ScanRecorder:
             )
             travelled = False
             for point in sorted(located.get(serial, []), key=lambda p: p.at):
-                if previous is not None and clones.impossible(previous, point):
+                if previous is not None and clones.impossible(previous, point, self._rules):
                     travelled = True
                 previous = point
             devices, places = counts.get((*serial, "d"), 0), counts.get((*serial, "p"), 0)
-            flag = flag or clones.flag_for(devices, places, travelled)
+            flag = flag or clones.flag_for(devices, places, travelled, self._rules)
             updates.append((
                 devices, places,
                 previous.latitude if previous else None, previous.longitude if previous else None,
                 self._bind_time(previous.at) if previous else None, flag, *serial,
             ))  # fmt: skip
         connection.exec_driver_sql(self._sql["pattern"], updates)
+        self._mark_away(connection, located)
+
+    def _mark_away(self, connection: Any, located: dict[SerialKey, list[clones.Point]]) -> None:
+        """Mark the serials scanned far from every province their batch is sold in."""
+        away = []
+        for (key_index, serial), points in located.items():
+            row = connection.exec_driver_sql(
+                self._sql["markets"], (key_index, serial, serial)
+            ).first()
+            if row is None:
+                continue
+            markets = [p.centre for c in row[0].split(",") if (p := provinces.province(c))]
+            if any(
+                clones.far_from_markets((p.latitude, p.longitude), markets, self._rules)
+                for p in points
+            ):
+                away.append((True, key_index, serial))
+        if away:
+            connection.exec_driver_sql(self._sql["away"], away)
 
     def close(self) -> None:
         """Stop the background thread after a last flush."""

@@ -93,7 +93,14 @@ class Service:
                         settings.data_dir / key.key_file, settings.passphrase
                     )
                     issuers[key.index] = StampIssuer(private, trusted_key(key))
-        service = cls(settings, sessions, writer, root, issuers, ScanRecorder(writer))
+        service = cls(
+            settings,
+            sessions,
+            writer,
+            root,
+            issuers,
+            ScanRecorder(writer, rules=settings.clone_rules),
+        )
         service.lists(now)
         return service
 

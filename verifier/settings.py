@@ -7,9 +7,11 @@ The service refuses to start with the demo passphrase unless the data directory 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from verifier.clones import RULES, CloneRules
 from verifier.db import sqlite_url
 from verifier.keyfiles import PASSPHRASE_VARIABLE
 
@@ -33,6 +35,7 @@ class Settings:
     max_upload_bytes: int = 8 * 1024 * 1024
     list_refresh_seconds: float = 2.0
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
+    clone_rules: CloneRules = RULES
 
     @property
     def is_demo(self) -> bool:
@@ -41,7 +44,8 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST`` and ``OCOP_SCANNER_LIST_AGE_HOURS``.
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS`` and the
+        clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
         set, the demo passphrase is used outside a demo, or a number is not one.
@@ -61,9 +65,39 @@ class Settings:
         if not age.isdigit() or not 1 <= int(age) <= 24 * 90:
             raise SettingsError("OCOP_SCANNER_LIST_AGE_HOURS must be a whole number of hours")
         return cls(
+            clone_rules=_clone_rules(env),
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
             public_host=env.get("OCOP_PUBLIC_HOST") or DEFAULT_HOST,
             scanner_list_age_hours=int(age),
         )
+
+
+CLONE_VARIABLES = {
+    "OCOP_CLONE_MAX_DEVICES": "max_devices",
+    "OCOP_CLONE_MAX_PLACES": "max_places",
+    "OCOP_CLONE_MAX_SPEED_KMH": "max_speed_kmh",
+    "OCOP_CLONE_MIN_DISTANCE_KM": "min_distance_km",
+    "OCOP_CLONE_MARKET_KM": "market_km",
+    "OCOP_CLONE_BATCH_SERIALS": "batch_serials",
+}
+
+
+def _clone_rules(env: dict[str, str]) -> CloneRules:
+    """The clone rules, with any threshold the environment sets in place of the default."""
+    changes: dict[str, Any] = {}
+    for variable, field in CLONE_VARIABLES.items():
+        value = env.get(variable)
+        if not value:
+            continue
+        kind = type(getattr(RULES, field))
+        try:
+            changes[field] = kind(value)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise SettingsError(f"{variable} must be {what}") from None
+    try:
+        return replace(RULES, **changes)
+    except ValueError as exc:
+        raise SettingsError(f"the clone rules: {exc}") from None

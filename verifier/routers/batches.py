@@ -25,6 +25,10 @@ router = APIRouter(prefix="/api/v1", tags=["batches"])
 class BatchIn(BaseModel):
     certificate_id: int = Field(ge=1)
     count: int = Field(ge=1, le=registry.MAX_BATCH)
+    markets: list[str] = Field(
+        default_factory=list, max_length=34,
+        description="province codes where the batch is sold, e.g. [\"01\", \"79\"]",
+    )  # fmt: skip
 
 
 class VoidIn(BaseModel):
@@ -46,6 +50,7 @@ def batch_json(b: Batch) -> dict[str, Any]:
         "state": b.state,
         "created_at": b.created_at.isoformat(),
         "void_reason": b.void_reason,
+        "markets": b.market_codes,
         "files": files if b.state == "issued" else {},
     }
 
@@ -53,7 +58,9 @@ def batch_json(b: Batch) -> dict[str, Any]:
 @router.post("/batches", status_code=201, summary="Order a stamp batch (producer, authority)")
 def create_batch(body: BatchIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
     with service.write(now) as session:
-        batch = registry.allocate_batch(session, actor, body.certificate_id, body.count, now)
+        batch = registry.allocate_batch(
+            session, actor, body.certificate_id, body.count, now, body.markets
+        )
         return batch_json(batch)
 
 

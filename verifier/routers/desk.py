@@ -4,17 +4,23 @@ Server-rendered, no JavaScript; the token is kept in an HttpOnly, SameSite=Stric
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
+from signing import OcopError, parse_stamp
 from signing._dates import vietnam_date
-from verifier import registry
+from verifier import clones, findings, registry
 from verifier.deps import LanguageDep, Now, ServiceDep
-from verifier.errors import ServiceError
-from verifier.messages import SCAN_PATTERNS
+from verifier.errors import NotFound, ServiceError, Unauthorized
+from verifier.messages import CERTIFICATE_STATES, CONSUMER, ROLE_NAMES, SCAN_PATTERNS
 from verifier.models import Role
+from verifier.provinces import PROVINCES
 from verifier.registry import Actor
 from verifier.routers.pages import render
 from verifier.service import Service
@@ -32,9 +38,17 @@ def _actor(service: Service, request: Request) -> Actor | None:
     return actor if actor is not None and actor.role is Role.AUTHORITY else None
 
 
-def _back(anchor: str = "", error: str = "") -> RedirectResponse:
+_BACK = re.compile(r"/desk(/serials/\d{1,5}/\d{1,15})?")
+
+
+def _back(anchor: str = "", error: str = "", page: str = "/desk") -> RedirectResponse:
+    """Redirect to a desk page (only those: ``page`` comes from a form)."""
+    page = page if _BACK.fullmatch(page) else "/desk"
     query = f"?error={error}" if error else ""
-    return RedirectResponse(f"/desk{query}{anchor}", status_code=303)
+    return RedirectResponse(f"{page}{query}{anchor}", status_code=303)
+
+
+Back = Annotated[str, Form(max_length=40)]
 
 
 @router.get("", response_class=HTMLResponse)
@@ -47,10 +61,13 @@ def desk(
     today = vietnam_date(now)
     with service.sessions() as session:
         flagged = registry.flagged_serials(session, actor)
+        batches = findings.flagged_batches(session, actor, service.settings.clone_rules)
         reports = registry.desk_reports(session, actor)
         expiring = registry.expiring_certificates(session, actor, today)
         context = {
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
+            "batches": batches, "provinces": PROVINCES,
+            "rules": service.settings.clone_rules,
             "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
             "error": error[:40],
         }  # fmt: skip
@@ -83,18 +100,137 @@ def block(
     key_index: Annotated[int, Form(ge=0, le=0xFFFF)],
     serial: Annotated[int, Form(ge=1, lt=2**48)],
     reason: Annotated[str, Form(min_length=3, max_length=500)],
+    last_serial: Annotated[int | None, Form(ge=1, lt=2**48)] = None,
+    back: Back = "/desk",
 ) -> Response:
-    """Block one serial as copied: it is in the next status list, so offline scanners catch
-    it too."""
+    """Block a serial (or the range up to ``last_serial``, a whole batch) as copied: it is in
+    the next status list, so offline scanners catch it too."""
+    return _act(
+        request, service, now, back, f"#serial-{key_index}-{serial}",
+        lambda session, actor: registry.block_serials(
+            session, actor, key_index, serial, last_serial or serial, reason, now
+        ),
+    )  # fmt: skip
+
+
+@router.post("/batches/{batch_id}/void")
+def void_batch(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    batch_id: int,
+    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    back: Back = "/desk",
+) -> Response:
+    """Void a batch: its stamps become unregistered everywhere."""
+    return _act(
+        request, service, now, back, f"#batch-{batch_id}",
+        lambda session, actor: registry.void_batch(session, actor, batch_id, reason, now),
+    )  # fmt: skip
+
+
+@router.post("/certificates/{certificate_id}/revoke")
+def revoke_certificate(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    certificate_id: int,
+    decision: Annotated[str, Form(min_length=3, max_length=64)],
+    decision_date: Annotated[date, Form()],
+    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    back: Back = "/desk",
+) -> Response:
+    """Revoke a recognition by decision: all its stamps show "revoked", online and offline."""
+    return _act(
+        request, service, now, back, f"#certificate-{certificate_id}",
+        lambda session, actor: registry.revoke_certificate(
+            session, actor, certificate_id, decision, decision_date, reason, now
+        ),
+    )  # fmt: skip
+
+
+def _act(
+    request: Request,
+    service: Service,
+    now: datetime,
+    back: str,
+    anchor: str,
+    action: Callable[[Session, Actor], object],
+) -> Response:
+    """Run one desk action in a write transaction (audited by the registry) and go back to
+    the page it came from, with the error's code if it failed (nothing is changed then)."""
     actor = _actor(service, request)
     if actor is None:
         return _back(error="unauthorized")
     try:
         with service.write(now) as session:
-            registry.block_serials(session, actor, key_index, serial, serial, reason, now)
+            action(session, actor)
+    except ServiceError as exc:
+        return _back(error=exc.code, page=back)
+    return _back(anchor, page=back)
+
+
+@router.get("/serials/{key_index}/{serial}", response_class=HTMLResponse)
+def serial_page(
+    request: Request,
+    service: ServiceDep,
+    language: LanguageDep,
+    key_index: Annotated[int, Path(ge=0, le=0xFFFF)],
+    serial: Annotated[int, Path(ge=1, lt=2**48)],
+    error: str = "",
+) -> Response:
+    """One serial's file: its scans, the places they came from, its batch and certificate,
+    and the actions on them."""
+    actor = _actor(service, request)
+    if actor is None:
+        return _back(error="unauthorized")
+    try:
+        with service.sessions() as session:
+            file = findings.serial_file(session, actor, key_index, serial, language)
     except ServiceError as exc:
         return _back(error=exc.code)
-    return _back(f"#serial-{key_index}-{serial}")
+    context = {
+        "actor": actor, "file": file, "error": error[:40], "provinces": PROVINCES,
+        "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
+        "place": lambda location: findings.place_label(location, language),
+        "back": f"/desk/serials/{key_index}/{serial}",
+        "verdict_names": {code.value: CONSUMER[code][language][0] for code in CONSUMER},
+        "roles": ROLE_NAMES[language], "statuses": CERTIFICATE_STATES[language],
+        "phone": lambda device_id: clones.device_mark(device_id)[:6] if device_id else "—",
+    }  # fmt: skip
+    return render(request, "desk_serial.html", language, context)
+
+
+@router.get("/find")
+def find(code: Annotated[str, Query(max_length=2048)] = "") -> Response:
+    """Open a serial's file from a stamp's code or URL, or ``KK-SSSSSSSSS``."""
+    text = code.strip()
+    match = _SERIAL.fullmatch(text)
+    if match:
+        return _back(page=f"/desk/serials/{int(match[1])}/{int(match[2])}")
+    try:
+        payload = parse_stamp(text).payload
+    except OcopError:
+        return _back(error="not_a_stamp")
+    return _back(page=f"/desk/serials/{payload.key_index}/{payload.serial}")
+
+
+_SERIAL = re.compile(r"(\d{1,5})-(\d{1,15})")
+
+
+@router.get("/reports/{report_id}/photos/{number}")
+def report_photo(request: Request, service: ServiceDep, report_id: int, number: int) -> Response:
+    """A photo of an inspector report (the authority's desk only)."""
+    actor = _actor(service, request)
+    if actor is None:
+        raise Unauthorized("sign in at /desk")
+    with service.sessions() as session:
+        report = registry.desk_report(session, actor, report_id)
+        if not 0 <= number < len(report.photos):
+            raise NotFound("photo of report", number)
+        photo = report.photos[number]
+        return Response(photo.data, media_type=photo.media_type,
+                        headers={"Cache-Control": "private, max-age=3600"})  # fmt: skip
 
 
 @router.post("/reports/{report_id}")
@@ -106,12 +242,9 @@ def follow_up(
     status: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    actor = _actor(service, request)
-    if actor is None:
-        return _back(error="unauthorized")
-    try:
-        with service.write(now) as session:
-            registry.update_report(session, actor, report_id, status, note, now)
-    except ServiceError as exc:
-        return _back(error=exc.code)
-    return _back(f"#report-{report_id}")
+    return _act(
+        request, service, now, "/desk", f"#report-{report_id}",
+        lambda session, actor: registry.update_report(
+            session, actor, report_id, status, note, now
+        ),
+    )  # fmt: skip

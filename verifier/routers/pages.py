@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,14 +11,32 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from signing._dates import VIETNAM
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.errors import NotFound
 from verifier.models import Product
+from verifier.provinces import province
 from verifier.views import page_context
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
-templates.env.filters["ddmmyyyy"] = lambda d: d.strftime("%d/%m/%Y") if d else ""
+
+
+def _in_vietnam(moment: date) -> date:
+    """A timestamp as Vietnam's wall clock shows it (regression: a scan at 23:00 UTC showed
+    the day before); a plain date as it is."""
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return moment.astimezone(VIETNAM)
+    return moment
+
+
+templates.env.filters["ddmmyyyy"] = lambda d: _in_vietnam(d).strftime("%d/%m/%Y") if d else ""
+templates.env.filters["ddmmyyyy_hhmm"] = lambda d: (
+    _in_vietnam(d).strftime("%d/%m/%Y %H:%M") if d else ""
+)
+templates.env.filters["province_names"] = lambda codes: ", ".join(
+    known.name if (known := province(code)) else code for code in codes
+)
 
 
 def render(

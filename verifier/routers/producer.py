@@ -14,6 +14,7 @@ from verifier import registry
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.errors import ServiceError, Unauthorized
 from verifier.models import Batch, Certificate, Product, Role
+from verifier.provinces import PROVINCES
 from verifier.registry import Actor
 from verifier.routers.batches import PrintOptions, batch_file
 from verifier.routers.pages import render
@@ -41,6 +42,10 @@ ERRORS: dict[str, dict[str, str]] = {
         "en": f"A batch holds 1 to {registry.MAX_BATCH:,} stamps.",
     },
     "not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
+    "market": {
+        "vi": "Chọn tỉnh, thành nơi bán trong danh sách.",
+        "en": "Choose the provinces it is sold in from the list.",
+    },
 }
 
 
@@ -106,6 +111,7 @@ def desk(
             "error": _worded(error, language),
             "today": vietnam_date(now),
             "max_batch": registry.MAX_BATCH,
+            "provinces": PROVINCES,
         },
     )
 
@@ -135,15 +141,20 @@ def order(
     now: Now,
     certificate_id: Annotated[str, Form(max_length=12)],
     count: Annotated[str, Form(max_length=12)],
+    markets: Annotated[list[str], Form(max_length=34)] = [],  # noqa: B006 (FastAPI copies it)
 ) -> Response:
     actor = _actor(service, request)
     if actor is None:
         return RedirectResponse("/producer?error=unauthorized", status_code=303)
     if not (certificate_id.strip().isdigit() and count.strip().isdigit()):
         return RedirectResponse("/producer?error=invalid", status_code=303)
+    if not set(markets) <= PROVINCES.keys():
+        return RedirectResponse("/producer?error=market", status_code=303)
     try:
         with service.write(now) as session:
-            batch = registry.allocate_batch(session, actor, int(certificate_id), int(count), now)
+            batch = registry.allocate_batch(
+                session, actor, int(certificate_id), int(count), now, markets
+            )
             batch_id = batch.id
     except ServiceError as exc:
         return RedirectResponse(f"/producer?error={exc.code}", status_code=303)

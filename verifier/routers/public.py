@@ -16,6 +16,7 @@ from signing._dates import vietnam_date
 from verifier import public
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.index import PublicCertificate, RegistryIndex
+from verifier.provinces import PROVINCES
 from verifier.routers.pages import render
 from verifier.service import Service
 from verifier.views import PRODUCT_GROUPS
@@ -54,12 +55,13 @@ def _csv(rows: list[dict[str, Any]], name: str) -> Response:
 
 
 def _provinces(index: RegistryIndex) -> dict[str, str]:
-    """Province code -> the name of its provincial authority, as far as the registry knows."""
-    return {
+    """Province code -> its name (the provincial authority's, for a code not in the list)."""
+    names = {
         c.producer.province_code: c.issuer_name
         for c in index.certificates.values()
         if c.issuer != "VN-TW"
     }
+    return names | {code: p.name for code, p in PROVINCES.items()}
 
 
 def _search(

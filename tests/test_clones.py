@@ -142,11 +142,26 @@ def _scan_serials(demo: Demo, batch: dict[str, object], n: int, location: str) -
     demo.service.recorder.flush()
 
 
-def _desk_batches(demo: Demo) -> list[BatchFinding]:
+def _desk_batches(demo: Demo, *batches: dict[str, object]) -> list[BatchFinding]:
+    """The desk's findings about these batches (the demo has its own)."""
+    ids = {batch["id"] for batch in batches}
     with demo.service.sessions() as session:
         actor = registry.actor_for_token(session, demo.info["tokens"]["authority_VN-01"])
         assert actor is not None
-        return findings.flagged_batches(session, actor, demo.service.settings.clone_rules)
+        found = findings.flagged_batches(session, actor, demo.service.settings.clone_rules)
+    return [finding for finding in found if finding.batch.id in ids]
+
+
+def test_the_demo_desk_has_a_copied_stamp_and_a_batch_carried_far(demo: Demo) -> None:
+    with demo.service.sessions() as session:
+        actor = registry.actor_for_token(session, demo.info["tokens"]["authority_VN-01"])
+        assert actor is not None
+        found = findings.flagged_batches(session, actor, demo.service.settings.clone_rules)
+        flagged = registry.flagged_serials(session, actor)
+    assert [(f.certificate.product.name, f.flagged, f.away) for f in found] == [
+        ("Mật ong hoa nhãn Ba Vì", 1, 7)
+    ]
+    assert [(s.devices, s.places) for s in flagged] == [(14, 4)]
 
 
 def test_a_batch_sold_in_hanoi_scanned_in_saigon_goes_to_the_desk_not_to_the_buyer(
@@ -155,10 +170,8 @@ def test_a_batch_sold_in_hanoi_scanned_in_saigon_goes_to_the_desk_not_to_the_buy
     batch = _batch(demo, ["01"])
     assert batch["markets"] == ["01"]
     _scan_serials(demo, batch, RULES.batch_serials, SAIGON)
-    found = _desk_batches(demo)
-    assert [(f.batch.id, f.away, f.flagged) for f in found] == [
-        (batch["id"], RULES.batch_serials, 0)
-    ]
+    found = _desk_batches(demo, batch)
+    assert [(f.away, f.flagged) for f in found] == [(RULES.batch_serials, 0)]
     with demo.service.sessions() as session:
         one = session.get_one(SerialScans, (batch["key_index"], batch["first_serial"]))
     assert (one.away, one.flag) == (True, None)  # a buyer may carry one jar far: no verdict
@@ -171,7 +184,7 @@ def test_scans_near_the_market_or_too_few_far_away_are_not_a_finding(demo: Demo)
     _scan_serials(demo, few, RULES.batch_serials - 1, SAIGON)
     undeclared = _batch(demo, [])
     _scan_serials(demo, undeclared, 12, SAIGON)  # no market declared: no rule to break
-    assert _desk_batches(demo) == []
+    assert _desk_batches(demo, near, few, undeclared) == []
 
 
 def test_a_batch_whose_stamps_are_flagged_goes_to_the_desk(demo: Demo) -> None:
@@ -182,9 +195,7 @@ def test_a_batch_whose_stamps_are_flagged_goes_to_the_desk(demo: Demo) -> None:
             demo.service.recorder.record(ScanEvent(NOW, (key, first + offset), "genuine",
                                                    "public", f"p{offset}-{phone}"))  # fmt: skip
     demo.service.recorder.flush()
-    assert [(f.batch.id, f.flagged) for f in _desk_batches(demo)] == [
-        (batch["id"], RULES.batch_serials)
-    ]
+    assert [f.flagged for f in _desk_batches(demo, batch)] == [RULES.batch_serials]
 
 
 @pytest.mark.parametrize("markets", [["99"], ["1"], ["Hà Nội"]])

@@ -134,7 +134,8 @@ def test_a_serial_file_shows_its_scans_places_and_batch(demo: Demo) -> None:
     assert page.status_code == 200
     text = page.text
     assert "Mật ong hoa nhãn Ba Vì" in text
-    assert "<td>gần Hà Nội (21.03, 105.85)</td><td>1</td><td>1</td>" in text
+    assert "<td>gần Hà Nội</td><td>2</td><td>2</td>" in text  # two points, one place
+    assert "<td>gần Hà Nội (21.03, 105.85)</td>" in text  # the check itself, precisely
     assert "<td>Hồ Chí Minh</td><td>1</td><td>1</td>" in text
     # times in Vietnam's wall clock: 03:00 UTC is 10:00 in Hà Nội
     assert f"{(NOW + timedelta(hours=7)):%d/%m/%Y} 10:00" in text
@@ -183,10 +184,13 @@ def test_void_batch_and_revoke_certificate_from_the_desk_are_audited(demo: Demo)
         answer = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")})
         return str(answer.json()["verdict"])
 
-    revoked = demo.client.post(f"/desk/certificates/{payload.certificate_id}/revoke", data={
-        "decision": "999/QĐ-UBND", "decision_date": "2026-11-20", "reason": "Vi phạm ghi nhãn",
-        "back": back,
-    })  # fmt: skip
+    form = {"decision": "999/QĐ-UBND", "decision_date": "2026-11-20",
+            "reason": "Vi phạm ghi nhãn", "back": back}  # fmt: skip
+    url = f"/desk/certificates/{payload.certificate_id}/revoke"
+    refused = demo.client.post(url, data=form)  # not dd/mm/yyyy
+    assert "Ngày quyết định viết theo dạng ngày/tháng/năm" in refused.text
+    assert verdict() == "genuine"
+    revoked = demo.client.post(url, data=form | {"decision_date": "20/11/2026"})
     assert revoked.status_code == 200
     assert 'data-status="revoked"' in revoked.text
     assert verdict() == "revoked"

@@ -24,6 +24,7 @@ from verifier import keyfiles, registry
 from verifier.db import make_engine, migrate, session_factory, sqlite_url
 from verifier.models import Authority, AuthorityKind, Certificate, Role, SigningKey
 from verifier.publish import publish_status_list, publish_trust_list
+from verifier.scans import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
 
 TRUST_LIST_FILE = "trust-list.json"
@@ -87,9 +88,13 @@ def create_demo(
     migrate(engine)
     sessions = session_factory(engine)
     with sessions.begin() as session:
-        state = _populate(session, keys, today)
+        state, scans = _populate(session, keys, today)
         _, trust = publish_trust_list(session, keys["root"], now)
         _, status = publish_status_list(session, keys["root"], now)
+    recorder = ScanRecorder(sessions)
+    for event in scans:
+        recorder.record(event)
+    recorder.close()
     engine.dispose()
 
     (data_dir / TRUST_LIST_FILE).write_bytes(trust)
@@ -122,7 +127,9 @@ def _actor(session: Session, token: str) -> registry.Actor:
     return actor
 
 
-def _populate(session: Session, keys: dict[str, PrivateKey], today: date) -> dict[str, Any]:
+def _populate(
+    session: Session, keys: dict[str, PrivateKey], today: date
+) -> tuple[dict[str, Any], list[ScanEvent]]:
     """Fill the registry: two authorities and their keys, tokens, one cooperative and the
     story of each demo product. Returns the tokens and the sample stamps."""
     hanoi = Authority(
@@ -182,7 +189,7 @@ def _populate(session: Session, keys: dict[str, PrivateKey], today: date) -> dic
         session, Role.PRODUCER, "HTX Ba Vì Xanh (demo)", start, producer_id=producer.id
     )
     story = _Story(session, keys, today, start, producer.id, tokens)
-    return {"tokens": tokens, **story.tell()}
+    return {"tokens": tokens, **story.tell()}, story.scans
 
 
 class _Story:
@@ -204,6 +211,7 @@ class _Story:
         self.inspector = _actor(session, tokens["inspector"])
         self.producer = _actor(session, tokens["producer"])
         self.samples: dict[str, str] = {}
+        self.scans: list[ScanEvent] = []
 
     def day(self, days_ago: int) -> date:
         return self.today - timedelta(days=days_ago)
@@ -236,11 +244,29 @@ class _Story:
         )
         return int(row.id)
 
-    def batch(self, certificate_id: int, count: int, days_ago: int) -> tuple[int, int]:
+    def batch(
+        self, certificate_id: int, count: int, days_ago: int, markets: tuple[str, ...] = ()
+    ) -> tuple[int, int]:
         """Order a batch; return its id and first serial."""
         at = _at(self.day(days_ago))
-        row = registry.allocate_batch(self.session, self.producer, certificate_id, count, at)
+        row = registry.allocate_batch(
+            self.session, self.producer, certificate_id, count, at, markets
+        )
         return int(row.id), int(row.first_serial)
+
+    def scans_of_copies(self, key_index: int, copied: int, carried: range) -> None:
+        """Scans that the desk should show: a copied stamp checked on many phones across the
+        country in two days, and stamps of a batch sold in Hà Nội checked in Hồ Chí Minh."""
+        places = ("21.03,105.85", "10.78,106.70", "16.05,108.20", "10.03,105.78")
+        start = _at(self.day(2))
+        for n in range(14):
+            at = start + timedelta(hours=3 * n)
+            self.scans.append(ScanEvent(at, (key_index, copied), "genuine", "public",
+                                        f"demo-phone-{n}", places[n % 4]))  # fmt: skip
+        for n, serial in enumerate(carried):
+            at = start + timedelta(hours=5 * n)
+            self.scans.append(ScanEvent(at, (key_index, serial), "genuine", "public",
+                                        f"demo-buyer-{n}", places[1]))  # fmt: skip
 
     def sample(
         self, verdict: str, certificate_id: int, serial: int, key: str = "province-01"
@@ -258,8 +284,9 @@ class _Story:
             "Mật ong hoa nhãn Ba Vì", "food", "Chai thủy tinh 500 g", (176, 112, 20)
         )
         honey_cert = self.certify(honey, 4, 200, "2150/QĐ-UBND")
-        _, first = self.batch(honey_cert, 500, 190)
+        _, first = self.batch(honey_cert, 500, 190, markets=("01",))
         self.sample("genuine", honey_cert, first + 17)
+        self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
 
         tea = self.product("Trà shan tuyết cổ thụ", "beverage", "Hộp giấy 100 g", (40, 90, 50))
         tea_cert = self.certify(tea, 5, 120, "512/QĐ-HĐTW")

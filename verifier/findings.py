@@ -52,9 +52,10 @@ class BatchFinding:
     away: int
 
 
-def place_label(location: str | None, language: str) -> str | None:
+def place_label(location: str | None, language: str, *, precise: bool = True) -> str | None:
     """Return a plain name for a scan's coarse location: the province for a province code,
-    the nearest province's centre for coordinates; ``None`` when there is no location."""
+    "near" the nearest province's centre for coordinates (with them when ``precise``);
+    ``None`` when there is no location."""
     place = clones.place_of(location)
     if place is None:
         return None
@@ -64,7 +65,8 @@ def place_label(location: str | None, language: str) -> str | None:
     latitude, longitude = place[1]
     near, _ = provinces.nearest(latitude, longitude)
     word = "gần" if language == "vi" else "near"
-    return f"{word} {near.name} ({latitude:.2f}, {longitude:.2f})"
+    where = f" ({latitude:.2f}, {longitude:.2f})" if precise else ""
+    return f"{word} {near.name}{where}"
 
 
 def _check_key(session: Session, actor: Actor, key_index: int) -> None:
@@ -100,7 +102,7 @@ def serial_file(
     scans = Counter[str]()
     phones: dict[str, set[str | None]] = {}
     for event in history:
-        label = place_label(event.location, language)
+        label = place_label(event.location, language, precise=False)
         if label is None:
             continue
         scans[label] += 1

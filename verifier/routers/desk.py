@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -136,15 +136,20 @@ def revoke_certificate(
     now: Now,
     certificate_id: int,
     decision: Annotated[str, Form(min_length=3, max_length=64)],
-    decision_date: Annotated[date, Form()],
+    decision_date: Annotated[str, Form(max_length=10)],
     reason: Annotated[str, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
-    """Revoke a recognition by decision: all its stamps show "revoked", online and offline."""
+    """Revoke a recognition by decision: all its stamps show "revoked", online and offline.
+    The decision date is written dd/mm/yyyy, as on the decision."""
+    try:
+        decided = datetime.strptime(decision_date.strip(), "%d/%m/%Y").date()
+    except ValueError:
+        return _back(error="date", page=back)
     return _act(
         request, service, now, back, f"#certificate-{certificate_id}",
         lambda session, actor: registry.revoke_certificate(
-            session, actor, certificate_id, decision, decision_date, reason, now
+            session, actor, certificate_id, decision, decided, reason, now
         ),
     )  # fmt: skip
 
@@ -177,6 +182,7 @@ def serial_page(
     language: LanguageDep,
     key_index: Annotated[int, Path(ge=0, le=0xFFFF)],
     serial: Annotated[int, Path(ge=1, lt=2**48)],
+    now: Now,
     error: str = "",
 ) -> Response:
     """One serial's file: its scans, the places they came from, its batch and certificate,
@@ -193,7 +199,7 @@ def serial_page(
         "actor": actor, "file": file, "error": error[:40], "provinces": PROVINCES,
         "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
         "place": lambda location: findings.place_label(location, language),
-        "back": f"/desk/serials/{key_index}/{serial}",
+        "back": f"/desk/serials/{key_index}/{serial}", "today": vietnam_date(now),
         "verdict_names": {code.value: CONSUMER[code][language][0] for code in CONSUMER},
         "roles": ROLE_NAMES[language], "statuses": CERTIFICATE_STATES[language],
         "phone": lambda device_id: clones.device_mark(device_id)[:6] if device_id else "—",

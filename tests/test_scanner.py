@@ -34,7 +34,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from signing import VerdictCode
+from signing import VerdictCode, parse_stamp
 from stamps import encode_qr
 from stamps.qr import png_bytes
 from tests.browser.camera import stamp_frame, write_y4m
@@ -326,6 +326,7 @@ def test_an_offline_report_reaches_the_server_once_across_a_reload(
         page.fill("#token", token)
         page.press("#token", "Enter")
         page.wait_for_selector("#inspector-on:not([hidden])")
+        page.wait_for_function("window.ocopScanner.where() === '21.03,105.85'")
         page.select_option("#stars-seen", "5")  # checks the last stamp again with the stars
         page.wait_for_function("window.ocopScanner.history.length === 2", timeout=15_000)
         context.set_offline(True)
@@ -355,6 +356,14 @@ def test_an_offline_report_reaches_the_server_once_across_a_reload(
     )  # fmt: skip
     assert newest["stars_seen"] == 5
     assert newest["latitude"] == pytest.approx(21.03)
+    # the signed-in check carried where it was made, for the authority's desk
+    serial = parse_stamp(info["stamp_urls"]["star_mismatch"]).payload
+    desk = urllib.request.Request(  # noqa: S310 - loopback
+        f"{server.url}/desk/serials/{serial.key_index}/{serial.serial}"
+    )
+    desk.add_header("Cookie", f"ocop_desk={info['tokens']['authority_VN-01']}")
+    page_text = urllib.request.urlopen(desk, timeout=5).read().decode()  # noqa: S310
+    assert "<td>Kiểm tra viên</td><td>gần Hà Nội (21.03, 105.85)</td>" in page_text
 
 
 AXE = ROOT / "tests/vendor/axe-core/axe.min.js"

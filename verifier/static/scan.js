@@ -219,6 +219,8 @@ async function onText(text) {
   signal();
   try {
     const params = new URLSearchParams({ code: text, device_id: deviceId });
+    const where = coarseLocation();
+    if (where) params.set("location", where);
     if (starsSeen) params.set("stars_seen", String(starsSeen));
     const headers = signedIn() ? { Authorization: `Bearer ${token()}` } : {};
     const response = await fetch(`/api/v1/verify?${params}`, { headers, signal: AbortSignal.timeout(5000) });
@@ -345,7 +347,32 @@ $("start").addEventListener("click", startCamera);
 const token = () => localStorage.getItem("ocop.inspector");
 const signedIn = () => Boolean(token());
 
+// Inspectors' checks carry where they were made (rounded to about 1 km), so the authority
+// sees copied stamps by place; a buyer's scan never asks for or sends a location.
+let lastPosition = null, watching = null;
+function watchLocation() {
+  if (!signedIn() || watching !== null || !navigator.geolocation) return;
+  watching = navigator.geolocation.watchPosition(
+    (p) => { lastPosition = { latitude: p.coords.latitude, longitude: p.coords.longitude, at: Date.now() }; },
+    () => {},
+    { enableHighAccuracy: false, maximumAge: 600000 },
+  );
+}
+const freshPosition = () => (signedIn() && lastPosition && Date.now() - lastPosition.at < 600000 ? lastPosition : null);
+function coarseLocation() {
+  const here = freshPosition();
+  return here ? `${here.latitude.toFixed(2)},${here.longitude.toFixed(2)}` : null;
+}
+
+window.ocopScanner.where = coarseLocation;
+
 function showInspector() {
+  if (signedIn()) watchLocation();
+  else if (watching !== null) {
+    navigator.geolocation.clearWatch(watching);
+    watching = null;
+    lastPosition = null;
+  }
   $("inspector-off").hidden = signedIn();
   $("inspector-on").hidden = !signedIn();
   $("report").hidden = !signedIn() || !lastScan;
@@ -406,7 +433,7 @@ const position = () => new Promise((resolve) => {
 $("report").addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!lastScan) return;
-  const coords = await position();
+  const coords = freshPosition() || await position();
   const photos = await Promise.all([...$("photos").files].slice(0, 3).map(readFile));
   const report = {
     client_id: crypto.randomUUID(), created_at: new Date().toISOString(), code: lastScan.code,

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine
 
 from signing import PrivateKey, StatusList, TrustedKey, TrustList
 from tests.vectors import generate
+from verifier import cli
 from verifier.app import create_app
 from verifier.db import sqlite_url
 from verifier.demo import create_demo
@@ -59,6 +60,14 @@ def world() -> World:
 # The registry on a real database: every test runs on SQLite and on PostgreSQL.
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_command_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``ocop`` command reads the clock once, at its edge: pin it, so commands agree with
+    the demo fixtures' time (regression: `ocop stamps batch` in tests signed with the real
+    clock, so they would fail once the demo's recognitions expired)."""
+    monkeypatch.setattr(cli, "_now", lambda: NOW)
 
 
 @contextmanager

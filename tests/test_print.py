@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from signing import parse_stamp
 from stamps.sheet import MIN_STAMP_MM, Layout
-from tests.conftest import Demo
+from tests.conftest import NOW, Demo
 from verifier.cli import main
 from verifier.models import Batch
 
@@ -155,6 +155,7 @@ def test_an_interrupted_batch_leaves_no_file_that_looks_complete(
         batch = session.scalars(select(Batch).order_by(Batch.id.desc())).first()
         assert batch is not None
         assert batch.count == 5000
+        assert batch.created_at == NOW  # the command's clock is the pinned one
 
 
 @pytest.mark.parametrize(

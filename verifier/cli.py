@@ -58,6 +58,11 @@ STATUS_LIST_FILE = "status-list.json"
 ROOT_KEY_FILE = "root-public-key.txt"
 
 
+def _now() -> datetime:
+    """The one clock the commands read (tests pin it)."""
+    return datetime.now(UTC)
+
+
 class CommandError(Exception):
     """A failure to report as one line on standard error, with exit status 2."""
 
@@ -252,7 +257,7 @@ def _keys_add(args: argparse.Namespace) -> int:
         private = keyfiles.read_key(key_path, settings.passphrase)
     except OSError as exc:
         raise CommandError(f"cannot read {args.key}: {exc.strerror}") from None
-    now = datetime.now(UTC)
+    now = _now()
     today = vietnam_date(now)
     period = (args.not_before or today, args.not_after or add_months(today, 60))
     with _registry_write(settings, now) as session:
@@ -271,7 +276,7 @@ def _keys_add(args: argparse.Namespace) -> int:
 
 
 def _keys_retire(args: argparse.Namespace) -> int:
-    now = datetime.now(UTC)
+    now = _now()
     with _registry_write(_settings(args.data_dir), now) as session:
         key = registry.retire_signing_key(session, _operator(), args.index, now)
         print(f"key {key.index} retired; serials above {key.last_serial} are now counterfeit")
@@ -296,7 +301,7 @@ def _stamps_batch(args: argparse.Namespace) -> int:
     for path in outputs.values():
         if not path.parent.is_dir():
             raise CommandError(f"the folder of {path} does not exist")
-    now = datetime.now(UTC)
+    now = _now()
     settings = _settings(args.data_dir)
     try:
         service = Service.start(settings, now)
@@ -362,7 +367,7 @@ def _scans_prune(args: argparse.Namespace) -> int:
         raise CommandError("--older-than must be at least 1 day")
     settings = _settings(args.data_dir)
     engine = make_engine(settings.database_url, writer=True)
-    cutoff = datetime.now(UTC) - timedelta(days=args.older_than)
+    cutoff = _now() - timedelta(days=args.older_than)
     try:
         removed = prune_scans(engine, cutoff)
     finally:
@@ -410,7 +415,7 @@ def _read_backup(action: Callable[[Path], _T], path: Path) -> _T:
 
 def _backup(args: argparse.Namespace) -> int:
     settings = _settings(args.data_dir)
-    now = datetime.now(UTC)
+    now = _now()
     out = args.out or settings.data_dir / "backups" / f"ocop-backup-{now:%Y%m%dT%H%M%SZ}.zip"
     engine = make_engine(settings.database_url)
     try:
@@ -596,7 +601,7 @@ def _print_verdict(verdict: Verdict, language: Language) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    now = args.at or datetime.now(UTC)
+    now = args.at or _now()
     stamp_text = _stamp_text(args.stamp)
     if not args.offline:
         return _verify_online(args, stamp_text, now)
@@ -641,7 +646,7 @@ def _verify_online(args: argparse.Namespace, stamp_text: str, now: datetime) -> 
 def _demo(args: argparse.Namespace) -> int:
     passphrase = os.environ.get(keyfiles.PASSPHRASE_VARIABLE) or DEMO_PASSPHRASE
     try:
-        demo = create_demo(args.data_dir, passphrase.encode(), datetime.now(UTC))
+        demo = create_demo(args.data_dir, passphrase.encode(), _now())
     except DemoExists as exc:
         raise CommandError(str(exc)) from None
     print(f"Demo ready in {args.data_dir}: tokens and sample stamps in {args.data_dir}/demo.json")

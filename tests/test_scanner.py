@@ -399,16 +399,46 @@ def test_pages_pass_axe_with_no_serious_violations_at_360_px(
         page.goto(server.url + path.format(**codes))
         if path == "/scan":
             _verdict(page)
-        page.add_script_tag(path=str(AXE))
-        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-            for v in results["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert serious == []
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 360  # nothing wider than the phone
+        _assert_accessible_at_360_px(page)
+    finally:
+        browser.close()
+
+
+def _assert_accessible_at_360_px(page: Page) -> None:
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360  # nothing wider than the phone
+
+
+@pytest.mark.parametrize("sample", [None, "genuine"])
+def test_the_signed_in_desk_passes_axe_at_360_px(
+    playwright: Playwright,
+    server: Server,
+    demo_dir: tuple[Path, dict[str, Any]],
+    tmp_path: Path,
+    sample: str | None,
+) -> None:
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser, width=360)
+        context.add_cookies([{"name": "ocop_desk", "value": info["tokens"]["authority_VN-01"],
+                              "url": server.url + "/desk"}])  # fmt: skip
+        page = context.new_page()
+        path = "/desk"
+        if sample is not None:
+            payload = parse_stamp(info["stamp_urls"][sample]).payload
+            path = f"/desk/serials/{payload.key_index}/{payload.serial}"
+        page.goto(server.url + path)
+        assert page.query_selector("#find-code" if sample is None else "#summary") is not None
+        _assert_accessible_at_360_px(page)
     finally:
         browser.close()
 

@@ -297,10 +297,11 @@ class ScanRecorder:
             ).first()
             if row is None:
                 continue
-            markets = [p.centre for c in row[0].split(",") if (p := provinces.province(c))]
+            found = (provinces.province(code) for code in row[0].split(","))
+            markets = [market.centre for market in found if market is not None]
             if any(
-                clones.far_from_markets((p.latitude, p.longitude), markets, self._rules)
-                for p in points
+                clones.far_from_markets((point.latitude, point.longitude), markets, self._rules)
+                for point in points
             ):
                 away.append((True, key_index, serial))
         if away:

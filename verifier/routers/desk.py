@@ -20,7 +20,6 @@ from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.errors import NotFound, ServiceError, Unauthorized
 from verifier.messages import CERTIFICATE_STATES, CONSUMER, ROLE_NAMES, SCAN_PATTERNS
 from verifier.models import Role
-from verifier.provinces import PROVINCES
 from verifier.registry import Actor
 from verifier.routers.pages import render
 from verifier.service import Service
@@ -66,8 +65,7 @@ def desk(
         expiring = registry.expiring_certificates(session, actor, today)
         context = {
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
-            "batches": batches, "provinces": PROVINCES,
-            "rules": service.settings.clone_rules,
+            "batches": batches, "rules": service.settings.clone_rules,
             "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
             "error": error[:40],
         }  # fmt: skip
@@ -196,7 +194,7 @@ def serial_page(
     except ServiceError as exc:
         return _back(error=exc.code)
     context = {
-        "actor": actor, "file": file, "error": error[:40], "provinces": PROVINCES,
+        "actor": actor, "file": file, "error": error[:40],
         "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
         "place": lambda location: findings.place_label(location, language),
         "back": f"/desk/serials/{key_index}/{serial}", "today": vietnam_date(now),

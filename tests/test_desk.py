@@ -127,6 +127,7 @@ def test_a_serial_file_shows_its_scans_places_and_batch(demo: Demo) -> None:
     _scan(demo, "genuine", phone="phone-b", location="21.04,105.84",
           at=NOW + timedelta(minutes=20))  # fmt: skip
     _scan(demo, "genuine", phone="phone-c", location="79", at=NOW + timedelta(days=3))
+    _scan(demo, "genuine", phone="phone-d", location="92", at=NOW - timedelta(days=40))
     demo.service.recorder.flush()
     payload = parse_stamp(demo.sample("genuine")).payload
     _sign_in(demo)
@@ -140,6 +141,8 @@ def test_a_serial_file_shows_its_scans_places_and_batch(demo: Demo) -> None:
     # times in Vietnam's wall clock: 03:00 UTC is 10:00 in Hà Nội
     assert f"{(NOW + timedelta(hours=7)):%d/%m/%Y} 10:00" in text
     assert "Kiểm tra viên" in text
+    assert "Cần Thơ" not in text  # 43 days before the last check: outside the window
+    assert "4 lượt kiểm tra" in text  # but counted
     english = demo.client.get(f"/desk/serials/{payload.key_index}/{payload.serial}?lang=en")
     assert "near Hà Nội (21.03, 105.85)" in english.text
 

@@ -40,6 +40,28 @@ def test_scans_are_aggregated_per_serial_across_flushes(demo: Demo) -> None:
         assert {e.device_id for e in events} == {None, "phone-7"}
 
 
+def test_first_and_last_check_are_the_earliest_and_latest_in_any_order_regression(
+    demo: Demo,
+) -> None:
+    """Regression: ``last_at`` was the time of the last event queued and ``first_at`` never
+    moved earlier, so checks arriving out of order (a demo, an import) hid the latest check
+    and shrank the desk's history window to nothing."""
+    recorder, serial = demo.service.recorder, (1, 777_001)
+    for hours in (5, 9, 1):
+        recorder.record(ScanEvent(NOW + timedelta(hours=hours), serial, "genuine", "public"))
+    recorder.flush()
+    recorder.record(ScanEvent(NOW - timedelta(hours=2), serial, "genuine", "public"))
+    recorder.record(ScanEvent(NOW + timedelta(hours=3), serial, "genuine", "public"))
+    recorder.flush()
+    with demo.service.sessions() as session:
+        row = session.get_one(SerialScans, serial)
+    assert (row.count, row.first_at, row.last_at) == (
+        5,
+        NOW - timedelta(hours=2),
+        NOW + timedelta(hours=9),
+    )
+
+
 def test_flushed_timestamps_are_stored_in_the_orm_format_regression(demo: Demo) -> None:
     """Regression: the raw flush once bound aware datetimes straight to sqlite3, which stored
     '... +00:00' text beside the ORM's '... .ffffff' text, so time comparisons in SQL broke."""

@@ -4,7 +4,9 @@ the batches whose stamps look copied or travel far from where they are sold."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -16,7 +18,8 @@ from verifier.registry import Actor, key_indexes_of
 
 __all__ = ["BatchFinding", "Place", "SerialFile", "flagged_batches", "place_label", "serial_file"]
 
-HISTORY = 50  # scan events shown on a serial's file
+HISTORY = 50  # scan events shown on a serial's file ...
+HISTORY_DAYS = 30  # ... from the 30 days up to its last check
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,25 +96,32 @@ def serial_file(
             BlockedSerials.last_serial >= serial,
         )
     ).all()
-    history = session.scalars(
-        select(Scan)
-        .where(Scan.key_index == key_index, Scan.serial == serial)
-        .order_by(Scan.at.desc())
-        .limit(HISTORY)
-    ).all()
-    scans = Counter[str]()
+    scans = session.get(SerialScans, (key_index, serial))
+    history: Sequence[Scan] = []
+    if scans is not None:
+        # walk the time index back from the serial's last check (no index by serial, see
+        # models.Scan), within HISTORY_DAYS of it
+        since = max(scans.first_at, scans.last_at - timedelta(days=HISTORY_DAYS))
+        history = session.scalars(
+            select(Scan)
+            .where(Scan.at.between(since, scans.last_at))
+            .where(Scan.key_index == key_index, Scan.serial == serial)
+            .order_by(Scan.at.desc())
+            .limit(HISTORY)
+        ).all()
+    counts = Counter[str]()
     phones: dict[str, set[str | None]] = {}
     for event in history:
         label = place_label(event.location, language, precise=False)
         if label is None:
             continue
-        scans[label] += 1
+        counts[label] += 1
         phones.setdefault(label, set()).add(event.device_id)
-    places = [Place(label, n, len(phones[label] - {None})) for label, n in scans.most_common()]
+    places = [Place(label, n, len(phones[label] - {None})) for label, n in counts.most_common()]
     return SerialFile(
         key_index=key_index,
         serial=serial,
-        scans=session.get(SerialScans, (key_index, serial)),
+        scans=scans,
         batch=batch,
         certificate=session.get(Certificate, batch.certificate_id) if batch else None,
         blocks=list(blocks),

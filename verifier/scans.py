@@ -32,7 +32,11 @@ _SQL = {
     "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
     "upsert": "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at)"
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_index, serial) DO UPDATE"
-    " SET count = serial_scans.count + excluded.count, last_at = excluded.last_at",
+    " SET count = serial_scans.count + excluded.count,"
+    " first_at = CASE WHEN excluded.first_at < serial_scans.first_at"
+    " THEN excluded.first_at ELSE serial_scans.first_at END,"
+    " last_at = CASE WHEN excluded.last_at > serial_scans.last_at"
+    " THEN excluded.last_at ELSE serial_scans.last_at END",
 }
 # OR of point conditions: SQLite does not use the primary key for (a, b) IN (VALUES ...)
 _READ_MANY = (
@@ -151,7 +155,7 @@ class ScanRecorder:
             engine.dialect
         ) or (lambda t: t)
         self._events: list[ScanEvent] = []
-        # per serial: [queued scans, index of its first and of its last event in _events]
+        # per serial: [queued scans, index of its earliest and of its latest event in _events]
         self._pending: dict[SerialKey, list[int]] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -195,11 +199,16 @@ class ScanRecorder:
         with self._lock:
             events = self._events
             events.append(event)
+            index = len(events) - 1
             pending = self._pending.get(event.serial)
             if pending is None:
-                pending = self._pending[event.serial] = [0, len(events) - 1, 0]
+                pending = self._pending[event.serial] = [0, index, index]
             pending[0] += 1
-            pending[2] = len(events) - 1
+            # the earliest and the latest check, whatever order they arrive in
+            if event.at < events[pending[1]].at:
+                pending[1] = index
+            if event.at >= events[pending[2]].at:
+                pending[2] = index
             count, first = pending[0], events[pending[1]].at
         if stored is not None:
             return ScanSummary(

@@ -1,4 +1,4 @@
-"""where a batch is sold, scans far from it, and a per-serial index on raw scans
+"""where a batch is sold, and scans far from it
 
 Revision ID: 0007
 Revises: 0006
@@ -21,11 +21,9 @@ def upgrade() -> None:
         table.add_column(sa.Column("markets", sa.String(length=120), nullable=True))
     with op.batch_alter_table("serial_scans") as table:
         table.add_column(sa.Column("away", sa.Boolean(), nullable=False, server_default=sa.false()))
-    op.create_index("ix_scans_serial", "scans", ["key_index", "serial", "at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_scans_serial", table_name="scans")
     with op.batch_alter_table("serial_scans") as table:
         table.drop_column("away")
     with op.batch_alter_table("batches") as table:

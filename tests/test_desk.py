@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from signing import StatusList, parse_stamp, verify
 from tests.conftest import NOW, Demo
-from verifier.models import AuditEntry, Batch, BlockedSerials
+from verifier import registry
+from verifier.models import AuditEntry, Authority, Batch, BlockedSerials, Role
 from verifier.scans import ScanEvent
 
 
@@ -239,3 +240,48 @@ def test_report_photos_are_shown_to_the_authority_only(demo: Demo) -> None:
     assert (photo.status_code, photo.headers["content-type"]) == (200, "image/jpeg")
     assert photo.content == JPEG
     assert demo.client.get(f"/desk/reports/{report_id}/photos/1").status_code == 404
+
+
+def test_a_block_can_be_lifted_and_stays_on_record(demo: Demo) -> None:
+    payload = parse_stamp(demo.sample("genuine")).payload
+    page = f"/desk/serials/{payload.key_index}/{payload.serial}"
+    _sign_in(demo)
+    form = {"key_index": payload.key_index, "serial": payload.serial, "reason": "Nghi sao chép"}
+    demo.client.post("/desk/block", data=form)
+    with demo.service.sessions() as session:
+        block = session.scalars(select(BlockedSerials).order_by(BlockedSerials.id.desc())).first()
+    assert block is not None
+
+    def verdicts() -> tuple[str, str]:
+        demo.service.refresh()
+        online = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")})
+        document = demo.client.get("/.well-known/ocop/status-list").content
+        status_list = StatusList.verify(document, [demo.service.root.public_key], NOW)
+        offline = verify(demo.sample("genuine"), demo.service.lists(NOW).trust_list,
+                         status_list, NOW)  # fmt: skip
+        return online.json()["verdict"], offline.verdict.value
+
+    assert verdicts() == ("suspected_clone", "suspected_clone")
+    with demo.service.writer.begin() as session:  # another province's department
+        saigon = Authority(code="VN-79", name="Sở NN&MT TP.HCM", kind="province",
+                           province_code="79")  # fmt: skip
+        session.add(saigon)
+        session.flush()
+        other = registry.create_token(session, Role.AUTHORITY, "HCM", NOW, authority_id=saigon.id)
+    demo.client.post("/desk/sign-in", data={"token": other})
+    refused = demo.client.post(f"/desk/blocks/{block.id}/lift",
+                               data={"reason": "thử", "back": page})  # fmt: skip
+    assert "Việc này thuộc cơ quan quản lý khác" in refused.text
+    assert verdicts() == ("suspected_clone", "suspected_clone")
+    _sign_in(demo)
+    lifted = demo.client.post(f"/desk/blocks/{block.id}/lift",
+                              data={"reason": "Đã xác minh là tem thật", "back": page})  # fmt: skip
+    assert 'data-block="lifted"' in lifted.text
+    assert "Đã xác minh là tem thật" in lifted.text
+    assert "Khóa sê-ri này" in lifted.text  # it can be blocked again
+    assert verdicts() == ("genuine", "genuine")
+    again = demo.client.post(f"/desk/blocks/{block.id}/lift",
+                             data={"reason": "lần nữa", "back": page})  # fmt: skip
+    assert "Đã được thực hiện trước đó" in again.text
+    with demo.service.sessions() as session:
+        assert session.scalars(select(AuditEntry.action)).all().count("serial.unblock") == 1

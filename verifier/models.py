@@ -251,6 +251,9 @@ class BlockedSerials(Base):
     reason: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # a block lifted (a mistake, a cleared investigation) stays on record but stops counting
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lift_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class SerialScans(Base):

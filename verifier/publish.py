@@ -105,7 +105,11 @@ def publish_status_list(
         [certificate_status(c) for c in certificates],
         blocked=[
             SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason)
-            for b in session.scalars(select(BlockedSerials).order_by(BlockedSerials.id))
+            for b in session.scalars(
+                select(BlockedSerials)
+                .where(BlockedSerials.lifted_at.is_(None))
+                .order_by(BlockedSerials.id)
+            )
         ],
         voided=[
             SerialRange(b.key_index, b.first_serial, b.last_serial, b.void_reason) for b in voided

@@ -483,6 +483,24 @@ def block_serials(
     return blocked
 
 
+def lift_block(
+    session: Session, actor: Actor, block_id: int, reason: str, now: datetime
+) -> BlockedSerials:
+    """Lift a block (an authority, on its own keys' serials): the range leaves the next
+    status list; the block stays on record with why it was lifted. Raises :class:`NotFound`,
+    :class:`Forbidden` for another authority's key, :class:`Conflict` when already lifted."""
+    actor.require(Role.AUTHORITY)
+    block: BlockedSerials = get(session, BlockedSerials, block_id)
+    keys = key_indexes_of(session, actor)
+    if keys is not None and block.key_index not in keys:
+        raise Forbidden("an authority lifts blocks on its own keys' serials only")
+    if block.lifted_at is not None:
+        raise Conflict(f"block {block_id} was lifted already")
+    block.lifted_at, block.lift_reason = now, reason
+    audit(session, actor, "serial.unblock", "blocked_serials", block.id, now, reason=reason)
+    return block
+
+
 def add_signing_key(
     session: Session,
     actor: Actor,

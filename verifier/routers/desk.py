@@ -111,6 +111,22 @@ def block(
     )  # fmt: skip
 
 
+@router.post("/blocks/{block_id}/lift")
+def lift_block(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    block_id: int,
+    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    back: Back = "/desk",
+) -> Response:
+    """Lift a block put by mistake or cleared by an investigation; audited."""
+    return _act(
+        request, service, now, back, "#summary",
+        lambda session, actor: registry.lift_block(session, actor, block_id, reason, now),
+    )  # fmt: skip
+
+
 @router.post("/batches/{batch_id}/void")
 def void_batch(
     request: Request,

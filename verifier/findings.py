@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from verifier import clones, provinces
 from verifier.errors import Forbidden
-from verifier.models import Batch, BlockedSerials, Certificate, Role, Scan, SerialScans
+from verifier.models import (
+    Batch,
+    BatchState,
+    BlockedSerials,
+    Certificate,
+    Role,
+    Scan,
+    SerialScans,
+)
 from verifier.registry import Actor, key_indexes_of
 
 __all__ = ["BatchFinding", "Place", "SerialFile", "flagged_batches", "place_label", "serial_file"]
@@ -147,7 +155,8 @@ def flagged_batches(
                 SerialScans.serial.between(Batch.first_serial, Batch.last_serial),
             ),
         )
-        .where(Batch.state == "issued", or_(SerialScans.flag.is_not(None), SerialScans.away))
+        .where(Batch.state == BatchState.ISSUED.value)
+        .where(or_(SerialScans.flag.is_not(None), SerialScans.away))
         .group_by(Batch.id)
         .having(func.count() >= rules.batch_serials)
         .order_by(func.count().desc())

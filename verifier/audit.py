@@ -45,12 +45,15 @@ def entry_hash(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def parse_head(value: str) -> tuple[int, str]:
+    """Return the (last sequence, its hash) that the head ``"sequence:hash"`` names."""
+    sequence, digest = value.split(":")
+    return int(sequence), digest
+
+
 def _head(session: Session) -> tuple[int, str]:
     row = session.get(Meta, HEAD_KEY, with_for_update=True)
-    if row is None:
-        return 0, GENESIS
-    sequence, digest = row.value.split(":")
-    return int(sequence), digest
+    return (0, GENESIS) if row is None else parse_head(row.value)
 
 
 def append(
@@ -93,10 +96,7 @@ class ChainReport:
 def verify_chain(session: Session) -> ChainReport:
     """Check the database's audit log and its head; see :func:`check_entries`."""
     head = session.get(Meta, HEAD_KEY)
-    last: tuple[int, str] | None = None
-    if head is not None:
-        sequence, digest = head.value.split(":")
-        last = int(sequence), digest
+    last = None if head is None else parse_head(head.value)
     return check_entries(session.scalars(select(AuditEntry).order_by(AuditEntry.sequence)), last)
 
 

@@ -41,7 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from verifier.audit import HEAD_KEY, ChainReport, check_entries
+from verifier.audit import HEAD_KEY, ChainReport, check_entries, parse_head
 from verifier.models import AuditEntry, Base, Meta, Scan, UtcDateTime
 
 __all__ = ["FORMAT", "BackupError", "Manifest", "compare_logs", "restore", "verify_backup",
@@ -109,10 +109,7 @@ def _revision(connection: Connection) -> str:
 
 def _head(connection: Connection) -> tuple[int, str] | None:
     value = connection.execute(select(Meta.value).where(Meta.key == HEAD_KEY)).scalar()
-    if value is None:
-        return None
-    sequence, digest = str(value).split(":")
-    return int(sequence), digest
+    return None if value is None else parse_head(value)
 
 
 def write_backup(

@@ -34,7 +34,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from signing import VerdictCode, parse_stamp
+from signing import StatusList, VerdictCode, parse_stamp
+from signing.keys import b64url_decode
 from stamps import encode_qr
 from stamps.qr import png_bytes
 from tests.browser.camera import stamp_frame, write_y4m
@@ -467,3 +468,36 @@ def test_old_lists_turn_the_offline_notice_amber(
         _shot(page, "07-offline-stale-lists")
     finally:
         browser.close()
+
+
+def test_an_inspector_blocks_a_copied_stamp_from_the_scanner(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Last in this file: it blocks the 5-star sample for the rest of the module."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine_5_stars"]))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        page.goto(f"{server.url}/scan")
+        assert _online_verdict(page)["verdict"] == "genuine"
+        assert page.is_hidden("#block")  # only for a signed-in inspector
+        page.fill("#token", info["tokens"]["inspector"])
+        page.press("#token", "Enter")
+        page.wait_for_selector("#block:not([hidden])")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#block-serial")
+        page.wait_for_selector("#result .band[data-verdict='suspected_clone']", timeout=15_000)
+        assert "Đã khóa sê-ri" in page.inner_text("#status")
+        assert page.is_hidden("#block")  # blocked once, not twice
+        _shot(page, "08-inspector-blocked-a-copy")
+    finally:
+        browser.close()
+    document = urllib.request.urlopen(  # noqa: S310 - loopback
+        f"{server.url}/.well-known/ocop/status-list", timeout=5
+    ).read()
+    status_list = StatusList.verify(
+        document, [b64url_decode(info["root_public_key"])], datetime.now(UTC)
+    )
+    payload = parse_stamp(info["stamp_urls"]["genuine_5_stars"]).payload
+    assert status_list.is_blocked(payload.key_index, payload.serial)  # offline scanners too

@@ -372,6 +372,18 @@ SCANNER: dict[str, dict[Language, Any]] = {
         "en": "Report saved; it is sent when the network is there.",
     },
     "report_waiting": {"vi": "chờ gửi", "en": "waiting to be sent"},
+    "block_confirm": {
+        "vi": "Khóa sê-ri {serial}? Mọi máy quét sẽ báo tem này là nghi sao chép.",
+        "en": "Block serial {serial}? Every scanner will show this stamp as a suspected copy.",
+    },
+    "blocked": {
+        "vi": "Đã khóa sê-ri {serial}; cơ quan quản lý sẽ thấy trên bàn làm việc.",
+        "en": "Serial {serial} blocked; the authority sees it on its desk.",
+    },
+    "block_needs_network": {
+        "vi": "Cần có mạng để khóa tem. Hãy gửi báo cáo; báo cáo được lưu và gửi sau.",
+        "en": "Blocking needs the network. File a report instead; it is kept and sent later.",
+    },
     "report_status": {
         "vi": {"new": "đã nhận", "investigating": "đang xử lý", "closed": "đã đóng"},
         "en": {"new": "received", "investigating": "under investigation", "closed": "closed"},

@@ -184,6 +184,7 @@ function fromSnapshot(verdict) {
     };
   }
   return {
+    stampId: stamp ? { keyIndex: stamp.keyIndex, serial: stamp.serial } : null,
     verdict: verdict.verdict, reasons: verdict.reasons, offline: true,
     issuer: key && key.issuer_name, certificate: verdict.verdict === "counterfeit" ? null : certificate,
   };
@@ -192,6 +193,7 @@ function fromSnapshot(verdict) {
 function fromServer(json) {
   const c = json.certificate;
   return {
+    stampId: json.stamp ? { keyIndex: json.stamp.key_index, serial: json.stamp.serial } : null,
     verdict: json.verdict, reasons: json.reasons, offline: false, scans: json.scans,
     issuer: json.stamp && json.stamp.issuer_name,
     certificate: c && {
@@ -236,7 +238,14 @@ async function onText(text) {
     statusLine.textContent = T.ui.no_lists;
     return;
   }
-  lastScan = { code: text, verdict: answer.verdict, product: answer.certificate && answer.certificate.product };
+  // only a validly signed stamp that is not blocked yet has a serial worth blocking
+  const blockable = answer.stampId && !["counterfeit", "malformed"].includes(answer.verdict)
+    && !answer.reasons.includes("serial_blocked");
+  lastScan = {
+    code: text, verdict: answer.verdict, product: answer.certificate && answer.certificate.product,
+    keyIndex: blockable ? answer.stampId.keyIndex : null, serial: blockable ? answer.stampId.serial : null,
+  };
+  showInspector();
   addHistory(answer);
 }
 
@@ -376,6 +385,7 @@ function showInspector() {
   $("inspector-off").hidden = signedIn();
   $("inspector-on").hidden = !signedIn();
   $("report").hidden = !signedIn() || !lastScan;
+  $("block").hidden = !signedIn() || !lastScan || lastScan.serial === null;
 }
 
 $("inspector-off").addEventListener("submit", async (event) => {
@@ -396,6 +406,24 @@ $("stars-seen").addEventListener("change", () => {
   if (!lastScan) return;
   lastText = ""; // check the last stamp again against the stars on its pack
   onText(lastScan.code);
+});
+$("block").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!lastScan || lastScan.serial === null) return;
+  const label = `${String(lastScan.keyIndex).padStart(2, "0")}-${String(lastScan.serial).padStart(9, "0")}`;
+  if (!window.confirm(T.ui.block_confirm.replace("{serial}", label))) return;
+  try {
+    const response = await fetch("/api/v1/blocked-serials", {
+      method: "POST", headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ key_index: lastScan.keyIndex, first_serial: lastScan.serial, last_serial: lastScan.serial, reason: $("block-reason").value }),
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    statusLine.textContent = T.ui.blocked.replace("{serial}", label);
+    lastText = ""; // show the new verdict
+    await onText(lastScan.code);
+  } catch {
+    statusLine.textContent = T.ui.block_needs_network;
+  }
 });
 $("sign-out").addEventListener("click", () => {
   localStorage.removeItem("ocop.inspector");

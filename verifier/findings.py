@@ -12,7 +12,6 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from verifier import clones, provinces
-from verifier.errors import Forbidden
 from verifier.models import (
     Batch,
     BatchState,
@@ -22,7 +21,7 @@ from verifier.models import (
     Scan,
     SerialScans,
 )
-from verifier.registry import Actor, key_indexes_of
+from verifier.registry import Actor, key_indexes_of, require_key
 
 __all__ = ["BatchFinding", "Place", "SerialFile", "flagged_batches", "place_label", "serial_file"]
 
@@ -80,20 +79,14 @@ def place_label(location: str | None, language: str, *, precise: bool = True) ->
     return f"{word} {near.name}{where}"
 
 
-def _check_key(session: Session, actor: Actor, key_index: int) -> None:
-    actor.require(Role.AUTHORITY)
-    keys = key_indexes_of(session, actor)
-    if keys is not None and key_index not in keys:
-        raise Forbidden("this serial is another authority's")
-
-
 def serial_file(
     session: Session, actor: Actor, key_index: int, serial: int, language: str
 ) -> SerialFile:
     """Return a serial's file: its aggregate, batch and certificate, the blocks that cover it,
     its latest scans and where its scans came from. Raises :class:`Forbidden` for anyone but
     the authority of the serial's key (or the central council)."""
-    _check_key(session, actor, key_index)
+    actor.require(Role.AUTHORITY)
+    require_key(session, actor, key_index, "this serial is another authority's")
     covers = and_(Batch.key_index == key_index, Batch.first_serial <= serial,
                   Batch.last_serial >= serial)  # fmt: skip
     batch = session.scalars(select(Batch).where(covers)).first()
@@ -147,7 +140,8 @@ def flagged_batches(
     flagged = func.sum(case((SerialScans.flag.is_not(None), 1), else_=0))
     away = func.sum(case((SerialScans.away, 1), else_=0))
     query = (
-        select(Batch, flagged, away)
+        select(Batch, Certificate, flagged, away)
+        .join(Certificate, Certificate.id == Batch.certificate_id)
         .join(
             SerialScans,
             and_(
@@ -157,7 +151,7 @@ def flagged_batches(
         )
         .where(Batch.state == BatchState.ISSUED.value)
         .where(or_(SerialScans.flag.is_not(None), SerialScans.away))
-        .group_by(Batch.id)
+        .group_by(Batch.id, Certificate.id)
         .having(func.count() >= rules.batch_serials)
         .order_by(func.count().desc())
         .limit(limit)
@@ -165,7 +159,4 @@ def flagged_batches(
     keys = key_indexes_of(session, actor)
     if keys is not None:
         query = query.where(Batch.key_index.in_(keys))
-    return [
-        BatchFinding(batch, session.get_one(Certificate, batch.certificate_id), int(f), int(a))
-        for batch, f, a in session.execute(query)
-    ]
+    return [BatchFinding(b, c, int(f), int(a)) for b, c, f, a in session.execute(query)]

@@ -461,9 +461,7 @@ def block_serials(
     actor.require(Role.AUTHORITY, Role.INSPECTOR)
     get(session, SigningKey, key_index)
     if actor.role is Role.AUTHORITY:
-        keys = key_indexes_of(session, actor)
-        if keys is not None and key_index not in keys:
-            raise Forbidden("an authority blocks the serials of its own keys only")
+        require_key(session, actor, key_index, "an authority blocks its own keys' serials only")
     if not 1 <= first_serial <= last_serial < 1 << 48:
         raise Invalid("a blocked range needs 1 <= first_serial <= last_serial < 2**48")
     blocked = BlockedSerials(
@@ -491,9 +489,7 @@ def lift_block(
     :class:`Forbidden` for another authority's key, :class:`Conflict` when already lifted."""
     actor.require(Role.AUTHORITY)
     block: BlockedSerials = get(session, BlockedSerials, block_id)
-    keys = key_indexes_of(session, actor)
-    if keys is not None and block.key_index not in keys:
-        raise Forbidden("an authority lifts blocks on its own keys' serials only")
+    require_key(session, actor, block.key_index, "an authority lifts its own keys' blocks only")
     if block.lifted_at is not None:
         raise Conflict(f"block {block_id} was lifted already")
     block.lifted_at, block.lift_reason = now, reason
@@ -655,6 +651,14 @@ def key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
     )
 
 
+def require_key(session: Session, actor: Actor, key_index: int | None, refusal: str) -> None:
+    """Raise :class:`Forbidden` with ``refusal`` unless the actor answers for the stamps of
+    ``key_index`` (see :func:`key_indexes_of`)."""
+    keys = key_indexes_of(session, actor)
+    if keys is not None and key_index not in keys:
+        raise Forbidden(refusal)
+
+
 def flagged_serials(session: Session, actor: Actor, limit: int = 100) -> list[SerialScans]:
     """Return the serials of the actor's keys whose scans broke a clone rule, most scanned
     first. Raises :class:`Forbidden` for anyone but an authority."""
@@ -683,9 +687,7 @@ def desk_report(session: Session, actor: Actor, report_id: int) -> Report:
     :class:`Forbidden` for a report about another authority's stamps."""
     actor.require(Role.AUTHORITY)
     report: Report = get(session, Report, report_id)
-    keys = key_indexes_of(session, actor)
-    if keys is not None and report.key_index not in keys:
-        raise Forbidden("this report is about another authority's stamps")
+    require_key(session, actor, report.key_index, "this report is about another's stamps")
     return report
 
 

@@ -38,6 +38,7 @@ def _actor(service: Service, request: Request) -> Actor | None:
 
 
 _BACK = re.compile(r"/desk(/serials/\d{1,5}/\d{1,15})?")
+_SERIAL = re.compile(r"(\d{1,5})-(\d{1,15})")  # as the desk prints serials: 01-000000123
 
 
 def _back(anchor: str = "", error: str = "", page: str = "/desk") -> RedirectResponse:
@@ -233,9 +234,6 @@ def find(code: Annotated[str, Query(max_length=2048)] = "") -> Response:
     except OcopError:
         return _back(error="not_a_stamp")
     return _back(page=f"/desk/serials/{payload.key_index}/{payload.serial}")
-
-
-_SERIAL = re.compile(r"(\d{1,5})-(\d{1,15})")
 
 
 @router.get("/reports/{report_id}/photos/{number}")

@@ -16,6 +16,7 @@ from signing._dates import vietnam_date
 from verifier import public
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.index import PublicCertificate, RegistryIndex
+from verifier.messages import CERTIFICATE_STATES
 from verifier.provinces import PROVINCES
 from verifier.routers.pages import render
 from verifier.service import Service
@@ -99,6 +100,7 @@ def registry_page(
         "page": page, "pages": max(1, -(-len(found) // PAGE_SIZE)),
         "provinces": _provinces(index), "groups": PRODUCT_GROUPS, "today": today,
         "status_of": lambda c: public.effective_status(c, today),
+        "statuses": CERTIFICATE_STATES[language],
         "query": request.url.query,
     })  # fmt: skip
 

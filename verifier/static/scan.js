@@ -166,7 +166,6 @@ function show(answer) {
     ${rows.length ? `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>` : ""}
     ${answer.reasons.length ? `<p>${escapeHtml(T.ui.reasons)}</p><ul>${answer.reasons.map((r) => `<li>${escapeHtml(T.reasons[r] || r)}</li>`).join("")}</ul>` : ""}
     <p class="muted" id="how-checked">${escapeHtml(answer.offline ? T.ui.checked_offline.replace("{hours}", Math.max(0, Math.floor(listsAgeHours()))) : T.ui.checked_online)}</p>`;
-  $("report").hidden = !signedIn();
 }
 
 function fromSnapshot(verdict) {

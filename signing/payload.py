@@ -9,10 +9,11 @@ from datetime import date, timedelta
 from signing._dates import EPOCH, RECOGNITION_MONTHS, add_months
 from signing.errors import InvalidPayload
 
-__all__ = ["ALLOWED_STARS", "PAYLOAD_SIZE", "VERSION", "Payload"]
+__all__ = ["ALLOWED_STARS", "PAYLOAD_SIZE", "SERIAL_SIZE", "VERSION", "Payload"]
 
 VERSION = 1
 PAYLOAD_SIZE = 16
+SERIAL_SIZE = 6  # the serial is the payload's last 6 bytes
 ALLOWED_STARS = frozenset({3, 4, 5})
 _MAX_DAY = EPOCH + timedelta(days=0xFFFF)
 _HEAD = struct.Struct(">BHIBH")  # version, key index, certificate id, stars, valid-until day
@@ -60,7 +61,7 @@ class Payload:
         """Return the 16-byte big-endian encoding."""
         day = (self.valid_until - EPOCH).days
         head = _HEAD.pack(VERSION, self.key_index, self.certificate_id, self.stars, day)
-        return head + self.serial.to_bytes(6, "big")
+        return head + self.serial.to_bytes(SERIAL_SIZE, "big")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Payload:
@@ -78,5 +79,5 @@ class Payload:
             certificate_id=certificate_id,
             stars=stars,
             valid_until=EPOCH + timedelta(days=day),
-            serial=int.from_bytes(data[10:16], "big"),
+            serial=int.from_bytes(data[PAYLOAD_SIZE - SERIAL_SIZE :], "big"),
         )

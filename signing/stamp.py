@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from signing import _ed25519
 from signing._dates import vietnam_date
 from signing.errors import InvalidPayload, MalformedStamp, SigningRefused
 from signing.keys import KeyStatus, PrivateKey, TrustedKey
-from signing.payload import PAYLOAD_SIZE, Payload
+from signing.payload import PAYLOAD_SIZE, SERIAL_SIZE, Payload
 
 __all__ = [
     "DOMAIN_TAG",
@@ -56,7 +56,7 @@ class Stamp:
     @property
     def digits(self) -> str:
         """Return the 80 bytes as one big-endian integer in exactly 193 decimal digits."""
-        return str(int.from_bytes(self.to_bytes(), "big")).zfill(STAMP_DIGITS)
+        return _stamp_digits(self.to_bytes())
 
     def url(self, host: str) -> str:
         """Return ``https://HOST/s/DIGITS``, the text a QR stamp carries."""
@@ -72,6 +72,12 @@ class Stamp:
         if len(data) != STAMP_SIZE:
             raise InvalidPayload(f"a stamp is {STAMP_SIZE} bytes, not {len(data)}", field="size")
         return cls(Payload.from_bytes(data[:PAYLOAD_SIZE]), data[PAYLOAD_SIZE:])
+
+
+def _stamp_digits(stamp: bytes) -> str:
+    """Return the 80 bytes of a stamp as one big-endian integer in exactly 193 decimal
+    digits."""
+    return str(int.from_bytes(stamp, "big")).zfill(STAMP_DIGITS)
 
 
 def stamp_url(host: str, digits: str) -> str:
@@ -156,6 +162,30 @@ class StampIssuer:
         key's signing period or outside the certificate's validity, or the payload names another
         key index, stars the key may not sign, or a serial above the key's watermark.
         """
+        self._check(payload, now)
+        return sign_payload(payload, self.private_key)
+
+    def sign_serials(self, first: Payload, count: int, now: datetime) -> list[str]:
+        """Return the 193-digit forms of ``count`` stamps signed at ``now``: ``first`` and the
+        payloads after it that differ only by their serials, ``first.serial + 1`` onwards.
+
+        Raises :class:`SigningRefused` as :meth:`sign` does for any of them (the first and the
+        last serial bound the rest), and :class:`InvalidPayload` when the serials run past 48
+        bits.
+        """
+        if count < 1:
+            return []
+        self._check(first, now)
+        self._check(replace(first, serial=first.serial + count - 1), now)
+        head = first.to_bytes()[:-SERIAL_SIZE]
+        message, sign = DOMAIN_TAG + head, self.private_key.sign
+        signed = []
+        for serial in range(first.serial, first.serial + count):
+            tail = serial.to_bytes(SERIAL_SIZE, "big")
+            signed.append(_stamp_digits(head + tail + sign(message + tail)))
+        return signed
+
+    def _check(self, payload: Payload, now: datetime) -> None:
         today = vietnam_date(now)
         key = self.key
         if payload.key_index != key.index:
@@ -172,4 +202,3 @@ class StampIssuer:
         problems = key.scope_violations(payload)
         if problems:
             raise SigningRefused(f"outside key {key.index}'s scope: {', '.join(problems)}")
-        return sign_payload(payload, self.private_key)

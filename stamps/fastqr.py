@@ -37,12 +37,32 @@ Matrix = npt.NDArray[np.bool_]
 
 @dataclass(frozen=True, slots=True)
 class QrBatch:
-    """QR symbols without quiet zone: ``modules[i, row, column]`` is True for dark, and
-    ``masks[i]`` the mask pattern of symbol ``i``."""
+    """QR symbols without quiet zone, ``size`` modules a side: ``rows[i, r]`` holds row ``r``
+    of symbol ``i`` with column ``c`` at bit ``c`` (dark = 1), and ``masks[i]`` its mask
+    pattern."""
 
     version: int
-    modules: Matrix
+    size: int
+    rows: npt.NDArray[np.uint64]
     masks: npt.NDArray[np.uint8]
+
+    @property
+    def modules(self) -> Matrix:
+        """Return the symbols as booleans: ``modules[i, row, column]`` is True for dark."""
+        as_bytes = self.rows.view(np.uint8).reshape(len(self.rows), self.size, 8)
+        bits = np.unpackbits(as_bytes, axis=2, bitorder="little")[:, :, : self.size]
+        modules: Matrix = bits.view(bool)
+        return modules
+
+    def row_bytes(self) -> npt.NDArray[np.uint8]:
+        """Return each row as bytes, leftmost module in the most significant bit, padded to
+        whole bytes: shape ``(count, size, ceil(size / 8))``, as a PDF image mask wants."""
+        as_bytes = self.rows.view(np.uint8).reshape(len(self.rows), self.size, 8)
+        reversed_bits: npt.NDArray[np.uint8] = _BIT_REVERSED[as_bytes[:, :, : -(-self.size // 8)]]
+        return reversed_bits
+
+
+_BIT_REVERSED = np.array([int(f"{b:08b}"[::-1], 2) for b in range(256)], dtype=np.uint8)
 
 
 def _gf_tables() -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -113,26 +133,41 @@ class BatchQrEncoder:
         for i in range((bit_limit - len(buffer)) // 8):
             buffer.put(qrcode.util.PAD0 if i % 2 == 0 else qrcode.util.PAD1, 8)
         self._bits = np.array([buffer.get(i) for i in range(bit_limit)], dtype=np.uint8)
+        if len({ec for _, ec in self._blocks}) != 1:
+            raise ValueError("QR blocks with different error correction lengths")
         self._rs = {ec: self._rs_table(ec) for _, ec in self._blocks}
 
+        if n > 64:
+            raise ValueError(f"{prefix!r} needs a QR code wider than 64 modules")
         blank = self._blank(code)
         test = self._with_format(blank, test=True, mask=0)
-        self._is_data = np.array([[m is None for m in row] for row in test])
-        rows, cols = self._placement_order(self._is_data)
-        self._rows, self._cols = rows, cols
-        self._test_template = np.array([[bool(m) for m in row] for row in test])
+        is_data = np.array([[m is None for m in row] for row in test])
+        test_template = np.array([[bool(m) for m in row] for row in test])
         masks = np.array([
             [[bool(qrcode.util.mask_func(k)(r, c)) for c in range(n)] for r in range(n)]
             for k in range(8)
-        ]) & self._is_data  # fmt: skip
-        self._masks = masks
-        self._final_templates = np.array([
+        ]) & is_data  # fmt: skip
+        final_templates = np.array([
             [[bool(m) for m in row] for row in self._with_format(blank, test=False, mask=k)]
             for k in range(8)
-        ])  # fmt: skip
-        self._mask_rows = np.stack([_pack(m[None])[0] for m in masks])
-        self._mask_cols = np.stack([_pack(m.T[None])[0] for m in masks])
-        self._valid = {w: np.uint64((1 << (n - w + 1)) - 1) for w in (2, 5, 11)}
+        ]) & ~is_data  # fmt: skip
+        self._data_rows = _pack(is_data[None])[0]
+        self._mask_rows = _pack(masks)
+        self._mask_lines = np.concatenate([self._mask_rows, _pack(masks.transpose(0, 2, 1))], 1)
+        self._final_rows = _pack(final_templates)
+
+        # where each module of the unmasked matrix comes from, as an index into one stamp's
+        # codeword bits followed by a constant 0 and a constant 1; rows padded to whole bytes
+        self._codeword_bits = 8 * sum(d + e for d, e in self._blocks)
+        zero, one = self._codeword_bits, self._codeword_bits + 1
+        self._row_width = width = -(-n // 8) * 8
+        sources = np.full((n, width), zero, dtype=np.intp)
+        sources[:, :n] = np.where(test_template, one, zero)
+        rows, cols = self._placement_order(is_data)
+        sources[rows, cols] = np.where(
+            np.arange(len(rows)) < self._codeword_bits, np.arange(len(rows)), zero
+        )  # data modules past the codewords are light (remainder bits)
+        self._row_sources = sources.ravel()
 
     @staticmethod
     def _blank(code: qrcode.QRCode[Any]) -> list[list[bool | None]]:
@@ -181,9 +216,9 @@ class BatchQrEncoder:
 
     @staticmethod
     def _rs_table(ec: int) -> npt.NDArray[np.uint8]:
-        """``table[f]`` = f times the generator's lower coefficients, for the LFSR."""
+        """``table[e, f]`` = coefficient ``e`` of f times the generator's lower coefficients."""
         generator = _generator(ec)[1:]
-        return np.array([[_gf_mul(f, g) for g in generator] for f in range(256)], dtype=np.uint8)
+        return np.array([[_gf_mul(f, g) for f in range(256)] for g in generator], dtype=np.uint8)
 
     def encode(self, digits: npt.NDArray[np.uint8]) -> QrBatch:
         """Encode ``digits`` (shape ``(count, 193)``, values 0-9) to a :class:`QrBatch`.
@@ -194,17 +229,21 @@ class BatchQrEncoder:
             or (digits.size and digits.max() > 9)
         ):
             raise ValueError("digits must be an array of shape (count, 193) with values 0-9")
-        count = len(digits)
-        codewords = self._codewords(digits.astype(np.uint16))
-        bits = np.unpackbits(codewords, axis=1)
-        base = np.broadcast_to(self._test_template, (count, self.size, self.size)).copy()
-        placed = min(bits.shape[1], len(self._rows))
-        base[:, self._rows[:placed], self._cols[:placed]] = bits[:, :placed]
-        base[:, self._rows[placed:], self._cols[placed:]] = False
-        masks = self._choose_masks(base)
-        chosen = self._masks[masks]
-        modules = np.where(self._is_data, base ^ chosen, self._final_templates[masks])
-        return QrBatch(self.version, modules, masks.astype(np.uint8))
+        count, n = len(digits), self.size
+        source = np.zeros((count, self._codeword_bits + 2), dtype=np.uint8)
+        source[:, -1] = 1
+        source[:, : self._codeword_bits] = np.unpackbits(
+            self._codewords(digits.astype(np.uint16)), axis=1
+        )
+        gathered = source.take(self._row_sources, axis=1).reshape(count, n, self._row_width)
+        square = np.zeros((count, 64, 8), dtype=np.uint8)  # rows padded to 64 x 64 bits
+        square[:, :n, : self._row_width // 8] = np.packbits(gathered, axis=2, bitorder="little")
+        rows = square.view("<u8")[:, :, 0]
+        lines = np.concatenate([rows[:, :n], _transpose64(rows)[:, :n]], axis=1)
+        masks = self._choose_masks(lines)
+        rows = lines[:, :n]
+        final = ((rows ^ self._mask_rows[masks]) & self._data_rows) | self._final_rows[masks]
+        return QrBatch(self.version, self.size, final, masks.astype(np.uint8))
 
     def _codewords(self, digits: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
         count = len(digits)
@@ -219,70 +258,159 @@ class BatchQrEncoder:
         bits[:, start + 640 : start + 644] = last
         data = np.packbits(bits, axis=1)
 
-        data_blocks, ec_blocks, offset = [], [], 0
-        for data_count, ec_count in self._blocks:
+        # every block has the same number of EC codewords; shorter blocks are padded with a
+        # leading zero, which leaves their remainder alone, and all are divided at once
+        longest, ec_count = max(d for d, _ in self._blocks), self._blocks[0][1]
+        blocks = len(self._blocks)
+        division = np.zeros((longest + ec_count, blocks, count), dtype=np.uint8)
+        data_blocks, offset = [], 0
+        for b, (data_count, _) in enumerate(self._blocks):
             block = data[:, offset : offset + data_count]
             offset += data_count
-            table = self._rs[ec_count]
-            remainder = np.zeros((count, ec_count), dtype=np.uint8)
-            for i in range(data_count):
-                factor = block[:, i] ^ remainder[:, 0]
-                remainder[:, :-1] = remainder[:, 1:]
-                remainder[:, -1] = 0
-                remainder ^= table[factor]
+            division[longest - data_count : longest, b] = block.T
             data_blocks.append(block)
-            ec_blocks.append(remainder)
+        table = self._rs[ec_count]  # table[e, f]: EC term e of f times the generator
+        for i in range(longest):
+            division[i + 1 : i + 1 + ec_count] ^= table[:, division[i]]
+        ec_blocks = [division[longest:, b].T for b in range(blocks)]
         return np.concatenate([_interleave(data_blocks), _interleave(ec_blocks)], axis=1)
 
-    def _choose_masks(self, base: Matrix) -> npt.NDArray[np.intp]:
-        """The mask ``qrcode.QRCode.best_mask_pattern`` picks: the lowest penalty, the first
-        on ties."""
-        rows, cols = _pack(base), _pack(base.transpose(0, 2, 1))
-        penalties = np.stack(
-            [self._penalty(rows ^ self._mask_rows[k], cols ^ self._mask_cols[k]) for k in range(8)],
-            axis=1,
-        )
-        chosen: npt.NDArray[np.intp] = np.argmin(penalties, axis=1)
+    def _choose_masks(self, lines: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
+        """The mask ``qrcode.QRCode.best_mask_pattern`` picks for each unmasked matrix, given
+        as packed rows then packed columns: the lowest penalty, the first on ties."""
+        chosen = np.empty(len(lines), dtype=np.intp)
+        penalties: _Penalties | None = None
+        for start in range(0, len(lines), _PENALTY_SLICE):
+            part = lines[start : start + _PENALTY_SLICE]
+            if penalties is None or penalties.count != len(part):
+                penalties = _Penalties(len(part), self.size, self._mask_lines)
+            chosen[start : start + len(part)] = np.argmin(penalties(part), axis=1)
         return chosen
 
-    def _penalty(
-        self, rows: npt.NDArray[np.uint64], cols: npt.NDArray[np.uint64]
-    ) -> npt.NDArray[np.int64]:
-        """``qrcode.util.lost_point`` of each matrix, given as packed rows and columns (bit
-        ``c`` of a row is column ``c``)."""
-        n = self.size
-        one = np.uint64(1)
-        total = np.zeros(len(rows), dtype=np.int64)
-        for lines in (rows, cols):
-            same = ~(lines ^ (lines >> one)) & self._valid[2]  # bit c: module c == c + 1
-            five = same & (same >> one) & (same >> np.uint64(2)) & (same >> np.uint64(3))
-            starts = five & ~(same << one)
-            total += _count(five) + 2 * _count(starts)  # a run of L >= 5 costs L - 2
-            for pattern in _FINDER_LIKE:
-                found = np.broadcast_to(self._valid[11], lines.shape)
-                for k, dark in enumerate(pattern):
-                    shifted = lines >> np.uint64(k)
-                    found = found & (shifted if dark else ~shifted)
-                total += 40 * _count(found)
-        upper, lower = rows[:, :-1], rows[:, 1:]
-        vertical = ~(upper ^ lower)
-        block = vertical & (vertical >> one) & ~(upper ^ (upper >> one)) & self._valid[2]
-        total += 3 * _count(block)
-        percent = _count(rows) / (n * n)
-        total += (np.abs(percent * 100 - 50) / 5).astype(np.int64) * 10
-        return total
+
+_PENALTY_SLICE = 64  # matrices per penalty pass: the working arrays stay in the CPU cache
+_ONE = np.uint64(1)
 
 
-# 1:1:3:1:1 with four light modules after or before it, as qrcode.util tests them
-_FINDER_LIKE = (
-    (1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0),
-    (0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1),
-)
+def _ones(width: int) -> np.uint64:
+    """The bits where a pattern ``width`` modules long can start on a line."""
+    return np.uint64((1 << width) - 1)
 
 
-def _count(lines: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-    counted: npt.NDArray[np.int64] = np.bitwise_count(lines).sum(axis=1, dtype=np.int64)
-    return counted
+class _Penalties:
+    """``qrcode.util.lost_point`` of ``count`` matrices under each of the eight masks, computed
+    on packed lines in arrays allocated once: temporaries of this size would cost more in
+    page faults than the arithmetic itself."""
+
+    def __init__(self, count: int, size: int, mask_lines: npt.NDArray[np.uint64]) -> None:
+        self.count, self.size, self.mask_lines = count, size, mask_lines
+        shape = (count, 8, 2 * size)
+        self.shifted = np.empty((7, *shape), dtype=np.uint64)  # the lines >> 0 .. 6
+        self.same, self.five, self.work, self.core, self.light = (
+            np.empty(shape, dtype=np.uint64) for _ in range(5)
+        )
+        self.counts = np.empty(shape, dtype=np.uint8)
+        self.weighted = np.empty(shape, dtype=np.uint16)
+        self.scaled = np.empty(shape, dtype=np.uint16)
+
+    def __call__(self, lines: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """Return the penalties, shape ``(count, 8)``, of the matrices given as packed rows then
+        packed columns (bit ``c`` of a line is module ``c``), shape ``(count, 2 * size)``."""
+        np.bitwise_xor(lines[:, None, :], self.mask_lines, out=self.shifted[0])
+        for k in range(1, 7):
+            np.right_shift(self.shifted[0], np.uint64(k), out=self.shifted[k])
+        self._runs()
+        self._finder_patterns()
+        total: npt.NDArray[np.int64] = self.weighted.sum(axis=2, dtype=np.int64)
+        return total + self._blocks() + self._balance()
+
+    def _add(self, found: npt.NDArray[np.uint64], weight: int) -> None:
+        np.bitwise_count(found, out=self.counts)
+        np.multiply(self.counts, np.uint16(weight), out=self.scaled)
+        self.weighted += self.scaled
+
+    def _runs(self) -> None:
+        """Start ``weighted``: a run of L >= 5 equal modules costs L - 2, one for each five in
+        a row and two more where a run starts. Leaves ``same`` for :meth:`_blocks`."""
+        lines, same, five, work = self.shifted[0], self.same, self.five, self.work
+        np.bitwise_xor(lines, self.shifted[1], out=same)
+        np.invert(same, out=same)
+        same &= _ones(self.size - 1)  # bit c: module c == module c + 1
+        np.right_shift(same, _ONE, out=five)
+        five &= same
+        for k in (2, 3):
+            np.right_shift(same, np.uint64(k), out=work)
+            five &= work
+        np.left_shift(same, _ONE, out=work)
+        np.invert(work, out=work)
+        work &= five
+        np.bitwise_count(five, out=self.counts)
+        np.copyto(self.weighted, self.counts)
+        self._add(work, 2)
+
+    def _finder_patterns(self) -> None:
+        """Add 40 for each 1:1:3:1:1 pattern with four light modules after it (dark first) or
+        before it (light first); the two never start on the same module, so one count serves
+        both."""
+        shifted, work, core, light = self.shifted, self.work, self.core, self.light
+        np.bitwise_or(shifted[1], shifted[5], out=core)
+        np.invert(core, out=core)
+        for k in (0, 2, 3, 4, 6):
+            core &= shifted[k]
+        np.bitwise_or(shifted[0], shifted[1], out=light)
+        light |= shifted[2]
+        light |= shifted[3]
+        np.invert(light, out=light)
+        np.right_shift(light, np.uint64(7), out=work)
+        work &= core
+        np.right_shift(core, np.uint64(4), out=core)
+        core &= light
+        work |= core
+        work &= _ones(self.size - 10)
+        self._add(work, 40)
+
+    def _blocks(self) -> npt.NDArray[np.int64]:
+        """3 for each 2 x 2 block of one colour: rows r and r + 1 equal at c and c + 1, and
+        row r's c equal to its c + 1."""
+        n, rows = self.size, self.shifted[0]
+        vertical, blocks = self.light[:, :, : n - 1], self.core[:, :, : n - 1]
+        np.bitwise_xor(rows[:, :, : n - 1], rows[:, :, 1:n], out=vertical)
+        np.invert(vertical, out=vertical)
+        np.right_shift(vertical, _ONE, out=blocks)
+        blocks &= vertical
+        blocks &= self.same[:, :, : n - 1]
+        counts = self.counts[:, :, : n - 1]
+        np.bitwise_count(blocks, out=counts)
+        found: npt.NDArray[np.int64] = 3 * counts.sum(axis=2, dtype=np.int64)
+        return found
+
+    def _balance(self) -> npt.NDArray[np.int64]:
+        """10 for each full 5 % that the share of dark modules is away from half."""
+        n, counts = self.size, self.counts[:, :, : self.size]
+        np.bitwise_count(self.shifted[0][:, :, :n], out=counts)
+        percent = counts.sum(axis=2, dtype=np.int64) / (n * n)
+        off: npt.NDArray[np.int64] = (np.abs(percent * 100 - 50) / 5).astype(np.int64) * 10
+        return off
+
+
+def _transpose64(rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Transpose each 64 x 64 bit matrix of ``rows`` (shape ``(count, 64)``, bit ``c`` of row
+    ``r`` is element ``(r, c)``): returns the columns packed the same way. Hacker's Delight
+    7-3, swapping the off-diagonal blocks of halving size."""
+    result = rows.copy()
+    for j, low in _TRANSPOSE_STEPS:
+        blocks = result.reshape(len(result), 64 // (2 * j), 2, j)
+        upper, lower = blocks[:, :, 0, :], blocks[:, :, 1, :]
+        swap = ((upper >> j) ^ lower) & low
+        lower ^= swap
+        upper ^= swap << j
+    return result
+
+
+_TRANSPOSE_STEPS = [
+    (np.uint64(j), np.uint64(sum(1 << b for b in range(64) if not b & j)))
+    for j in (32, 16, 8, 4, 2, 1)
+]
 
 
 def _pack(matrices: Matrix) -> npt.NDArray[np.uint64]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
 import zxingcpp
@@ -13,6 +14,7 @@ from PIL import Image
 
 from signing import parse_stamp
 from tests.conftest import Demo
+from verifier.settings import Settings, SettingsError
 
 
 def _order(demo: Demo, count: int, role: str = "producer") -> dict[str, object]:
@@ -126,3 +128,12 @@ def test_a_revoked_certificate_stops_printing(demo: Demo) -> None:
                               headers=demo.token("producer"))  # fmt: skip
     assert refused.status_code == 409
     assert "no longer active" in refused.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("host", ["ocop.vn/s", "ocop vn", "ocop.vn,x", '"ocop.vn"', "-ocop.vn"])
+def test_the_public_host_must_be_a_host_name(tmp_path: Path, host: str) -> None:
+    """The host goes into every printed URL and every manifest row: refused at start."""
+    (tmp_path / "demo.json").write_text("{}")
+    assert Settings.load(tmp_path, {"OCOP_PUBLIC_HOST": "tem.ocop.gov.vn:8443"}).public_host
+    with pytest.raises(SettingsError, match="OCOP_PUBLIC_HOST"):
+        Settings.load(tmp_path, {"OCOP_PUBLIC_HOST": host})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -197,3 +199,22 @@ def test_verify_without_offline_asks_the_registry_and_records_the_scan(
     out = capsys.readouterr().out
     assert out.startswith(f"{verdict.upper()}: ")
     assert "đã được kiểm tra" in out
+
+
+def test_the_entry_point_loads_the_command_only_when_it_runs() -> None:
+    """Worker processes of ``ocop stamps batch`` import ``ocop``'s entry point as they start;
+    loading the whole service there cost each worker a second (regression)."""
+    probe = (
+        "import sys, verifier.__main__; "
+        "print(sorted(m for m in ('verifier.cli', 'sqlalchemy', 'alembic', 'uvicorn', 'numpy') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert loaded.strip() == "[]"
+    run = subprocess.run(
+        [sys.executable, "-m", "verifier", "--help"], capture_output=True, text=True, check=False
+    )
+    assert run.returncode == 0
+    assert run.stdout.startswith("usage: ocop")

@@ -9,7 +9,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from signing import KeyLoadError, KeyStatus, Payload, PrivateKey, SigningRefused, StampIssuer
+from signing import (
+    InvalidPayload,
+    KeyLoadError,
+    KeyStatus,
+    Payload,
+    PrivateKey,
+    SigningRefused,
+    StampIssuer,
+)
 from tests.conftest import World
 
 
@@ -112,3 +120,32 @@ def test_issuer_uses_the_vietnam_date(world: World) -> None:
     issuer.sign(payload, datetime(2030, 6, 30, 16, 59, tzinfo=UTC))
     with pytest.raises(SigningRefused, match="may sign"):
         issuer.sign(payload, datetime(2030, 6, 30, 17, 0, tzinfo=UTC))
+
+
+def test_sign_serials_gives_the_stamps_sign_gives(world: World) -> None:
+    issuer = _issuer(world)
+    first = Payload(1, 101, 4, date(2028, 5, 14), 7)
+    signed = issuer.sign_serials(first, 3, SIGNED_AT)
+    assert signed == [
+        issuer.sign(replace(first, serial=serial), SIGNED_AT).digits for serial in (7, 8, 9)
+    ]
+    assert issuer.sign_serials(first, 0, SIGNED_AT) == []
+
+
+def test_sign_serials_checks_the_last_serial_too(world: World) -> None:
+    """The first serial may be within the key's watermark and the last beyond it."""
+    entry = replace(world.entries["province"], last_serial=10)
+    issuer = StampIssuer(world.keys["province"], entry)
+    first = Payload(1, 101, 4, date(2028, 5, 14), 5)
+    assert len(issuer.sign_serials(first, 6, SIGNED_AT)) == 6
+    with pytest.raises(SigningRefused, match="key_retired"):
+        issuer.sign_serials(first, 7, SIGNED_AT)
+    with pytest.raises(SigningRefused, match="stars_out_of_key_scope"):
+        issuer.sign_serials(replace(first, stars=5), 1, SIGNED_AT)
+
+
+def test_sign_serials_refuses_serials_past_48_bits(world: World) -> None:
+    first = Payload(1, 101, 4, date(2028, 5, 14), (1 << 48) - 2)
+    assert len(_issuer(world).sign_serials(first, 2, SIGNED_AT)) == 2
+    with pytest.raises(InvalidPayload, match="serial"):
+        _issuer(world).sign_serials(first, 3, SIGNED_AT)

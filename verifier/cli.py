@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-import uvicorn
 from sqlalchemy.orm import Session
 
 from signing import (
@@ -657,6 +656,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
     _settings(args.data_dir)
     os.environ["OCOP_DATA_DIR"] = str(args.data_dir.resolve())
     print(f"Serving on http://{args.host}:{args.port} (OpenAPI at /docs)", file=sys.stderr)

@@ -7,6 +7,7 @@ The service refuses to start with the demo passphrase unless the data directory 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from verifier.keyfiles import PASSPHRASE_VARIABLE
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 DEFAULT_HOST = "ocop.vn"
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)
 
 
 class SettingsError(Exception):
@@ -64,12 +66,18 @@ class Settings:
         age = env.get("OCOP_SCANNER_LIST_AGE_HOURS") or "48"
         if not age.isdigit() or not 1 <= int(age) <= 24 * 90:
             raise SettingsError("OCOP_SCANNER_LIST_AGE_HOURS must be a whole number of hours")
+        host = env.get("OCOP_PUBLIC_HOST") or DEFAULT_HOST
+        if _HOST.fullmatch(host) is None:
+            raise SettingsError(
+                f"OCOP_PUBLIC_HOST must be the host name printed in the stamps' URLs, "
+                f"like {DEFAULT_HOST}, not {host!r}"
+            )
         return cls(
             clone_rules=_clone_rules(env),
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
-            public_host=env.get("OCOP_PUBLIC_HOST") or DEFAULT_HOST,
+            public_host=host,
             scanner_list_age_hours=int(age),
         )
 

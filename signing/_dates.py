@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
 
 EPOCH = date(2000, 1, 1)
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 RECOGNITION_MONTHS = 36
 
 
+@lru_cache(maxsize=4096)  # every check computes its stamp's signing window: few distinct days
 def add_months(day: date, months: int) -> date:
     """Return ``day`` moved by ``months`` calendar months, clamped to the month's last day."""
     index = day.year * 12 + (day.month - 1) + months

@@ -4,9 +4,13 @@ PostgreSQL. Each asserts the verdict and its reason."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
 
 from signing import Payload, PrivateKey, parse_stamp, sign_payload
 from tests.conftest import Demo
+from verifier.app import _query_pairs
 
 
 def _check(demo: Demo, code: str, **params: Any) -> dict[str, Any]:
@@ -180,6 +184,17 @@ def test_fast_path_answers_exactly_like_the_framework_route(demo: Demo) -> None:
         full = demo.client.post("/api/v1/verify", json={"code": url, "stars_seen": 4}).json()
         fast["scans"] = full["scans"] = None  # the second call counts one more scan
         assert fast == full, name
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "code=123", "code=123&stars_seen=4", "code=", "code", "&&code=1&", "a=b=c",
+        "code=%31%32", "code=1+2", "code=1&code=2", "=x", "device_id=ph%C3%B2ng&code=9", "",
+    ],
+)  # fmt: skip
+def test_fast_path_reads_a_query_as_parse_qsl_does(query: str) -> None:
+    assert _query_pairs(query) == parse_qsl(query, keep_blank_values=True)
 
 
 def test_fast_path_leaves_bad_parameters_to_the_framework(demo: Demo) -> None:

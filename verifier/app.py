@@ -137,7 +137,7 @@ class FastVerify:
             return None
         if any(name == b"authorization" for name, _ in scope["headers"]):
             return None
-        pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        pairs = _query_pairs(scope["query_string"].decode("latin-1"))
         query = dict(pairs)
         if len(query) != len(pairs) or not query.keys() <= self._FIELDS or "code" not in query:
             return None
@@ -149,6 +149,14 @@ class FastVerify:
         if stars is not None and stars not in ("1", "2", "3", "4", "5"):
             return None
         return query
+
+
+def _query_pairs(text: str) -> list[tuple[str, str]]:
+    """Return the query's name-value pairs as ``parse_qsl(text, keep_blank_values=True)`` does,
+    splitting plain queries (no escapes, which is every scanner's) without it."""
+    if "%" in text or "+" in text:
+        return parse_qsl(text, keep_blank_values=True)
+    return [(name, value) for name, _, value in (f.partition("=") for f in text.split("&") if f)]
 
 
 class Compressed:

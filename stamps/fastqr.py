@@ -5,11 +5,13 @@ the digits is the same for all of them: version, segments, padding, function pat
 the numeric segment, the Reed-Solomon codewords, the data modules and the mask differ, and
 those are computed for the whole batch with NumPy:
 
-- the digits become 10-bit groups, the groups bytes, the bytes RS codewords (a vectorised LFSR
-  over GF(256)), interleaved as ``qrcode`` does, and placed in ``qrcode``'s module order;
+- the digits become 10-bit groups, the groups bytes, the bytes RS codewords (polynomial
+  division over GF(256), all blocks at once), interleaved as ``qrcode`` does;
+- each matrix row is gathered from the codeword bits in ``qrcode``'s module order and packed
+  into a 64-bit integer; the columns come from a bit-matrix transpose;
 - the mask is chosen by ``qrcode``'s own penalty rules (``qrcode.util.lost_point`` on the
-  matrix it builds with ``test=True``, i.e. with light format modules), evaluated on rows and
-  columns packed into 64-bit integers.
+  matrix it builds with ``test=True``, i.e. with light format modules), evaluated with bit
+  operations on the packed rows and columns under all eight masks.
 
 The templates (function patterns, format bits, data order, the constant bits) are taken from
 ``qrcode`` itself, so the output matches the installed ``qrcode`` exactly; the tests compare
@@ -134,7 +136,7 @@ class BatchQrEncoder:
             buffer.put(qrcode.util.PAD0 if i % 2 == 0 else qrcode.util.PAD1, 8)
         self._bits = np.array([buffer.get(i) for i in range(bit_limit)], dtype=np.uint8)
         if len({ec for _, ec in self._blocks}) != 1:
-            raise ValueError("QR blocks with different error correction lengths")
+            raise ValueError("expected as many error correction codewords in every block")
         self._rs = {ec: self._rs_table(ec) for _, ec in self._blocks}
 
         if n > 64:
@@ -239,10 +241,8 @@ class BatchQrEncoder:
         square = np.zeros((count, 64, 8), dtype=np.uint8)  # rows padded to 64 x 64 bits
         square[:, :n, : self._row_width // 8] = np.packbits(gathered, axis=2, bitorder="little")
         rows = square.view("<u8")[:, :, 0]
-        lines = np.concatenate([rows[:, :n], _transpose64(rows)[:, :n]], axis=1)
-        masks = self._choose_masks(lines)
-        rows = lines[:, :n]
-        final = ((rows ^ self._mask_rows[masks]) & self._data_rows) | self._final_rows[masks]
+        masks = self._choose_masks(np.concatenate([rows[:, :n], _transpose64(rows)[:, :n]], axis=1))
+        final = ((rows[:, :n] ^ self._mask_rows[masks]) & self._data_rows) | self._final_rows[masks]
         return QrBatch(self.version, self.size, final, masks.astype(np.uint8))
 
     def _codewords(self, digits: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
@@ -398,17 +398,17 @@ def _transpose64(rows: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     ``r`` is element ``(r, c)``): returns the columns packed the same way. Hacker's Delight
     7-3, swapping the off-diagonal blocks of halving size."""
     result = rows.copy()
-    for j, low in _TRANSPOSE_STEPS:
+    for j, shift, low in _TRANSPOSE_STEPS:
         blocks = result.reshape(len(result), 64 // (2 * j), 2, j)
         upper, lower = blocks[:, :, 0, :], blocks[:, :, 1, :]
-        swap = ((upper >> j) ^ lower) & low
+        swap = ((upper >> shift) ^ lower) & low
         lower ^= swap
-        upper ^= swap << j
+        upper ^= swap << shift
     return result
 
 
-_TRANSPOSE_STEPS = [
-    (np.uint64(j), np.uint64(sum(1 << b for b in range(64) if not b & j)))
+_TRANSPOSE_STEPS = [  # block size, as a shift, and the bits of the lower halves of blocks
+    (j, np.uint64(j), np.uint64(sum(1 << b for b in range(64) if not b & j)))
     for j in (32, 16, 8, 4, 2, 1)
 ]
 

@@ -13,6 +13,7 @@ import zxingcpp
 from PIL import Image
 
 from signing import parse_stamp
+from stamps.sheet import CsvManifest, Layout
 from tests.conftest import Demo
 from verifier.settings import Settings, SettingsError
 
@@ -137,3 +138,11 @@ def test_the_public_host_must_be_a_host_name(tmp_path: Path, host: str) -> None:
     assert Settings.load(tmp_path, {"OCOP_PUBLIC_HOST": "tem.ocop.gov.vn:8443"}).public_host
     with pytest.raises(SettingsError, match="OCOP_PUBLIC_HOST"):
         Settings.load(tmp_path, {"OCOP_PUBLIC_HOST": host})
+
+
+def test_the_manifest_refuses_a_host_that_would_need_quoting() -> None:
+    """Manifest rows are written without a CSV writer; a host with a comma would shift the
+    columns of every row."""
+    assert CsvManifest(Layout.sheet(), "tem.ocop.gov.vn").take().startswith(b"serial,")
+    with pytest.raises(ValueError, match="host name"):
+        CsvManifest(Layout.sheet(), "ocop.vn,x")

@@ -48,19 +48,23 @@ class QrBatch:
     rows: npt.NDArray[np.uint64]
     masks: npt.NDArray[np.uint8]
 
+    def _bytes(self) -> npt.NDArray[np.uint8]:
+        """The rows' 8 bytes each, column 0 in the lowest bit of the first."""
+        return self.rows.view(np.uint8).reshape(len(self.rows), self.size, 8)
+
     @property
     def modules(self) -> Matrix:
         """Return the symbols as booleans: ``modules[i, row, column]`` is True for dark."""
-        as_bytes = self.rows.view(np.uint8).reshape(len(self.rows), self.size, 8)
-        bits = np.unpackbits(as_bytes, axis=2, bitorder="little")[:, :, : self.size]
+        bits = np.unpackbits(self._bytes(), axis=2, bitorder="little")[:, :, : self.size]
         modules: Matrix = bits.view(bool)
         return modules
 
     def row_bytes(self) -> npt.NDArray[np.uint8]:
         """Return each row as bytes, leftmost module in the most significant bit, padded to
         whole bytes: shape ``(count, size, ceil(size / 8))``, as a PDF image mask wants."""
-        as_bytes = self.rows.view(np.uint8).reshape(len(self.rows), self.size, 8)
-        reversed_bits: npt.NDArray[np.uint8] = _BIT_REVERSED[as_bytes[:, :, : -(-self.size // 8)]]
+        reversed_bits: npt.NDArray[np.uint8] = _BIT_REVERSED[
+            self._bytes()[:, :, : -(-self.size // 8)]
+        ]
         return reversed_bits
 
 

@@ -220,7 +220,7 @@ class PdfSheets:
         )  # fmt: skip
         label_start = b" EI Q /M%d Do BT /F1 5 Tf 22 10.5 Td (" % chunk.stars
         bitmaps = chunk.modules.tobytes()
-        length = len(bitmaps) // max(len(chunk.serials), 1)
+        length = chunk.modules[0].nbytes if len(chunk.modules) else 0
         per_page = self.layout.per_page
         for i, serial in enumerate(chunk.serials):
             slot = self._count % per_page

@@ -6,14 +6,12 @@ batch start by importing the entry point of their parent, and they need none of 
 
 from __future__ import annotations
 
-import sys
-
 
 def main() -> int:
     """Run ``ocop`` with the process's arguments; return its exit status."""
     from verifier.cli import main as run  # noqa: PLC0415 - see the module's docstring
 
-    return run(sys.argv[1:])
+    return run()
 
 
 if __name__ == "__main__":

@@ -204,6 +204,11 @@ def text(table: dict[str, dict[Language, str]], code: str, language: Language) -
     return table.get(code, {}).get(language, code)
 
 
+def worded(table: dict[str, dict[Language, str]], language: Language) -> dict[str, str]:
+    """Return every code of ``table`` with its wording in ``language``."""
+    return {code: words[language] for code, words in table.items()}
+
+
 #: What the consumer page says for each verdict: a headline, what it means for the buyer,
 #: and what to do. Tone: plain words, no jargon.
 CONSUMER: dict[VerdictCode, dict[Language, tuple[str, str, str]]] = {
@@ -396,9 +401,9 @@ def scanner_texts(language: Language) -> dict[str, Any]:
     return {
         "verdicts": {code.value: list(CONSUMER[code][language]) for code in VerdictCode},
         "tone": {code.value: TONE[code] for code in VerdictCode},
-        "reasons": {code: words[language] for code, words in REASONS.items()},
-        "notes": {code: words[language] for code, words in NOTES.items()},
-        "ui": {name: words[language] for name, words in SCANNER.items()},
+        "reasons": worded(REASONS, language),
+        "notes": worded(NOTES, language),
+        "ui": worded(SCANNER, language),
     }
 
 

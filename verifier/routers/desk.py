@@ -18,7 +18,7 @@ from signing._dates import vietnam_date
 from verifier import clones, findings, registry
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.errors import NotFound, ServiceError, Unauthorized
-from verifier.messages import CERTIFICATE_STATES, CONSUMER, ROLE_NAMES, SCAN_PATTERNS
+from verifier.messages import CERTIFICATE_STATES, CONSUMER, ROLE_NAMES, SCAN_PATTERNS, worded
 from verifier.models import Role
 from verifier.registry import Actor
 from verifier.routers.pages import render
@@ -67,7 +67,7 @@ def desk(
         context = {
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
             "batches": batches, "rules": service.settings.clone_rules,
-            "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
+            "patterns": worded(SCAN_PATTERNS, language),
             "error": error[:40],
         }  # fmt: skip
         return render(request, "desk.html", language, context)
@@ -212,7 +212,7 @@ def serial_page(
         return _back(error=exc.code)
     context = {
         "actor": actor, "file": file, "error": error[:40],
-        "patterns": {k: v[language] for k, v in SCAN_PATTERNS.items()},
+        "patterns": worded(SCAN_PATTERNS, language),
         "place": lambda location: findings.place_label(location, language),
         "back": f"/desk/serials/{key_index}/{serial}", "today": vietnam_date(now),
         "verdict_names": {code.value: CONSUMER[code][language][0] for code in CONSUMER},

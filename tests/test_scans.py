@@ -3,22 +3,22 @@ would have stored them, and the per-serial aggregate counts every scan once."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Collection
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from tests.conftest import NOW, Demo
 from verifier.cli import main
 from verifier.db import make_engine, migrate, session_factory, sqlite_url
-from verifier.models import Scan, SerialScans
-from verifier.scans import BatchedRecorder, ScanEvent, ScanRecorder, ScanSummary
+from verifier.models import Meta, Scan, SerialScans
+from verifier.scans import BLOCK_SERIALS, ScanEvent, ScanRecorder
 
 
 def test_scans_are_aggregated_per_serial_across_flushes(demo: Demo) -> None:
@@ -94,46 +94,164 @@ def test_a_scan_time_in_vietnam_time_is_stored_as_the_same_instant_regression(de
     assert stored == first == NOW
 
 
-def test_concurrent_requests_share_one_read_and_count_every_scan(demo: Demo) -> None:
-    recorder = demo.service.recorder
-    recorder.record(ScanEvent(NOW, (1, 7070), "genuine", "public"))
-    recorder.flush()  # one stored scan of 7070
-    batched = BatchedRecorder(recorder)
-    reads: list[int] = []
-    original = recorder.stored_many
+@contextmanager
+def recorders(url: str, count: int, **options: Any) -> Iterator[list[ScanRecorder]]:
+    """``count`` recorders on one database, as in that many workers, flushed only when a test
+    says so; each counts the blocks it reads in ``loads``."""
+    engines = [make_engine(url, writer=True) for _ in range(count)]
+    made = []
+    try:
+        for engine in engines:
+            migrate(engine)
+            recorder = ScanRecorder(session_factory(engine), flush_seconds=3600, **options)
+            recorder.loads = []  # type: ignore[attr-defined]
+            original = recorder._load
 
-    def counting(serials: Collection[tuple[int, int]]) -> dict[Any, Any]:
-        reads.append(len(serials))
-        return original(serials)
+            def counting(where: tuple[int, int], r: Any = recorder, load: Any = original) -> Any:
+                r.loads.append(where)
+                return load(where)
 
-    recorder.stored_many = counting  # type: ignore[method-assign]
-
-    async def burst() -> list[ScanSummary]:
-        events = [ScanEvent(NOW, (1, s), "genuine", "public") for s in (7070, 7070, 7071, 7072)]
-        return await asyncio.gather(*(batched.record(e) for e in events))
-
-    summaries = asyncio.run(burst())
-    assert reads == [3]  # four requests, three serials, one query
-    assert [s.count for s in summaries] == [2, 3, 1, 1]
-    assert all(s.first_at == NOW for s in summaries)
+            recorder._load = counting  # type: ignore[method-assign]
+            made.append(recorder)
+        yield made
+    finally:
+        for recorder in made:
+            recorder.close()
+        for engine in engines:
+            engine.dispose()
 
 
-def test_the_batched_read_uses_the_primary_key_regression(tmp_path: Path) -> None:
+def scan(serial: int, minutes: int = 0) -> ScanEvent:
+    return ScanEvent(NOW + timedelta(minutes=minutes), (1, serial), "genuine", "public")
+
+
+def test_a_block_of_serials_is_read_once_and_every_scan_counted(database_url: str) -> None:
+    with recorders(database_url, 1) as (recorder,):
+        recorder.record(scan(7070))
+        recorder.flush()  # one stored scan of 7070
+        counts = [recorder.record(scan(s)).count for s in (7070, 7070, 7071, 7072)]
+        recorder.flush()
+        counts.append(recorder.record(scan(7071, minutes=-5)).count)
+        assert counts == [2, 3, 1, 1, 2]
+        assert recorder.loads == [(1, 7070 // BLOCK_SERIALS)]  # type: ignore[attr-defined]
+        assert recorder.record(scan(7070)).first_at == NOW
+        assert recorder.record(scan(7071)).first_at == NOW - timedelta(minutes=5)
+
+
+def test_a_worker_follows_the_scans_another_worker_wrote(database_url: str) -> None:
+    with recorders(database_url, 2) as (one, other):
+        assert one.record(scan(9090)).count == 1
+        one.flush()
+        assert other.record(scan(9090, minutes=1)).count == 2  # read from the database
+        other.flush()
+        one.flush()  # nothing of its own: it follows the other's changes
+        summary = one.record(scan(9090, minutes=2))
+        assert (summary.count, summary.first_at) == (3, NOW)
+        assert one.loads == other.loads == [(1, 9090 // BLOCK_SERIALS)]  # type: ignore[attr-defined]
+
+
+def test_a_scan_read_during_a_flush_counts_it_once_regression(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events of a flush count until the stored row shows that flush's version, whether
+    the row was read before the flush committed or after (a worker rereads a block at any
+    time): counted twice, a stamp would show more checks than it had."""
+    with recorders(database_url, 1) as (recorder,):
+        recorder.record(scan(3030))
+        seen: dict[str, int] = {}
+        write, patterns = recorder._write, recorder._update_patterns
+
+        def reread(moment: str) -> None:
+            recorder._blocks.clear()
+            recorder._cached = 0
+            seen[moment] = recorder.record(scan(3030)).count
+
+        def writing(*args: Any) -> None:
+            write(*args)
+            reread("after commit")
+
+        def writing_patterns(*args: Any) -> None:
+            patterns(*args)
+            reread("before commit")
+
+        monkeypatch.setattr(recorder, "_write", writing)
+        monkeypatch.setattr(recorder, "_update_patterns", writing_patterns)
+        recorder.flush()
+        monkeypatch.undo()
+        assert seen == {"before commit": 2, "after commit": 3}
+        recorder.flush()
+        assert recorder.record(scan(3030)).count == 4
+
+
+def test_a_large_flush_stores_every_event_in_runs_of_rows(database_url: str) -> None:
+    """The flush writes runs of 64 rows, then the rest in runs of powers of two: 165 events
+    of 133 serials take runs of 64, 64, 32, 4 and 1 rows, and of 64, 64, 4 and 1."""
+    serials = [*range(20_000, 20_133), *range(20_000, 20_032)]
+    with recorders(database_url, 1) as (recorder,):
+        for serial in serials:
+            recorder.record(scan(serial))
+        recorder.flush()
+        assert [recorder.record(scan(s)).count for s in (20_000, 20_040, 20_132)] == [3, 2, 2]
+        with recorder._engine.connect() as connection:
+            stored = connection.execute(select(func.count()).select_from(Scan)).scalar()
+            counts = dict(connection.execute(select(SerialScans.serial, SerialScans.count)).all())
+    assert stored == len(serials)
+    assert counts == {s: 2 if s < 20_032 else 1 for s in range(20_000, 20_133)}
+
+
+def test_old_blocks_leave_the_memory_and_come_back_right(database_url: str) -> None:
+    with recorders(database_url, 1, cache_serials=2) as (recorder,):
+        far = 5 * BLOCK_SERIALS
+        for serial in (1, 2, far, far + 1, 1):
+            recorder.record(scan(serial))
+        recorder.flush()  # four aggregates now: the block asked least recently is dropped
+        assert recorder.record(scan(far + 2)).count == 1
+        assert recorder.record(scan(1)).count == 3
+        assert recorder.loads == [(1, 0), (1, 5), (1, 5), (1, 0)]  # type: ignore[attr-defined]
+        assert len(recorder._blocks) == 1
+
+
+def test_the_counter_starts_past_a_restored_database(database_url: str) -> None:
+    """A database restored from a backup can hold rows stamped with versions and no counter:
+    a counter restarted at zero would give the next changes versions the workers ignore."""
+    with recorders(database_url, 1) as (recorder,):
+        recorder.record(scan(4040))
+        recorder.flush()
+    engine = make_engine(database_url, writer=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(delete(Meta).where(Meta.key == "scan-version"))
+            connection.execute(update(SerialScans).values(version=57))
+        with recorders(database_url, 2) as (one, other):
+            assert other.record(scan(4040)).count == 2
+            one.record(scan(4040))
+            one.flush()
+            other.flush()
+            with engine.connect() as connection:
+                version = connection.execute(select(SerialScans.version)).scalar_one()
+            assert version == 59
+            assert other.record(scan(4040)).count == 4
+    finally:
+        engine.dispose()
+
+
+def test_the_recorder_reads_through_indexes_regression(tmp_path: Path) -> None:
     """Regression: written as (key_index, serial) IN (VALUES ...), SQLite scanned the whole
-    serial_scans table on every request, and the service slowed down as scans accumulated."""
+    serial_scans table on every request, and the service slowed down as scans accumulated.
+    The block read and the change feed must each use an index."""
     engine = make_engine(sqlite_url(tmp_path), writer=True)
     migrate(engine)
     recorder = ScanRecorder(session_factory(engine))
     try:
-        statement = recorder._sql["read_many"][3]
         with engine.connect() as connection:
-            plan = connection.exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + statement, (1, 1, 1, 2, 1, 3)
-            ).all()
-        details = " | ".join(row[-1] for row in plan)
-        assert "SCAN serial_scans" not in details
-        assert "USING INDEX" in details
-        assert recorder.stored_many([(1, 1), (1, 2), (1, 3)]) == {}
+            for name, parameters in (("block", (1, 0, BLOCK_SERIALS)), ("changes", (0,))):
+                plan = connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + recorder._sql[name], parameters
+                ).all()
+                details = " | ".join(row[-1] for row in plan)
+                assert "SCAN serial_scans" not in details, name
+                assert "USING" in details, name
+        assert recorder.record(scan(1)).count == 1
     finally:
         recorder.close()
         engine.dispose()

@@ -35,7 +35,6 @@ from verifier.routers import (
     wellknown,
 )
 from verifier.routers.verify import CODE_LIMIT
-from verifier.scans import BatchedRecorder
 from verifier.service import Service
 from verifier.views import verdict_json
 
@@ -110,7 +109,6 @@ class FastVerify:
 
     def __init__(self, app: ASGIApp, service: Service, clock: Clock) -> None:
         self.app, self.service, self.clock = app, service, clock
-        self.recorder = BatchedRecorder(service.recorder)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = self._simple_query(scope)
@@ -118,15 +116,13 @@ class FastVerify:
             await self.app(scope, receive, send)
             return
         stars = query.get("stars_seen")
-        result, event = self.service.judge(
+        result = self.service.verify(
             query["code"],
             self.clock(),
             stars_seen=int(stars) if stars else None,
             device_id=query.get("device_id"),
             location=query.get("location"),
         )
-        if event is not None:
-            result = self.service.with_scans(result, await self.recorder.record(event))
         body = orjson.dumps(verdict_json(result, self.service.settings.public_host))
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

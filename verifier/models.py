@@ -273,6 +273,8 @@ class SerialScans(Base):
     last_located_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     flag: Mapped[str | None] = mapped_column(String(32))  # the clone rule it broke, if any
     away: Mapped[bool] = mapped_column(Boolean, default=False)  # scanned far from its markets
+    # the scan recorder's flush that last changed the row (see verifier.scans.ScanRecorder)
+    version: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
 
 
 class SerialMark(Base):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+import sys
 import threading
-from collections.abc import Callable, Collection
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,31 +19,51 @@ from verifier import clones, provinces
 from verifier.models import Scan, UtcDateTime
 
 FLUSH_SECONDS = 0.25
+BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block at a time
+CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
+_UNCOMMITTED = sys.maxsize  # the version of a flush that has not got its version yet
 _log = logging.getLogger(__name__)
 _SQL = {
-    "read": "SELECT count, first_at, devices, places, flag FROM serial_scans"
-    " WHERE key_index = ? AND serial = ?",
+    "block": "SELECT serial, count, first_at, devices, places, flag, version FROM serial_scans"
+    " WHERE key_index = ? AND serial >= ? AND serial < ?",
+    "changes": "SELECT key_index, serial, count, first_at, devices, places, flag, version"
+    " FROM serial_scans WHERE version > ?",
+    # the same rows as one JSON text: sqlite3 releases the GIL for every row it steps to,
+    # and under load each release hands it to the request thread and back
+    "changes_sqlite": "SELECT json_group_array(json_array(key_index, serial, count, first_at,"
+    " devices, places, flag, version)) FROM serial_scans WHERE version > ?",
+    # a restored database may hold versions without the counter: start past them
+    "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
+    " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
+    " ON CONFLICT (key) DO NOTHING",
+    "version": "SELECT value FROM meta WHERE key = 'scan-version'",
+    # the row stays locked to the commit, so flushes commit in the order of their versions
+    "bump": "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
+    " WHERE key = 'scan-version' RETURNING value",
     "mark": "INSERT INTO serial_marks (key_index, serial, kind, value) VALUES (?, ?, ?, ?)"
     " ON CONFLICT DO NOTHING",
     "pattern": "UPDATE serial_scans SET devices = ?, places = ?, last_latitude = ?,"
     " last_longitude = ?, last_located_at = ?, flag = ? WHERE key_index = ? AND serial = ?",
-    "insert": "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)",
     "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
     " AND last_serial >= ? AND markets IS NOT NULL",
     "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
-    "upsert": "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at)"
-    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key_index, serial) DO UPDATE"
+}
+# written out for a run of rows: see _execute_rows
+_INSERT = (
+    "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location) VALUES {}",
+    "(?, ?, ?, ?, ?, ?, ?)",
+)
+_UPSERT = (
+    "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at, version) VALUES {}"
+    " ON CONFLICT (key_index, serial) DO UPDATE"
     " SET count = serial_scans.count + excluded.count,"
     " first_at = CASE WHEN excluded.first_at < serial_scans.first_at"
     " THEN excluded.first_at ELSE serial_scans.first_at END,"
     " last_at = CASE WHEN excluded.last_at > serial_scans.last_at"
-    " THEN excluded.last_at ELSE serial_scans.last_at END",
-}
-# OR of point conditions: SQLite does not use the primary key for (a, b) IN (VALUES ...)
-_READ_MANY = (
-    "SELECT key_index, serial, count, first_at, devices, places, flag FROM serial_scans WHERE {}"
+    " THEN excluded.last_at ELSE serial_scans.last_at END, version = excluded.version",
+    "(?, ?, ?, ?, ?, ?)",
 )
+_ROWS = 64  # rows per statement in the flush
 _MARK_COUNTS = (
     "SELECT key_index, serial, kind, COUNT(*) FROM serial_marks WHERE {} GROUP BY key_index,"
     " serial, kind"
@@ -67,22 +89,38 @@ class _Statements(dict[int, str]):
 
 
 class Stored(NamedTuple):
-    """A serial's stored aggregate."""
+    """A serial's stored aggregate, and the version of the flush that last changed it."""
 
     scans: int
     first_at: datetime
     devices: int
     places: int
     flag: str | None
+    version: int
 
 
-def _where_pairs(template: str, pair: str) -> Callable[[int], str]:
-    """Return the maker of ``template`` with ``n`` primary-key conditions OR-ed together."""
+def _joined(template: str, item: str, joint: str = ", ") -> Callable[[int], str]:
+    """Return the maker of ``template`` with ``n`` copies of ``item`` joined by ``joint``."""
 
     def make(n: int) -> str:
-        return template.format(" OR ".join([pair] * n))
+        return template.format(joint.join([item] * n))
 
     return make
+
+
+def _execute_rows(connection: Any, statements: _Statements, rows: list[tuple[Any, ...]]) -> None:
+    """Execute a multi-row statement for ``rows``: runs of ``_ROWS`` rows, then the rest in
+    runs of powers of two, so that few distinct statements are prepared. A run is one step
+    for SQLite, which releases the GIL once where ``executemany`` releases it for every row
+    (under load each release hands the GIL to the request thread and back), and one round
+    trip for PostgreSQL."""
+    start, size = 0, _ROWS
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        run = rows[start : start + size]
+        connection.exec_driver_sql(statements[size], tuple(v for row in run for v in row))
+        start += size
 
 
 def _time(value: datetime | str) -> datetime:
@@ -91,10 +129,34 @@ def _time(value: datetime | str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _aggregate(
-    count: int, first_at: datetime | str, devices: int, places: int, flag: str | None
+def _stored(
+    count: int,
+    first_at: datetime | str,
+    devices: int,
+    places: int,
+    flag: str | None,
+    version: int,
 ) -> Stored:
-    return Stored(int(count), _time(first_at), int(devices), int(places), flag)
+    return Stored(int(count), _time(first_at), int(devices), int(places), flag, int(version))
+
+
+class _Block:
+    """The stored aggregates of one block of a key's serials (only those ever scanned);
+    ``ready`` once read whole from the database."""
+
+    __slots__ = ("ready", "stored")
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.stored: dict[int, Stored] = {}
+
+    def keep(self, serial: int, stored: Stored) -> bool:
+        """Keep ``stored`` unless a newer version is kept already. Returns whether the serial
+        is new to the block."""
+        current = self.stored.get(serial)
+        if current is None or current.version < stored.version:
+            self.stored[serial] = stored
+        return current is None
 
 
 class ScanEvent(NamedTuple):
@@ -121,8 +183,15 @@ class ScanSummary:
 
 
 class ScanRecorder:
-    """Queues scan events and writes them in batches from a background thread, so recording a
-    scan costs a request one indexed read and no write."""
+    """Records scans: queues the events and writes them in batches from a background thread,
+    and answers each scan with its serial's summary without reading a table.
+
+    Every worker keeps the stored aggregates of the blocks of serials it was asked about
+    (read once per block) and follows the changes every worker writes: each flush takes the
+    next value of one counter, stamps the rows it changes with it and commits in that order,
+    so ``version > last seen`` is a complete change feed on SQLite and on PostgreSQL. A
+    summary is the stored aggregate plus the events not yet seen in it: queued, or in a
+    flush whose version the stored row has not reached."""
 
     def __init__(
         self,
@@ -130,6 +199,7 @@ class ScanRecorder:
         *,
         flush_seconds: float = FLUSH_SECONDS,
         rules: clones.CloneRules = clones.RULES,
+        cache_serials: int = CACHE_SERIALS,
     ) -> None:
         engine = sessions.kw["bind"]
         self._rules = rules
@@ -143,12 +213,12 @@ class ScanRecorder:
         pair = "(key_index = ? AND serial = ?)"
         if not qmark:
             pair = pair.replace("?", "%s")
-        for name, template in (
-            ("read_many", _READ_MANY),
-            ("mark_counts", _MARK_COUNTS),
-            ("last_points", _LAST_POINTS),
-        ):
-            self._sql[name] = _Statements(_where_pairs(template, pair))
+        for name, template in (("mark_counts", _MARK_COUNTS), ("last_points", _LAST_POINTS)):
+            self._sql[name] = _Statements(_joined(template, pair, " OR "))
+        for name, (template, item) in (("insert", _INSERT), ("upsert", _UPSERT)):
+            self._sql[name] = _Statements(
+                _joined(template, item if qmark else item.replace("?", "%s"))
+            )
         # the ORM's own conversion, so both paths store timestamps alike
         time_type = UtcDateTime().dialect_impl(engine.dialect)
         self._bind_time: Callable[[datetime | None], Any] = time_type.bind_processor(
@@ -157,6 +227,15 @@ class ScanRecorder:
         self._events: list[ScanEvent] = []
         # per serial: [queued scans, index of its earliest and of its latest event in _events]
         self._pending: dict[SerialKey, list[int]] = {}
+        # the events of the flush under way, per serial: (scans, earliest), and its version
+        self._flushing: dict[SerialKey, tuple[int, datetime]] = {}
+        self._flushing_version = _UNCOMMITTED
+        self._blocks: OrderedDict[SerialKey, _Block] = OrderedDict()  # least recent first
+        self._cached = 0
+        self._cache_serials = cache_serials
+        with engine.begin() as connection:
+            connection.exec_driver_sql(self._sql["start"])
+            self._seen = int(connection.exec_driver_sql(self._sql["version"]).scalar_one())
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
@@ -165,8 +244,8 @@ class ScanRecorder:
         self._thread.start()
 
     def _cursor(self) -> Any:
-        """This thread's own cursor, on a connection in autocommit mode (the hot path pays for
-        no BEGIN and no COMMIT), checked out for the thread's lifetime."""
+        """This thread's own cursor, on a connection in autocommit mode (a read pays for no
+        BEGIN and no COMMIT), checked out for the thread's lifetime."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             self._local.connection = connection = self._engine.raw_connection()
@@ -176,27 +255,17 @@ class ScanRecorder:
             cursor = self._local.cursor = driver.cursor()
         return cursor
 
-    def _stored(self, serial: SerialKey) -> Stored | None:
-        """Read the serial's stored aggregate with one point query."""
-        cursor = self._cursor()
-        cursor.execute(self._sql["read"], serial)
-        row = cursor.fetchone()
-        return None if row is None else _aggregate(*row)
-
-    def stored_many(self, serials: Collection[SerialKey]) -> dict[SerialKey, Stored]:
-        """Read the stored aggregates of several serials with one query (see :meth:`_stored`)."""
-        cursor = self._cursor()
-        cursor.execute(self._sql["read_many"][len(serials)], [n for key in serials for n in key])
-        return {(row[0], row[1]): _aggregate(*row[2:]) for row in cursor.fetchall()}
-
     def record(self, event: ScanEvent) -> ScanSummary:
-        """Queue ``event`` and return the serial's summary including it."""
-        return self.record_known(event, self._stored(event.serial))
-
-    def record_known(self, event: ScanEvent, stored: Stored | None) -> ScanSummary:
-        """Queue ``event``, whose serial's stored aggregate was read already, and return the
-        serial's summary including it."""
+        """Queue ``event`` and return the serial's summary including it. Reads the database
+        only for the first scan of a block of serials this worker has not kept."""
+        key_index, serial = event.serial
+        where = (key_index, serial // BLOCK_SERIALS)
+        block = self._blocks.get(where)
+        if block is None or not block.ready:
+            block = self._load(where)
         with self._lock:
+            if where in self._blocks:
+                self._blocks.move_to_end(where)
             events = self._events
             events.append(event)
             index = len(events) - 1
@@ -210,38 +279,106 @@ class ScanRecorder:
             if event.at >= events[pending[2]].at:
                 pending[2] = index
             count, first = pending[0], events[pending[1]].at
-        if stored is not None:
-            return ScanSummary(
-                stored.scans + count,
-                min(stored.first_at, first),
-                stored.devices,
-                stored.places,
-                stored.flag,
-            )
-        return ScanSummary(count, first)
+            stored = block.stored.get(serial)
+            flushing = self._flushing.get(event.serial)
+            if flushing is not None and (stored is None or stored.version < self._flushing_version):
+                count += flushing[0]
+                first = min(first, flushing[1])
+        if stored is None:
+            return ScanSummary(count, first)
+        return ScanSummary(
+            stored.scans + count,
+            min(stored.first_at, first),
+            stored.devices,
+            stored.places,
+            stored.flag,
+        )
+
+    def _load(self, where: SerialKey) -> _Block:
+        """Read a block's stored aggregates and keep them (changes that arrive meanwhile
+        are kept too: the newer version wins). Returns the block."""
+        with self._lock:
+            block = self._blocks.get(where)
+            if block is None:
+                block = self._blocks[where] = _Block()
+        key_index, number = where
+        first = number * BLOCK_SERIALS
+        cursor = self._cursor()
+        cursor.execute(self._sql["block"], (key_index, first, first + BLOCK_SERIALS))
+        rows = cursor.fetchall()
+        with self._lock:
+            for serial, *aggregate in rows:
+                self._cached += block.keep(serial, _stored(*aggregate))
+            block.ready = True
+            self._forget_oldest()
+        return block
+
+    def _forget_oldest(self) -> None:
+        """Drop the least recently asked blocks while more aggregates than allowed are kept
+        (the newest block stays). Call with the lock held."""
+        while self._cached > self._cache_serials and len(self._blocks) > 1:
+            _, oldest = self._blocks.popitem(last=False)
+            self._cached -= len(oldest.stored)
 
     def flush(self) -> None:
-        """Write every queued event now, with two driver-level ``executemany`` calls in one
-        transaction (this runs on the request workers' CPU, so it must stay cheap)."""
+        """Write every queued event now (two driver-level ``executemany`` calls in one
+        transaction: this runs on the request workers' CPU, so it must stay cheap), then
+        keep the changes every worker has written since the last flush."""
         with self._lock:
             events, self._events = self._events, []
             pending, self._pending = self._pending, {}
-        if not events:
-            return
+            self._flushing = {k: (n, events[first].at) for k, (n, first, _) in pending.items()}
+        try:
+            if events:
+                self._write(events, pending)
+            self._follow_changes()
+        finally:
+            with self._lock:
+                self._flushing, self._flushing_version = {}, _UNCOMMITTED
+
+    def _write(self, events: list[ScanEvent], pending: dict[SerialKey, list[int]]) -> None:
         times = list(map(self._bind_time, (e.at for e in events)))
         with self._engine.begin() as connection:
-            connection.exec_driver_sql(
+            version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
+            with self._lock:
+                self._flushing_version = version
+            _execute_rows(
+                connection,
                 self._sql["insert"],
                 [
                     (time, *e.serial, e.verdict, e.role, e.device_id, e.location)
                     for time, e in zip(times, events, strict=True)
                 ],
             )
-            connection.exec_driver_sql(
+            _execute_rows(
+                connection,
                 self._sql["upsert"],
-                [(*k, n, times[first], times[last]) for k, (n, first, last) in pending.items()],
+                [
+                    (*k, n, times[first], times[last], version)
+                    for k, (n, first, last) in pending.items()
+                ],
             )
             self._update_patterns(connection, events)
+
+    def _follow_changes(self) -> None:
+        """Keep the rows changed since the last call that belong to kept blocks."""
+        cursor = self._cursor()
+        if self._engine.dialect.name == "sqlite":
+            cursor.execute(self._sql["changes_sqlite"], (self._seen,))
+            rows = orjson.loads(cursor.fetchone()[0])
+        else:
+            cursor.execute(self._sql["changes"], (self._seen,))
+            rows = cursor.fetchall()
+        with self._lock:
+            blocks = self._blocks
+            for key_index, serial, *aggregate in rows:
+                stored = _stored(*aggregate)
+                self._seen = max(self._seen, stored.version)
+                block = blocks.get((key_index, serial // BLOCK_SERIALS))
+                if block is not None:
+                    self._cached += block.keep(serial, stored)
+            self._flushing, self._flushing_version = {}, _UNCOMMITTED
+            self._forget_oldest()
 
     def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:
         """Count the distinct phones and places of the serials these events touched, follow
@@ -331,36 +468,6 @@ class ScanRecorder:
                 self.flush()
             except Exception:  # the recorder must outlive a database hiccup
                 _log.exception("could not write scan events")
-
-
-class BatchedRecorder:
-    """Records scans for concurrent requests on one event loop with one read for all of them:
-    each request awaits its summary; the serials that arrived in the same turn of the loop are
-    read together, with one query, just after."""
-
-    def __init__(self, recorder: ScanRecorder) -> None:
-        self.recorder = recorder
-        self._waiting: list[tuple[ScanEvent, asyncio.Future[ScanSummary]]] = []
-
-    async def record(self, event: ScanEvent) -> ScanSummary:
-        """Queue ``event`` and return the serial's summary including it."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[ScanSummary] = loop.create_future()
-        if not self._waiting:
-            loop.call_soon(self._read)
-        self._waiting.append((event, future))
-        return await future
-
-    def _read(self) -> None:
-        waiting, self._waiting = self._waiting, []
-        try:
-            stored = self.recorder.stored_many({event.serial for event, _ in waiting})
-        except Exception as exc:  # every waiting request gets the error, none hangs
-            for _, future in waiting:
-                future.set_exception(exc)
-            return
-        for event, future in waiting:
-            future.set_result(self.recorder.record_known(event, stored.get(event.serial)))
 
 
 PRUNE_BATCH = 50_000

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -179,24 +178,7 @@ class Service:
         with self.writer.begin() as session:
             return publish(session, self.root, now)
 
-    def verify(self, code: str, now: datetime, **scan: Any) -> OnlineVerdict:
-        """Return the online verdict on ``code`` and record the scan (``scan`` as for
-        :meth:`judge`). Never raises for any code text."""
-        result, event = self.judge(code, now, **scan)
-        if event is None:
-            return result
-        return self.with_scans(result, self.recorder.record(event))
-
-    @staticmethod
-    def with_scans(result: OnlineVerdict, scans: ScanSummary) -> OnlineVerdict:
-        """Return ``result`` with its scan summary; a serial whose scans broke a clone rule
-        adds the reason ``scan_pattern`` (``suspected_clone`` unless something is worse)."""
-        verdict = result.verdict
-        if scans.flag is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
-            verdict = verdict.completed_online(["scan_pattern"])
-        return OnlineVerdict(verdict, result.certificate, scans)
-
-    def judge(
+    def verify(
         self,
         code: str,
         now: datetime,
@@ -205,9 +187,28 @@ class Service:
         role: str = "public",
         device_id: str | None = None,
         location: str | None = None,
-    ) -> tuple[OnlineVerdict, ScanEvent | None]:
-        """Return the online verdict on ``code`` without its scan summary, and the scan event
-        to record (``None`` when the text is no stamp at all). Never raises for any text."""
+    ) -> OnlineVerdict:
+        """Return the online verdict on ``code`` and record the scan (unless the text is no
+        stamp at all). Never raises for any text.
+
+        A serial whose scans broke a clone rule adds the reason ``scan_pattern``
+        (``suspected_clone`` unless something is worse)."""
+        verdict, certificate = self._judge(code, now, stars_seen)
+        stamp = verdict.stamp
+        if stamp is None:
+            return OnlineVerdict(verdict, certificate, ScanSummary())
+        key = (stamp.payload.key_index, stamp.payload.serial)
+        event = ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
+        scans = self.recorder.record(event)
+        if scans.flag is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
+            verdict = verdict.completed_online(["scan_pattern"])
+        return OnlineVerdict(verdict, certificate, scans)
+
+    def _judge(
+        self, code: str, now: datetime, stars_seen: int | None
+    ) -> tuple[Verdict, PublicCertificate | None]:
+        """Return the verdict on ``code`` from its signature, the signed lists and the
+        registry, and the certificate the public sees (``None`` when there is none)."""
         lists = self.lists(now)
         verdict = verify(code, lists.trust_list, lists.status_list, now, stars_seen=stars_seen)
         certificate = None
@@ -227,9 +228,4 @@ class Service:
                 and (certificate.issuer != verdict.key.issuer)
             ):
                 certificate = None
-        verdict = verdict.completed_online(registry_reasons)
-        event = None
-        if stamp is not None:
-            key = (stamp.payload.key_index, stamp.payload.serial)
-            event = ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
-        return OnlineVerdict(verdict, certificate, ScanSummary()), event
+        return verdict.completed_online(registry_reasons), certificate

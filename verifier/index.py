@@ -55,6 +55,10 @@ class PublicCertificate:
     product: PublicProduct
     producer: PublicProducer
     changed_version: int = 0
+    _json: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_json", self._public_json())  # every answer shows it
 
     @classmethod
     def of(cls, row: Certificate) -> PublicCertificate:
@@ -88,7 +92,11 @@ class PublicCertificate:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """Return the ``certificate`` object of the public JSON answer."""
+        """Return the ``certificate`` object of the public JSON answer (made once, with the
+        certificate, and shared: not to be changed)."""
+        return self._json
+
+    def _public_json(self) -> dict[str, Any]:
         revocation = None
         if self.revocation_decision is not None:
             revocation = {

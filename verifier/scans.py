@@ -89,10 +89,11 @@ class _Statements(dict[int, str]):
 
 
 class Stored(NamedTuple):
-    """A serial's stored aggregate, and the version of the flush that last changed it."""
+    """A serial's stored aggregate as the driver gives it (``first_at`` is text on SQLite,
+    read with :func:`_time` when used), and the version of the flush that last changed it."""
 
     scans: int
-    first_at: datetime
+    first_at: datetime | str
     devices: int
     places: int
     flag: str | None
@@ -127,17 +128,6 @@ def _time(value: datetime | str) -> datetime:
     if isinstance(value, str):  # SQLite keeps timestamps as text
         value = datetime.fromisoformat(value)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _stored(
-    count: int,
-    first_at: datetime | str,
-    devices: int,
-    places: int,
-    flag: str | None,
-    version: int,
-) -> Stored:
-    return Stored(int(count), _time(first_at), int(devices), int(places), flag, int(version))
 
 
 class _Block:
@@ -288,7 +278,7 @@ class ScanRecorder:
             return ScanSummary(count, first)
         return ScanSummary(
             stored.scans + count,
-            min(stored.first_at, first),
+            min(_time(stored.first_at), first),
             stored.devices,
             stored.places,
             stored.flag,
@@ -308,7 +298,7 @@ class ScanRecorder:
         rows = cursor.fetchall()
         with self._lock:
             for serial, *aggregate in rows:
-                self._cached += block.keep(serial, _stored(*aggregate))
+                self._cached += block.keep(serial, Stored._make(aggregate))
             block.ready = True
             self._forget_oldest()
         return block
@@ -372,11 +362,11 @@ class ScanRecorder:
         with self._lock:
             blocks = self._blocks
             for key_index, serial, *aggregate in rows:
-                stored = _stored(*aggregate)
-                self._seen = max(self._seen, stored.version)
                 block = blocks.get((key_index, serial // BLOCK_SERIALS))
                 if block is not None:
-                    self._cached += block.keep(serial, stored)
+                    self._cached += block.keep(serial, Stored._make(aggregate))
+            if rows:
+                self._seen = max(self._seen, *(row[-1] for row in rows))
             self._flushing, self._flushing_version = {}, _UNCOMMITTED
             self._forget_oldest()
 

@@ -61,7 +61,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
             "places": result.scans.places,
             "pattern": result.scans.flag,
         },
-        "message": {lang: VERDICTS[verdict.verdict][lang] for lang in ("vi", "en")},
+        "message": VERDICTS[verdict.verdict],
         "official_domain": official_host,
     }
     if stamp is not None:

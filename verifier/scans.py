@@ -163,7 +163,7 @@ class ScanEvent(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class ScanSummary:
     """How often a serial was checked, when first, on how many phones in how many places
-    (as of the last flush), and the clone rule it broke, if any."""
+    (as of the last change this worker followed), and the clone rule it broke, if any."""
 
     count: int = 0
     first_at: datetime | None = None

@@ -94,25 +94,28 @@ def test_a_scan_time_in_vietnam_time_is_stored_as_the_same_instant_regression(de
     assert stored == first == NOW
 
 
+class CountingRecorder(ScanRecorder):
+    """A recorder that lists the blocks it reads from the database in ``loads``."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        self.loads: list[tuple[int, int]] = []
+        super().__init__(*args, **options)
+
+    def _load(self, where: tuple[int, int]) -> Any:
+        self.loads.append(where)
+        return super()._load(where)
+
+
 @contextmanager
-def recorders(url: str, count: int, **options: Any) -> Iterator[list[ScanRecorder]]:
+def recorders(url: str, count: int, **options: Any) -> Iterator[list[CountingRecorder]]:
     """``count`` recorders on one database, as in that many workers, flushed only when a test
-    says so; each counts the blocks it reads in ``loads``."""
+    says so."""
     engines = [make_engine(url, writer=True) for _ in range(count)]
     made = []
     try:
         for engine in engines:
             migrate(engine)
-            recorder = ScanRecorder(session_factory(engine), flush_seconds=3600, **options)
-            recorder.loads = []  # type: ignore[attr-defined]
-            original = recorder._load
-
-            def counting(where: tuple[int, int], r: Any = recorder, load: Any = original) -> Any:
-                r.loads.append(where)
-                return load(where)
-
-            recorder._load = counting  # type: ignore[method-assign]
-            made.append(recorder)
+            made.append(CountingRecorder(session_factory(engine), flush_seconds=3600, **options))
         yield made
     finally:
         for recorder in made:
@@ -133,7 +136,7 @@ def test_a_block_of_serials_is_read_once_and_every_scan_counted(database_url: st
         recorder.flush()
         counts.append(recorder.record(scan(7071, minutes=-5)).count)
         assert counts == [2, 3, 1, 1, 2]
-        assert recorder.loads == [(1, 7070 // BLOCK_SERIALS)]  # type: ignore[attr-defined]
+        assert recorder.loads == [(1, 7070 // BLOCK_SERIALS)]
         assert recorder.record(scan(7070)).first_at == NOW
         assert recorder.record(scan(7071)).first_at == NOW - timedelta(minutes=5)
 
@@ -147,7 +150,7 @@ def test_a_worker_follows_the_scans_another_worker_wrote(database_url: str) -> N
         one.flush()  # nothing of its own: it follows the other's changes
         summary = one.record(scan(9090, minutes=2))
         assert (summary.count, summary.first_at) == (3, NOW)
-        assert one.loads == other.loads == [(1, 9090 // BLOCK_SERIALS)]  # type: ignore[attr-defined]
+        assert one.loads == other.loads == [(1, 9090 // BLOCK_SERIALS)]
 
 
 def test_a_scan_read_during_a_flush_counts_it_once_regression(
@@ -207,7 +210,7 @@ def test_old_blocks_leave_the_memory_and_come_back_right(database_url: str) -> N
         recorder.flush()  # four aggregates now: the block asked least recently is dropped
         assert recorder.record(scan(far + 2)).count == 1
         assert recorder.record(scan(1)).count == 3
-        assert recorder.loads == [(1, 0), (1, 5), (1, 5), (1, 0)]  # type: ignore[attr-defined]
+        assert recorder.loads == [(1, 0), (1, 5), (1, 5), (1, 0)]
         assert len(recorder._blocks) == 1
 
 

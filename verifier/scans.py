@@ -195,6 +195,7 @@ class ScanRecorder:
         self._rules = rules
         self._engine = engine
         self._local = threading.local()
+        self._changes_as_json = engine.dialect.name == "sqlite"
         # written for sqlite3's qmark parameters; psycopg takes the format style
         qmark = engine.dialect.paramstyle == "qmark"
         self._sql: dict[str, Any] = {
@@ -311,9 +312,10 @@ class ScanRecorder:
             self._cached -= len(oldest.stored)
 
     def flush(self) -> None:
-        """Write every queued event now (two driver-level ``executemany`` calls in one
-        transaction: this runs on the request workers' CPU, so it must stay cheap), then
-        keep the changes every worker has written since the last flush."""
+        """Write every queued event now, in one transaction of multi-row statements (this runs
+        on the request workers' CPU, so it must stay cheap), then keep the changes every worker
+        has written since the last flush. Until then the events count as in flight; once the
+        change is kept, its version tells that they are in the stored rows."""
         with self._lock:
             events, self._events = self._events, []
             pending, self._pending = self._pending, {}
@@ -353,7 +355,7 @@ class ScanRecorder:
     def _follow_changes(self) -> None:
         """Keep the rows changed since the last call that belong to kept blocks."""
         cursor = self._cursor()
-        if self._engine.dialect.name == "sqlite":
+        if self._changes_as_json:
             cursor.execute(self._sql["changes_sqlite"], (self._seen,))
             rows = orjson.loads(cursor.fetchone()[0])
         else:
@@ -367,7 +369,6 @@ class ScanRecorder:
                     self._cached += block.keep(serial, Stored._make(aggregate))
             if rows:
                 self._seen = max(self._seen, *(row[-1] for row in rows))
-            self._flushing, self._flushing_version = {}, _UNCOMMITTED
             self._forget_oldest()
 
     def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:

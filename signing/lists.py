@@ -97,6 +97,14 @@ class SerialRange:
         return key_index == self.key_index and self.first <= serial <= self.last
 
 
+def _holding(ranges: tuple[SerialRange, ...], key_index: int, serial: int) -> SerialRange | None:
+    # every verification asks twice: a plain loop, not a generator over __contains__
+    for r in ranges:
+        if r.key_index == key_index and r.first <= serial <= r.last:
+            return r
+    return None
+
+
 class _Fields:
     """Reads typed fields out of a decoded JSON object; every failure becomes DocumentInvalid."""
 
@@ -346,11 +354,11 @@ class StatusList:
 
     def is_blocked(self, key_index: int, serial: int) -> SerialRange | None:
         """Return the blocked range holding this serial, or ``None``."""
-        return next((r for r in self.blocked if (key_index, serial) in r), None)
+        return _holding(self.blocked, key_index, serial)
 
     def is_voided(self, key_index: int, serial: int) -> SerialRange | None:
         """Return the voided batch holding this serial, or ``None``."""
-        return next((r for r in self.voided if (key_index, serial) in r), None)
+        return _holding(self.voided, key_index, serial)
 
     def to_claims(self) -> dict[str, Any]:
         """Return the document's JSON content (see docs/stamp-format.md)."""

@@ -3,6 +3,7 @@ status list, with no database (docs/stamp-format.md, section "Verdicts")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -11,6 +12,7 @@ from signing._dates import vietnam_date
 from signing.errors import MalformedStamp
 from signing.keys import KeyStatus, TrustedKey
 from signing.lists import CertificateRef, CertificateState, CertificateStatus, StatusList, TrustList
+from signing.payload import Payload
 from signing.stamp import Stamp, parse_stamp
 
 __all__ = ["REASON_VERDICTS", "Verdict", "VerdictCode", "verify"]
@@ -67,8 +69,12 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
 }
 
 
-def _severity(reason: str) -> int:
-    return REASON_VERDICTS[reason].severity
+_SEVERITY = {reason: verdict.severity for reason, verdict in REASON_VERDICTS.items()}
+
+
+def _by_severity(reasons: Iterable[str]) -> tuple[str, ...]:
+    """Return the distinct ``reasons``, most severe first."""
+    return tuple(sorted(dict.fromkeys(reasons), key=_SEVERITY.__getitem__))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,18 +104,14 @@ class Verdict:
     def from_reasons(cls, reasons: list[str], **fields: object) -> Verdict:
         """Return the verdict of the most severe reason (genuine when there is none), with the
         reasons ordered by severity."""
-        ordered = tuple(sorted(dict.fromkeys(reasons), key=_severity))
+        ordered = _by_severity(reasons)
         verdict = REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE
         return cls(verdict, ordered, **fields)  # type: ignore[arg-type]
 
     def completed_online(self, reasons: list[str]) -> Verdict:
         """Return this verdict as a registry completes it: ``reasons`` added (re-ordered by
         severity) and the ``offline`` note dropped."""
-        ordered = tuple(
-            sorted(dict.fromkeys((*self.reasons, *reasons)), key=_severity)
-            if reasons
-            else self.reasons
-        )
+        ordered = _by_severity((*self.reasons, *reasons)) if reasons else self.reasons
         return Verdict(
             REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE,
             ordered,
@@ -136,20 +138,24 @@ def verify(
     now: datetime,
     *,
     stars_seen: int | None = None,
+    registry: Callable[[Payload], Iterable[str]] | None = None,
 ) -> Verdict:
-    """Return the offline verdict on ``stamp_text`` (a stamp URL or its 193 digits) at ``now``.
+    """Return the verdict on ``stamp_text`` (a stamp URL or its 193 digits) at ``now``.
 
     ``trust_list`` and ``status_list`` are documents already checked with their ``verify``
     methods; if they have expired since, the verdict notes it. ``stars_seen`` is the number of
-    stars an inspector sees printed on the pack. Never raises for any stamp text.
+    stars an inspector sees printed on the pack. Without ``registry`` the verdict is offline
+    (noted ``offline``); an online verifier passes its registry's judgement, called with the
+    payload of a stamp whose signature holds and returning its reasons (``serial_not_issued``,
+    ``batch_voided``). Never raises for any stamp text.
     """
-    context: dict[str, object] = {
-        "trust_list_version": trust_list.version,
-        "trust_list_age": now - trust_list.issued_at,
-        "status_list_version": status_list.version,
-        "status_list_age": now - status_list.issued_at,
-    }
-    notes = ["offline"]
+    lists = (
+        trust_list.version,
+        now - trust_list.issued_at,
+        status_list.version,
+        now - status_list.issued_at,
+    )
+    notes = ["offline"] if registry is None else []
     if now > trust_list.expires_at:
         notes.append("trust_list_expired")
     if now > status_list.expires_at:
@@ -157,32 +163,27 @@ def verify(
     try:
         stamp = parse_stamp(stamp_text)
     except MalformedStamp as exc:
-        return Verdict.from_reasons([exc.code], notes=tuple(notes), **context)
+        return _verdict([exc.code], notes, lists)
     payload = stamp.payload
-    context["stamp"] = stamp
 
     key = trust_list.keys.get(payload.key_index)
     if key is None:
-        return Verdict.from_reasons(["unknown_key"], notes=tuple(notes), **context)
-    context["key"] = key
+        return _verdict(["unknown_key"], notes, lists, stamp)
     if not stamp.signature_valid(key.public_key):
-        return Verdict.from_reasons(["bad_signature"], notes=tuple(notes), **context)
-    problems = key.scope_violations(payload)
-    if problems:
-        return Verdict.from_reasons(problems, notes=tuple(notes), **context)
+        return _verdict(["bad_signature"], notes, lists, stamp, key)
+    reasons = key.scope_violations(payload)
+    if reasons:
+        return _verdict(reasons, notes, lists, stamp, key)
     if key.status is KeyStatus.COMPROMISED:
         notes.append("key_compromised_below_watermark")
 
-    reasons: list[str] = []
     if status_list.is_voided(payload.key_index, payload.serial):
         reasons.append("batch_voided")
     listed, certificate = status_list.current(CertificateRef(key.issuer, payload.certificate_id))
-    today = vietnam_date(now)
     if certificate is None:
         notes.append("not_in_status_list")
         certified_stars, valid_until = payload.stars, payload.valid_until
     else:
-        context["certificate"] = certificate
         if listed is not certificate:
             notes.append("renewed")
         certified_stars, valid_until = certificate.stars, certificate.valid_until
@@ -190,7 +191,7 @@ def verify(
             reasons.append("certificate_revoked")
         elif certificate.status is CertificateState.EXPIRED:
             reasons.append("certificate_expired")
-    if valid_until < today:
+    if valid_until < vietnam_date(now):
         reasons.append("certificate_expired")
     if payload.stars < certified_stars:
         reasons.append("stars_raised")
@@ -200,4 +201,20 @@ def verify(
         reasons.append("stars_seen_higher")
     if status_list.is_blocked(payload.key_index, payload.serial):
         reasons.append("serial_blocked")
-    return Verdict.from_reasons(reasons, notes=tuple(notes), **context)
+    if registry is not None:
+        reasons.extend(registry(payload))
+    return _verdict(reasons, notes, lists, stamp, key, certificate)
+
+
+def _verdict(
+    reasons: list[str],
+    notes: list[str],
+    lists: tuple[int, timedelta, int, timedelta],
+    stamp: Stamp | None = None,
+    key: TrustedKey | None = None,
+    certificate: CertificateStatus | None = None,
+) -> Verdict:
+    """Return the verdict of the most severe of ``reasons``, with what the check found."""
+    ordered = _by_severity(reasons) if reasons else ()
+    verdict = REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE
+    return Verdict(verdict, ordered, stamp, key, certificate, tuple(notes), *lists)

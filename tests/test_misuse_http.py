@@ -202,6 +202,12 @@ def test_fast_path_leaves_bad_parameters_to_the_framework(demo: Demo) -> None:
         "/api/v1/verify", params={"code": demo.sample("genuine"), "stars_seen": 9}
     )
     assert too_many_stars.status_code == 422
+    for field in ("device_id", "location"):
+        too_long = demo.client.get(
+            "/api/v1/verify", params={"code": demo.sample("genuine"), field: "x" * 65}
+        )
+        assert too_long.status_code == 422, field
+        assert too_long.json()["error"]["problems"][0]["field"] == field
     missing = demo.client.get("/api/v1/verify")
     assert missing.status_code == 422
     assert missing.json()["error"]["code"] == "invalid_request"

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import sqlite
 
 from tests.conftest import NOW, Demo
 from verifier.cli import main
 from verifier.db import make_engine, migrate, session_factory, sqlite_url
-from verifier.models import Meta, Scan, SerialScans
-from verifier.scans import BLOCK_SERIALS, ScanEvent, ScanRecorder
+from verifier.models import Meta, Scan, SerialScans, UtcDateTime
+from verifier.scans import BLOCK_SERIALS, ScanEvent, ScanRecorder, _sqlite_time
 
 
 def test_scans_are_aggregated_per_serial_across_flushes(demo: Demo) -> None:
@@ -92,6 +93,23 @@ def test_a_scan_time_in_vietnam_time_is_stored_as_the_same_instant_regression(de
         stored = session.scalar(select(Scan.at).where(Scan.serial == 6161))
         first = session.scalar(select(SerialScans.first_at).where(SerialScans.serial == 6161))
     assert stored == first == NOW
+
+
+def test_the_flush_writes_sqlite_times_as_the_orm_does() -> None:
+    """The flush formats its SQLite timestamps itself; the text must be the ORM's, or time
+    comparisons in SQL between the two paths' rows go wrong."""
+    dialect = sqlite.dialect()
+    orm = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert orm is not None
+    vietnam = timezone(timedelta(hours=7))
+    for moment in (
+        NOW,
+        NOW.replace(microsecond=0),
+        NOW.replace(microsecond=7),
+        datetime(2031, 1, 1, 6, 59, 59, 999_999, tzinfo=vietnam),
+        datetime(1999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
+    ):
+        assert _sqlite_time(moment) == orm(moment)
 
 
 class CountingRecorder(ScanRecorder):

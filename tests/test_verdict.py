@@ -9,7 +9,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signing import VerdictCode, verify
+from signing import Payload, VerdictCode, verify
 from signing.verdict import REASON_VERDICTS, Verdict
 from tests.conftest import World
 from tests.vectors import generate
@@ -69,3 +69,38 @@ def test_every_reason_maps_to_a_verdict_other_than_genuine() -> None:
 def test_verify_never_raises(world: World, text: str, stars_seen: int | None) -> None:
     verdict = verify(text, world.trust_list, world.status_list, world.now, stars_seen=stars_seen)
     assert verdict.verdict in (VerdictCode.MALFORMED, VerdictCode.COUNTERFEIT)
+
+
+def test_a_registry_makes_the_verdict_online_and_adds_its_reasons(world: World) -> None:
+    """The online verifier passes its registry's judgement: called once with the payload of
+    a stamp whose signature holds, its reasons join the others and no ``offline`` note."""
+    asked: list[Payload] = []
+
+    def registry(payload: Payload) -> tuple[str, ...]:
+        asked.append(payload)
+        return ("serial_not_issued",)
+
+    lists = (world.trust_list, world.status_list, world.now)
+    verdict = verify(_vector_input("valid_4_stars"), *lists, stars_seen=5, registry=registry)
+    assert verdict.verdict is VerdictCode.UNREGISTERED
+    assert verdict.reasons == ("serial_not_issued", "stars_seen_higher")
+    assert verdict.notes == ()
+    assert verdict.stamp is not None
+    assert asked == [verdict.stamp.payload]
+    genuine = verify(_vector_input("valid_4_stars"), *lists, registry=lambda _: ())
+    assert (genuine.verdict, genuine.notes) == (VerdictCode.GENUINE, ())
+
+
+def test_the_registry_is_not_asked_about_a_stamp_that_fails_its_signature(world: World) -> None:
+    asked: list[Payload] = []
+
+    def registry(payload: Payload) -> tuple[str, ...]:
+        asked.append(payload)
+        return ()
+
+    lists = (world.trust_list, world.status_list, world.now)
+    for name in ("signature_last_bit_flipped", "key_out_of_scope_5_stars", "truncated_digits"):
+        verdict = verify(_vector_input(name), *lists, registry=registry)
+        assert verdict.verdict in (VerdictCode.COUNTERFEIT, VerdictCode.MALFORMED)
+        assert "offline" not in verdict.notes
+    assert asked == []

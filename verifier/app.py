@@ -131,14 +131,17 @@ class FastVerify:
     def _simple_query(self, scope: Scope) -> dict[str, str] | None:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != self.PATH:
             return None
-        if any(name == b"authorization" for name, _ in scope["headers"]):
-            return None
+        for name, _ in scope["headers"]:
+            if name == b"authorization":
+                return None
         pairs = _query_pairs(scope["query_string"].decode("latin-1"))
         query = dict(pairs)
         if len(query) != len(pairs) or not query.keys() <= self._FIELDS or "code" not in query:
             return None
-        if len(query["code"]) > CODE_LIMIT or any(
-            len(query.get(f, "")) > 64 for f in ("device_id", "location")
+        if len(query["code"]) > CODE_LIMIT:
+            return None
+        if len(query) > 1 and (
+            len(query.get("device_id", "")) > 64 or len(query.get("location", "")) > 64
         ):
             return None
         stars = query.get("stars_seen")

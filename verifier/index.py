@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signing import Payload
 from verifier.models import Batch, BatchState, Certificate, Meta
 
 VERSION_KEY = "registry-version"
@@ -178,6 +179,14 @@ class RegistryIndex:
             return None
         _first, last, certificate_id, void = entry.ranges[position]
         return (certificate_id, void) if serial <= last else None
+
+    def reasons(self, payload: Payload) -> tuple[str, ...]:
+        """Return the registry's reasons against a signed stamp: its serial was never issued
+        for its certificate, or its batch was voided (empty when neither)."""
+        batch = self.batch_of(payload.key_index, payload.serial)
+        if batch is None or batch[0] != payload.certificate_id:
+            return ("serial_not_issued",)
+        return ("batch_voided",) if batch[1] else ()
 
     def current(self, certificate_id: int) -> PublicCertificate | None:
         """Return the certificate a stamp names, following re-evaluations to the current one."""

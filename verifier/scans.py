@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any, NamedTuple
 
 import orjson
@@ -31,7 +32,7 @@ _SQL = {
     # the same rows as one JSON text: sqlite3 releases the GIL for every row it steps to,
     # and under load each release hands it to the request thread and back
     "changes_sqlite": "SELECT json_group_array(json_array(key_index, serial, count, first_at,"
-    " devices, places, flag, version)) FROM serial_scans WHERE version > ?",
+    " devices, places, flag, version)), MAX(version) FROM serial_scans WHERE version > ?",
     # a restored database may hold versions without the counter: start past them
     "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
     " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
@@ -120,13 +121,22 @@ def _execute_rows(connection: Any, statements: _Statements, rows: list[tuple[Any
         while size > len(rows) - start:
             size //= 2
         run = rows[start : start + size]
-        connection.exec_driver_sql(statements[size], tuple(v for row in run for v in row))
+        connection.exec_driver_sql(statements[size], tuple(chain.from_iterable(run)))
         start += size
 
 
+def _sqlite_time(moment: datetime) -> str:
+    """Return ``moment`` as the ORM's UtcDateTime keeps it on SQLite, naive UTC text (made
+    directly: the flush makes one per scan, and SQLAlchemy's processor is twice as slow)."""
+    t = moment.astimezone(UTC)
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - the fastest way here
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond
+    )  # fmt: skip
+
+
 def _time(value: datetime | str) -> datetime:
-    if isinstance(value, str):  # SQLite keeps timestamps as text
-        value = datetime.fromisoformat(value)
+    if isinstance(value, str):  # SQLite keeps UTC timestamps as text without the zone
+        return datetime.fromisoformat(value + "+00:00")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -210,11 +220,13 @@ class ScanRecorder:
             self._sql[name] = _Statements(
                 _joined(template, item if qmark else item.replace("?", "%s"))
             )
-        # the ORM's own conversion, so both paths store timestamps alike
+        # stored as the ORM stores them, so that both paths read and compare alike
         time_type = UtcDateTime().dialect_impl(engine.dialect)
-        self._bind_time: Callable[[datetime | None], Any] = time_type.bind_processor(
-            engine.dialect
-        ) or (lambda t: t)
+        self._bind_time: Callable[[datetime], Any] = (
+            _sqlite_time
+            if engine.dialect.name == "sqlite"
+            else time_type.bind_processor(engine.dialect) or (lambda t: t)
+        )
         self._events: list[ScanEvent] = []
         # per serial: [queued scans, index of its earliest and of its latest event in _events]
         self._pending: dict[SerialKey, list[int]] = {}
@@ -357,18 +369,22 @@ class ScanRecorder:
         cursor = self._cursor()
         if self._changes_as_json:
             cursor.execute(self._sql["changes_sqlite"], (self._seen,))
-            rows = orjson.loads(cursor.fetchone()[0])
+            feed, last = cursor.fetchone()
+            rows = orjson.loads(feed)
         else:
             cursor.execute(self._sql["changes"], (self._seen,))
             rows = cursor.fetchall()
+            last = max((row[-1] for row in rows), default=None)
         with self._lock:
-            blocks = self._blocks
-            for key_index, serial, *aggregate in rows:
-                block = blocks.get((key_index, serial // BLOCK_SERIALS))
+            blocks, added = self._blocks, 0
+            for row in rows:
+                serial = row[1]
+                block = blocks.get((row[0], serial // BLOCK_SERIALS))
                 if block is not None:
-                    self._cached += block.keep(serial, Stored._make(aggregate))
-            if rows:
-                self._seen = max(self._seen, *(row[-1] for row in rows))
+                    added += block.keep(serial, Stored._make(row[2:]))
+            self._cached += added
+            if last is not None:
+                self._seen = max(self._seen, last)
             self._forget_oldest()
 
     def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:
@@ -377,6 +393,8 @@ class ScanRecorder:
         marks: set[tuple[int, int, str, str]] = set()
         located: dict[SerialKey, list[clones.Point]] = {}
         for event in events:
+            if event.device_id is None and event.location is None:
+                continue  # most scans: nothing to count
             if event.device_id:
                 marks.add((*event.serial, "d", clones.device_mark(event.device_id)))
             place = clones.place_of(event.location)

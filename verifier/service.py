@@ -210,22 +210,19 @@ class Service:
         """Return the verdict on ``code`` from its signature, the signed lists and the
         registry, and the certificate the public sees (``None`` when there is none)."""
         lists = self.lists(now)
-        verdict = verify(code, lists.trust_list, lists.status_list, now, stars_seen=stars_seen)
-        certificate = None
-        stamp = verdict.stamp
-        registry_reasons = []
-        if stamp is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
-            payload = stamp.payload
-            batch = lists.index.batch_of(payload.key_index, payload.serial)
-            if batch is None or batch[0] != payload.certificate_id:
-                registry_reasons.append("serial_not_issued")
-            elif batch[1]:
-                registry_reasons.append("batch_voided")
-            certificate = lists.index.current(payload.certificate_id)
-            if (
-                certificate is not None
-                and verdict.key is not None
-                and (certificate.issuer != verdict.key.issuer)
-            ):
-                certificate = None
-        return verdict.completed_online(registry_reasons), certificate
+        index = lists.index
+        verdict = verify(
+            code,
+            lists.trust_list,
+            lists.status_list,
+            now,
+            stars_seen=stars_seen,
+            registry=index.reasons,
+        )
+        stamp, key = verdict.stamp, verdict.key
+        if stamp is None or key is None or verdict.verdict is VerdictCode.COUNTERFEIT:
+            return verdict, None
+        certificate = index.current(stamp.payload.certificate_id)
+        if certificate is not None and certificate.issuer != key.issuer:
+            certificate = None
+        return verdict, certificate

@@ -1,7 +1,7 @@
 """Load /api/v1/verify with distinct genuine codes, and in the same run a bare ASGI floor that
 only parses a stamp and checks its signature; print req/s, p50/p99 and the ratio.
 
-    .venv/bin/python bench/verify_http.py [--seconds 6] [--rounds 3] [--workers 2]
+    .venv/bin/python bench/verify_http.py [--seconds 6] [--rounds 5] [--workers 2]
 
 Needs wrk (Debian package `wrk`). Everything runs on 127.0.0.1 and stops by itself.
 """
@@ -116,7 +116,7 @@ def serve(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=6)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
@@ -181,6 +181,9 @@ def main() -> int:
         print(
             f"{name:40} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} {r['non_2xx']:8.0f}"
         )
+    for name, rounds in runs.items():
+        by_round = ", ".join(f"{r['rps']:.0f}" for r in rounds)
+        print(f"  {name}: {by_round} req/s by round")
     floor, full = results.values()
     ratios = [b["rps"] / a["rps"] for a, b in zip(*runs.values(), strict=True)]
     print(f"ratio full/floor (req/s): {full['rps'] / floor['rps']:.2f} (rounds: "

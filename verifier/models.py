@@ -274,7 +274,18 @@ class SerialScans(Base):
     flag: Mapped[str | None] = mapped_column(String(32))  # the clone rule it broke, if any
     away: Mapped[bool] = mapped_column(Boolean, default=False)  # scanned far from its markets
     # the scan recorder's flush that last changed the row (see verifier.scans.ScanRecorder)
-    version: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ScanFlush(Base):
+    """What one flush of the scan recorder changed: the new aggregates of its serials as one
+    JSON text, so that every worker follows the others' scans by reading one row per flush
+    (kept for a while, then pruned; see verifier.scans.ScanRecorder)."""
+
+    __tablename__ = "scan_flushes"
+
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    rows: Mapped[str] = mapped_column(Text)
 
 
 class SerialMark(Base):

@@ -7,7 +7,6 @@ import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any, NamedTuple
@@ -20,6 +19,7 @@ from verifier import clones, provinces
 from verifier.models import Scan, UtcDateTime
 
 FLUSH_SECONDS = 0.25
+KEEP_FLUSHES = 256  # flushes kept for workers to follow (half a minute of them under load)
 BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block at a time
 CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
 _UNCOMMITTED = sys.maxsize  # the version of a flush that has not got its version yet
@@ -27,12 +27,19 @@ _log = logging.getLogger(__name__)
 _SQL = {
     "block": "SELECT serial, count, first_at, devices, places, flag, version FROM serial_scans"
     " WHERE key_index = ? AND serial >= ? AND serial < ?",
-    "changes": "SELECT key_index, serial, count, first_at, devices, places, flag, version"
-    " FROM serial_scans WHERE version > ?",
-    # the same rows as one JSON text: sqlite3 releases the GIL for every row it steps to,
-    # and under load each release hands it to the request thread and back
-    "changes_sqlite": "SELECT json_group_array(json_array(key_index, serial, count, first_at,"
-    " devices, places, flag, version)), MAX(version) FROM serial_scans WHERE version > ?",
+    "flushes": "SELECT version, rows FROM scan_flushes WHERE version > ? ORDER BY version",
+    "prune": "DELETE FROM scan_flushes WHERE version <= ?",
+    # the new aggregates of the serials a flush changed, as one JSON text, built by the
+    # database from the serials' keys (one parameter: no row crosses into Python)
+    "flush_sqlite": "INSERT INTO scan_flushes (version, rows) SELECT ?, json_group_array("
+    "json_array(s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag,"
+    " s.version)) FROM json_each(?) AS j JOIN serial_scans AS s"
+    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')",
+    "flush_postgresql": "INSERT INTO scan_flushes (version, rows) SELECT ?, COALESCE(json_agg("
+    "json_build_array(s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD HH24:MI:SS.US'), s.devices, s.places, s.flag, s.version)), '[]')::text"
+    " FROM jsonb_array_elements(?::jsonb) AS j JOIN serial_scans AS s"
+    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint",
     # a restored database may hold versions without the counter: start past them
     "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
     " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
@@ -170,12 +177,12 @@ class ScanEvent(NamedTuple):
     location: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ScanSummary:
+class ScanSummary(NamedTuple):
     """How often a serial was checked, when first, on how many phones in how many places
-    (as of the last change this worker followed), and the clone rule it broke, if any."""
+    (as of the last change this worker followed), and the clone rule it broke, if any (a
+    tuple: one is made per request)."""
 
-    count: int = 0
+    count: int = 0  # type: ignore[assignment]  # the answer's name; shadows tuple.count
     first_at: datetime | None = None
     devices: int = 0
     places: int = 0
@@ -188,10 +195,12 @@ class ScanRecorder:
 
     Every worker keeps the stored aggregates of the blocks of serials it was asked about
     (read once per block) and follows the changes every worker writes: each flush takes the
-    next value of one counter, stamps the rows it changes with it and commits in that order,
-    so ``version > last seen`` is a complete change feed on SQLite and on PostgreSQL. A
-    summary is the stored aggregate plus the events not yet seen in it: queued, or in a
-    flush whose version the stored row has not reached."""
+    next value of one counter, stamps the rows it changes with it, records their new
+    aggregates in one ``scan_flushes`` row and commits in that order, so the flushes past
+    the last one seen are a complete change feed on SQLite and on PostgreSQL (a worker that
+    finds a gap, the flushes it missed pruned, reads its blocks again). A summary is the
+    stored aggregate plus the events not yet seen in it: queued, or in a flush whose version
+    the stored row has not reached."""
 
     def __init__(
         self,
@@ -200,12 +209,12 @@ class ScanRecorder:
         flush_seconds: float = FLUSH_SECONDS,
         rules: clones.CloneRules = clones.RULES,
         cache_serials: int = CACHE_SERIALS,
+        keep_flushes: int = KEEP_FLUSHES,
     ) -> None:
         engine = sessions.kw["bind"]
         self._rules = rules
         self._engine = engine
         self._local = threading.local()
-        self._changes_as_json = engine.dialect.name == "sqlite"
         # written for sqlite3's qmark parameters; psycopg takes the format style
         qmark = engine.dialect.paramstyle == "qmark"
         self._sql: dict[str, Any] = {
@@ -216,6 +225,8 @@ class ScanRecorder:
             pair = pair.replace("?", "%s")
         for name, template in (("mark_counts", _MARK_COUNTS), ("last_points", _LAST_POINTS)):
             self._sql[name] = _Statements(_joined(template, pair, " OR "))
+        self._sql["flush"] = self._sql[f"flush_{engine.dialect.name}"]
+        self._keep_flushes = keep_flushes
         for name, (template, item) in (("insert", _INSERT), ("upsert", _UPSERT)):
             self._sql[name] = _Statements(
                 _joined(template, item if qmark else item.replace("?", "%s"))
@@ -363,28 +374,31 @@ class ScanRecorder:
                 ],
             )
             self._update_patterns(connection, events)
+            keys = orjson.dumps(list(pending)).decode()
+            connection.exec_driver_sql(self._sql["flush"], (version, keys))
+            connection.exec_driver_sql(self._sql["prune"], (version - self._keep_flushes,))
 
     def _follow_changes(self) -> None:
-        """Keep the rows changed since the last call that belong to kept blocks."""
+        """Keep the aggregates changed by the flushes since the last call (every worker's)
+        that belong to kept blocks. A worker that fell behind the flushes kept forgets every
+        block (they are read again when asked)."""
         cursor = self._cursor()
-        if self._changes_as_json:
-            cursor.execute(self._sql["changes_sqlite"], (self._seen,))
-            feed, last = cursor.fetchone()
-            rows = orjson.loads(feed)
-        else:
-            cursor.execute(self._sql["changes"], (self._seen,))
-            rows = cursor.fetchall()
-            last = max((row[-1] for row in rows), default=None)
+        cursor.execute(self._sql["flushes"], (self._seen,))
+        flushes = [(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
         with self._lock:
+            if flushes and flushes[0][0] > self._seen + 1:
+                self._blocks.clear()
+                self._cached = 0
             blocks, added = self._blocks, 0
-            for row in rows:
-                serial = row[1]
-                block = blocks.get((row[0], serial // BLOCK_SERIALS))
-                if block is not None:
-                    added += block.keep(serial, Stored._make(row[2:]))
+            for _version, rows in flushes:
+                for row in rows:
+                    serial = row[1]
+                    block = blocks.get((row[0], serial // BLOCK_SERIALS))
+                    if block is not None:
+                        added += block.keep(serial, Stored._make(row[2:]))
             self._cached += added
-            if last is not None:
-                self._seen = max(self._seen, last)
+            if flushes:
+                self._seen = max(self._seen, flushes[-1][0])
             self._forget_oldest()
 
     def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,9 +53,9 @@ class Lists:
     snapshot: Snapshot
 
 
-@dataclass(frozen=True, slots=True)
-class OnlineVerdict:
-    """An online verdict: the offline one completed by the registry, with what the public sees."""
+class OnlineVerdict(NamedTuple):
+    """An online verdict: the offline one completed by the registry, with what the public sees
+    (a tuple: one is made per request)."""
 
     verdict: Verdict
     certificate: PublicCertificate | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from signing._dates import vietnam_date
@@ -41,7 +42,9 @@ def reason_text(code: str, result: OnlineVerdict, language: Language) -> str:
 
 
 def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
-    """Return the public JSON answer for an online verdict."""
+    """Return the public JSON answer for an online verdict. Its time and date stay
+    ``datetime`` and ``date`` objects: orjson and FastAPI write them in ISO 8601 (faster than
+    formatting them here for every check); ``json.dumps`` needs ``default=iso_8601``."""
     verdict = result.verdict
     stamp, key, certificate = verdict.stamp, verdict.key, result.certificate
     answer: dict[str, Any] = {
@@ -56,7 +59,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
         "certificate": None,
         "scans": {
             "count": result.scans.count,
-            "first_at": result.scans.first_at.isoformat() if result.scans.first_at else None,
+            "first_at": result.scans.first_at,
             "devices": result.scans.devices,
             "places": result.scans.places,
             "pattern": result.scans.flag,
@@ -70,7 +73,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
             "key_index": p.key_index,
             "certificate_id": p.certificate_id,
             "stars": p.stars,
-            "valid_until": p.valid_until.isoformat(),
+            "valid_until": p.valid_until,
             "serial": p.serial,
             "issuer": key.issuer if key else None,
             "issuer_name": key.issuer_name if key else None,
@@ -78,6 +81,14 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
     if certificate is not None:
         answer["certificate"] = certificate.to_json()
     return answer
+
+
+def iso_8601(value: date) -> str:
+    """Return a date or a time as the API writes it (``default`` for ``json.dumps``).
+    Raises ``TypeError`` for anything else, as ``json.dumps`` expects."""
+    if isinstance(value, date):  # datetime is a date too
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from signing import _jws
 from signing._dates import format_time, parse_time
@@ -48,9 +48,9 @@ class CertificateState(StrEnum):
     SUPERSEDED = "superseded"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class CertificateRef:
-    """Names a certificate nationwide: the issuing authority's code and its certificate id."""
+class CertificateRef(NamedTuple):
+    """Names a certificate nationwide: the issuing authority's code and its certificate id (a
+    tuple, so that the lookup every check makes hashes and compares it in C)."""
 
     issuer: str
     certificate_id: int

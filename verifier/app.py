@@ -155,7 +155,7 @@ def _query_pairs(text: str) -> list[tuple[str, str]]:
     splitting plain queries (no escapes, which is every scanner's) without it."""
     if "%" in text or "+" in text:
         return parse_qsl(text, keep_blank_values=True)
-    return [(name, value) for name, _, value in (f.partition("=") for f in text.split("&") if f)]
+    return [f.partition("=")[::2] for f in text.split("&") if f]
 
 
 class Compressed:

@@ -352,7 +352,8 @@ class ScanRecorder:
                 self._flushing, self._flushing_version = {}, _UNCOMMITTED
 
     def _write(self, events: list[ScanEvent], pending: dict[SerialKey, list[int]]) -> None:
-        times = list(map(self._bind_time, (e.at for e in events)))
+        bind_time = self._bind_time
+        times = [bind_time(e.at) for e in events]
         with self._engine.begin() as connection:
             version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
             with self._lock:

@@ -199,7 +199,7 @@ class Service:
         if stamp is None:
             return OnlineVerdict(verdict, certificate, ScanSummary())
         key = (stamp.payload.key_index, stamp.payload.serial)
-        event = ScanEvent(now, key, verdict.verdict.value, role, device_id, location)
+        event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location)
         scans = self.recorder.record(event)
         if scans.flag is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
             verdict = verdict.completed_online(["scan_pattern"])

@@ -48,7 +48,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
     verdict = result.verdict
     stamp, key, certificate = verdict.stamp, verdict.key, result.certificate
     answer: dict[str, Any] = {
-        "verdict": verdict.verdict.value,
+        "verdict": str(verdict.verdict),  # the value, without the enum's slow property
         "reasons": list(verdict.reasons),
         "reason_messages": [
             {"code": r, "vi": reason_text(r, result, "vi"), "en": reason_text(r, result, "en")}

@@ -43,8 +43,9 @@ def reason_text(code: str, result: OnlineVerdict, language: Language) -> str:
 
 def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
     """Return the public JSON answer for an online verdict. Its time and date stay
-    ``datetime`` and ``date`` objects: orjson and FastAPI write them in ISO 8601 (faster than
-    formatting them here for every check); ``json.dumps`` needs ``default=iso_8601``."""
+    ``datetime`` and ``date`` objects, which orjson writes in ISO 8601 (both API routes use it;
+    faster than formatting them here for every check); ``json.dumps`` needs
+    ``default=iso_8601``."""
     verdict = result.verdict
     stamp, key, certificate = verdict.stamp, verdict.key, result.certificate
     answer: dict[str, Any] = {
@@ -83,7 +84,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
     return answer
 
 
-def iso_8601(value: date) -> str:
+def iso_8601(value: object) -> str:
     """Return a date or a time as the API writes it (``default`` for ``json.dumps``).
     Raises ``TypeError`` for anything else, as ``json.dumps`` expects."""
     if isinstance(value, date):  # datetime is a date too

@@ -92,13 +92,9 @@ class SerialRange:
         if not 0 <= self.first <= self.last < 1 << 48 or not 0 <= self.key_index <= 0xFFFF:
             raise ValueError("a serial range needs 0 <= first <= last < 2**48 and a key index")
 
-    def __contains__(self, item: tuple[int, int]) -> bool:
-        key_index, serial = item
-        return key_index == self.key_index and self.first <= serial <= self.last
-
 
 def _holding(ranges: tuple[SerialRange, ...], key_index: int, serial: int) -> SerialRange | None:
-    # every verification asks twice: a plain loop, not a generator over __contains__
+    # every verification asks twice: a plain loop, no method call per range
     for r in ranges:
         if r.key_index == key_index and r.first <= serial <= r.last:
             return r

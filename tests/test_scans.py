@@ -183,8 +183,7 @@ def test_a_scan_read_during_a_flush_counts_it_once_regression(
         write, patterns = recorder._write, recorder._update_patterns
 
         def reread(moment: str) -> None:
-            recorder._blocks.clear()
-            recorder._cached = 0
+            recorder._forget_blocks()
             seen[moment] = recorder.record(scan(3030)).count
 
         def writing(*args: Any) -> None:

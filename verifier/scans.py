@@ -29,17 +29,6 @@ _SQL = {
     " WHERE key_index = ? AND serial >= ? AND serial < ?",
     "flushes": "SELECT version, rows FROM scan_flushes WHERE version > ? ORDER BY version",
     "prune": "DELETE FROM scan_flushes WHERE version <= ?",
-    # the new aggregates of the serials a flush changed, as one JSON text, built by the
-    # database from the serials' keys (one parameter: no row crosses into Python)
-    "flush_sqlite": "INSERT INTO scan_flushes (version, rows) SELECT ?, json_group_array("
-    "json_array(s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag,"
-    " s.version)) FROM json_each(?) AS j JOIN serial_scans AS s"
-    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')",
-    "flush_postgresql": "INSERT INTO scan_flushes (version, rows) SELECT ?, COALESCE(json_agg("
-    "json_build_array(s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD HH24:MI:SS.US'), s.devices, s.places, s.flag, s.version)), '[]')::text"
-    " FROM jsonb_array_elements(?::jsonb) AS j JOIN serial_scans AS s"
-    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint",
     # a restored database may hold versions without the counter: start past them
     "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
     " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
@@ -55,6 +44,20 @@ _SQL = {
     "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
     " AND last_serial >= ? AND markets IS NOT NULL",
     "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
+}
+# per dialect: the new aggregates of the serials a flush changed, as one JSON text, built by
+# the database from the serials' keys (one parameter: no row crosses into Python); first_at
+# is the same naive UTC text on both
+_FLUSH = {
+    "sqlite": "INSERT INTO scan_flushes (version, rows) SELECT ?, json_group_array("
+    "json_array(s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag,"
+    " s.version)) FROM json_each(?) AS j JOIN serial_scans AS s"
+    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')",
+    "postgresql": "INSERT INTO scan_flushes (version, rows) SELECT ?, COALESCE(json_agg("
+    "json_build_array(s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD HH24:MI:SS.US'), s.devices, s.places, s.flag, s.version)), '[]')::text"
+    " FROM jsonb_array_elements(?::jsonb) AS j JOIN serial_scans AS s"
+    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint",
 }
 # written out for a run of rows: see _execute_rows
 _INSERT = (
@@ -97,8 +100,9 @@ class _Statements(dict[int, str]):
 
 
 class Stored(NamedTuple):
-    """A serial's stored aggregate as the driver gives it (``first_at`` is text on SQLite,
-    read with :func:`_time` when used), and the version of the flush that last changed it."""
+    """A serial's stored aggregate as the driver or the flush feed gives it (``first_at`` is
+    naive UTC text from SQLite and from the feed, read with :func:`_time` when used), and the
+    version of the flush that last changed it."""
 
     scans: int
     first_at: datetime | str
@@ -217,20 +221,18 @@ class ScanRecorder:
         self._local = threading.local()
         # written for sqlite3's qmark parameters; psycopg takes the format style
         qmark = engine.dialect.paramstyle == "qmark"
-        self._sql: dict[str, Any] = {
-            k: v if qmark else v.replace("?", "%s") for k, v in _SQL.items()
-        }
-        pair = "(key_index = ? AND serial = ?)"
-        if not qmark:
-            pair = pair.replace("?", "%s")
+
+        def styled(sql: str) -> str:
+            return sql if qmark else sql.replace("?", "%s")
+
+        self._sql: dict[str, Any] = {k: styled(v) for k, v in _SQL.items()}
+        self._sql["flush"] = styled(_FLUSH[engine.dialect.name])
+        pair = styled("(key_index = ? AND serial = ?)")
         for name, template in (("mark_counts", _MARK_COUNTS), ("last_points", _LAST_POINTS)):
             self._sql[name] = _Statements(_joined(template, pair, " OR "))
-        self._sql["flush"] = self._sql[f"flush_{engine.dialect.name}"]
-        self._keep_flushes = keep_flushes
         for name, (template, item) in (("insert", _INSERT), ("upsert", _UPSERT)):
-            self._sql[name] = _Statements(
-                _joined(template, item if qmark else item.replace("?", "%s"))
-            )
+            self._sql[name] = _Statements(_joined(template, styled(item)))
+        self._keep_flushes = keep_flushes
         # stored as the ORM stores them, so that both paths read and compare alike
         time_type = UtcDateTime().dialect_impl(engine.dialect)
         self._bind_time: Callable[[datetime], Any] = (
@@ -327,6 +329,11 @@ class ScanRecorder:
             self._forget_oldest()
         return block
 
+    def _forget_blocks(self) -> None:
+        """Drop every kept block (they are read again when asked). Call with the lock held."""
+        self._blocks.clear()
+        self._cached = 0
+
     def _forget_oldest(self) -> None:
         """Drop the least recently asked blocks while more aggregates than allowed are kept
         (the newest block stays). Call with the lock held."""
@@ -388,8 +395,7 @@ class ScanRecorder:
         flushes = [(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
         with self._lock:
             if flushes and flushes[0][0] > self._seen + 1:
-                self._blocks.clear()
-                self._cached = 0
+                self._forget_blocks()
             blocks, added = self._blocks, 0
             for _version, rows in flushes:
                 for row in rows:
@@ -399,7 +405,7 @@ class ScanRecorder:
                         added += block.keep(serial, Stored._make(row[2:]))
             self._cached += added
             if flushes:
-                self._seen = max(self._seen, flushes[-1][0])
+                self._seen = flushes[-1][0]  # in version order, all past the last seen
             self._forget_oldest()
 
     def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:

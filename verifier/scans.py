@@ -243,8 +243,9 @@ class ScanRecorder:
         self._events: list[ScanEvent] = []
         # per serial: [queued scans, index of its earliest and of its latest event in _events]
         self._pending: dict[SerialKey, list[int]] = {}
-        # the events of the flush under way, per serial: (scans, earliest), and its version
-        self._flushing: dict[SerialKey, tuple[int, datetime]] = {}
+        # the flush under way: its events and their _pending entries, and its version
+        self._flushing_events: list[ScanEvent] = []
+        self._flushing: dict[SerialKey, list[int]] = {}
         self._flushing_version = _UNCOMMITTED
         self._blocks: OrderedDict[SerialKey, _Block] = OrderedDict()  # least recent first
         self._cached = 0
@@ -299,7 +300,7 @@ class ScanRecorder:
             flushing = self._flushing.get(event.serial)
             if flushing is not None and (stored is None or stored.version < self._flushing_version):
                 count += flushing[0]
-                first = min(first, flushing[1])
+                first = min(first, self._flushing_events[flushing[1]].at)
         if stored is None:
             return ScanSummary(count, first)
         return ScanSummary(
@@ -349,14 +350,15 @@ class ScanRecorder:
         with self._lock:
             events, self._events = self._events, []
             pending, self._pending = self._pending, {}
-            self._flushing = {k: (n, events[first].at) for k, (n, first, _) in pending.items()}
+            self._flushing_events, self._flushing = events, pending
         try:
             if events:
                 self._write(events, pending)
             self._follow_changes()
         finally:
             with self._lock:
-                self._flushing, self._flushing_version = {}, _UNCOMMITTED
+                self._flushing_events, self._flushing = [], {}
+                self._flushing_version = _UNCOMMITTED
 
     def _write(self, events: list[ScanEvent], pending: dict[SerialKey, list[int]]) -> None:
         bind_time = self._bind_time
@@ -378,7 +380,7 @@ class ScanRecorder:
                 self._sql["upsert"],
                 [
                     (*k, n, times[first], times[last], version)
-                    for k, (n, first, last) in pending.items()
+                    for k, (n, first, last) in sorted(pending.items())  # B-tree order
                 ],
             )
             self._update_patterns(connection, events)

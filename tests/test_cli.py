@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,8 @@ def test_verify_without_offline_asks_the_registry_and_records_the_scan(
     assert (reason in answer["reasons"]) if reason else answer["reasons"] == []
     assert "offline" not in answer["notes"]
     assert answer["scans"]["count"] >= 1
+    # the times as the API writes them: ISO 8601 with the offset
+    assert datetime.fromisoformat(answer["scans"]["first_at"]).utcoffset() is not None
     assert main([*command, demo.sample(sample)]) == status
     out = capsys.readouterr().out
     assert out.startswith(f"{verdict.upper()}: ")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.dialects import sqlite
 
 from tests.conftest import NOW, Demo
@@ -269,6 +269,29 @@ def test_the_counter_starts_past_a_restored_database(database_url: str) -> None:
                 version = connection.execute(select(SerialScans.version)).scalar_one()
             assert version == 59
             assert other.record(scan(4040)).count == 4
+    finally:
+        engine.dispose()
+
+
+def test_a_recorder_reads_no_aggregate_to_start_when_the_counter_exists_regression(
+    tmp_path: Path,
+) -> None:
+    """Regression: since serial_scans.version lost its index, the counter's start value,
+    MAX(version), reads every serial's aggregate (200 ms at a million serials here), and every
+    worker ran it at start even when the counter was there."""
+    engine = make_engine(sqlite_url(tmp_path), writer=True)
+    migrate(engine)
+    statements: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    try:
+        for _ in range(2):
+            ScanRecorder(session_factory(engine)).close()
+        reads_all = [s for s in statements if "MAX(version)" in s]
+        assert len(reads_all) == 1  # the first recorder's, on a database without the counter
     finally:
         engine.dispose()
 

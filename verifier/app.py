@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -36,7 +35,7 @@ from verifier.routers import (
 )
 from verifier.routers.verify import CODE_LIMIT
 from verifier.service import Service
-from verifier.views import verdict_json
+from verifier.views import verdict_body
 
 _log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -123,7 +122,7 @@ class FastVerify:
             device_id=query.get("device_id"),
             location=query.get("location"),
         )
-        body = orjson.dumps(verdict_json(result, self.service.settings.public_host))
+        body = verdict_body(result, self.service.settings.public_host)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -44,8 +44,7 @@ from verifier.registry import MAX_BATCH
 from verifier.scans import prune_scans
 from verifier.service import Service
 from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
-from verifier.views import iso_8601
-from verifier.views import verdict_json as online_verdict_json
+from verifier.views import verdict_body
 
 _T = TypeVar("_T")
 
@@ -628,8 +627,7 @@ def _verify_online(args: argparse.Namespace, stamp_text: str, now: datetime) -> 
     finally:
         service.close()
     if args.json:
-        answer = online_verdict_json(result, service.settings.public_host)
-        print(json.dumps(answer, ensure_ascii=False, indent=2, default=iso_8601))
+        print(verdict_body(result, service.settings.public_host, indent=True).decode())
     else:
         _print_verdict(result.verdict, args.lang)
         certificate = result.certificate

@@ -29,7 +29,8 @@ _SQL = {
     " WHERE key_index = ? AND serial >= ? AND serial < ?",
     "flushes": "SELECT version, rows FROM scan_flushes WHERE version > ? ORDER BY version",
     "prune": "DELETE FROM scan_flushes WHERE version <= ?",
-    # a restored database may hold versions without the counter: start past them
+    # a new or restored database (which may hold versions without the counter): start past
+    # them; MAX(version) has no index, so this runs only when the counter is missing
     "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
     " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
     " ON CONFLICT (key) DO NOTHING",
@@ -251,8 +252,11 @@ class ScanRecorder:
         self._cached = 0
         self._cache_serials = cache_serials
         with engine.begin() as connection:
-            connection.exec_driver_sql(self._sql["start"])
-            self._seen = int(connection.exec_driver_sql(self._sql["version"]).scalar_one())
+            seen = connection.exec_driver_sql(self._sql["version"]).scalar()
+            if seen is None:  # only then: MAX(version) reads every serial's aggregate
+                connection.exec_driver_sql(self._sql["start"])
+                seen = connection.exec_driver_sql(self._sql["version"]).scalar_one()
+            self._seen = int(seen)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False

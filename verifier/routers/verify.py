@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from verifier.deps import Now, OptionalActor, ServiceDep
 from verifier.errors import Invalid, TooLarge
 from verifier.qrimage import QrNotFound, decode_image
-from verifier.views import verdict_json
+from verifier.views import verdict_body
 
 router = APIRouter(prefix="/api/v1", tags=["verify"])
 
@@ -39,9 +38,9 @@ def _verify(
         device_id=request.device_id,
         location=request.location,
     )
-    # written by orjson, as the fast path writes it (times in ISO 8601 with their offset)
-    body = orjson.dumps(verdict_json(result, service.settings.public_host))
-    return Response(body, media_type="application/json")
+    return Response(
+        verdict_body(result, service.settings.public_host), media_type="application/json"
+    )
 
 
 @router.get("/verify", summary="Verify a stamp (query string)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,17 +74,20 @@ def _pinned_command_clock(monkeypatch: pytest.MonkeyPatch) -> None:
 @contextmanager
 def fresh_database(kind: str, directory: Path) -> Iterator[str]:
     """Yield the URL of a fresh, empty database: an SQLite file in ``directory``, or a new
-    schema on the PostgreSQL server named by ``OCOP_TEST_DATABASE_URL`` (required in CI, where
-    a missing server fails the run), dropped afterwards."""
+    schema on the PostgreSQL server named by ``OCOP_TEST_DATABASE_URL`` (``scripts/test-env.sh``
+    starts a throwaway server and sets it; a missing server fails the test), dropped
+    afterwards."""
     if kind == "sqlite":
         directory.mkdir(parents=True, exist_ok=True)
         yield sqlite_url(directory)
         return
     base = os.environ.get("OCOP_TEST_DATABASE_URL")
     if not base:
-        if os.environ.get("CI") or os.environ.get("OCOP_REQUIRE_POSTGRES"):
-            pytest.fail("OCOP_TEST_DATABASE_URL is not set: CI must test on PostgreSQL")
-        pytest.skip("set OCOP_TEST_DATABASE_URL to run the PostgreSQL tests")
+        pytest.fail(
+            "no PostgreSQL server: run the tests through `make test` (or "
+            "`scripts/test-env.sh .venv/bin/python -m pytest ...`), which starts a throwaway "
+            "one, or set OCOP_TEST_DATABASE_URL"
+        )
     schema = f"test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)
     with admin.begin() as connection:
@@ -127,3 +131,41 @@ def demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
     service = Service.start(settings, NOW)
     with TestClient(create_app(service, clock=lambda: NOW)) as client:
         yield Demo(data_dir, info, service, client)
+
+
+# The closing count of tests per database, so a database left out shows.
+
+_DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+_OUTCOME_RANK = ["passed", "skipped", "failed", "error"]
+_database_of: dict[str, str] = {}  # test id -> the database_url parameter it runs on
+_outcome_of: dict[str, str] = {}  # test id -> its worst outcome over setup, call and teardown
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "database_url" in callspec.params:
+            _database_of[item.nodeid] = callspec.params["database_url"]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.nodeid in _database_of:
+        outcome = "error" if report.failed and report.when != "call" else report.outcome
+        known = _outcome_of.get(report.nodeid, "passed")
+        _outcome_of[report.nodeid] = max(known, outcome, key=_OUTCOME_RANK.index)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """End the run, after pytest's own summary, with how many tests ran on each database."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    for kind, name in _DATABASES.items():
+        counts = Counter(o for test, o in _outcome_of.items() if _database_of[test] == kind)
+        ran = counts.total() - counts["skipped"]
+        detail = ", ".join(
+            f"{counts[o]} {o}{'s' if o == 'error' and counts[o] > 1 else ''}"
+            for o in _OUTCOME_RANK
+            if counts[o]
+        )
+        reporter.write_line(f"{name}: {ran} tests ran ({detail or 'none'})")

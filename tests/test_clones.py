@@ -32,7 +32,7 @@ def _stream(demo: Demo, scans: Sequence[tuple[float, str, str]]) -> dict[str, ob
     recorder = demo.service.recorder
     for hours, device, location in scans:
         at = NOW - timedelta(days=30) + timedelta(hours=hours)
-        recorder.record(ScanEvent(at, (serial.key_index, serial.serial), "genuine", "public",
+        recorder.record(ScanEvent(at, (serial.key_index, serial.serial), "genuine", "inspector",
                                   device, location))  # fmt: skip
         recorder.flush()
     answer: dict[str, object] = demo.client.get(
@@ -97,7 +97,7 @@ def test_a_worse_verdict_keeps_its_place_and_lists_the_pattern_too(demo: Demo) -
     revoked = parse_stamp(demo.sample("revoked")).payload
     for i in range(12):
         demo.service.recorder.record(ScanEvent(NOW, (revoked.key_index, revoked.serial),
-                                               "revoked", "public", f"d{i}"))  # fmt: skip
+                                               "revoked", "inspector", f"d{i}"))  # fmt: skip
     demo.service.recorder.flush()
     answer = demo.client.get("/api/v1/verify", params={"code": demo.sample("revoked")}).json()
     assert answer["verdict"] == "revoked"
@@ -137,7 +137,7 @@ def _scan_serials(demo: Demo, batch: dict[str, object], n: int, location: str) -
     first = int(str(batch["first_serial"]))
     for offset in range(n):
         event = ScanEvent(NOW, (int(str(batch["key_index"])), first + offset), "genuine",
-                          "public", f"buyer-{offset}", location)  # fmt: skip
+                          "inspector", f"buyer-{offset}", location)  # fmt: skip
         demo.service.recorder.record(event)
     demo.service.recorder.flush()
 
@@ -193,7 +193,7 @@ def test_a_batch_whose_stamps_are_flagged_goes_to_the_desk(demo: Demo) -> None:
     for offset in range(RULES.batch_serials):
         for phone in range(RULES.max_devices + 1):
             demo.service.recorder.record(ScanEvent(NOW, (key, first + offset), "genuine",
-                                                   "public", f"p{offset}-{phone}"))  # fmt: skip
+                                                   "inspector", f"p{offset}-{phone}"))  # fmt: skip
     demo.service.recorder.flush()
     assert [f.flagged for f in _desk_batches(demo, batch)] == [RULES.batch_serials]
 
@@ -227,7 +227,7 @@ def test_a_stricter_phone_rule_flags_sooner(demo: Demo) -> None:
         payload = parse_stamp(demo.sample("genuine")).payload
         for phone in range(4):
             strict.record(ScanEvent(NOW, (payload.key_index, payload.serial), "genuine",
-                                    "public", f"phone-{phone}"))  # fmt: skip
+                                    "inspector", f"phone-{phone}"))  # fmt: skip
         strict.flush()
     finally:
         strict.close()

@@ -40,7 +40,7 @@ def _flag_genuine(demo: Demo) -> tuple[int, int]:
     payload = parse_stamp(demo.sample("genuine")).payload
     for i in range(14):
         demo.service.recorder.record(ScanEvent(NOW, (payload.key_index, payload.serial),
-                                               "genuine", "public", f"phone-{i}"))  # fmt: skip
+                                               "genuine", "inspector", f"phone-{i}"))  # fmt: skip
     demo.service.recorder.flush()
     return payload.key_index, payload.serial
 

@@ -17,12 +17,14 @@ from typing import Any
 
 import pytest
 
-from signing import Payload, parse_stamp, verify
+from signing import Payload, StampIssuer, parse_stamp, verify
 from tests.conftest import NOW, World
 from tests.vectors import generate
 from verifier import keyfiles, registry
 from verifier.db import sqlite_url
 from verifier.demo import create_demo
+from verifier.models import SigningKey
+from verifier.publish import trusted_key
 from verifier.service import Service
 from verifier.settings import Settings
 
@@ -154,7 +156,11 @@ def test_both_verifiers_agree_on_every_stamp_our_service_makes(tmp_path: Path) -
             genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
             batch = registry.allocate_batch(session, producer, genuine.certificate_id, 12, NOW)
             serials = range(batch.first_serial, batch.first_serial + batch.count)
-            issuer = service.issuers[batch.key_index]
+            key = session.get(SigningKey, batch.key_index)
+            assert key is not None
+            assert key.key_file is not None
+            private = keyfiles.read_key(data_dir / key.key_file, b"demo")
+            issuer = StampIssuer(private, trusted_key(key))
         batch_urls = [
             issuer.sign(
                 Payload(batch.key_index, genuine.certificate_id, genuine.stars,

@@ -51,7 +51,8 @@ def test_a_new_key_signs_new_batches_and_a_retired_key_stops_at_its_last_serial(
         old = lists.trust_list.keys[old_index]
         new = max(lists.trust_list.keys.values(), key=lambda k: k.index)
         assert (new.issuer, new.stars, new.status.value) == ("VN-01", frozenset({3, 4}), "active")
-        assert new.index in service.issuers
+        new_key = keyfiles.read_key(new_file, b"demo")  # the file the command registered
+        assert new_key.public_key == new.public_key
         assert old.status.value == "retired"
         assert old.last_serial is not None
         assert old.last_serial >= genuine.serial

@@ -255,17 +255,18 @@ class _Story:
         return int(row.id), int(row.first_serial)
 
     def scans_of_copies(self, key_index: int, copied: int, carried: range) -> None:
-        """Scans that the desk should show: a copied stamp checked on many phones across the
-        country in two days, and stamps of a batch sold in Hà Nội checked in Hồ Chí Minh."""
+        """Scans that the desk should show: a copied stamp checked by inspectors on many phones
+        across the country in two days, and stamps of a batch sold in Hà Nội checked by
+        inspectors in Hồ Chí Minh (only witnesses' checks are evidence)."""
         places = ("21.03,105.85", "10.78,106.70", "16.05,108.20", "10.03,105.78")
         start = _at(self.day(2))
         for n in range(14):
             at = start + timedelta(hours=3 * n)
-            self.scans.append(ScanEvent(at, (key_index, copied), "genuine", "public",
+            self.scans.append(ScanEvent(at, (key_index, copied), "genuine", "inspector",
                                         f"demo-phone-{n}", places[n % 4]))  # fmt: skip
         for n, serial in enumerate(carried):
             at = start + timedelta(hours=5 * n)
-            self.scans.append(ScanEvent(at, (key_index, serial), "genuine", "public",
+            self.scans.append(ScanEvent(at, (key_index, serial), "genuine", "inspector",
                                         f"demo-buyer-{n}", places[1]))  # fmt: skip
 
     def sample(

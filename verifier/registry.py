@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus
@@ -668,6 +668,34 @@ def flagged_serials(session: Session, actor: Actor, limit: int = 100) -> list[Se
     if keys is not None:
         query = query.where(SerialScans.key_index.in_(keys))
     return list(session.scalars(query.order_by(SerialScans.count.desc()).limit(limit)))
+
+
+def clear_scan_pattern(
+    session: Session,
+    actor: Actor,
+    serial: tuple[int, int],
+    reason: str,
+    now: datetime,
+    *,
+    forget: Callable[[Connection, tuple[int, int]], bool],
+) -> None:
+    """Clear a serial's clone flag and away mark after an investigation found it genuine (an
+    authority, on its own keys' serials): ``forget`` (the scan recorder's) drops what its
+    checks so far said of copying, so only new checks count. Audited. Raises
+    :class:`Forbidden` for another authority's key, :class:`Conflict` when there is nothing
+    to clear."""
+    actor.require(Role.AUTHORITY)
+    key_index, number = serial
+    require_key(session, actor, key_index, "an authority clears its own keys' serials only")
+    flag = session.scalar(
+        select(SerialScans.flag).where(
+            SerialScans.key_index == key_index, SerialScans.serial == number
+        )
+    )
+    if not forget(session.connection(), serial):
+        raise Conflict(f"serial {key_index}-{number} has no clone flag or away mark to clear")
+    audit(session, actor, "serial.clear_pattern", "serial_scans", f"{key_index}-{number}", now,
+          flag=flag, reason=reason)  # fmt: skip
 
 
 def desk_reports(session: Session, actor: Actor, limit: int = 100) -> list[Report]:

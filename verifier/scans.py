@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -45,6 +46,10 @@ _SQL = {
     "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
     " AND last_serial >= ? AND markets IS NOT NULL",
     "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
+    "forget_marks": "DELETE FROM serial_marks WHERE key_index = ? AND serial = ?",
+    "clear": "UPDATE serial_scans SET devices = 0, places = 0, last_latitude = NULL,"
+    " last_longitude = NULL, last_located_at = NULL, flag = NULL, away = ?, version = ?"
+    " WHERE key_index = ? AND serial = ? AND (flag IS NOT NULL OR away = ?)",
 }
 # per dialect: the new aggregates of the serials a flush changed, as one JSON text, built by
 # the database from the serials' keys (one parameter: no row crosses into Python); first_at
@@ -194,6 +199,15 @@ class ScanSummary(NamedTuple):
     flag: str | None = None
 
 
+class Trouble(NamedTuple):
+    """Why the recorder's flushes have been failing: since when (``time.monotonic()``), the
+    last error's type, and how many checks were not recorded meanwhile."""
+
+    since: float
+    error: str
+    lost: int
+
+
 class ScanRecorder:
     """Records scans: queues the events and writes them in batches from a background thread,
     and answers each scan with its serial's summary without reading a table.
@@ -257,6 +271,7 @@ class ScanRecorder:
                 connection.exec_driver_sql(self._sql["start"])
                 seen = connection.exec_driver_sql(self._sql["version"]).scalar_one()
             self._seen = int(seen)
+        self.trouble: Trouble | None = None  # None while the flushes succeed
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stopped = False
@@ -355,10 +370,22 @@ class ScanRecorder:
             events, self._events = self._events, []
             pending, self._pending = self._pending, {}
             self._flushing_events, self._flushing = events, pending
+        written = False
         try:
             if events:
                 self._write(events, pending)
+            written = True
             self._follow_changes()
+        except Exception as exc:
+            self.trouble = Trouble(
+                self.trouble.since if self.trouble else time.monotonic(),
+                type(exc).__name__,
+                (self.trouble.lost if self.trouble else 0) + (0 if written else len(events)),
+            )
+            raise
+        else:
+            if events:  # reading alone proves nothing of writing (a full disk still reads)
+                self.trouble = None
         finally:
             with self._lock:
                 self._flushing_events, self._flushing = [], {}
@@ -391,6 +418,19 @@ class ScanRecorder:
             keys = orjson.dumps(list(pending)).decode()
             connection.exec_driver_sql(self._sql["flush"], (version, keys))
             connection.exec_driver_sql(self._sql["prune"], (version - self._keep_flushes,))
+
+    def clear_pattern(self, connection: Any, key: SerialKey) -> bool:
+        """Forget what one serial's checks so far say of copying (its phones, places, last
+        located check, flag and *away* mark; its count of checks stays), in the caller's
+        transaction on ``connection``, and pass the change to every worker through the feed.
+        Returns whether there was a flag or an away mark to clear."""
+        version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
+        cleared = connection.exec_driver_sql(self._sql["clear"], (False, version, *key, True))
+        if cleared.rowcount == 0:
+            return False
+        connection.exec_driver_sql(self._sql["forget_marks"], key)
+        connection.exec_driver_sql(self._sql["flush"], (version, orjson.dumps([key]).decode()))
+        return True
 
     def _follow_changes(self) -> None:
         """Keep the aggregates changed by the flushes since the last call (every worker's)

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing import (
     DocumentError,
     PrivateKey,
-    StampIssuer,
     StatusList,
     TrustList,
     Verdict,
@@ -26,19 +25,21 @@ from signing import (
 from verifier import keyfiles
 from verifier.db import make_engine, migrate, session_factory
 from verifier.index import PublicCertificate, RegistryIndex, bump_version, current_version
-from verifier.models import Certificate, SigningKey
+from verifier.models import Certificate
 from verifier.publish import (
     Snapshot,
     publish_status_list,
     publish_trust_list,
     registry_snapshot,
     stored_document,
-    trusted_key,
 )
 from verifier.scans import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import Settings
 
 ROOT_KEY_FILE = "keys/root.pem"
+# The roles whose checks are evidence of copying: each names a token the authority issued and
+# can revoke. Anyone can make up device ids and places by the thousand, for free.
+WITNESS_ROLES = frozenset({"inspector", "authority"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,15 @@ class OnlineVerdict(NamedTuple):
     scans: ScanSummary
 
 
+def _issued(verdict: Verdict) -> bool:
+    """Return whether a verdict's stamp is one the registry issued: signed by a key in good
+    standing, for a serial of one of its batches (voided ones included)."""
+    return (
+        verdict.verdict is not VerdictCode.COUNTERFEIT
+        and "serial_not_issued" not in verdict.reasons
+    )
+
+
 @dataclass
 class Service:
     """Everything a request needs, built once at start by :meth:`start`."""
@@ -70,7 +80,6 @@ class Service:
     sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
     root: PrivateKey
-    issuers: dict[int, StampIssuer]
     recorder: ScanRecorder
     _lists: Lists | None = None
     _checked_at: float = 0.0
@@ -78,28 +87,16 @@ class Service:
 
     @classmethod
     def start(cls, settings: Settings, now: datetime) -> Service:
-        """Migrate the database, load the root and signing keys from their encrypted files,
-        and make sure signed lists exist. Raises ``OSError``/``KeyLoadError`` on key files."""
+        """Migrate the database, load the root key from its encrypted file (the list signer's;
+        stamp keys are read only where a batch is signed), and make sure signed lists exist.
+        Raises ``OSError``/``KeyLoadError`` on the key file."""
         engine = make_engine(settings.database_url)
         write_engine = make_engine(settings.database_url, writer=True)
         migrate(write_engine)
         sessions, writer = session_factory(engine), session_factory(write_engine)
         root = keyfiles.read_key(settings.data_dir / ROOT_KEY_FILE, settings.passphrase)
-        issuers: dict[int, StampIssuer] = {}
-        with sessions.begin() as session:
-            for key in session.scalars(select(SigningKey)).all():
-                if key.key_file and (settings.data_dir / key.key_file).is_file():
-                    private = keyfiles.read_key(
-                        settings.data_dir / key.key_file, settings.passphrase
-                    )
-                    issuers[key.index] = StampIssuer(private, trusted_key(key))
         service = cls(
-            settings,
-            sessions,
-            writer,
-            root,
-            issuers,
-            ScanRecorder(writer, rules=settings.clone_rules),
+            settings, sessions, writer, root, ScanRecorder(writer, rules=settings.clone_rules)
         )
         service.lists(now)
         return service
@@ -189,19 +186,26 @@ class Service:
         device_id: str | None = None,
         location: str | None = None,
     ) -> OnlineVerdict:
-        """Return the online verdict on ``code`` and record the scan (unless the text is no
-        stamp at all). Never raises for any text.
+        """Return the online verdict on ``code`` and record the check against its serial.
+        Never raises for any text.
 
-        A serial whose scans broke a clone rule adds the reason ``scan_pattern``
-        (``suspected_clone`` unless something is worse)."""
+        Only a stamp whose signature verifies and whose serial was issued is recorded and
+        answered with its serial's scans: a forged code names a serial it has no right to, so
+        it neither counts against that serial nor learns its history. Only a witness's check
+        (see :data:`WITNESS_ROLES`) brings its phone (``device_id``) and place (``location``)
+        to the clone rules; anyone else's are ignored. A serial whose witnessed checks broke a
+        clone rule adds the reason ``scan_pattern`` (``suspected_clone`` unless something is
+        worse)."""
         verdict, certificate = self._judge(code, now, stars_seen)
         stamp = verdict.stamp
-        if stamp is None:
+        if stamp is None or not _issued(verdict):
             return OnlineVerdict(verdict, certificate, ScanSummary())
+        if role not in WITNESS_ROLES:
+            device_id = location = None
         key = (stamp.payload.key_index, stamp.payload.serial)
         event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location)
         scans = self.recorder.record(event)
-        if scans.flag is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
+        if scans.flag is not None:
             verdict = verdict.completed_online(["scan_pattern"])
         return OnlineVerdict(verdict, certificate, scans)
 

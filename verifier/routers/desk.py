@@ -128,6 +128,27 @@ def lift_block(
     )  # fmt: skip
 
 
+@router.post("/serials/{key_index}/{serial}/clear")
+def clear_pattern(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    key_index: Annotated[int, Path(ge=0, le=0xFFFF)],
+    serial: Annotated[int, Path(ge=1, lt=2**48)],
+    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    back: Back = "/desk",
+) -> Response:
+    """Clear a serial's clone flag once an investigation found the stamp genuine: only checks
+    made from now on count; audited."""
+    return _act(
+        request, service, now, back, "#summary",
+        lambda session, actor: registry.clear_scan_pattern(
+            session, actor, (key_index, serial), reason, now,
+            forget=service.recorder.clear_pattern,
+        ),
+    )  # fmt: skip
+
+
 @router.post("/batches/{batch_id}/void")
 def void_batch(
     request: Request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -112,10 +113,21 @@ def report(request: Request, language: LanguageDep, code: str = "") -> HTMLRespo
 
 @router.get("/healthz", tags=["health"])
 def healthz(service: ServiceDep, now: Now) -> dict[str, Any]:
-    """Liveness and the versions of the signed lists."""
+    """Liveness, the versions of the signed lists, and whether checks are being recorded:
+    ``status`` is ``degraded`` while the scan recorder's writes fail (verdicts are still
+    answered, so this stays 200: monitoring should alert on ``status``, not on the code)."""
     lists = service.lists(now)
-    return {
-        "status": "ok",
+    trouble = service.recorder.trouble
+    answer: dict[str, Any] = {
+        "status": "ok" if trouble is None else "degraded",
         "trust_list_version": lists.trust_list.version,
         "status_list_version": lists.status_list.version,
+        "scans": {"recording": trouble is None},
     }
+    if trouble is not None:
+        answer["scans"].update(
+            failing_seconds=round(time.monotonic() - trouble.since, 1),
+            error=trouble.error,
+            not_recorded=trouble.lost,
+        )
+    return answer

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from verifier.deps import Now, OptionalActor, ServiceDep
 from verifier.errors import Invalid, TooLarge
+from verifier.inputs import Line
 from verifier.qrimage import QrNotFound, decode_image
 from verifier.views import verdict_body
 
@@ -22,20 +23,29 @@ class VerifyRequest(BaseModel):
     stars_seen: int | None = Field(
         default=None, ge=1, le=5, description="Stars printed on the pack (inspectors)"
     )
-    device_id: str | None = Field(default=None, max_length=64)
-    location: str | None = Field(default=None, max_length=64, description="Coarse location")
+    device_id: Line | None = Field(
+        default=None,
+        max_length=64,
+        description="Accepted and ignored: a caller can make up as many as it likes, so only"
+        " a signed-in inspector's or authority's checks count as evidence, by their token",
+    )
+    location: Line | None = Field(
+        default=None,
+        max_length=64,
+        description="Coarse location (`lat,lon` or a province code); counted for signed-in"
+        " inspectors and authorities only",
+    )
 
 
 def _verify(
     service: ServiceDep, now: Now, actor: OptionalActor, request: VerifyRequest
 ) -> Response:
-    role = actor.role.value if actor else "public"
     result = service.verify(
         request.code,
         now,
         stars_seen=request.stars_seen,
-        role=role,
-        device_id=request.device_id,
+        role=actor.role.value if actor else "public",
+        device_id=f"token-{actor.token_id}" if actor else None,  # the one a witness can't fake
         location=request.location,
     )
     return Response(
@@ -50,8 +60,8 @@ def verify_get(
     actor: OptionalActor,
     code: Annotated[str, Query(max_length=CODE_LIMIT)],
     stars_seen: Annotated[int | None, Query(ge=1, le=5)] = None,
-    device_id: Annotated[str | None, Query(max_length=64)] = None,
-    location: Annotated[str | None, Query(max_length=64)] = None,
+    device_id: Annotated[Line | None, Query(max_length=64)] = None,
+    location: Annotated[Line | None, Query(max_length=64)] = None,
 ) -> Response:
     """Return the verdict on a stamp; every call is recorded as a scan."""
     request = VerifyRequest(

@@ -1,0 +1,207 @@
+"""Issue "Trust under attack", findings 1 and 2: what anonymous callers and hostile bytes can
+do to the scans behind a verdict. Each ``_regression`` test failed on the code before the fix.
+
+Clone verdicts rest on witnesses' checks (signed-in inspectors and authorities, one phone per
+token); anyone else's checks are counted and shown, never evidence. Forged codes touch no
+serial. Control characters are refused at the edge, and a recorder that cannot write says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from signing import parse_stamp
+from tests.conftest import Demo
+from verifier.models import AuditEntry, SerialMark, SerialScans
+
+HANOI = "21.03,105.85"
+SAIGON = "10.78,106.70"
+
+
+def _verify(demo: Demo, code: str, **params: Any) -> dict[str, Any]:
+    headers = params.pop("headers", {})
+    answer = demo.client.get("/api/v1/verify", params={"code": code, **params}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def _settled(demo: Demo) -> dict[str, Any]:
+    """Write every queued check, then return the genuine sample's answer."""
+    demo.service.recorder.flush()
+    return _verify(demo, demo.sample("genuine"))
+
+
+def _aggregate(demo: Demo, key: tuple[int, int]) -> SerialScans | None:
+    with demo.service.sessions() as session:
+        return session.get(SerialScans, key)
+
+
+def _marks(demo: Demo) -> int:
+    with demo.service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(SerialMark)) or 0
+
+
+def _key(demo: Demo, sample: str) -> tuple[int, int]:
+    payload = parse_stamp(demo.sample(sample)).payload
+    return payload.key_index, payload.serial
+
+
+def test_anonymous_places_far_apart_do_not_flip_a_genuine_stamp_regression(demo: Demo) -> None:
+    """Two anonymous checks 1,100 km apart an instant apart made it a copy (impossible travel)
+    for everyone, for good."""
+    for place in (HANOI, SAIGON, HANOI, SAIGON):
+        _verify(demo, demo.sample("genuine"), location=place)
+    answer = _settled(demo)
+    assert (answer["verdict"], answer["reasons"]) == ("genuine", [])
+    assert answer["scans"]["pattern"] is None
+    assert answer["scans"]["count"] == 5  # counted and shown all the same
+    stored = _aggregate(demo, _key(demo, "genuine"))
+    assert stored is not None
+    assert (stored.flag, stored.places, stored.away) == (None, 0, False)
+
+
+def test_fifteen_phones_at_a_shops_display_jar_leave_it_genuine_regression(demo: Demo) -> None:
+    """More than ten made-up (or honest) phone ids on one stamp made it "Nghi tem bị sao
+    chép" for everyone."""
+    for phone in range(15):
+        _verify(demo, demo.sample("genuine"), device_id=f"browser-{phone}")
+    answer = _settled(demo)
+    assert answer["verdict"] == "genuine"
+    assert (answer["scans"]["devices"], answer["scans"]["pattern"]) == (0, None)
+    page = demo.client.get(demo.sample("genuine").replace("https://ocop.vn", ""))
+    assert "Nghi tem bị sao chép" not in page.text
+
+
+def test_forged_codes_naming_a_real_serial_count_nothing_and_learn_nothing_regression(
+    demo: Demo,
+) -> None:
+    """A forged code (bad signature) for a real serial counted against it and was answered
+    with that serial's scan history; a signed code of a serial never issued made a row too."""
+    genuine = demo.sample("genuine")
+    for _ in range(3):
+        _verify(demo, genuine, device_id="owner")
+    before = _settled(demo)["scans"]
+    marks_before = _marks(demo)
+    digits = genuine.rsplit("/", 1)[1]
+    forged = genuine[: -len(digits)] + digits[:-6] + ("000000" if digits[-6:] != "000000" else "1")
+    for phone in range(12):
+        answer = _verify(demo, forged, device_id=f"forger-{phone}", location=SAIGON)
+        assert answer["verdict"] == "counterfeit"
+        assert answer["scans"] == {
+            "count": 0, "first_at": None, "devices": 0, "places": 0, "pattern": None,
+        }  # fmt: skip
+    never_issued = _verify(demo, demo.sample("unregistered_never_issued"))
+    assert never_issued["reasons"] == ["serial_not_issued"]
+    assert never_issued["scans"]["count"] == 0
+    after = _settled(demo)
+    assert after["verdict"] == "genuine"
+    assert after["scans"]["count"] == before["count"] + 1  # only this check of the real one
+    with demo.service.sessions() as session:
+        never = _key(demo, "unregistered_never_issued")
+        assert session.get(SerialScans, never) is None
+    assert _marks(demo) == marks_before
+
+
+def test_a_witness_still_catches_a_copy_travelling_impossibly(demo: Demo) -> None:
+    """The rules still work where the evidence costs something: two inspectors' checks of
+    one serial in Hà Nội and Sài Gòn an hour apart."""
+    inspector = demo.token("inspector")
+    _verify(demo, demo.sample("genuine"), location=HANOI, headers=inspector)
+    _verify(demo, demo.sample("genuine"), location=SAIGON, headers=inspector)
+    answer = _settled(demo)
+    assert (answer["verdict"], answer["reasons"]) == ("suspected_clone", ["scan_pattern"])
+    assert answer["scans"]["pattern"] == "impossible_travel"
+
+
+def test_a_stolen_inspector_token_is_one_phone_however_many_ids_it_sends(demo: Demo) -> None:
+    inspector = demo.token("inspector")
+    for phone in range(15):
+        _verify(demo, demo.sample("genuine"), device_id=f"fake-{phone}", headers=inspector)
+    answer = _settled(demo)
+    assert (answer["verdict"], answer["scans"]["devices"]) == ("genuine", 1)
+
+
+def test_the_desk_clears_a_flag_and_the_audit_log_keeps_why(demo: Demo) -> None:
+    inspector = demo.token("inspector")
+    for place in (HANOI, SAIGON):
+        _verify(demo, demo.sample("genuine"), location=place, headers=inspector)
+    assert _settled(demo)["verdict"] == "suspected_clone"
+    key_index, serial = _key(demo, "genuine")
+    demo.client.post("/desk/sign-in", data={"token": demo.info["tokens"]["authority_VN-01"]})
+    page = demo.client.get(f"/desk/serials/{key_index}/{serial}")
+    assert 'data-clear="pattern"' in page.text
+    back = f"/desk/serials/{key_index}/{serial}"
+    cleared = demo.client.post(
+        f"{back}/clear", data={"reason": "Đã kiểm tra tại cửa hàng", "back": back},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert cleared.status_code == 303
+    assert "error" not in cleared.headers["location"]
+    answer = _settled(demo)
+    assert (answer["verdict"], answer["scans"]["pattern"], answer["scans"]["places"]) == (
+        "genuine", None, 0,
+    )  # fmt: skip
+    with demo.service.sessions() as session:
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "serial.clear_pattern")
+        ).one()
+        assert entry.entity_id == f"{key_index}-{serial}"
+        assert entry.details["reason"] == "Đã kiểm tra tại cửa hàng"
+    again = demo.client.post(
+        f"{back}/clear", data={"reason": "lần nữa", "back": back}, follow_redirects=False
+    )
+    assert "error=conflict" in again.headers["location"]
+    # only checks from now on count: one more far check is no impossible travel by itself
+    _verify(demo, demo.sample("genuine"), location=HANOI, headers=inspector)
+    assert _settled(demo)["verdict"] == "genuine"
+
+
+def test_a_nul_byte_is_refused_and_loses_no_one_elses_scans_regression(demo: Demo) -> None:
+    """``device_id=a%00b`` was answered 200; on PostgreSQL the next flush failed and every
+    check queued with it was lost."""
+    genuine = demo.sample("genuine")
+    start = _settled(demo)["scans"]["count"]
+    for i in range(50):
+        if i % 5 == 0:
+            for field in ("device_id", "location"):
+                refused = demo.client.get(
+                    "/api/v1/verify", params={"code": genuine, field: "a\x00b"}
+                )
+                assert refused.status_code == 422, refused.text
+                assert refused.json()["error"]["code"] == "invalid_request"
+            posted = demo.client.post(
+                "/api/v1/verify", json={"code": genuine, "device_id": "a\x00b"}
+            )
+            assert posted.status_code == 422
+        _verify(demo, genuine, device_id=f"phone-{i}")
+    assert _settled(demo)["scans"]["count"] == start + 51  # 50 above and the settling one
+    assert demo.service.recorder.trouble is None
+
+
+def test_healthz_says_when_checks_are_not_being_recorded_regression(demo: Demo) -> None:
+    """A recorder that could not write (a full disk, a refused row) dropped checks while
+    /healthz said ok."""
+    assert demo.client.get("/healthz").json()["status"] == "ok"
+    with demo.service.writer.begin() as session:
+        session.execute(text("ALTER TABLE scans RENAME TO scans_unwritable"))
+    try:
+        for _ in range(3):
+            _verify(demo, demo.sample("genuine"))
+        try:
+            demo.service.recorder.flush()
+        except Exception as exc:  # the real driver error, whichever the database raises
+            assert "scans" in str(exc)
+        health = demo.client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["status"] == "degraded"
+        scans = health.json()["scans"]
+        assert (scans["recording"], scans["not_recorded"]) == (False, 3)
+    finally:
+        with demo.service.writer.begin() as session:
+            session.execute(text("ALTER TABLE scans_unwritable RENAME TO scans"))
+    _verify(demo, demo.sample("genuine"))
+    demo.service.recorder.flush()  # the first write that succeeds ends the trouble
+    assert demo.client.get("/healthz").json()["status"] == "ok"

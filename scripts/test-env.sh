@@ -31,7 +31,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     {
-      echo "test-env: the tests need ${missing[*]}, which this machine lacks. On Debian run:"
+      needed=$(printf '%s, ' "${missing[@]}")
+      echo "test-env: the tests need ${needed%, }, which this machine lacks. On Debian run:"
       echo
       echo "    sudo apt-get update && sudo apt-get install -y ${missing[*]}"
       echo

@@ -11,11 +11,7 @@ const $ = (id) => document.getElementById(id);
 const video = $("video"), statusLine = $("status"), result = $("result");
 const frames = document.createElement("canvas"); // camera frames
 const photos = document.createElement("canvas"); // photos: never shared with the camera loop
-const deviceId = localStorage.getItem("ocop.device") || (() => {
-  const id = crypto.randomUUID();
-  localStorage.setItem("ocop.device", id);
-  return id;
-})();
+localStorage.removeItem("ocop.device"); // the phone id once sent with every check: no longer kept
 
 let lists = null; // { trust, status, snapshot: Map, issuedAt }
 let stream = null, busy = false, lastText = "", lastAt = 0, lastScan = null;
@@ -219,7 +215,8 @@ async function onText(text) {
   }
   signal();
   try {
-    const params = new URLSearchParams({ code: text, device_id: deviceId });
+    // no phone id: a signed-in inspector is known by the token, anyone else needs none
+    const params = new URLSearchParams({ code: text });
     const where = coarseLocation();
     if (where) params.set("location", where);
     if (starsSeen) params.set("stars_seen", String(starsSeen));

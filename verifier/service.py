@@ -188,9 +188,11 @@ class Service:
         role: str = "public",
         device_id: str | None = None,
         location: str | None = None,
+        token_id: int | None = None,
     ) -> OnlineVerdict:
         """Return the online verdict on ``code`` and record the scan (unless the text is no
-        stamp at all). Never raises for any text.
+        stamp at all), with the signed-in caller's ``role`` and ``token_id``. Never raises for
+        any text.
 
         A serial whose scans broke a clone rule adds the reason ``scan_pattern``
         (``suspected_clone`` unless something is worse)."""
@@ -199,7 +201,7 @@ class Service:
         if stamp is None:
             return OnlineVerdict(verdict, certificate, ScanSummary())
         key = (stamp.payload.key_index, stamp.payload.serial)
-        event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location)
+        event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location, token_id)
         scans = self.recorder.record(event)
         if scans.flag is not None and verdict.verdict is not VerdictCode.COUNTERFEIT:
             verdict = verdict.completed_online(["scan_pattern"])
@@ -223,7 +225,4 @@ class Service:
         stamp, key = verdict.stamp, verdict.key
         if stamp is None or key is None or verdict.verdict is VerdictCode.COUNTERFEIT:
             return verdict, None
-        certificate = index.current(stamp.payload.certificate_id)
-        if certificate is not None and certificate.issuer != key.issuer:
-            certificate = None
-        return verdict, certificate
+        return verdict, index.current(stamp.payload.certificate_id, key.issuer)

@@ -29,14 +29,14 @@ class VerifyRequest(BaseModel):
 def _verify(
     service: ServiceDep, now: Now, actor: OptionalActor, request: VerifyRequest
 ) -> Response:
-    role = actor.role.value if actor else "public"
     result = service.verify(
         request.code,
         now,
         stars_seen=request.stars_seen,
-        role=role,
+        role=actor.role.value if actor else "public",
         device_id=request.device_id,
         location=request.location,
+        token_id=actor.token_id if actor else None,
     )
     return Response(
         verdict_body(result, service.settings.public_host), media_type="application/json"

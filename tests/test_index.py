@@ -42,7 +42,8 @@ def test_current_follows_reevaluations(demo: Demo) -> None:
     with demo.service.sessions() as session:
         index = RegistryIndex.load(session)
     old = parse_stamp(demo.sample("star_mismatch")).payload.certificate_id
-    current = index.current(old)
+    assert index.current(old, "VN-TW") is None  # another authority's certificate id
+    current = index.current(old, "VN-01")
     assert current is not None
     assert current.id != old
     assert current.renews == old

@@ -99,7 +99,13 @@ def test_misuse_7_blocked_serial_is_a_suspected_clone(demo: Demo) -> None:
 
 
 def test_misuse_7_inspector_blocks_a_serial(demo: Demo) -> None:
+    """An inspector blocks a serial it checked itself, signed in (tests/test_attack_registry.py
+    tries the blocks it may not make)."""
     stamp = parse_stamp(demo.sample("genuine")).payload
+    checked = demo.client.get(
+        "/api/v1/verify", params={"code": demo.sample("genuine")}, headers=demo.token("inspector")
+    )
+    assert checked.json()["verdict"] == "genuine"
     body = {
         "key_index": stamp.key_index,
         "first_serial": stamp.serial,

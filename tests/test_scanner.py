@@ -6,6 +6,7 @@ Screenshots (390x844) are written to .screenshots/ at the top of the repository.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -34,13 +36,17 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from signing import StatusList, VerdictCode, parse_stamp
+from signing import PrivateKey, StatusList, VerdictCode, parse_stamp, sign_payload
 from signing.keys import b64url_decode
 from stamps import encode_qr
 from stamps.qr import png_bytes
 from tests.browser.camera import stamp_frame, write_y4m
+from verifier import registry
+from verifier.db import make_engine, session_factory, sqlite_url
 from verifier.demo import create_demo
-from verifier.messages import CONSUMER, TONE
+from verifier.messages import CONSUMER, REFUSALS, TONE
+from verifier.models import Role
+from verifier.registry import INSPECTOR_BLOCKS
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / ".screenshots"
@@ -329,7 +335,8 @@ def test_an_offline_report_reaches_the_server_once_across_a_reload(
         page.wait_for_selector("#inspector-on:not([hidden])")
         page.wait_for_function("window.ocopScanner.where() === '21.03,105.85'")
         page.select_option("#stars-seen", "5")  # checks the last stamp again with the stars
-        page.wait_for_function("window.ocopScanner.history.length === 2", timeout=15_000)
+        # three checks: the first, again once signed in (what a block rests on), with the stars
+        page.wait_for_function("window.ocopScanner.history.length === 3", timeout=15_000)
         context.set_offline(True)
         page.fill("#shop", "Tạp hóa Minh Anh")
         page.fill("#address", "Chợ Đồng Xuân, Hoàn Kiếm, Hà Nội")
@@ -466,6 +473,53 @@ def test_old_lists_turn_the_offline_notice_amber(
         assert notice is not None
         assert "Danh sách đã cũ (72 giờ)" in notice.inner_text()
         _shot(page, "07-offline-stale-lists")
+    finally:
+        browser.close()
+
+
+def _post(server: Server, path: str, body: dict[str, Any], token: str) -> int:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        server.url + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+        return int(answer.status)
+
+
+def test_an_inspector_past_the_daily_cap_reads_why_the_scanner_did_not_block(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    data_dir, info = demo_dir
+    engine = make_engine(sqlite_url(data_dir), writer=True)
+    with session_factory(engine).begin() as session:
+        token = registry.create_token(session, Role.INSPECTOR, "Đội QLTT số 9", datetime.now(UTC))
+    engine.dispose()
+    key = PrivateKey.from_pem((data_dir / "keys/province-01.pem").read_bytes(), b"demo")
+    genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
+    per_day = INSPECTOR_BLOCKS.per_day  # the server runs with the default
+    for n in range(per_day):  # serials of the genuine sample's batch no other test uses
+        serial = genuine.serial + 300 + n
+        code = sign_payload(dataclasses.replace(genuine, serial=serial), key).url("ocop.vn")
+        server.get(f"/api/v1/verify?{urllib.parse.urlencode({'code': code})}", token)
+        body = {"key_index": genuine.key_index, "first_serial": serial, "last_serial": serial,
+                "reason": "Tem sao chép"}  # fmt: skip
+        assert _post(server, "/api/v1/blocked-serials", body, token) == 201
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        page = _context(browser).new_page()
+        page.goto(f"{server.url}/scan")
+        page.fill("#token", token)
+        page.press("#token", "Enter")
+        page.wait_for_selector("#block:not([hidden])", timeout=15_000)
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#block-serial")
+        refusal = REFUSALS["block_daily_cap"]["vi"].format(per_day=per_day)
+        page.wait_for_function(
+            f"document.querySelector('#status').textContent === {json.dumps(refusal)}"
+        )
+        assert page.inner_text("#block-message") == refusal  # next to the button, too
+        assert _verdict(page)["verdict"] == "genuine"
+        _shot(page, "09-inspector-block-refused")
     finally:
         browser.close()
 

@@ -205,7 +205,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> Response:
-        return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status)
+        return JSONResponse(error_body(exc.code, exc.detail, **exc.extra), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

@@ -88,13 +88,15 @@ def create_demo(
     migrate(engine)
     sessions = session_factory(engine)
     with sessions.begin() as session:
-        state, scans = _populate(session, keys, today)
-        _, trust = publish_trust_list(session, keys["root"], now)
-        _, status = publish_status_list(session, keys["root"], now)
+        state, story = _populate(session, keys, today)
     recorder = ScanRecorder(sessions)
-    for event in scans:
+    for event in story.scans:
         recorder.record(event)
     recorder.close()
+    with sessions.begin() as session:  # blocks rest on the inspector's checks, now recorded
+        story.block_copy(session)
+        _, trust = publish_trust_list(session, keys["root"], now)
+        _, status = publish_status_list(session, keys["root"], now)
     engine.dispose()
 
     (data_dir / TRUST_LIST_FILE).write_bytes(trust)
@@ -129,9 +131,10 @@ def _actor(session: Session, token: str) -> registry.Actor:
 
 def _populate(
     session: Session, keys: dict[str, PrivateKey], today: date
-) -> tuple[dict[str, Any], list[ScanEvent]]:
+) -> tuple[dict[str, Any], _Story]:
     """Fill the registry: two authorities and their keys, tokens, one cooperative and the
-    story of each demo product. Returns the tokens and the sample stamps."""
+    story of each demo product. Returns the tokens and the sample stamps, and the story (its
+    scans to record, then its block to make)."""
     hanoi = Authority(
         code="VN-01",
         name="Sở Nông nghiệp và Môi trường Hà Nội",
@@ -189,7 +192,7 @@ def _populate(
         session, Role.PRODUCER, "HTX Ba Vì Xanh (demo)", start, producer_id=producer.id
     )
     story = _Story(session, keys, today, start, producer.id, tokens)
-    return {"tokens": tokens, **story.tell()}, story.scans
+    return {"tokens": tokens, **story.tell()}, story
 
 
 class _Story:
@@ -212,6 +215,7 @@ class _Story:
         self.producer = _actor(session, tokens["producer"])
         self.samples: dict[str, str] = {}
         self.scans: list[ScanEvent] = []
+        self.copy: tuple[int, int] = (0, 0)  # the serial the inspector finds copied
 
     def day(self, days_ago: int) -> date:
         return self.today - timedelta(days=days_ago)
@@ -279,6 +283,15 @@ class _Story:
         )
         self.samples[verdict] = sign_payload(payload, self.keys[key]).url(DEFAULT_HOST)
 
+    def block_copy(self, session: Session) -> None:
+        """The inspector blocks the copied stamp it checked at the market (after its scans are
+        recorded: an inspector blocks only a serial it checked itself)."""
+        key_index, serial = self.copy
+        reason = "Phát hiện tem sao chép tại chợ Đồng Xuân"
+        registry.block_serials(
+            session, self.inspector, key_index, serial, serial, reason, _at(self.day(5))
+        )
+
     def tell(self) -> dict[str, Any]:
         session, hanoi = self.session, self.hanoi
         honey = self.product(
@@ -327,15 +340,10 @@ class _Story:
         self.sample("unregistered", honey_cert, void_first + 3)
         self.sample("unregistered_never_issued", honey_cert, 900_000)
 
-        registry.block_serials(
-            session,
-            self.inspector,
-            _INDEX["province-01"],
-            first + 42,
-            first + 42,
-            "Phát hiện tem sao chép tại chợ Đồng Xuân",
-            _at(self.day(5)),
-        )
+        self.copy = (_INDEX["province-01"], first + 42)
+        checked = _at(self.day(5)) - timedelta(minutes=10)  # at the market, signed in
+        self.scans.append(ScanEvent(checked, self.copy, "genuine", "inspector",
+                                    token_id=self.inspector.token_id))  # fmt: skip
         self.sample("suspected_clone", honey_cert, first + 42)
 
         forged = Payload(_INDEX["province-01"], honey_cert, 5, self.day(-300), 31337)

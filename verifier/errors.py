@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from signing import OcopError
+from verifier.messages import LANGUAGES, REFUSALS
 
 
 class ServiceError(OcopError):
-    """A request the service refuses; ``status`` is the HTTP status of the answer."""
+    """A request the service refuses; ``status`` is the HTTP status of the answer.
+
+    ``extra`` holds the members the JSON error adds to ``code`` and ``message``: for a refusal
+    made with :meth:`refusal`, its ``reason`` and its ``messages`` in Vietnamese and English.
+    """
 
     status = 400
     code = "bad_request"
+    reason: str | None = None
+    extra: dict[str, Any] = {}  # noqa: RUF012 - replaced, never changed in place
+
+    @classmethod
+    def refusal(cls, reason: str, **figures: int) -> Self:
+        """Return this error for ``reason``, a refusal worded in :data:`REFUSALS` (its
+        ``figures`` fill the wording and are given in the JSON answer too); the English
+        wording is the error's ``detail``."""
+        messages = {lang: REFUSALS[reason][lang].format(**figures) for lang in LANGUAGES}
+        error = cls(messages["en"])
+        error.reason = reason
+        error.extra = {"reason": reason, "messages": messages, **figures}
+        return error
 
 
 class NotFound(ServiceError):

@@ -188,9 +188,13 @@ class RegistryIndex:
             return ("serial_not_issued",)
         return ("batch_voided",) if batch[1] else ()
 
-    def current(self, certificate_id: int) -> PublicCertificate | None:
-        """Return the certificate a stamp names, following re-evaluations to the current one."""
+    def current(self, certificate_id: int, issuer: str) -> PublicCertificate | None:
+        """Return the certificate a stamp of ``issuer``'s key names, following re-evaluations
+        to the current one (which may be another authority's); ``None`` when ``issuer`` did
+        not issue ``certificate_id``."""
         certificate = self.certificates.get(certificate_id)
+        if certificate is None or certificate.issuer != issuer:
+            return None
         for _ in range(_MAX_SUPERSEDE_CHAIN):
             if certificate is None or certificate.superseded_by is None:
                 break

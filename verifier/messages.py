@@ -131,6 +131,60 @@ REASONS: dict[str, dict[Language, str]] = {
     },
 }
 
+#: Why the registry refuses an action, for the JSON error's ``messages`` and the desk; the
+#: figures in braces come with the refusal (verifier.errors.ServiceError.refusal).
+REFUSALS: dict[str, dict[Language, str]] = {
+    "block_range_needs_authority": {
+        "vi": "Kiểm tra viên chỉ khóa từng sê-ri một. Khóa một dãy sê-ri hay cả lô tem là việc "
+        "của cơ quan quản lý sở hữu khóa ký; hãy gửi báo cáo cho cơ quan đó.",
+        "en": "An inspector blocks one serial at a time. A range or a whole batch is blocked by "
+        "the authority that owns the signing key; file a report for it.",
+    },
+    "block_not_checked": {
+        "vi": "Bạn chỉ khóa được tem mà chính bạn đã kiểm tra khi đăng nhập trong {days} ngày qua. "
+        "Hãy quét tem này khi có mạng rồi khóa.",
+        "en": "You can block only a stamp you checked yourself, signed in, in the last {days} "
+        "days. Scan this stamp online first, then block it.",
+    },
+    "block_daily_cap": {
+        "vi": "Bạn đã khóa {per_day} sê-ri trong 24 giờ qua, mức tối đa của một kiểm tra viên. "
+        "Hãy gửi báo cáo để cơ quan quản lý xử lý.",
+        "en": "You have blocked {per_day} serials in the last 24 hours, the most an inspector "
+        "may. File a report for the authority instead.",
+    },
+    "block_other_key": {
+        "vi": "Việc này thuộc cơ quan quản lý khác: chỉ cơ quan sở hữu khóa ký mới khóa được "
+        "sê-ri của khóa đó; dữ liệu không thay đổi.",
+        "en": "This belongs to another authority: only the authority that owns a signing key "
+        "blocks its serials; nothing was changed.",
+    },
+    "block_not_issued": {
+        "vi": "Dãy sê-ri vượt quá số tem khóa ký này đã phát hành: chỉ khóa được tem đã phát "
+        "hành; dữ liệu không thay đổi.",
+        "en": "The range goes past the serials this key has issued: only issued stamps can be "
+        "blocked; nothing was changed.",
+    },
+    "certificate_not_yours": {
+        "vi": "Việc này thuộc cơ quan quản lý khác: chỉ cơ quan đã cấp chứng nhận mới được thu "
+        "hồi, đánh giá lại hay thay thế chứng nhận đó và hủy lô tem của nó; dữ liệu không "
+        "thay đổi.",
+        "en": "This belongs to another authority: only the authority that issued a certificate "
+        "may revoke, re-evaluate or replace it and void its batches; nothing was changed.",
+    },
+    "successor_other_product": {
+        "vi": "Chứng nhận thay thế phải là của cùng sản phẩm; dữ liệu không thay đổi.",
+        "en": "The replacing certificate must be for the same product; nothing was changed.",
+    },
+    "successor_itself": {
+        "vi": "Một chứng nhận không thể thay thế chính nó; dữ liệu không thay đổi.",
+        "en": "A certificate cannot replace itself; nothing was changed.",
+    },
+    "successor_not_active": {
+        "vi": "Chứng nhận thay thế phải đang còn hiệu lực; dữ liệu không thay đổi.",
+        "en": "The replacing certificate must be active; nothing was changed.",
+    },
+}
+
 #: Why a serial's scans look like copies, with its figures: {count}, {devices}, {places}, {first}.
 SCAN_PATTERNS: dict[str, dict[Language, str]] = {
     "many_devices": {
@@ -384,6 +438,10 @@ SCANNER: dict[str, dict[Language, Any]] = {
     "blocked": {
         "vi": "Đã khóa sê-ri {serial}; cơ quan quản lý sẽ thấy trên bàn làm việc.",
         "en": "Serial {serial} blocked; the authority sees it on its desk.",
+    },
+    "block_refused": {
+        "vi": "Không khóa được sê-ri này; dữ liệu không thay đổi.",
+        "en": "This serial could not be blocked; nothing was changed.",
     },
     "block_needs_network": {
         "vi": "Cần có mạng để khóa tem. Hãy gửi báo cáo; báo cáo được lưu và gửi sau.",

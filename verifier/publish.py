@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,11 +46,14 @@ def trusted_key(key: SigningKey) -> TrustedKey:
     )
 
 
-def certificate_status(certificate: Certificate) -> CertificateStatus:
-    """Return a registry certificate as its status-list entry."""
+def certificate_status(certificate: Certificate, issuers: Mapping[int, str]) -> CertificateStatus:
+    """Return a registry certificate as its status-list entry. ``issuers`` gives the issuing
+    authority's code of each certificate id: the successor that ``superseded_by`` names may be
+    another authority's (the central council's 5 stars after a province's 4)."""
     successor = None
     if certificate.superseded_by_id is not None:
-        successor = CertificateRef(certificate.authority.code, certificate.superseded_by_id)
+        successor_id = certificate.superseded_by_id
+        successor = CertificateRef(issuers[successor_id], successor_id)
     return CertificateStatus(
         ref=CertificateRef(certificate.authority.code, certificate.id),
         status=CertificateState(certificate.status),
@@ -95,6 +99,7 @@ def publish_status_list(
     """Sign a new version of the status list from the registry, store it and return it with
     its signed document."""
     certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
+    issuers = {c.id: c.authority.code for c in certificates}
     voided = session.scalars(
         select(Batch).where(Batch.state == BatchState.VOID.value).order_by(Batch.id)
     ).all()
@@ -102,7 +107,7 @@ def publish_status_list(
         _next_version(session, "status-list"),
         now,
         now + STATUS_LIST_VALIDITY,
-        [certificate_status(c) for c in certificates],
+        [certificate_status(c, issuers) for c in certificates],
         blocked=[
             SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason)
             for b in session.scalars(

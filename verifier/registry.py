@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from signing import CertificateState, KeyStatus
+from signing import CertificateState, KeyStatus, VerdictCode
 from signing._dates import RECOGNITION_MONTHS, add_months, vietnam_date
 from verifier import audit as chain
 from verifier.errors import Conflict, Forbidden, Invalid, NotFound
@@ -34,6 +34,7 @@ from verifier.models import (
     ReportPhoto,
     ReportState,
     Role,
+    Scan,
     SerialScans,
     SigningKey,
 )
@@ -250,7 +251,14 @@ def register_certificate(
 
 def _check_authority_of(session: Session, actor: Actor, certificate: Certificate) -> None:
     if actor.authority_id != certificate.authority_id:
-        raise Forbidden("only the authority that issued a certificate may change it")
+        raise Forbidden.refusal("certificate_not_yours")
+
+
+def _check_replaceable(certificate: Certificate) -> None:
+    if certificate.status in (CertificateState.REVOKED, CertificateState.SUPERSEDED):
+        raise Conflict(
+            f"certificate {certificate.id} is {certificate.status}; it cannot be replaced"
+        )
 
 
 def revoke_certificate(
@@ -288,22 +296,60 @@ def reevaluate_certificate(
     decision_date: date,
     now: datetime,
 ) -> Certificate:
-    """Record a re-evaluation: a new certificate (new stars, new 36 months) supersedes the old,
-    whose stamps then resolve to the new one. Returns the new certificate."""
+    """Record a re-evaluation by the certificate's issuing authority: a new certificate (new
+    stars, new 36 months) supersedes the old, whose stamps then resolve to the new one.
+    Returns the new certificate.
+
+    Raises :class:`Forbidden` for any other authority (and as :func:`register_certificate`
+    does), :class:`Conflict` for a certificate already revoked or superseded."""
     actor.require(Role.AUTHORITY)
     old: Certificate = get(session, Certificate, certificate_id)
-    if old.status in (CertificateState.REVOKED, CertificateState.SUPERSEDED):
-        raise Conflict(f"certificate {certificate_id} is {old.status}; it cannot be re-evaluated")
+    _check_authority_of(session, actor, old)
+    _check_replaceable(old)
     new = register_certificate(
         session, actor, old.product_id, stars, decision_number, decision_date, now, replaces=old
     )
+    _supersede(session, actor, old, new, now)
+    return new
+
+
+def supersede_certificate(
+    session: Session, actor: Actor, certificate_id: int, successor_id: int, now: datetime
+) -> Certificate:
+    """Record that an existing certificate of the same product replaces this one, e.g. the
+    central council's 5-star recognition of a product the province had given 4: the old
+    certificate's stamps then resolve to it. Only the old certificate's issuing authority
+    may; the successor may be another authority's. Returns the old certificate.
+
+    Raises :class:`Forbidden` for any other caller, :class:`Conflict` for an old certificate
+    already revoked or superseded or a successor that is not active, :class:`Invalid` for a
+    successor of another product or the certificate itself."""
+    actor.require(Role.AUTHORITY)
+    old: Certificate = get(session, Certificate, certificate_id)
+    _check_authority_of(session, actor, old)
+    _check_replaceable(old)
+    new: Certificate = get(session, Certificate, successor_id)
+    if new.id == old.id:
+        raise Invalid.refusal("successor_itself")
+    if new.product_id != old.product_id:
+        raise Invalid.refusal("successor_other_product")
+    if new.status != CertificateState.ACTIVE.value:
+        raise Conflict.refusal("successor_not_active")
+    _supersede(session, actor, old, new, now)
+    return old
+
+
+def _supersede(
+    session: Session, actor: Actor, old: Certificate, new: Certificate, now: datetime
+) -> None:
+    """Mark ``old`` superseded by ``new`` (active, so the chain ends there), audited."""
     old.status = CertificateState.SUPERSEDED.value
     old.superseded_by_id = new.id
     audit(
         session, actor, "certificate.supersede", "certificate", old.id, now,
-        superseded_by=new.id, stars_before=old.stars, stars_after=stars,
+        superseded_by=new.id, issuer=new.authority.code,
+        stars_before=old.stars, stars_after=new.stars,
     )  # fmt: skip
-    return new
 
 
 def expire_certificates(session: Session, now: datetime) -> list[int]:
@@ -447,6 +493,25 @@ def void_batch(session: Session, actor: Actor, batch_id: int, reason: str, now: 
     return batch
 
 
+@dataclass(frozen=True, slots=True)
+class InspectorBlocks:
+    """What one inspector token may block (inspector tokens live on phones in markets, so a
+    stolen one must not block much): a single serial it checked itself, signed in, within the
+    last ``check_days`` days, and at most ``per_day`` serials in any 24 hours."""
+
+    check_days: int = 7
+    per_day: int = 20
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.check_days <= 365:
+            raise ValueError("the check window is 1 to 365 days")
+        if not 1 <= self.per_day <= 10_000:
+            raise ValueError("an inspector blocks 1 to 10,000 serials a day")
+
+
+INSPECTOR_BLOCKS = InspectorBlocks()
+
+
 def block_serials(
     session: Session,
     actor: Actor,
@@ -455,15 +520,26 @@ def block_serials(
     last_serial: int,
     reason: str,
     now: datetime,
+    limits: InspectorBlocks = INSPECTOR_BLOCKS,
 ) -> BlockedSerials:
-    """Block a serial or a range as cloned (an inspector anywhere, an authority on its own
-    keys); offline scanners learn it from the next status list."""
+    """Block issued serials as cloned: a range or a whole batch by the authority that answers
+    for the key (see :func:`key_indexes_of`), one serial by an inspector within ``limits``.
+    Offline scanners learn it from the next status list. Returns the block.
+
+    Raises :class:`Forbidden` for another authority's key and for an inspector's range,
+    unchecked serial or block past the daily cap; :class:`Invalid` for a range that goes past
+    the serials the key has issued."""
     actor.require(Role.AUTHORITY, Role.INSPECTOR)
-    get(session, SigningKey, key_index)
-    if actor.role is Role.AUTHORITY:
-        require_key(session, actor, key_index, "an authority blocks its own keys' serials only")
     if not 1 <= first_serial <= last_serial < 1 << 48:
         raise Invalid("a blocked range needs 1 <= first_serial <= last_serial < 2**48")
+    key: SigningKey = get(session, SigningKey, key_index)
+    if actor.role is Role.AUTHORITY:
+        if not answers_for_key(session, actor, key_index):
+            raise Forbidden.refusal("block_other_key")
+    else:
+        _check_inspector_block(session, actor, key_index, first_serial, last_serial, now, limits)
+    if last_serial >= key.next_serial:
+        raise Invalid.refusal("block_not_issued", last_issued=key.next_serial - 1)
     blocked = BlockedSerials(
         key_index=key_index,
         first_serial=first_serial,
@@ -479,6 +555,51 @@ def block_serials(
         key_index=key_index, first_serial=first_serial, last_serial=last_serial, reason=reason,
     )  # fmt: skip
     return blocked
+
+
+def _check_inspector_block(
+    session: Session,
+    actor: Actor,
+    key_index: int,
+    first_serial: int,
+    last_serial: int,
+    now: datetime,
+    limits: InspectorBlocks,
+) -> None:
+    """Raise :class:`Forbidden` unless the inspector asks for one serial, has blocked fewer
+    than ``limits.per_day`` in the last 24 hours, and checked that serial itself, signed in,
+    within ``limits.check_days`` (a check of a stamp whose signature held: a forged code
+    naming the serial is no check of it)."""
+    if first_serial != last_serial:
+        raise Forbidden.refusal("block_range_needs_authority")
+    if actor.token_id is None:  # pragma: no cover - every inspector signs in with a token
+        raise Forbidden.refusal("block_not_checked", days=limits.check_days)
+    # the inspector's blocks take turns, so that two sent together cannot both pass the cap
+    session.get(ApiToken, actor.token_id, with_for_update=True)
+    blocked_today = session.scalar(
+        select(func.count())
+        .select_from(BlockedSerials)
+        .where(
+            BlockedSerials.created_by == actor.token_id,
+            BlockedSerials.created_at > now - timedelta(hours=24),
+        )
+    )
+    if (blocked_today or 0) >= limits.per_day:
+        raise Forbidden.refusal("block_daily_cap", per_day=limits.per_day)
+    checked = session.scalar(
+        select(Scan.id)
+        .where(
+            Scan.token_id == actor.token_id,
+            Scan.key_index == key_index,
+            Scan.serial == first_serial,
+            Scan.role == Role.INSPECTOR.value,
+            Scan.at >= now - timedelta(days=limits.check_days),
+            Scan.verdict != VerdictCode.COUNTERFEIT.value,
+        )
+        .limit(1)
+    )
+    if checked is None:
+        raise Forbidden.refusal("block_not_checked", days=limits.check_days)
 
 
 def lift_block(
@@ -651,11 +772,17 @@ def key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
     )
 
 
+def answers_for_key(session: Session, actor: Actor, key_index: int | None) -> bool:
+    """Return whether the actor answers for the stamps of ``key_index`` (see
+    :func:`key_indexes_of`)."""
+    keys = key_indexes_of(session, actor)
+    return keys is None or key_index in keys
+
+
 def require_key(session: Session, actor: Actor, key_index: int | None, refusal: str) -> None:
     """Raise :class:`Forbidden` with ``refusal`` unless the actor answers for the stamps of
-    ``key_index`` (see :func:`key_indexes_of`)."""
-    keys = key_indexes_of(session, actor)
-    if keys is not None and key_index not in keys:
+    ``key_index``."""
+    if not answers_for_key(session, actor, key_index):
         raise Forbidden(refusal)
 
 

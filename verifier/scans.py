@@ -67,8 +67,9 @@ _FLUSH = {
 }
 # written out for a run of rows: see _execute_rows
 _INSERT = (
-    "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location) VALUES {}",
-    "(?, ?, ?, ?, ?, ?, ?)",
+    "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location, token_id)"
+    " VALUES {}",
+    "(?, ?, ?, ?, ?, ?, ?, ?)",
 )
 _UPSERT = (
     "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at, version) VALUES {}"
@@ -185,6 +186,7 @@ class ScanEvent(NamedTuple):
     role: str
     device_id: str | None = None
     location: str | None = None
+    token_id: int | None = None  # the signed-in caller's token; None for the public
 
 
 class ScanSummary(NamedTuple):
@@ -273,6 +275,7 @@ class ScanRecorder:
             self._seen = int(seen)
         self.trouble: Trouble | None = None  # None while the flushes succeed
         self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time: see flush
         self._wake = threading.Event()
         self._stopped = False
         self._flush_seconds = flush_seconds
@@ -365,7 +368,14 @@ class ScanRecorder:
         """Write every queued event now, in one transaction of multi-row statements (this runs
         on the request workers' CPU, so it must stay cheap), then keep the changes every worker
         has written since the last flush. Until then the events count as in flight; once the
-        change is kept, its version tells that they are in the stored rows."""
+        change is kept, its version tells that they are in the stored rows.
+
+        Safe to call from any thread (a request that needs its worker's scans stored calls it):
+        flushes take turns, since the one under way is kept for the summaries."""
+        with self._flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._lock:
             events, self._events = self._events, []
             pending, self._pending = self._pending, {}
@@ -402,7 +412,7 @@ class ScanRecorder:
                 connection,
                 self._sql["insert"],
                 [
-                    (time, *e.serial, e.verdict, e.role, e.device_id, e.location)
+                    (time, *e.serial, e.verdict, e.role, e.device_id, e.location, e.token_id)
                     for time, e in zip(times, events, strict=True)
                 ],
             )

@@ -183,27 +183,28 @@ class Service:
         *,
         stars_seen: int | None = None,
         role: str = "public",
-        device_id: str | None = None,
         location: str | None = None,
+        token_id: int | None = None,
     ) -> OnlineVerdict:
-        """Return the online verdict on ``code`` and record the check against its serial.
-        Never raises for any text.
+        """Return the online verdict on ``code`` and record the check against its serial, with
+        the signed-in caller's ``role`` and ``token_id``. Never raises for any text.
 
         Only a stamp whose signature verifies and whose serial was issued is recorded and
         answered with its serial's scans: a forged code names a serial it has no right to, so
         it neither counts against that serial nor learns its history. Only a witness's check
-        (see :data:`WITNESS_ROLES`) brings its phone (``device_id``) and place (``location``)
-        to the clone rules; anyone else's are ignored. A serial whose witnessed checks broke a
-        clone rule adds the reason ``scan_pattern`` (``suspected_clone`` unless something is
-        worse)."""
+        (see :data:`WITNESS_ROLES`) brings a phone (its token: one per token, whatever phone
+        ids it sends) and a place (``location``) to the clone rules; anyone else's place is
+        ignored. A serial whose witnessed checks broke a clone rule adds the reason
+        ``scan_pattern`` (``suspected_clone`` unless something is worse)."""
         verdict, certificate = self._judge(code, now, stars_seen)
         stamp = verdict.stamp
         if stamp is None or not _issued(verdict):
             return OnlineVerdict(verdict, certificate, ScanSummary())
-        if role not in WITNESS_ROLES:
-            device_id = location = None
+        witness = role in WITNESS_ROLES and token_id is not None
+        device_id = f"token-{token_id}" if witness else None
+        location = location if witness else None
         key = (stamp.payload.key_index, stamp.payload.serial)
-        event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location)
+        event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location, token_id)
         scans = self.recorder.record(event)
         if scans.flag is not None:
             verdict = verdict.completed_online(["scan_pattern"])
@@ -227,7 +228,4 @@ class Service:
         stamp, key = verdict.stamp, verdict.key
         if stamp is None or key is None or verdict.verdict is VerdictCode.COUNTERFEIT:
             return verdict, None
-        certificate = index.current(stamp.payload.certificate_id)
-        if certificate is not None and certificate.issuer != key.issuer:
-            certificate = None
-        return verdict, certificate
+        return verdict, index.current(stamp.payload.certificate_id, key.issuer)

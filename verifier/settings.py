@@ -15,6 +15,7 @@ from typing import Any
 from verifier.clones import RULES, CloneRules
 from verifier.db import sqlite_url
 from verifier.keyfiles import PASSPHRASE_VARIABLE
+from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 DEFAULT_HOST = "ocop.vn"
@@ -38,6 +39,7 @@ class Settings:
     list_refresh_seconds: float = 2.0
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
     clone_rules: CloneRules = RULES
+    inspector_blocks: InspectorBlocks = INSPECTOR_BLOCKS
 
     @property
     def is_demo(self) -> bool:
@@ -46,8 +48,9 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS`` and the
-        clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`).
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``, the
+        clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`) and what an
+        inspector may block (see :data:`INSPECTOR_BLOCK_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
         set, the demo passphrase is used outside a demo, or a number is not one.
@@ -74,6 +77,7 @@ class Settings:
             )
         return cls(
             clone_rules=_clone_rules(env),
+            inspector_blocks=_inspector_blocks(env),
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
@@ -109,3 +113,27 @@ def _clone_rules(env: dict[str, str]) -> CloneRules:
         return replace(RULES, **changes)
     except ValueError as exc:
         raise SettingsError(f"the clone rules: {exc}") from None
+
+
+INSPECTOR_BLOCK_VARIABLES = {
+    "OCOP_INSPECTOR_BLOCK_CHECK_DAYS": "check_days",
+    "OCOP_INSPECTOR_BLOCKS_PER_DAY": "per_day",
+}
+
+
+def _inspector_blocks(env: dict[str, str]) -> InspectorBlocks:
+    """What an inspector may block, with any limit the environment sets in place of the
+    default."""
+    changes: dict[str, int] = {}
+    for variable, field in INSPECTOR_BLOCK_VARIABLES.items():
+        value = env.get(variable)
+        if not value:
+            continue
+        try:
+            changes[field] = int(value)
+        except ValueError:
+            raise SettingsError(f"{variable} must be a whole number") from None
+    try:
+        return replace(INSPECTOR_BLOCKS, **changes)
+    except ValueError as exc:
+        raise SettingsError(f"the inspector block limits: {exc}") from None

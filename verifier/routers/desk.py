@@ -18,7 +18,15 @@ from signing._dates import vietnam_date
 from verifier import clones, findings, registry
 from verifier.deps import LanguageDep, Now, ServiceDep
 from verifier.errors import NotFound, ServiceError, Unauthorized
-from verifier.messages import CERTIFICATE_STATES, CONSUMER, ROLE_NAMES, SCAN_PATTERNS, worded
+from verifier.messages import (
+    CERTIFICATE_STATES,
+    CONSUMER,
+    REFUSALS,
+    ROLE_NAMES,
+    SCAN_PATTERNS,
+    Language,
+    worded,
+)
 from verifier.models import Role
 from verifier.registry import Actor
 from verifier.routers.pages import render
@@ -51,13 +59,24 @@ def _back(anchor: str = "", error: str = "", page: str = "/desk") -> RedirectRes
 Back = Annotated[str, Form(max_length=40)]
 
 
+def _refusals(service: Service, language: Language) -> dict[str, str]:
+    """The wording of each refusal the desk may be sent back with (its ``error``)."""
+    limits = service.settings.inspector_blocks
+    return {
+        reason: words[language].format(days=limits.check_days, per_day=limits.per_day)
+        for reason, words in REFUSALS.items()
+    }
+
+
 @router.get("", response_class=HTMLResponse)
 def desk(
     request: Request, service: ServiceDep, language: LanguageDep, now: Now, error: str = ""
 ) -> HTMLResponse:
     actor = _actor(service, request)
+    refusals = _refusals(service, language)
     if actor is None:
-        return render(request, "desk.html", language, {"actor": None, "error": error[:40]})
+        signed_out = {"actor": None, "error": error[:40], "refusals": refusals}
+        return render(request, "desk.html", language, signed_out)
     today = vietnam_date(now)
     with service.sessions() as session:
         flagged = registry.flagged_serials(session, actor)
@@ -68,7 +87,7 @@ def desk(
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
             "batches": batches, "rules": service.settings.clone_rules,
             "patterns": worded(SCAN_PATTERNS, language),
-            "error": error[:40],
+            "error": error[:40], "refusals": refusals,
         }  # fmt: skip
         return render(request, "desk.html", language, context)
 
@@ -199,7 +218,8 @@ def _act(
     action: Callable[[Session, Actor], object],
 ) -> Response:
     """Run one desk action in a write transaction (audited by the registry) and go back to
-    the page it came from, with the error's code if it failed (nothing is changed then)."""
+    the page it came from, with the refusal's reason or the error's code if it failed
+    (nothing is changed then)."""
     actor = _actor(service, request)
     if actor is None:
         return _back(error="unauthorized")
@@ -207,7 +227,7 @@ def _act(
         with service.write(now) as session:
             action(session, actor)
     except ServiceError as exc:
-        return _back(error=exc.code, page=back)
+        return _back(error=exc.reason or exc.code, page=back)
     return _back(anchor, page=back)
 
 
@@ -233,6 +253,7 @@ def serial_page(
         return _back(error=exc.code)
     context = {
         "actor": actor, "file": file, "error": error[:40],
+        "refusals": _refusals(service, language),
         "patterns": worded(SCAN_PATTERNS, language),
         "place": lambda location: findings.place_label(location, language),
         "back": f"/desk/serials/{key_index}/{serial}", "today": vietnam_date(now),

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Path, UploadFile
 from pydantic import BaseModel, Field
 
 from verifier import registry
 from verifier.deps import ActorDep, Now, ServiceDep
 from verifier.errors import Invalid, TooLarge
-from verifier.models import Certificate, Producer, ProducerKind, Product, ProductGroup
+from verifier.models import Certificate, Producer, ProducerKind, Product, ProductGroup, Role
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 
@@ -52,6 +52,10 @@ class ReevaluateIn(BaseModel):
     stars: int = Field(ge=3, le=5)
     decision_number: str = Field(min_length=3, max_length=64)
     decision_date: date
+
+
+class SupersedeIn(BaseModel):
+    superseded_by: int = Field(ge=1, lt=2**32, description="The certificate that replaces it")
 
 
 def producer_json(p: Producer) -> dict[str, Any]:
@@ -192,6 +196,24 @@ def reevaluate(
         return certificate_json(certificate)
 
 
+@router.post(
+    "/certificates/{certificate_id}/supersede",
+    summary="Supersede by another certificate of the product (its issuing authority)",
+)
+def supersede(
+    certificate_id: Annotated[int, Path(ge=1, lt=2**32)],
+    body: SupersedeIn,
+    service: ServiceDep,
+    actor: ActorDep,
+    now: Now,
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        certificate = registry.supersede_certificate(
+            session, actor, certificate_id, body.superseded_by, now
+        )
+        return certificate_json(certificate)
+
+
 class CompromiseIn(BaseModel):
     last_serial: int = Field(ge=0, lt=2**48, description="Highest serial issued before the leak")
 
@@ -212,10 +234,23 @@ class BlockIn(BaseModel):
     reason: str = Field(min_length=3, max_length=500)
 
 
-@router.post("/blocked-serials", status_code=201, summary="Block cloned serials (inspector)")
+@router.post(
+    "/blocked-serials",
+    status_code=201,
+    summary="Block cloned serials (an inspector one it checked; an authority its keys' ranges)",
+)
 def block(body: BlockIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
+    if actor.role is Role.INSPECTOR:
+        service.recorder.flush()  # the check the inspector just made is then on record
     with service.write(now) as session:
         blocked = registry.block_serials(
-            session, actor, body.key_index, body.first_serial, body.last_serial, body.reason, now
+            session,
+            actor,
+            body.key_index,
+            body.first_serial,
+            body.last_serial,
+            body.reason,
+            now,
+            service.settings.inspector_blocks,
         )
         return {"id": blocked.id, **body.model_dump()}

@@ -45,8 +45,8 @@ def _verify(
         now,
         stars_seen=request.stars_seen,
         role=actor.role.value if actor else "public",
-        device_id=f"token-{actor.token_id}" if actor else None,  # the one a witness can't fake
         location=request.location,
+        token_id=actor.token_id if actor else None,
     )
     return Response(
         verdict_body(result, service.settings.public_host), media_type="application/json"

@@ -168,7 +168,8 @@ function fromSnapshot(verdict) {
   const stamp = verdict.stamp, key = verdict.key;
   let certificate = null;
   if (stamp && key) {
-    const issuer = key.issuer;
+    // the current certificate may be another authority's (a 5-star upgrade of a 4-star one)
+    const issuer = verdict.certificate ? verdict.certificate.issuer : key.issuer;
     const id = verdict.certificate ? verdict.certificate.certificate_id : stamp.certificateId;
     const entry = lists.snapshot.get(`${issuer}\u0000${id}`);
     certificate = {
@@ -206,6 +207,7 @@ async function onText(text) {
   lastText = text;
   lastAt = now;
   if (stillInView) return;
+  if (!lastScan || text !== lastScan.code) $("block-message").hidden = true;
   const starsSeen = signedIn() && $("stars-seen").value ? Number($("stars-seen").value) : null;
   let answer = null;
   if (lists) {
@@ -234,9 +236,10 @@ async function onText(text) {
     statusLine.textContent = T.ui.no_lists;
     return;
   }
-  // only a validly signed stamp that is not blocked yet has a serial worth blocking
+  // only a validly signed stamp that is not blocked yet has a serial worth blocking, and an
+  // inspector blocks only a stamp the server saw it check, signed in
   const blockable = answer.stampId && !["counterfeit", "malformed"].includes(answer.verdict)
-    && !answer.reasons.includes("serial_blocked");
+    && !answer.reasons.includes("serial_blocked") && !answer.offline && signedIn();
   lastScan = {
     code: text, verdict: answer.verdict, product: answer.certificate && answer.certificate.product,
     keyIndex: blockable ? answer.stampId.keyIndex : null, serial: blockable ? answer.stampId.serial : null,
@@ -396,6 +399,10 @@ $("inspector-off").addEventListener("submit", async (event) => {
     statusLine.textContent = T.ui.sign_in_failed;
   }
   showInspector();
+  if (signedIn() && lastScan) {
+    lastText = ""; // check the stamp in view again, signed in: what a block rests on
+    await onText(lastScan.code);
+  }
   await syncReports();
 });
 $("stars-seen").addEventListener("change", () => {
@@ -408,21 +415,44 @@ $("block").addEventListener("submit", async (event) => {
   if (!lastScan || lastScan.serial === null) return;
   const label = `${String(lastScan.keyIndex).padStart(2, "0")}-${String(lastScan.serial).padStart(9, "0")}`;
   if (!window.confirm(T.ui.block_confirm.replace("{serial}", label))) return;
+  let response;
   try {
-    const response = await fetch("/api/v1/blocked-serials", {
+    response = await fetch("/api/v1/blocked-serials", {
       method: "POST", headers: { Authorization: `Bearer ${token()}`, "Content-Type": "application/json" },
       body: JSON.stringify({ key_index: lastScan.keyIndex, first_serial: lastScan.serial, last_serial: lastScan.serial, reason: $("block-reason").value }),
     });
-    if (!response.ok) throw new Error(String(response.status));
-    statusLine.textContent = T.ui.blocked.replace("{serial}", label);
-    lastText = ""; // show the new verdict
-    await onText(lastScan.code);
   } catch {
-    statusLine.textContent = T.ui.block_needs_network;
+    tellBlock(T.ui.block_needs_network);
+    return;
   }
+  if (!response.ok) {
+    tellBlock(await refusalText(response));
+    return;
+  }
+  tellBlock(T.ui.blocked.replace("{serial}", label));
+  lastText = ""; // show the new verdict
+  await onText(lastScan.code);
 });
+
+// What came of a block, at the top of the page and next to the button the inspector pressed.
+function tellBlock(text) {
+  statusLine.textContent = text;
+  $("block-message").textContent = text;
+  $("block-message").hidden = false;
+}
+
+// The server's own words for a refused action, in the page's language.
+async function refusalText(response) {
+  try {
+    const error = (await response.json()).error;
+    return (error.messages && error.messages[config.lang]) || error.message || T.ui.block_refused;
+  } catch {
+    return T.ui.block_refused;
+  }
+}
 $("sign-out").addEventListener("click", () => {
   localStorage.removeItem("ocop.inspector");
+  $("block-message").hidden = true;
   showInspector();
 });
 

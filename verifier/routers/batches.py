@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from signing import SigningRefused
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, Layout
 from verifier import printing, registry
-from verifier.deps import ActorDep, Now, ServiceDep
+from verifier.deps import ActorDep, Now, RowId, ServiceDep
 from verifier.errors import Conflict, Invalid
 from verifier.models import Batch, SigningKey
 from verifier.registry import Actor
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["batches"])
 
 
 class BatchIn(BaseModel):
-    certificate_id: int = Field(ge=1)
+    certificate_id: RowId
     count: int = Field(ge=1, le=registry.MAX_BATCH)
     markets: list[str] = Field(
         default_factory=list, max_length=34,
@@ -65,14 +65,14 @@ def create_batch(body: BatchIn, service: ServiceDep, actor: ActorDep, now: Now) 
 
 
 @router.get("/batches/{batch_id}", summary="A batch (its producer, its authority)")
-def get_batch(batch_id: int, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
+def get_batch(batch_id: RowId, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
     with service.sessions() as session:
         return batch_json(registry.batch_for(session, actor, batch_id)[0])
 
 
 @router.post("/batches/{batch_id}/void", summary="Void a batch (authority)")
 def void(
-    batch_id: int, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
+    batch_id: RowId, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
         return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))
@@ -136,7 +136,7 @@ def batch_file(
     response_class=StreamingResponse,
 )
 def download(
-    batch_id: int,
+    batch_id: RowId,
     kind: Literal["pdf", "csv", "zip"],
     options: Annotated[PrintOptions, Query()],
     service: ServiceDep,

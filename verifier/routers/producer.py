@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from signing._dates import vietnam_date
 from verifier import registry
-from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.deps import LanguageDep, Now, RowId, ServiceDep
 from verifier.errors import ServiceError, Unauthorized
 from verifier.models import Batch, Certificate, Product, Role
 from verifier.provinces import PROVINCES
@@ -89,7 +89,7 @@ def desk(
     service: ServiceDep,
     language: LanguageDep,
     now: Now,
-    batch: Annotated[int | None, Query()] = None,
+    batch: Annotated[RowId | None, Query()] = None,
     error: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     actor = _actor(service, request)
@@ -164,7 +164,7 @@ def order(
 @router.get("/batches/{batch_id}/stamps.{kind}")
 def download(
     request: Request,
-    batch_id: int,
+    batch_id: RowId,
     kind: Literal["pdf", "csv", "zip"],
     options: Annotated[PrintOptions, Query()],
     service: ServiceDep,

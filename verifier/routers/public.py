@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from signing._dates import vietnam_date
 from verifier import public
-from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.deps import Count, LanguageDep, Now, ServiceDep
 from verifier.index import PublicCertificate, RegistryIndex
 from verifier.messages import CERTIFICATE_STATES
 from verifier.provinces import PROVINCES
@@ -111,7 +111,7 @@ def registry_json(
     now: Now,
     query: Annotated[FilterQuery, Query()],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Count, Query()] = 0,
 ) -> dict[str, Any]:
     _, found = _search(service, now, query.filters())
     today = vietnam_date(now)

@@ -4,8 +4,10 @@ path, and a batch order retried after a lost answer."""
 
 from __future__ import annotations
 
+import sqlite3
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
@@ -15,9 +17,11 @@ from fastapi.params import File, Form
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy import text
 from starlette.routing import BaseRoute
 
 from tests.conftest import Demo
+from verifier.cli import main
 
 # --- finding 9a: integers out of range on every route -------------------------------------
 
@@ -150,3 +154,83 @@ def test_out_of_range_integers_are_refused_on_every_route_regression(
                     wrong.append(f"{path} {where} {name}={value}: {answer.status_code}")
     assert checked >= 100, "the walk found too few integer parameters: is it still walking?"
     assert not wrong, "\n".join(wrong)
+
+
+# --- finding 9b: a corrupt audit log is reported, not raised ------------------------------
+
+
+def _audit_verify(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    status = main(["audit", "verify", "--data-dir", str(demo.data_dir)])
+    captured = capsys.readouterr()
+    return status, captured.out + captured.err
+
+
+def _is_sqlite(demo: Demo) -> bool:
+    return demo.service.settings.database_url.startswith("sqlite")
+
+
+@pytest.mark.parametrize(
+    ("corruption", "broken_at", "words", "sqlite_only"),
+    [
+        ("UPDATE audit_log SET details = '{\"role\": \"auth' WHERE sequence = 4",
+         4, "details cannot be read", True),
+        ("UPDATE audit_log SET at = 'thứ ba' WHERE sequence = 3", 3, "at cannot be read", True),
+        ("UPDATE audit_log SET actor = x'00ff' WHERE sequence = 6", 6, "actor is not text", True),
+        ("UPDATE audit_log SET sequence = 'x' WHERE sequence = 5", 5, "missing", True),
+        ("UPDATE audit_log SET details = '\"approved\"' WHERE sequence = 2",
+         2, "details is not a JSON object", False),
+        ("UPDATE audit_log SET hash = 'f' || substr(hash, 2) WHERE sequence = 5",
+         5, "altered", False),
+        ("DELETE FROM audit_log WHERE sequence = 8", 8, "missing", False),
+        ("UPDATE meta SET value = 'x' || value WHERE key = 'audit_head'", None, "head", False),
+    ],
+)  # fmt: skip
+def test_a_corrupt_audit_log_names_the_broken_link_regression(
+    demo: Demo,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    corruption: str,
+    broken_at: int | None,
+    words: str,
+    sqlite_only: bool,
+) -> None:
+    """A row that no longer parses (JSON cut short, a time that is not one, bytes where text
+    was) or a garbled head made `ocop audit verify` die with a traceback instead of naming the
+    broken link. Now it names the entry and what is wrong, and exits 1."""
+    if sqlite_only and not _is_sqlite(demo):
+        pytest.skip("PostgreSQL's column types refuse this garbage")
+    with demo.service.writer.begin() as session:
+        entries = session.execute(text("SELECT COUNT(*) FROM audit_log")).scalar_one()
+        session.execute(text(corruption))
+    status, out = _audit_verify(demo, monkeypatch, capsys)
+    assert status == 1, out
+    assert f"BROKEN at entry {broken_at or entries + 1 - ('DELETE' in corruption)}:" in out
+    assert words in out
+    assert "Traceback" not in out
+
+
+def test_a_corrupt_page_of_the_audit_log_is_named_regression(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A disk that garbles a page of the audit log's table (here the table's root page of an
+    SQLite file): the command says the log cannot be read from there on, and exits 1."""
+    if not _is_sqlite(demo):
+        pytest.skip("the file of an SQLite database is corrupted here")
+    path = Path(demo.service.settings.database_url.removeprefix("sqlite:///"))
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = connection.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'audit_log'"
+        ).fetchone()
+        (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xff" * 64)
+    status, out = _audit_verify(demo, monkeypatch, capsys)
+    assert status == 1, out
+    assert "BROKEN at entry 1: entry 1 cannot be read" in out
+    assert "malformed" in out
+    assert "Traceback" not in out

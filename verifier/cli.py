@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from signing import (
@@ -32,7 +33,7 @@ from signing._dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
 from verifier import keyfiles, printing, registry
-from verifier.audit import ChainReport, verify_chain
+from verifier.audit import ChainReport, first_line, verify_chain
 from verifier.backup import BackupError, compare_logs, restore, verify_backup, write_backup
 from verifier.db import make_engine, migrate, session_factory
 from verifier.demo import DemoExists, create_demo
@@ -389,8 +390,12 @@ def _audit_verify(args: argparse.Namespace) -> int:
             with session_factory(engine)() as session:
                 reports.append(("audit log", chained, verify_chain(session)))
             if args.backup is not None:
-                with engine.connect() as connection:
-                    report = _read_backup(partial(compare_logs, connection), args.backup)
+                try:
+                    with engine.connect() as connection:
+                        report = _read_backup(partial(compare_logs, connection), args.backup)
+                except DBAPIError as exc:
+                    problem = first_line(exc)
+                    raise CommandError(f"the live audit log cannot be read: {problem}") from None
                 unchanged = "holds every one of the backup's {n} entries unchanged"
                 reports.append(("live log against the backup", unchanged, report))
         finally:

@@ -20,8 +20,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.routing import BaseRoute
 
-from tests.conftest import Demo
+from tests.conftest import NOW, Demo
+from verifier.app import create_app
 from verifier.cli import main
+from verifier.service import Service
 
 # --- finding 9a: integers out of range on every route -------------------------------------
 
@@ -234,3 +236,37 @@ def test_a_corrupt_page_of_the_audit_log_is_named_regression(
     assert "BROKEN at entry 1: entry 1 cannot be read" in out
     assert "malformed" in out
     assert "Traceback" not in out
+
+
+# --- finding 9c: a failure on the fast path answers the JSON error body -------------------
+
+
+def test_a_corrupt_scan_aggregate_answers_json_on_the_fast_path_regression(
+    demo: Demo, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A serial's stored aggregate that no longer reads (text where its count was, as a
+    garbled SQLite page leaves it; on PostgreSQL, a table the database cannot read) made the
+    fast path of `GET /api/v1/verify` fail outside FastAPI: a text/plain 500. Now it answers
+    the JSON error body of every other route, and the failure is logged."""
+    genuine = demo.sample("genuine")
+    assert demo.client.get("/api/v1/verify", params={"code": genuine}).status_code == 200
+    demo.service.recorder.flush()
+    corruption = (
+        "UPDATE serial_scans SET count = 'nhiều lắm', first_at = 'hôm qua'"
+        if _is_sqlite(demo)
+        else "ALTER TABLE serial_scans RENAME COLUMN devices TO garbled"
+    )
+    with demo.service.writer.begin() as session:
+        session.execute(text(corruption))
+    settings = demo.service.settings
+    service = Service.start(settings, NOW)  # a worker that has not read the serial yet
+    try:
+        client = TestClient(create_app(service, clock=lambda: NOW), raise_server_exceptions=False)
+        answer = client.get("/api/v1/verify", params={"code": genuine})
+    finally:
+        service.close()
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["code"] == "internal_error"
+    logged = [r for r in caplog.records if r.name == "verifier.app" and r.exc_info]
+    assert logged, "the failure was not logged with its traceback"

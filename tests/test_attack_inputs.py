@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import sqlite3
 import types
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -20,13 +22,15 @@ from fastapi.params import File, Form
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import select, text
 from starlette.routing import BaseRoute
 
+from signing import parse_stamp
 from stamps.spreadsheet import FORMULA_STARTS, csv_text, text_cell
 from tests.conftest import NOW, Demo
 from verifier.app import create_app
 from verifier.cli import main
+from verifier.models import Batch
 from verifier.service import Service
 
 # --- finding 5: no formula cells in CSV ---------------------------------------------------
@@ -357,3 +361,86 @@ def test_a_corrupt_scan_aggregate_answers_json_on_the_fast_path_regression(
     assert answer.json()["error"]["code"] == "internal_error"
     logged = [r for r in caplog.records if r.name == "verifier.app" and r.exc_info]
     assert logged, "the failure was not logged with its traceback"
+
+
+# --- finding 9d: a batch order retried after a lost answer --------------------------------
+
+
+def _order_json(demo: Demo, count: int = 40) -> dict[str, Any]:
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    return {"certificate_id": certificate, "count": count, "markets": ["79", "01"]}
+
+
+def _order(demo: Demo, body: dict[str, Any], key: str | None, role: str = "producer") -> Any:
+    headers = {**demo.token(role), **({"Idempotency-Key": key} if key is not None else {})}
+    return demo.client.post("/api/v1/batches", json=body, headers=headers)
+
+
+def test_a_batch_order_retried_with_its_idempotency_key_allocates_once_regression(
+    demo: Demo,
+) -> None:
+    """An order committed but not acknowledged (the connection cut) could not be retried
+    safely: every retry allocated new serials. The same Idempotency-Key from the same token
+    with the same order now returns the first batch, 200, and allocates nothing."""
+    first = _order(demo, _order_json(demo), "order-2026-12-01-a")
+    assert first.status_code == 201, first.text
+    again = _order(demo, {**_order_json(demo), "markets": ["01", "79", "01"]}, "order-2026-12-01-a")
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()
+    after = _order(demo, _order_json(demo, 5), None)
+    assert after.status_code == 201
+    assert after.json()["first_serial"] == first.json()["last_serial"] + 1  # nothing in between
+    with demo.service.sessions() as session:
+        keyed = session.scalars(select(Batch).where(Batch.idempotency_key.is_not(None))).all()
+    assert [b.id for b in keyed] == [first.json()["id"]]
+
+
+def test_an_idempotency_key_is_the_callers_own_and_one_order_only(demo: Demo) -> None:
+    """A key sent with another order is refused (nothing allocated); another caller's key of
+    the same text is another key; a key must be 1 to 100 visible ASCII characters."""
+    first = _order(demo, _order_json(demo), "k-1")
+    assert first.status_code == 201, first.text
+    other = _order(demo, _order_json(demo, 41), "k-1")
+    assert other.status_code == 422
+    assert "another order" in other.json()["error"]["message"]
+    theirs = _order(demo, _order_json(demo), "k-1", role="authority_VN-01")
+    assert theirs.status_code == 201, theirs.text
+    assert theirs.json()["id"] != first.json()["id"]
+    for bad in ("x" * 101, "mã đơn", "two words", ""):
+        headers: dict[str, Any] = {**demo.token("producer"), "Idempotency-Key": bad.encode()}
+        answer = demo.client.post("/api/v1/batches", json=_order_json(demo), headers=headers)
+        assert answer.status_code == 422, (bad, answer.text)
+        assert answer.json()["error"]["code"] == "invalid_request"
+    next_batch = _order(demo, _order_json(demo, 1), None).json()
+    assert next_batch["first_serial"] == theirs.json()["last_serial"] + 1
+
+
+def test_the_same_order_sent_at_once_makes_one_batch(demo: Demo) -> None:
+    """Retries racing each other (a client that gave up waiting) still make one batch."""
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: _order(demo, _order_json(demo), "race-1"), range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1
+
+
+def test_the_producer_page_orders_once_however_often_the_form_is_sent_regression(
+    demo: Demo,
+) -> None:
+    """A double click on "Đặt tem", or the form sent again after a lost answer, ordered two
+    batches. The form now carries a key made with the page: the second sending finds the
+    batch of the first."""
+    token = demo.info["tokens"]["producer"]
+    demo.client.post("/producer/sign-in", data={"token": token})
+    page = demo.client.get("/producer").text
+    key = re.search(r'name="order_key" value="([^"]+)"', page)
+    assert key is not None, "the order form carries no key"
+    certificate = page.split('<option value="')[1].split('"')[0]
+    form = {"certificate_id": certificate, "count": "30", "order_key": key[1]}
+    sent = [demo.client.post("/producer/batches", data=form, follow_redirects=False)
+            for _ in range(2)]  # fmt: skip
+    assert [s.status_code for s in sent] == [303, 303]
+    assert sent[0].headers["location"] == sent[1].headers["location"]
+    assert "batch=" in sent[0].headers["location"]
+    fresh = re.search(r'name="order_key" value="([^"]+)"', demo.client.get("/producer").text)
+    assert fresh is not None
+    assert fresh[1] != key[1]

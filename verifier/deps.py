@@ -31,6 +31,8 @@ KeyIndex = Annotated[int, Field(ge=0, le=0xFFFF)]
 """The index of a signing key."""
 Serial = Annotated[int, Field(ge=1, lt=SERIAL_LIMIT)]
 """A stamp's serial number."""
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[!-~]+$")]
+"""A key a caller sends to retry an order safely: visible ASCII characters, no spaces."""
 
 
 def get_service(request: Request) -> Service:

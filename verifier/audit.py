@@ -103,6 +103,7 @@ def verify_chain(session: Session) -> ChainReport:
         head = session.get(Meta, HEAD_KEY)
         last = None if head is None else parse_head(head.value)
     except (DBAPIError, ValueError) as exc:
+        session.rollback()  # PostgreSQL refuses any further read in a failed transaction
         report = check_entries(_stored_entries(session), None)
         if not report.intact:
             return report

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from stamps.pdf import MM, PdfDocument, pdf_string
 from stamps.qr import QUIET_ZONE, png_bytes
+from stamps.spreadsheet import text_cell
 
 __all__ = [
     "MAX_STAMP_MM",
@@ -293,14 +294,15 @@ class CsvManifest:
 
     def add(self, chunk: StampChunk) -> None:
         """Append the rows of ``chunk``. No field needs quoting: numbers, the printed serial,
-        and a URL of a host name and digits."""
+        and a URL of a host name and digits; the text ones go through :func:`text_cell` all
+        the same, the rule of every CSV the project writes (none of them starts a formula)."""
         key, url, position = chunk.key_index, f"https://{self.host}/s/", self.layout.position
         numbers = range(self._count, self._count + len(chunk.serials))
         for n, serial, digits in zip(numbers, chunk.serials, chunk.digits, strict=True):
             page, row, column = position(n)
             self._parts.append(
-                f"{serial},{key},{human_serial(key, serial)},{url}{digits},{digits},"
-                f"{page},{row},{column}\n"
+                f"{serial},{key},{text_cell(human_serial(key, serial))},"
+                f"{text_cell(url + digits)},{text_cell(digits)},{page},{row},{column}\n"
             )
         self._count += len(chunk.serials)
 

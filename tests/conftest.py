@@ -123,14 +123,29 @@ class Demo:
         return str(self.info["stamp_urls"][verdict])
 
 
-@pytest.fixture
-def demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
+@contextmanager
+def _demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
     data_dir = tmp_path / "data"
     info = create_demo(data_dir, b"demo", NOW, database_url=database_url)
     settings = Settings(data_dir=data_dir, database_url=database_url, passphrase=b"demo")
     service = Service.start(settings, NOW)
     with TestClient(create_app(service, clock=lambda: NOW)) as client:
         yield Demo(data_dir, info, service, client)
+
+
+@pytest.fixture
+def demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
+    """The demo deployment on each kind of database."""
+    with _demo(database_url, tmp_path) as deployment:
+        yield deployment
+
+
+@pytest.fixture
+def sqlite_demo(tmp_path: Path) -> Iterator[Demo]:
+    """The demo deployment on SQLite only, for what only an SQLite file can suffer (a garbled
+    page, a column that takes any type)."""
+    with fresh_database("sqlite", tmp_path / "db") as url, _demo(url, tmp_path) as deployment:
+        yield deployment
 
 
 # The closing count of tests per database, so a database left out shows.
@@ -146,6 +161,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "database_url" in callspec.params:
             _database_of[item.nodeid] = callspec.params["database_url"]
+        elif "sqlite_demo" in getattr(item, "fixturenames", ()):
+            _database_of[item.nodeid] = "sqlite"
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -54,6 +54,15 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def internal_error(exc: Exception) -> JSONResponse:
+    """Log an unexpected failure with its traceback and return the 500 answer to it."""
+    _log.exception("unexpected error", exc_info=exc)
+    return JSONResponse(
+        error_body("internal_error", "something went wrong on our side; nothing was changed"),
+        status_code=500,
+    )
+
+
 class BodyLimit:
     """Refuse request bodies larger than ``body_limit`` bytes (``upload_limit`` for multipart
     uploads and for inspector reports, which carry photos) with 413, without reading them
@@ -116,10 +125,14 @@ class FastVerify:
             await self.app(scope, receive, send)
             return
         stars = query.get("stars_seen")
-        result = self.service.verify(
-            query["code"], self.clock(), stars_seen=int(stars) if stars else None
-        )  # an anonymous caller's device_id and location count for nothing (see Service)
-        body = verdict_body(result, self.service.settings.public_host)
+        try:  # an anonymous caller's device_id and location count for nothing (see Service)
+            result = self.service.verify(
+                query["code"], self.clock(), stars_seen=int(stars) if stars else None
+            )
+            body = verdict_body(result, self.service.settings.public_host)
+        except Exception as exc:  # outside FastAPI, whose handlers answer the other routes
+            await internal_error(exc)(scope, receive, send)
+            return
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -230,11 +243,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> Response:
-        _log.exception("unexpected error", exc_info=exc)
-        return JSONResponse(
-            error_body("internal_error", "something went wrong on our side; nothing was changed"),
-            status_code=500,
-        )
+        return internal_error(exc)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Compressed)

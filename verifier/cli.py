@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from signing import (
@@ -32,7 +33,7 @@ from signing._dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
 from verifier import keyfiles, printing, registry
-from verifier.audit import ChainReport, verify_chain
+from verifier.audit import ChainReport, first_line, verify_chain
 from verifier.backup import BackupError, compare_logs, restore, verify_backup, write_backup
 from verifier.db import make_engine, migrate, session_factory
 from verifier.demo import DemoExists, create_demo
@@ -375,26 +376,18 @@ def _scans_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+_CHAINED = "intact: {n} entries, each chained to the one before"
+
+
 def _audit_verify(args: argparse.Namespace) -> int:
     if args.data_dir is None and args.backup is None:
         raise CommandError("give --data-dir, --backup or both")
-    chained = "intact: {n} entries, each chained to the one before"
     reports: list[tuple[str, str, ChainReport]] = []
     if args.backup is not None:
         report = _read_backup(verify_backup, args.backup)
-        reports.append((f"backup {args.backup}", chained, report))
+        reports.append((f"backup {args.backup}", _CHAINED, report))
     if args.data_dir is not None:
-        engine = make_engine(_settings(args.data_dir).database_url)
-        try:
-            with session_factory(engine)() as session:
-                reports.append(("audit log", chained, verify_chain(session)))
-            if args.backup is not None:
-                with engine.connect() as connection:
-                    report = _read_backup(partial(compare_logs, connection), args.backup)
-                unchanged = "holds every one of the backup's {n} entries unchanged"
-                reports.append(("live log against the backup", unchanged, report))
-        finally:
-            engine.dispose()
+        reports += _live_log_reports(_settings(args.data_dir).database_url, args.backup)
     for what, good, report in reports:
         if report.intact:
             print(f"{what} {good.format(n=report.entries)}")
@@ -402,6 +395,32 @@ def _audit_verify(args: argparse.Namespace) -> int:
             print(f"{what} BROKEN at entry {report.broken_at}: {report.problem}")
             print(f"({report.entries} entries before it check out)")
     return 0 if all(report.intact for _, _, report in reports) else 1
+
+
+def _live_log_reports(database_url: str, backup: Path | None) -> list[tuple[str, str, ChainReport]]:
+    """Return the report on the live log's chain and, with a ``backup``, on the live log
+    against it. A corrupt log is a report; a database that cannot be opened, or read for the
+    comparison, raises :class:`CommandError`."""
+    engine = make_engine(database_url)
+    try:
+        try:
+            engine.connect().close()
+        except DBAPIError as exc:  # the database is away: nothing to say about the log
+            raise CommandError(f"cannot open the database: {first_line(exc)}") from None
+        with session_factory(engine)() as session:
+            reports = [("audit log", _CHAINED, verify_chain(session))]
+        if backup is not None:
+            try:
+                with engine.connect() as connection:
+                    report = _read_backup(partial(compare_logs, connection), backup)
+            except DBAPIError as exc:
+                problem = first_line(exc)
+                raise CommandError(f"the live audit log cannot be read: {problem}") from None
+            unchanged = "holds every one of the backup's {n} entries unchanged"
+            reports.append(("live log against the backup", unchanged, report))
+        return reports
+    finally:
+        engine.dispose()
 
 
 def _read_backup(action: Callable[[Path], _T], path: Path) -> _T:

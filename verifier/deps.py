@@ -1,4 +1,5 @@
-"""FastAPI dependencies: the service, the clock, the caller, the language."""
+"""FastAPI dependencies: the service, the clock, the caller, the language; and the bounded
+integers a request may carry."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from pydantic import Field
 
 from verifier.errors import Unauthorized
 from verifier.messages import Language
@@ -14,6 +16,23 @@ from verifier.registry import Actor, actor_for_token
 from verifier.service import Service
 
 Clock = Callable[[], datetime]
+
+# Every integer a route takes (path, query, form or JSON) has one of these types, so that a
+# value no column can hold is refused with 422 before it reaches the database (2**63 raised
+# OverflowError in SQLite's driver: a 500). Ids and versions are ``integer`` columns, whose
+# largest value on PostgreSQL, 2**31 - 1, also bounds them on SQLite.
+INTEGER_COLUMN_MAX = 2**31 - 1
+SERIAL_LIMIT = 2**48  # serials are 48-bit, in stamps as in the registry
+RowId = Annotated[int, Field(ge=1, le=INTEGER_COLUMN_MAX)]
+"""The id of a registry row: a producer, product, certificate, batch, block or report."""
+Count = Annotated[int, Field(ge=0, le=INTEGER_COLUMN_MAX)]
+"""A count, an offset, a position or a registry version."""
+KeyIndex = Annotated[int, Field(ge=0, le=0xFFFF)]
+"""The index of a signing key."""
+Serial = Annotated[int, Field(ge=1, lt=SERIAL_LIMIT)]
+"""A stamp's serial number."""
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[!-~]+$")]
+"""A key a caller sends to retry an order safely: visible ASCII characters, no spaces."""
 
 
 def get_service(request: Request) -> Service:

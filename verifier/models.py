@@ -210,6 +210,7 @@ class Batch(Base):
         CheckConstraint("first_serial >= 1 AND last_serial >= first_serial", name="range"),
         UniqueConstraint("key_index", "first_serial"),
         Index("ix_batches_key_range", "key_index", "first_serial", "last_serial"),
+        Index("ix_batches_idempotency", "created_by", "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -226,6 +227,10 @@ class Batch(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # where the batch is sold: province codes, comma-separated ("01,79"); None: not declared
     markets: Mapped[str | None] = mapped_column(String(120))
+    # an order sent with an Idempotency-Key: the key (one batch per key and token) and the
+    # SHA-256 of the order, so that a retry finds this batch and another order is refused
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    order_digest: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def market_codes(self) -> list[str]:

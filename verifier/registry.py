@@ -7,6 +7,7 @@ clock. They flush but do not commit: the caller owns the transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -386,6 +387,34 @@ def _signing_key_for(session: Session, certificate: Certificate, today: date) ->
     raise Conflict("the issuing authority has no active key for this star level")
 
 
+def order_digest(certificate_id: int, count: int, markets: Sequence[str]) -> str:
+    """Return the SHA-256 (hex) of a batch order as :func:`allocate_batch` reads it (the
+    markets in any order, repeated or not)."""
+    order = [certificate_id, count, sorted(set(markets))]
+    return hashlib.sha256(json.dumps(order, separators=(",", ":")).encode()).hexdigest()
+
+
+def batch_ordered_with(
+    session: Session, actor: Actor, idempotency_key: str, digest: str
+) -> Batch | None:
+    """Return the batch the actor's token ordered with ``idempotency_key`` (keys are the
+    token's own: another caller's are never found), or ``None``. Raises :class:`Invalid` when
+    that batch was ordered by a different order than the one of ``digest``."""
+    if actor.token_id is None:
+        return None
+    batch = session.scalars(
+        select(Batch).where(
+            Batch.created_by == actor.token_id, Batch.idempotency_key == idempotency_key
+        )
+    ).first()
+    if batch is not None and batch.order_digest != digest:
+        raise Invalid(
+            f"the Idempotency-Key {idempotency_key!r} was sent with another order (batch "
+            f"{batch.id}); send a new key for a new order"
+        )
+    return batch
+
+
 def allocate_batch(
     session: Session,
     actor: Actor,
@@ -393,6 +422,7 @@ def allocate_batch(
     count: int,
     now: datetime,
     markets: Sequence[str] = (),
+    idempotency_key: str | None = None,
 ) -> Batch:
     """Allocate ``count`` new serials for an active certificate: a producer's own, or one the
     acting authority issued (provincial departments print for their producers).
@@ -401,7 +431,9 @@ def allocate_batch(
     share or reuse one. Raises :class:`Forbidden` for anyone else, :class:`Conflict` for a
     certificate that is not active and valid today, and :class:`Invalid` for a count outside
     1..MAX_BATCH or a market that is not a province code. ``markets`` are the provinces the
-    batch is sold in (scans far from all of them are shown on the authority's desk).
+    batch is sold in (scans far from all of them are shown on the authority's desk). An
+    ``idempotency_key`` is kept with the batch for :func:`batch_ordered_with` (with a token
+    only); flushing a second batch with the same key and token raises ``IntegrityError``.
     """
     actor.require(Role.PRODUCER, Role.AUTHORITY)
     if not 1 <= count <= MAX_BATCH:
@@ -438,6 +470,9 @@ def allocate_batch(
         created_at=now,
         markets=",".join(sorted(set(markets))) or None,
     )
+    if idempotency_key is not None and actor.token_id is not None:
+        batch.idempotency_key = idempotency_key
+        batch.order_digest = order_digest(certificate_id, count, markets)
     session.add(batch)
     session.flush()
     audit(

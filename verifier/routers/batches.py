@@ -6,14 +6,15 @@ from datetime import datetime
 from itertools import chain
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from signing import SigningRefused
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, Layout
 from verifier import printing, registry
-from verifier.deps import ActorDep, Now, ServiceDep
+from verifier.deps import ActorDep, IdempotencyKey, Now, RowId, ServiceDep
 from verifier.errors import Conflict, Invalid
 from verifier.models import Batch, SigningKey
 from verifier.registry import Actor
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["batches"])
 
 
 class BatchIn(BaseModel):
-    certificate_id: int = Field(ge=1)
+    certificate_id: RowId
     count: int = Field(ge=1, le=registry.MAX_BATCH)
     markets: list[str] = Field(
         default_factory=list, max_length=34,
@@ -55,24 +56,68 @@ def batch_json(b: Batch) -> dict[str, Any]:
     }
 
 
-@router.post("/batches", status_code=201, summary="Order a stamp batch (producer, authority)")
-def create_batch(body: BatchIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
-    with service.write(now) as session:
-        batch = registry.allocate_batch(
-            session, actor, body.certificate_id, body.count, now, body.markets
-        )
-        return batch_json(batch)
+def order_batch(
+    service: Service,
+    actor: Actor,
+    now: datetime,
+    order: BatchIn,
+    idempotency_key: str | None,
+) -> tuple[Batch, bool]:
+    """Return the batch ordered and whether it is new. An order sent again with the same
+    ``idempotency_key`` (by the same token) returns the batch the first one made, even when
+    both arrive together, and allocates nothing. Raises what :func:`registry.allocate_batch`
+    and :func:`registry.batch_ordered_with` raise."""
+    digest = registry.order_digest(order.certificate_id, order.count, order.markets)
+    if idempotency_key is not None:
+        with service.sessions() as session:
+            earlier = registry.batch_ordered_with(session, actor, idempotency_key, digest)
+        if earlier is not None:
+            return earlier, False
+    try:
+        with service.write(now) as session:
+            batch = registry.allocate_batch(
+                session, actor, order.certificate_id, order.count, now, order.markets,
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with service.sessions() as session:  # the same order, sent twice at once: one won
+            earlier = registry.batch_ordered_with(session, actor, idempotency_key, digest)
+        if earlier is None:
+            raise
+        return earlier, False
+    return batch, True
+
+
+@router.post(
+    "/batches",
+    status_code=201,
+    summary="Order a stamp batch (producer, authority); retry safely with an Idempotency-Key",
+)
+def create_batch(
+    body: BatchIn,
+    response: Response,
+    service: ServiceDep,
+    actor: ActorDep,
+    now: Now,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
+) -> dict[str, Any]:
+    batch, created = order_batch(service, actor, now, body, idempotency_key)
+    if not created:
+        response.status_code = 200
+    return batch_json(batch)
 
 
 @router.get("/batches/{batch_id}", summary="A batch (its producer, its authority)")
-def get_batch(batch_id: int, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
+def get_batch(batch_id: RowId, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
     with service.sessions() as session:
         return batch_json(registry.batch_for(session, actor, batch_id)[0])
 
 
 @router.post("/batches/{batch_id}/void", summary="Void a batch (authority)")
 def void(
-    batch_id: int, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
+    batch_id: RowId, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
         return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))
@@ -136,7 +181,7 @@ def batch_file(
     response_class=StreamingResponse,
 )
 def download(
-    batch_id: int,
+    batch_id: RowId,
     kind: Literal["pdf", "csv", "zip"],
     options: Annotated[PrintOptions, Query()],
     service: ServiceDep,

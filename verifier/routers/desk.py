@@ -9,14 +9,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from signing import OcopError, parse_stamp
 from signing._dates import vietnam_date
 from verifier import clones, findings, registry
-from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.deps import Count, KeyIndex, LanguageDep, Now, RowId, Serial, ServiceDep
 from verifier.errors import NotFound, ServiceError, Unauthorized
 from verifier.messages import (
     CERTIFICATE_STATES,
@@ -115,10 +115,10 @@ def block(
     request: Request,
     service: ServiceDep,
     now: Now,
-    key_index: Annotated[int, Form(ge=0, le=0xFFFF)],
-    serial: Annotated[int, Form(ge=1, lt=2**48)],
+    key_index: Annotated[KeyIndex, Form()],
+    serial: Annotated[Serial, Form()],
     reason: Annotated[str, Form(min_length=3, max_length=500)],
-    last_serial: Annotated[int | None, Form(ge=1, lt=2**48)] = None,
+    last_serial: Annotated[Serial | None, Form()] = None,
     back: Back = "/desk",
 ) -> Response:
     """Block a serial (or the range up to ``last_serial``, a whole batch) as copied: it is in
@@ -136,7 +136,7 @@ def lift_block(
     request: Request,
     service: ServiceDep,
     now: Now,
-    block_id: int,
+    block_id: RowId,
     reason: Annotated[str, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
@@ -152,8 +152,8 @@ def clear_pattern(
     request: Request,
     service: ServiceDep,
     now: Now,
-    key_index: Annotated[int, Path(ge=0, le=0xFFFF)],
-    serial: Annotated[int, Path(ge=1, lt=2**48)],
+    key_index: KeyIndex,
+    serial: Serial,
     reason: Annotated[str, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
@@ -173,7 +173,7 @@ def void_batch(
     request: Request,
     service: ServiceDep,
     now: Now,
-    batch_id: int,
+    batch_id: RowId,
     reason: Annotated[str, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
@@ -189,7 +189,7 @@ def revoke_certificate(
     request: Request,
     service: ServiceDep,
     now: Now,
-    certificate_id: int,
+    certificate_id: RowId,
     decision: Annotated[str, Form(min_length=3, max_length=64)],
     decision_date: Annotated[str, Form(max_length=10)],
     reason: Annotated[str, Form(min_length=3, max_length=500)],
@@ -236,8 +236,8 @@ def serial_page(
     request: Request,
     service: ServiceDep,
     language: LanguageDep,
-    key_index: Annotated[int, Path(ge=0, le=0xFFFF)],
-    serial: Annotated[int, Path(ge=1, lt=2**48)],
+    key_index: KeyIndex,
+    serial: Serial,
     now: Now,
     error: str = "",
 ) -> Response:
@@ -279,7 +279,9 @@ def find(code: Annotated[str, Query(max_length=2048)] = "") -> Response:
 
 
 @router.get("/reports/{report_id}/photos/{number}")
-def report_photo(request: Request, service: ServiceDep, report_id: int, number: int) -> Response:
+def report_photo(
+    request: Request, service: ServiceDep, report_id: RowId, number: Count
+) -> Response:
     """A photo of an inspector report (the authority's desk only)."""
     actor = _actor(service, request)
     if actor is None:
@@ -298,7 +300,7 @@ def follow_up(
     request: Request,
     service: ServiceDep,
     now: Now,
-    report_id: int,
+    report_id: RowId,
     status: Annotated[str, Form(max_length=16)],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from signing._dates import VIETNAM
-from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.deps import LanguageDep, Now, RowId, ServiceDep
 from verifier.errors import NotFound
 from verifier.models import Product
 from verifier.provinces import province
@@ -97,7 +97,7 @@ def _verdict_page(
 
 
 @router.get("/products/{product_id}/label", include_in_schema=False)
-def label_photo(service: ServiceDep, product_id: int) -> Response:
+def label_photo(service: ServiceDep, product_id: RowId) -> Response:
     with service.sessions() as session:
         product = session.get(Product, product_id)
         if product is None or product.label_photo is None:

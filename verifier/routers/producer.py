@@ -3,20 +3,22 @@ without JavaScript; the token is kept in an HttpOnly, SameSite=Strict cookie."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from signing._dates import vietnam_date
 from verifier import registry
-from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.deps import IdempotencyKey, LanguageDep, Now, RowId, ServiceDep
 from verifier.errors import ServiceError, Unauthorized
 from verifier.models import Batch, Certificate, Product, Role
 from verifier.provinces import PROVINCES
 from verifier.registry import Actor
-from verifier.routers.batches import PrintOptions, batch_file
+from verifier.routers.batches import BatchIn, PrintOptions, batch_file, order_batch
 from verifier.routers.pages import render
 from verifier.service import Service
 
@@ -89,7 +91,7 @@ def desk(
     service: ServiceDep,
     language: LanguageDep,
     now: Now,
-    batch: Annotated[int | None, Query()] = None,
+    batch: Annotated[RowId | None, Query()] = None,
     error: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     actor = _actor(service, request)
@@ -112,6 +114,7 @@ def desk(
             "today": vietnam_date(now),
             "max_batch": registry.MAX_BATCH,
             "provinces": PROVINCES,
+            "order_key": secrets.token_urlsafe(16),
         },
     )
 
@@ -142,7 +145,10 @@ def order(
     certificate_id: Annotated[str, Form(max_length=12)],
     count: Annotated[str, Form(max_length=12)],
     markets: Annotated[list[str], Form(max_length=34)] = [],  # noqa: B006 (FastAPI copies it)
+    order_key: Annotated[IdempotencyKey | None, Form()] = None,
 ) -> Response:
+    """Order a batch from the page's form. The form carries a key made when the page was
+    shown, so that a second click or a resent form finds the batch the first one ordered."""
     actor = _actor(service, request)
     if actor is None:
         return RedirectResponse("/producer?error=unauthorized", status_code=303)
@@ -151,20 +157,20 @@ def order(
     if not set(markets) <= PROVINCES.keys():
         return RedirectResponse("/producer?error=market", status_code=303)
     try:
-        with service.write(now) as session:
-            batch = registry.allocate_batch(
-                session, actor, int(certificate_id), int(count), now, markets
-            )
-            batch_id = batch.id
+        order = BatchIn(certificate_id=int(certificate_id), count=int(count), markets=markets)
+    except ValidationError:
+        return RedirectResponse("/producer?error=invalid", status_code=303)
+    try:
+        batch, _ = order_batch(service, actor, now, order, order_key)
     except ServiceError as exc:
         return RedirectResponse(f"/producer?error={exc.code}", status_code=303)
-    return RedirectResponse(f"/producer?batch={batch_id}#batch-{batch_id}", status_code=303)
+    return RedirectResponse(f"/producer?batch={batch.id}#batch-{batch.id}", status_code=303)
 
 
 @router.get("/batches/{batch_id}/stamps.{kind}")
 def download(
     request: Request,
-    batch_id: int,
+    batch_id: RowId,
     kind: Literal["pdf", "csv", "zip"],
     options: Annotated[PrintOptions, Query()],
     service: ServiceDep,

@@ -1,10 +1,9 @@
 """The public registry: search, ended recognitions and province figures, each as a page, as
-JSON and as CSV (UTF-8 with a byte order mark, so that spreadsheet programs read Vietnamese)."""
+JSON and as CSV (UTF-8 with a byte order mark, so that spreadsheet programs read Vietnamese;
+every text cell quoted, and one that would start a formula prefixed with a single quote)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,8 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from signing._dates import vietnam_date
+from stamps.spreadsheet import csv_text
 from verifier import public
-from verifier.deps import LanguageDep, Now, ServiceDep
+from verifier.deps import Count, LanguageDep, Now, ServiceDep
 from verifier.index import PublicCertificate, RegistryIndex
 from verifier.messages import CERTIFICATE_STATES
 from verifier.provinces import PROVINCES
@@ -43,13 +43,9 @@ class FilterQuery(BaseModel):
 
 
 def _csv(rows: list[dict[str, Any]], name: str) -> Response:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    """Return ``rows`` as a CSV download (no formula cells: see :func:`csv_text`)."""
     return Response(
-        "\ufeff" + buffer.getvalue(),
+        "\ufeff" + csv_text(list(rows[0]) if rows else [], rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
@@ -111,7 +107,7 @@ def registry_json(
     now: Now,
     query: Annotated[FilterQuery, Query()],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Count, Query()] = 0,
 ) -> dict[str, Any]:
     _, found = _search(service, now, query.filters())
     today = vietnam_date(now)

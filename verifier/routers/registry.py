@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Path, UploadFile
 from pydantic import BaseModel, Field
 
 from verifier import registry
-from verifier.deps import ActorDep, Now, ServiceDep
+from verifier.deps import SERIAL_LIMIT, ActorDep, KeyIndex, Now, RowId, Serial, ServiceDep
 from verifier.errors import Invalid, TooLarge
 from verifier.models import Certificate, Producer, ProducerKind, Product, ProductGroup, Role
 
@@ -35,7 +35,7 @@ class ProductIn(BaseModel):
 
 
 class CertificateIn(BaseModel):
-    product_id: int = Field(ge=1)
+    product_id: RowId
     stars: int = Field(ge=3, le=5)
     decision_number: str = Field(min_length=3, max_length=64)
     decision_date: date
@@ -112,7 +112,7 @@ def create_producer(
     "/producers/{producer_id}/products", status_code=201, summary="Register a product (authority)"
 )
 def create_product(
-    producer_id: int, body: ProductIn, service: ServiceDep, actor: ActorDep, now: Now
+    producer_id: RowId, body: ProductIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
         product = registry.register_product(session, actor, producer_id, now, **body.model_dump())
@@ -121,7 +121,7 @@ def create_product(
 
 @router.put("/products/{product_id}/label", summary="Upload the label photo (authority)")
 async def upload_label(
-    product_id: int,
+    product_id: RowId,
     file: Annotated[UploadFile, File()],
     service: ServiceDep,
     actor: ActorDep,
@@ -159,14 +159,14 @@ def create_certificate(
 
 
 @router.get("/certificates/{certificate_id}", summary="A certificate")
-def read_certificate(certificate_id: int, service: ServiceDep) -> dict[str, Any]:
+def read_certificate(certificate_id: RowId, service: ServiceDep) -> dict[str, Any]:
     with service.sessions() as session:
         return certificate_json(registry.get(session, Certificate, certificate_id))
 
 
 @router.post("/certificates/{certificate_id}/revoke", summary="Revoke (authority)")
 def revoke(
-    certificate_id: int, body: RevokeIn, service: ServiceDep, actor: ActorDep, now: Now
+    certificate_id: RowId, body: RevokeIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
         certificate = registry.revoke_certificate(
@@ -181,7 +181,7 @@ def revoke(
     summary="Re-evaluate: a new certificate supersedes this one (authority)",
 )
 def reevaluate(
-    certificate_id: int, body: ReevaluateIn, service: ServiceDep, actor: ActorDep, now: Now
+    certificate_id: RowId, body: ReevaluateIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
         certificate = registry.reevaluate_certificate(
@@ -215,12 +215,14 @@ def supersede(
 
 
 class CompromiseIn(BaseModel):
-    last_serial: int = Field(ge=0, lt=2**48, description="Highest serial issued before the leak")
+    last_serial: int = Field(
+        ge=0, lt=SERIAL_LIMIT, description="Highest serial issued before the leak"
+    )
 
 
 @router.post("/keys/{key_index}/compromise", summary="Mark a signing key compromised (authority)")
 def compromise(
-    key_index: int, body: CompromiseIn, service: ServiceDep, actor: ActorDep, now: Now
+    key_index: KeyIndex, body: CompromiseIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now, keys_changed=True) as session:
         key = registry.mark_key_compromised(session, actor, key_index, body.last_serial, now)
@@ -228,9 +230,9 @@ def compromise(
 
 
 class BlockIn(BaseModel):
-    key_index: int = Field(ge=0, le=0xFFFF)
-    first_serial: int = Field(ge=1, lt=2**48)
-    last_serial: int = Field(ge=1, lt=2**48)
+    key_index: KeyIndex
+    first_serial: Serial
+    last_serial: Serial
     reason: str = Field(min_length=3, max_length=500)
 
 

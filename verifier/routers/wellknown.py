@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from verifier import publish
-from verifier.deps import Now, ServiceDep
+from verifier.deps import Count, Now, ServiceDep
 
 router = APIRouter(prefix="/.well-known/ocop", tags=["lists"])
 
@@ -41,9 +41,7 @@ def registry_snapshot(
     request: Request,
     service: ServiceDep,
     now: Now,
-    since: Annotated[
-        int | None, Query(ge=0, description="the version held: send changes only")
-    ] = None,
+    since: Annotated[Count | None, Query(description="the version held: send changes only")] = None,
 ) -> Response:
     lists = service.lists(now)
     if since is None or since > lists.snapshot.version:

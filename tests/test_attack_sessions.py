@@ -33,6 +33,7 @@ from verifier.settings import Settings, SettingsError
 TEMPLATES = Path(__file__).parent.parent / "verifier" / "templates"
 STATIC = Path(__file__).parent.parent / "verifier" / "static"
 PAGES = {"desk": ("/desk", "authority_VN-01"), "producer": ("/producer", "producer")}
+COOKIES = {"desk": "ocop_desk", "producer": "ocop_token"}
 
 
 def _sign_in(demo: Demo, area: str = "desk") -> tuple[str, str]:
@@ -89,6 +90,9 @@ def test_the_cookie_holds_no_token_and_the_database_no_session_id_regression(
     assert session_id not in repr(stored)
     assert owner == token_id
     assert (created_at, expires_at) == (NOW, NOW + timedelta(hours=12))
+    demo.client.cookies.clear()  # a cookie that holds the token itself opens nothing
+    home, name = PAGES[area][0], COOKIES[area]
+    assert 'name="csrf"' not in demo.client.get(home, headers={"cookie": f"{name}={token}"}).text
 
 
 @pytest.mark.parametrize("area", ["desk", "producer"])
@@ -235,7 +239,7 @@ def test_after_sign_out_the_old_cookie_opens_nothing_regression(demo: Demo, area
     """Before: signing out only asked the browser to forget the cookie; a copy of it (the
     token) still opened the page and could act."""
     home, _ = PAGES[area]
-    cookie = "ocop_desk" if area == "desk" else "ocop_producer"
+    cookie = COOKIES[area]
     session_id, csrf = _sign_in(demo, area)
     before = _blocks(demo)
     out = demo.client.post(f"{home}/sign-out", data={"csrf": csrf}, follow_redirects=False)

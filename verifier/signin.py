@@ -137,7 +137,10 @@ class SignInArea:
     def signed_out_error(self, request: Request) -> str:
         """Return the error code that says why a browser is not signed in: ``expired`` when
         it still sends the cookie of a session that ended, else ``unauthorized``."""
-        return "expired" if request.cookies.get(self.cookie) else "unauthorized"
+        return "expired" if self._holds_cookie(request) else "unauthorized"
+
+    def _holds_cookie(self, request: Request) -> bool:
+        return bool(request.cookies.get(self.cookie))
 
     def sign_in_page(
         self,
@@ -149,7 +152,7 @@ class SignInArea:
         """Return the sign-in page that ``render_page`` makes with the error code to show:
         ``error``, else ``expired`` when the browser still sends the cookie of a session that
         ended (the cookie is dropped then)."""
-        ended = bool(request.cookies.get(self.cookie))
+        ended = self._holds_cookie(request)
         page = render_page(error or ("expired" if ended else ""))
         if ended:
             self.forget(page, service)
@@ -179,11 +182,12 @@ class SignInArea:
         or ``None`` (and start nothing) when the token is unknown, revoked or of a role these
         pages do not take. Raises :class:`FormRefused` for a post from another site."""
         self.check_origin(request, service)
-        with service.writer.begin() as db:
+        with service.sessions() as db:  # a wrong token takes no write lock
             actor = actor_for_token(db, token)
-            if actor is None or actor.role not in self.roles or actor.token_id is None:
-                return None
-            lifetime = timedelta(hours=service.settings.session_hours)
+        if actor is None or actor.role not in self.roles or actor.token_id is None:
+            return None
+        lifetime = timedelta(hours=service.settings.session_hours)
+        with service.writer.begin() as db:
             session_id = start_session(db, actor.token_id, now, lifetime)
             old = request.cookies.get(self.cookie)
             if old:

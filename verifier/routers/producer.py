@@ -23,7 +23,9 @@ from verifier.service import Service
 from verifier.signin import SignedIn, SignInArea
 
 router = APIRouter(prefix="/producer", include_in_schema=False)
-PRODUCER = SignInArea("/producer", "ocop_producer", frozenset({Role.PRODUCER, Role.AUTHORITY}))
+# The cookie keeps the name it had when it held the token itself: a browser that still holds
+# such a cookie is told its session ended, and drops it.
+PRODUCER = SignInArea("/producer", "ocop_token", frozenset({Role.PRODUCER, Role.AUTHORITY}))
 
 ERRORS: dict[str, dict[str, str]] = {
     "unauthorized": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -123,13 +124,26 @@ class Demo:
         return str(self.info["stamp_urls"][verdict])
 
 
+_CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
+
+
+def csrf_of(page: str) -> str:
+    """The CSRF token the forms of a signed-in page carry (the first one; all are alike)."""
+    found = _CSRF.search(page)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found[1]
+
+
 @contextmanager
 def _demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
     data_dir = tmp_path / "data"
     info = create_demo(data_dir, b"demo", NOW, database_url=database_url)
     settings = Settings(data_dir=data_dir, database_url=database_url, passphrase=b"demo")
     service = Service.start(settings, NOW)
-    with TestClient(create_app(service, clock=lambda: NOW)) as client:
+    # over HTTPS, as in production: the sign-in cookies are Secure
+    with TestClient(
+        create_app(service, clock=lambda: NOW), base_url="https://testserver"
+    ) as client:
         yield Demo(data_dir, info, service, client)
 
 

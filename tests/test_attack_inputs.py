@@ -11,6 +11,7 @@ import sqlite3
 import types
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -27,7 +28,7 @@ from starlette.routing import BaseRoute
 
 from signing import parse_stamp
 from stamps.spreadsheet import FORMULA_STARTS, csv_text, text_cell
-from tests.conftest import NOW, Demo
+from tests.conftest import NOW, Demo, csrf_of
 from verifier.app import create_app
 from verifier.cli import main
 from verifier.models import Batch
@@ -212,25 +213,43 @@ def _routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, AP
 
 
 def _api(demo: Demo) -> FastAPI:
-    app = demo.client.app.app  # type: ignore[attr-defined]  # FastVerify wraps FastAPI
-    assert isinstance(app, FastAPI)
+    """The FastAPI app inside the ASGI layers that wrap it (the fast path, the headers...)."""
+    app = demo.client.app
+    while not isinstance(app, FastAPI):
+        app = app.app  # type: ignore[attr-defined]
     return app
 
 
+@dataclass
+class SignedIn:
+    """A client signed in everywhere, and the CSRF token of each page's forms."""
+
+    client: TestClient
+    csrf: dict[str, str]
+
+    def request(self, **request: Any) -> Any:
+        page = "/" + str(request["url"]).split("/")[1]
+        if "data" in request and page in self.csrf:
+            request["data"] = {**request["data"], "csrf": self.csrf[page]}
+        return self.client.request(**request)
+
+
 @pytest.fixture
-def signed_in(demo: Demo) -> TestClient:
+def signed_in(demo: Demo) -> SignedIn:
     """A client that answers 500s instead of raising them, signed in everywhere as an
     authority (the role that reaches the most handlers)."""
-    client = TestClient(_api(demo), raise_server_exceptions=False)
+    client = TestClient(_api(demo), raise_server_exceptions=False, base_url="https://testserver")
     token = demo.info["tokens"]["authority_VN-01"]
     client.headers["Authorization"] = f"Bearer {token}"
+    csrf = {}
     for page in ("/desk", "/producer"):
         assert client.post(f"{page}/sign-in", data={"token": token}).status_code < 400
-    return client
+        csrf[page] = csrf_of(client.get(page).text)
+    return SignedIn(client, csrf)
 
 
 def test_out_of_range_integers_are_refused_on_every_route_regression(
-    demo: Demo, signed_in: TestClient
+    demo: Demo, signed_in: SignedIn
 ) -> None:
     """Ids of 2**63 and more reached the database: SQLite raised OverflowError, a 500 on
     sixteen routes. Every integer a route takes (path, query, form, JSON), on every route the
@@ -453,7 +472,8 @@ def test_the_producer_page_orders_once_however_often_the_form_is_sent_regression
     key = re.search(r'name="order_key" value="([^"]+)"', page)
     assert key is not None, "the order form carries no key"
     certificate = page.split('<option value="')[1].split('"')[0]
-    form = {"certificate_id": certificate, "count": "30", "order_key": key[1]}
+    form = {"certificate_id": certificate, "count": "30", "order_key": key[1],
+            "csrf": csrf_of(page)}  # fmt: skip
     sent = [demo.client.post("/producer/batches", data=form, follow_redirects=False)
             for _ in range(2)]  # fmt: skip
     assert [s.status_code for s in sent] == [303, 303]

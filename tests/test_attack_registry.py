@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from signing import CertificateRef, PrivateKey, StatusList, TrustList, parse_stamp, sign_payload
-from tests.conftest import NOW, Demo
+from tests.conftest import NOW, Demo, csrf_of
 from verifier import registry
 from verifier.cli import main
 from verifier.models import AuditEntry, Batch, BlockedSerials, Certificate, Role
@@ -273,7 +273,8 @@ def test_the_desk_blocks_a_whole_batch_and_says_why_it_refuses(demo: Demo) -> No
         "/desk/sign-in", data={"token": demo.info["tokens"]["authority_VN-01"]}
     )
     assert signed_in.status_code == 200
-    form = {"key_index": honey.key_index, "serial": honey.first_serial, "reason": "Cả lô bị sao"}
+    form = {"key_index": honey.key_index, "serial": honey.first_serial, "reason": "Cả lô bị sao",
+            "csrf": csrf_of(signed_in.text)}  # fmt: skip
     refused = demo.client.post("/desk/block", data=form | {"last_serial": 2**48 - 1})
     assert words["vi"] in refused.text
     english = demo.client.get("/desk", params={"error": "block_not_issued", "lang": "en"})

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from signing import parse_stamp
-from tests.conftest import Demo
+from tests.conftest import Demo, csrf_of
 from verifier.models import AuditEntry, SerialMark, SerialScans
 
 HANOI = "21.03,105.85"
@@ -134,8 +134,9 @@ def test_the_desk_clears_a_flag_and_the_audit_log_keeps_why(demo: Demo) -> None:
     page = demo.client.get(f"/desk/serials/{key_index}/{serial}")
     assert 'data-clear="pattern"' in page.text
     back = f"/desk/serials/{key_index}/{serial}"
+    csrf = csrf_of(page.text)
     cleared = demo.client.post(
-        f"{back}/clear", data={"reason": "Đã kiểm tra tại cửa hàng", "back": back},
+        f"{back}/clear", data={"reason": "Đã kiểm tra tại cửa hàng", "back": back, "csrf": csrf},
         follow_redirects=False,
     )  # fmt: skip
     assert cleared.status_code == 303
@@ -151,7 +152,9 @@ def test_the_desk_clears_a_flag_and_the_audit_log_keeps_why(demo: Demo) -> None:
         assert entry.entity_id == f"{key_index}-{serial}"
         assert entry.details["reason"] == "Đã kiểm tra tại cửa hàng"
     again = demo.client.post(
-        f"{back}/clear", data={"reason": "lần nữa", "back": back}, follow_redirects=False
+        f"{back}/clear",
+        data={"reason": "lần nữa", "back": back, "csrf": csrf},
+        follow_redirects=False,
     )
     assert "error=conflict" in again.headers["location"]
     # only checks from now on count: one more far check is no impossible travel by itself

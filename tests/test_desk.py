@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from signing import StatusList, parse_stamp, verify
-from tests.conftest import NOW, Demo
+from tests.conftest import NOW, Demo, csrf_of
 from verifier import registry
 from verifier.models import AuditEntry, Authority, Batch, BlockedSerials, Role
 from verifier.scans import ScanEvent
@@ -28,12 +28,16 @@ def _jpeg() -> bytes:
 JPEG = _jpeg()
 
 
-def _sign_in(demo: Demo, role: str = "authority_VN-01") -> None:
-    answer = demo.client.post(
-        "/desk/sign-in", data={"token": demo.info["tokens"][role]}, follow_redirects=False
-    )
+def _sign_in(demo: Demo, role: str = "authority_VN-01") -> dict[str, str]:
+    """Sign in to the desk; return the CSRF field its forms carry."""
+    return _sign_in_with(demo, demo.info["tokens"][role])
+
+
+def _sign_in_with(demo: Demo, token: str) -> dict[str, str]:
+    answer = demo.client.post("/desk/sign-in", data={"token": token}, follow_redirects=False)
     assert answer.status_code == 303
     assert "samesite=strict" in answer.headers["set-cookie"].lower()
+    return {"csrf": csrf_of(demo.client.get("/desk").text)}
 
 
 def _flag_genuine(demo: Demo) -> tuple[int, int]:
@@ -53,13 +57,12 @@ def test_only_authorities_get_in(demo: Demo) -> None:
 
 def test_a_flagged_serial_is_shown_and_blocked_for_offline_scanners_too(demo: Demo) -> None:
     key_index, serial = _flag_genuine(demo)
-    _sign_in(demo)
+    signed = _sign_in(demo)
     page = demo.client.get("/desk")
     assert f"{key_index:02d}-{serial:09d}" in page.text
     assert "trên 14 điện thoại khác nhau" in page.text
-    blocked = demo.client.post(
-        "/desk/block", data={"key_index": key_index, "serial": serial, "reason": "Quét bất thường"}
-    )
+    form = {"key_index": key_index, "serial": serial, "reason": "Quét bất thường"}
+    blocked = demo.client.post("/desk/block", data=form | signed)
     assert blocked.status_code == 200
     demo.service.refresh()
     online = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")}).json()
@@ -84,15 +87,15 @@ def test_reports_are_followed_up_and_audited(demo: Demo) -> None:
     filed = demo.client.post("/api/v1/reports", json=report, headers=demo.token("inspector"))
     assert filed.status_code == 201
     report_id = filed.json()["id"]
-    _sign_in(demo)
+    signed = _sign_in(demo)
     assert "Cửa hàng A" in demo.client.get("/desk").text
-    demo.client.post(f"/desk/reports/{report_id}",
-                     data={"status": "investigating", "note": "Đã hẹn kiểm tra"})  # fmt: skip
+    follow_up = {"status": "investigating", "note": "Đã hẹn kiểm tra"}
+    demo.client.post(f"/desk/reports/{report_id}", data=follow_up | signed)
     mine = demo.client.get("/api/v1/reports", headers=demo.token("inspector")).json()["reports"]
     assert next(r for r in mine if r["id"] == report_id)["status"] == "investigating"
     page = demo.client.get("/desk")
     assert "Đã hẹn kiểm tra" in page.text
-    bad = demo.client.post(f"/desk/reports/{report_id}", data={"status": "lost"})
+    bad = demo.client.post(f"/desk/reports/{report_id}", data={"status": "lost"} | signed)
     assert "Không thực hiện được" in bad.text
     with demo.service.sessions() as session:
         assert "report.update" in session.scalars(select(AuditEntry.action)).all()
@@ -107,12 +110,13 @@ def test_the_central_council_sees_every_report_and_the_province_follows_up(demo:
     report_id = demo.client.post(
         "/api/v1/reports", json=report, headers=demo.token("inspector")
     ).json()["id"]
-    _sign_in(demo, "authority_VN-TW")
+    signed = _sign_in(demo, "authority_VN-TW")
     assert "Quầy B" in demo.client.get("/desk").text
-    demo.client.post("/desk/sign-out")
+    demo.client.post("/desk/sign-out", data=signed)
     assert "Mã truy cập của cơ quan quản lý" in demo.client.get("/desk").text
-    _sign_in(demo)
-    closed = demo.client.post(f"/desk/reports/{report_id}", data={"status": "closed", "note": ""})
+    signed = _sign_in(demo)
+    closed = demo.client.post(f"/desk/reports/{report_id}",
+                              data={"status": "closed", "note": ""} | signed)  # fmt: skip
     assert f'id="report-{report_id}" data-status="closed"' in closed.text
 
 
@@ -162,12 +166,12 @@ def test_another_authoritys_serial_is_refused(demo: Demo) -> None:
     payload = parse_stamp(demo.sample("genuine_5_stars")).payload  # the central council's key
     with demo.service.sessions() as session:
         before = len(session.scalars(select(BlockedSerials)).all())
-    _sign_in(demo)
+    signed = _sign_in(demo)
     page = demo.client.get(f"/desk/serials/{payload.key_index}/{payload.serial}")
     assert "Việc này thuộc cơ quan quản lý khác" in page.text
     blocked = demo.client.post("/desk/block", data={
         "key_index": payload.key_index, "serial": payload.serial, "reason": "thử",
-    })  # fmt: skip
+    } | signed)  # fmt: skip
     assert "Việc này thuộc cơ quan quản lý khác" in blocked.text
     with demo.service.sessions() as session:
         assert len(session.scalars(select(BlockedSerials)).all()) == before
@@ -180,7 +184,7 @@ def test_void_batch_and_revoke_certificate_from_the_desk_are_audited(demo: Demo)
             Batch.key_index == payload.key_index, Batch.first_serial <= payload.serial,
             Batch.last_serial >= payload.serial,
         )).one()  # fmt: skip
-    _sign_in(demo)
+    signed = _sign_in(demo)
     back = f"/desk/serials/{payload.key_index}/{payload.serial}"
 
     def verdict() -> str:
@@ -189,7 +193,7 @@ def test_void_batch_and_revoke_certificate_from_the_desk_are_audited(demo: Demo)
         return str(answer.json()["verdict"])
 
     form = {"decision": "999/QĐ-UBND", "decision_date": "2026-11-20",
-            "reason": "Vi phạm ghi nhãn", "back": back}  # fmt: skip
+            "reason": "Vi phạm ghi nhãn", "back": back} | signed  # fmt: skip
     url = f"/desk/certificates/{payload.certificate_id}/revoke"
     refused = demo.client.post(url, data=form)  # not dd/mm/yyyy
     assert "Ngày quyết định viết theo dạng ngày/tháng/năm" in refused.text
@@ -199,13 +203,13 @@ def test_void_batch_and_revoke_certificate_from_the_desk_are_audited(demo: Demo)
     assert 'data-status="revoked"' in revoked.text
     assert verdict() == "revoked"
     voided = demo.client.post(f"/desk/batches/{batch.id}/void",
-                              data={"reason": "Lô in lỗi", "back": back})  # fmt: skip
+                              data={"reason": "Lô in lỗi", "back": back} | signed)  # fmt: skip
     assert voided.status_code == 200
     assert "đã hủy" in voided.text
     assert "Lô in lỗi" in voided.text
     assert verdict() == "unregistered"
     again = demo.client.post(f"/desk/batches/{batch.id}/void",
-                             data={"reason": "Lô in lỗi", "back": back})  # fmt: skip
+                             data={"reason": "Lô in lỗi", "back": back} | signed)  # fmt: skip
     assert "Đã được thực hiện trước đó" in again.text
     with demo.service.sessions() as session:
         actions = session.scalars(select(AuditEntry.action)).all()
@@ -213,13 +217,13 @@ def test_void_batch_and_revoke_certificate_from_the_desk_are_audited(demo: Demo)
 
 
 def test_the_back_page_of_a_desk_form_stays_on_the_desk(demo: Demo) -> None:
-    _sign_in(demo)
-    answer = demo.client.post("/desk/reports/1", data={"status": "closed"},
+    signed = _sign_in(demo)
+    answer = demo.client.post("/desk/reports/1", data={"status": "closed"} | signed,
                               follow_redirects=False)  # fmt: skip
     assert answer.headers["location"].startswith("/desk")
     blocked = demo.client.post("/desk/block", data={
         "key_index": 1, "serial": 5, "reason": "thử", "back": "https://evil.example/desk",
-    }, follow_redirects=False)  # fmt: skip
+    } | signed, follow_redirects=False)  # fmt: skip
     assert blocked.headers["location"].startswith("/desk")
 
 
@@ -245,9 +249,9 @@ def test_report_photos_are_shown_to_the_authority_only(demo: Demo) -> None:
 def test_a_block_can_be_lifted_and_stays_on_record(demo: Demo) -> None:
     payload = parse_stamp(demo.sample("genuine")).payload
     page = f"/desk/serials/{payload.key_index}/{payload.serial}"
-    _sign_in(demo)
+    signed = _sign_in(demo)
     form = {"key_index": payload.key_index, "serial": payload.serial, "reason": "Nghi sao chép"}
-    demo.client.post("/desk/block", data=form)
+    demo.client.post("/desk/block", data=form | signed)
     with demo.service.sessions() as session:
         block = session.scalars(select(BlockedSerials).order_by(BlockedSerials.id.desc())).first()
     assert block is not None
@@ -268,20 +272,20 @@ def test_a_block_can_be_lifted_and_stays_on_record(demo: Demo) -> None:
         session.add(saigon)
         session.flush()
         other = registry.create_token(session, Role.AUTHORITY, "HCM", NOW, authority_id=saigon.id)
-    demo.client.post("/desk/sign-in", data={"token": other})
+    signed = _sign_in_with(demo, other)
     refused = demo.client.post(f"/desk/blocks/{block.id}/lift",
-                               data={"reason": "thử", "back": page})  # fmt: skip
+                               data={"reason": "thử", "back": page} | signed)  # fmt: skip
     assert "Việc này thuộc cơ quan quản lý khác" in refused.text
     assert verdicts() == ("suspected_clone", "suspected_clone")
-    _sign_in(demo)
-    lifted = demo.client.post(f"/desk/blocks/{block.id}/lift",
-                              data={"reason": "Đã xác minh là tem thật", "back": page})  # fmt: skip
+    signed = _sign_in(demo)
+    lift = {"reason": "Đã xác minh là tem thật", "back": page}
+    lifted = demo.client.post(f"/desk/blocks/{block.id}/lift", data=lift | signed)
     assert 'data-block="lifted"' in lifted.text
     assert "Đã xác minh là tem thật" in lifted.text
     assert "Khóa sê-ri này" in lifted.text  # it can be blocked again
     assert verdicts() == ("genuine", "genuine")
     again = demo.client.post(f"/desk/blocks/{block.id}/lift",
-                             data={"reason": "lần nữa", "back": page})  # fmt: skip
+                             data={"reason": "lần nữa", "back": page} | signed)  # fmt: skip
     assert "Đã được thực hiện trước đó" in again.text
     with demo.service.sessions() as session:
         assert session.scalars(select(AuditEntry.action)).all().count("serial.unblock") == 1

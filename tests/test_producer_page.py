@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Demo
+from tests.conftest import Demo, csrf_of
 
 
-def _sign_in(demo: Demo, role: str = "producer") -> None:
+def _sign_in(demo: Demo, role: str = "producer") -> dict[str, str]:
+    """Sign in to the producer page; return the CSRF field its forms carry."""
     answer = demo.client.post(
         "/producer/sign-in", data={"token": demo.info["tokens"][role]}, follow_redirects=False
     )
     assert answer.status_code == 303
     assert "httponly" in answer.headers["set-cookie"].lower()
     assert "samesite=strict" in answer.headers["set-cookie"].lower()
+    return {"csrf": csrf_of(demo.client.get("/producer").text)}
 
 
 def test_the_page_asks_for_a_token_in_vietnamese_first(demo: Demo) -> None:
@@ -34,13 +36,13 @@ def test_wrong_tokens_get_a_readable_refusal(demo: Demo, token: str) -> None:
 
 
 def test_a_producer_orders_a_batch_and_downloads_it(demo: Demo) -> None:
-    _sign_in(demo)
+    signed = _sign_in(demo)
     page = demo.client.get("/producer")
     assert "Đặt lô tem mới" in page.text
     assert "Mật ong" in page.text  # the demo producer's product, as the option
     certificate = page.text.split('<option value="')[1].split('"')[0]
     ordered = demo.client.post(
-        "/producer/batches", data={"certificate_id": certificate, "count": "75"},
+        "/producer/batches", data={"certificate_id": certificate, "count": "75"} | signed,
         follow_redirects=False,
     )  # fmt: skip
     assert ordered.status_code == 303
@@ -56,17 +58,18 @@ def test_a_producer_orders_a_batch_and_downloads_it(demo: Demo) -> None:
 
 
 def test_a_batch_can_say_where_it_is_sold(demo: Demo) -> None:
-    _sign_in(demo)
+    signed = _sign_in(demo)
     page = demo.client.get("/producer")
     assert '<option value="79">Hồ Chí Minh</option>' in page.text
     ordered = demo.client.post(
         "/producer/batches",
-        data={"certificate_id": "1", "count": "10", "markets": ["79", "01"]},
+        data={"certificate_id": "1", "count": "10", "markets": ["79", "01"]} | signed,
     )
     assert "bán tại Hà Nội, Hồ Chí Minh" in ordered.text
     before = ordered.text.count('id="batch-')
     refused = demo.client.post(
-        "/producer/batches", data={"certificate_id": "1", "count": "10", "markets": ["99"]}
+        "/producer/batches",
+        data={"certificate_id": "1", "count": "10", "markets": ["99"]} | signed,
     )
     assert "Chọn tỉnh, thành nơi bán trong danh sách" in refused.text
     assert refused.text.count('id="batch-') == before
@@ -79,9 +82,11 @@ def test_a_batch_can_say_where_it_is_sold(demo: Demo) -> None:
 def test_bad_orders_get_a_readable_page_and_change_nothing(
     demo: Demo, count: str, message: str
 ) -> None:
-    _sign_in(demo)
+    signed = _sign_in(demo)
     before = demo.client.get("/producer").text.count('id="batch-')
-    page = demo.client.post("/producer/batches", data={"certificate_id": "1", "count": count})
+    page = demo.client.post(
+        "/producer/batches", data={"certificate_id": "1", "count": count} | signed
+    )
     assert page.status_code == 200
     assert message in page.text
     assert page.text.count('id="batch-') == before

@@ -13,14 +13,15 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from verifier.deps import Clock
+from verifier.deps import Clock, get_language
 from verifier.errors import ServiceError
+from verifier.headers import Headers, SecurityHeaders, docs_page, security_headers
 from verifier.inputs import is_line
 from verifier.routers import (
     batches,
@@ -34,8 +35,10 @@ from verifier.routers import (
     verify,
     wellknown,
 )
+from verifier.routers.pages import render
 from verifier.routers.verify import CODE_LIMIT
 from verifier.service import Service
+from verifier.signin import FormRefused
 from verifier.views import verdict_body
 
 _log = logging.getLogger(__name__)
@@ -110,14 +113,15 @@ class BodyLimit:
 
 class FastVerify:
     """Answers the hot path, an anonymous ``GET /api/v1/verify`` with well-formed parameters,
-    without the framework's routing and validation (the same service call and the same JSON).
-    Anything else, including every malformed or authenticated request, goes to FastAPI."""
+    without the framework's routing and validation (the same service call, the same JSON and
+    the same security ``headers``). Anything else, including every malformed or authenticated
+    request, goes to ``app``."""
 
     PATH = "/api/v1/verify"
     _FIELDS = frozenset({"code", "stars_seen", "device_id", "location"})
 
-    def __init__(self, app: ASGIApp, service: Service, clock: Clock) -> None:
-        self.app, self.service, self.clock = app, service, clock
+    def __init__(self, app: ASGIApp, service: Service, clock: Clock, headers: Headers) -> None:
+        self.app, self.service, self.clock, self.headers = app, service, clock, headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = self._simple_query(scope)
@@ -133,7 +137,11 @@ class FastVerify:
         except Exception as exc:  # outside FastAPI, whose handlers answer the other routes
             await internal_error(exc)(scope, receive, send)
             return
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"%d" % len(body)),
+            *self.headers,
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
@@ -197,7 +205,8 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     """Return the application serving ``service``; ``clock`` gives the time of each request.
 
     The FastAPI application sits behind :class:`FastVerify`, outermost so that the hot path
-    pays for no framework layer at all."""
+    pays for no framework layer at all, and :class:`SecurityHeaders`, outside every layer of
+    FastAPI's so that even its last-resort 500 answer carries them."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -209,12 +218,23 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
         summary="Verify signed OCOP stamps; keep the registry of OCOP recognitions.",
         version="1.0",
         lifespan=lifespan,
+        docs_url=None,  # served below, under a policy of its own
+        redoc_url=None,
     )
     app.state.service = service
     app.state.clock = clock
     routers = (pages, scan, producer, desk, public, verify, registry, batches, reports)
     for router in (r.router for r in (*routers, wellknown)):
         app.include_router(router)
+
+    @app.get("/docs", include_in_schema=False)
+    def openapi_page() -> HTMLResponse:
+        return docs_page(app.openapi_url or "/openapi.json", f"{app.title} - Swagger UI")
+
+    @app.exception_handler(FormRefused)
+    async def form_refused(request: Request, exc: FormRefused) -> Response:
+        language = get_language(request, request.query_params.get("lang"))
+        return render(request, "refused.html", language, {"home": exc.home}, status=403)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> Response:
@@ -252,4 +272,5 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
         body_limit=service.settings.max_body_bytes,
         upload_limit=service.settings.max_upload_bytes + 64 * 1024,
     )
-    return FastVerify(app, service, clock)
+    headers = security_headers(service.settings)
+    return FastVerify(SecurityHeaders(app, headers), service, clock, headers)

@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from verifier.audit import HEAD_KEY, ChainReport, check_entries, parse_head
-from verifier.models import AuditEntry, Base, Meta, Scan, ScanFlush, UtcDateTime
+from verifier.models import AuditEntry, Base, Meta, Scan, ScanFlush, UtcDateTime, WebSession
 
 __all__ = ["FORMAT", "BackupError", "Manifest", "compare_logs", "restore", "verify_backup",
            "write_backup"]  # fmt: skip
@@ -77,9 +77,12 @@ class Manifest:
 
 
 def _tables(with_scans: bool) -> list[Table]:
-    """The tables a backup holds: not the workers' change feed (``scan_flushes``), and the
-    raw scan events only when asked."""
-    skipped = {ScanFlush.__tablename__} | (set() if with_scans else {Scan.__tablename__})
+    """The tables a backup holds: not the workers' change feed (``scan_flushes``) nor the
+    browsers' sign-ins (``web_sessions``: a restore signs everyone out), and the raw scan
+    events only when asked."""
+    skipped = {ScanFlush.__tablename__, WebSession.__tablename__}
+    if not with_scans:
+        skipped.add(Scan.__tablename__)
     return [t for t in Base.metadata.sorted_tables if t.name not in skipped]
 
 

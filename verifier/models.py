@@ -393,6 +393,19 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class WebSession(Base):
+    """A browser signed in to the desk or the producer page with an API token. The cookie
+    holds a random id; only its SHA-256 is stored, so the table opens no browser. The session
+    ends at ``expires_at``, at sign-out (the row is deleted), or when its token is revoked."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class AuditEntry(Base):
     """Append-only record of every write: who, when, what, on which entity; chained by hash
     (see verifier/audit.py)."""

@@ -131,7 +131,12 @@ def create_token(
 def actor_for_token(session: Session, token: str) -> Actor | None:
     """Return the actor of a presented token, or ``None`` when it is unknown or revoked."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
+    return None if row is None else actor_of(row)
+
+
+def actor_of(row: ApiToken) -> Actor | None:
+    """Return the actor a stored token stands for, or ``None`` once it is revoked."""
+    if row.revoked_at is not None:
         return None
     return Actor(Role(row.role), row.label, row.id, row.authority_id, row.producer_id)
 

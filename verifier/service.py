@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing import (
@@ -102,8 +102,13 @@ class Service:
         return service
 
     def close(self) -> None:
-        """Flush pending scan events."""
+        """Flush pending scan events and close the pooled database connections (a later use
+        opens new ones)."""
         self.recorder.close()
+        for maker in (self.sessions, self.writer):
+            engine = maker.kw.get("bind")
+            if isinstance(engine, Engine):
+                engine.dispose()
 
     @contextmanager
     def write(self, now: datetime, *, keys_changed: bool = False) -> Iterator[Session]:

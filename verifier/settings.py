@@ -40,6 +40,10 @@ class Settings:
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
     clone_rules: CloneRules = RULES
     inspector_blocks: InspectorBlocks = INSPECTOR_BLOCKS
+    # the desk's and the producer page's sign-in cookie is sent over HTTPS only (and HSTS is
+    # announced); off only for a plain-HTTP demo on the machine itself
+    secure_cookies: bool = True
+    session_hours: int = 12  # a browser sign-in ends this long after it began
 
     @property
     def is_demo(self) -> bool:
@@ -48,12 +52,13 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``, the
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
+        ``OCOP_SECURE_COOKIES`` (on, except in a demo directory), ``OCOP_SESSION_HOURS``, the
         clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`) and what an
         inspector may block (see :data:`INSPECTOR_BLOCK_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
-        set, the demo passphrase is used outside a demo, or a number is not one.
+        set, the demo passphrase is used outside a demo, or a number or a switch is not one.
         """
         env = dict(os.environ) if environ is None else environ
         if not data_dir.is_dir():
@@ -69,6 +74,9 @@ class Settings:
         age = env.get("OCOP_SCANNER_LIST_AGE_HOURS") or "48"
         if not age.isdigit() or not 1 <= int(age) <= 24 * 90:
             raise SettingsError("OCOP_SCANNER_LIST_AGE_HOURS must be a whole number of hours")
+        hours = env.get("OCOP_SESSION_HOURS") or "12"
+        if not hours.isdigit() or not 1 <= int(hours) <= 24 * 7:
+            raise SettingsError("OCOP_SESSION_HOURS must be a whole number of hours, 1 to 168")
         host = env.get("OCOP_PUBLIC_HOST") or DEFAULT_HOST
         if _HOST.fullmatch(host) is None:
             raise SettingsError(
@@ -83,7 +91,24 @@ class Settings:
             passphrase=passphrase.encode(),
             public_host=host,
             scanner_list_age_hours=int(age),
+            secure_cookies=_switch(env, "OCOP_SECURE_COOKIES", default=not demo),
+            session_hours=int(hours),
         )
+
+
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True,
+           "0": False, "false": False, "no": False, "off": False}  # fmt: skip
+
+
+def _switch(env: dict[str, str], variable: str, *, default: bool) -> bool:
+    """The on/off setting ``variable`` (1/0, true/false, yes/no, on/off), or ``default`` when
+    it is unset. Raises :class:`SettingsError` for any other value."""
+    value = env.get(variable, "").strip().lower()
+    if not value:
+        return default
+    if value not in _SWITCH:
+        raise SettingsError(f"{variable} must be 1 or 0 (on or off), not {value!r}")
+    return _SWITCH[value]
 
 
 CLONE_VARIABLES = {

@@ -1,6 +1,7 @@
 """The authority's desk: serials whose scans look copied, inspector reports to follow up,
 recognitions expiring soon, and the actions on them (each one lands in the audit log).
-Server-rendered, no JavaScript; the token is kept in an HttpOnly, SameSite=Strict cookie."""
+Server-rendered, no JavaScript; signed in with a server-side session (verifier/signin.py):
+every form post passes its same-site and CSRF checks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -31,18 +32,21 @@ from verifier.models import Role
 from verifier.registry import Actor
 from verifier.routers.pages import render
 from verifier.service import Service
+from verifier.signin import SignedIn, SignInArea
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
-COOKIE = "ocop_desk"
+DESK = SignInArea("/desk", "ocop_desk", frozenset({Role.AUTHORITY}))
 
 
-def _actor(service: Service, request: Request) -> Actor | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    with service.sessions() as session:
-        actor = registry.actor_for_token(session, token)
-    return actor if actor is not None and actor.role is Role.AUTHORITY else None
+def _posted(
+    request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
+) -> SignedIn | None:
+    """The session behind a desk form post (``None``: it ended); refuses posts from other
+    sites or without the session's CSRF token."""
+    return DESK.posted(request, service, now, csrf)
+
+
+Posted = Annotated[SignedIn | None, Depends(_posted)]
 
 
 _BACK = re.compile(r"/desk(/serials/\d{1,5}/\d{1,15})?")
@@ -71,12 +75,16 @@ def _refusals(service: Service, language: Language) -> dict[str, str]:
 @router.get("", response_class=HTMLResponse)
 def desk(
     request: Request, service: ServiceDep, language: LanguageDep, now: Now, error: str = ""
-) -> HTMLResponse:
-    actor = _actor(service, request)
+) -> Response:
+    signed = DESK.signed_in(request, service, now)
     refusals = _refusals(service, language)
-    if actor is None:
-        signed_out = {"actor": None, "error": error[:40], "refusals": refusals}
-        return render(request, "desk.html", language, signed_out)
+    if signed is None:
+        return DESK.sign_in_page(
+            request, service, error[:40],
+            lambda shown: render(request, "desk.html", language,
+                                 {"actor": None, "error": shown, "refusals": refusals}),
+        )  # fmt: skip
+    actor = signed.actor
     today = vietnam_date(now)
     with service.sessions() as session:
         flagged = registry.flagged_serials(session, actor)
@@ -87,32 +95,32 @@ def desk(
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
             "batches": batches, "rules": service.settings.clone_rules,
             "patterns": worded(SCAN_PATTERNS, language),
-            "error": error[:40], "refusals": refusals,
+            "error": error[:40], "refusals": refusals, "csrf": signed.csrf,
         }  # fmt: skip
         return render(request, "desk.html", language, context)
 
 
 @router.post("/sign-in")
-def sign_in(service: ServiceDep, token: Annotated[str, Form(max_length=200)]) -> Response:
-    with service.sessions() as session:
-        actor = registry.actor_for_token(session, token.strip())
-    if actor is None or actor.role is not Role.AUTHORITY:
-        return _back(error="unauthorized")
+def sign_in(
+    request: Request, service: ServiceDep, now: Now, token: Annotated[str, Form(max_length=200)]
+) -> Response:
     answer = _back()
-    answer.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/desk")
+    if DESK.sign_in(request, service, now, token.strip(), answer) is None:
+        return _back(error="unauthorized")
     return answer
 
 
 @router.post("/sign-out")
-def sign_out() -> Response:
+def sign_out(request: Request, service: ServiceDep, _signed: Posted) -> Response:
+    """End the session on the server: the cookie no longer opens the desk, even if copied."""
     answer = _back()
-    answer.delete_cookie(COOKIE, path="/desk")
+    DESK.sign_out(request, service, answer)
     return answer
 
 
 @router.post("/block")
 def block(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     key_index: Annotated[KeyIndex, Form()],
@@ -124,7 +132,7 @@ def block(
     """Block a serial (or the range up to ``last_serial``, a whole batch) as copied: it is in
     the next status list, so offline scanners catch it too."""
     return _act(
-        request, service, now, back, f"#serial-{key_index}-{serial}",
+        signed, service, now, back, f"#serial-{key_index}-{serial}",
         lambda session, actor: registry.block_serials(
             session, actor, key_index, serial, last_serial or serial, reason, now
         ),
@@ -133,7 +141,7 @@ def block(
 
 @router.post("/blocks/{block_id}/lift")
 def lift_block(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     block_id: RowId,
@@ -142,14 +150,14 @@ def lift_block(
 ) -> Response:
     """Lift a block put by mistake or cleared by an investigation; audited."""
     return _act(
-        request, service, now, back, "#summary",
+        signed, service, now, back, "#summary",
         lambda session, actor: registry.lift_block(session, actor, block_id, reason, now),
     )  # fmt: skip
 
 
 @router.post("/serials/{key_index}/{serial}/clear")
 def clear_pattern(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     key_index: KeyIndex,
@@ -160,7 +168,7 @@ def clear_pattern(
     """Clear a serial's clone flag once an investigation found the stamp genuine: only checks
     made from now on count; audited."""
     return _act(
-        request, service, now, back, "#summary",
+        signed, service, now, back, "#summary",
         lambda session, actor: registry.clear_scan_pattern(
             session, actor, (key_index, serial), reason, now,
             forget=service.recorder.clear_pattern,
@@ -170,7 +178,7 @@ def clear_pattern(
 
 @router.post("/batches/{batch_id}/void")
 def void_batch(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     batch_id: RowId,
@@ -179,14 +187,14 @@ def void_batch(
 ) -> Response:
     """Void a batch: its stamps become unregistered everywhere."""
     return _act(
-        request, service, now, back, f"#batch-{batch_id}",
+        signed, service, now, back, f"#batch-{batch_id}",
         lambda session, actor: registry.void_batch(session, actor, batch_id, reason, now),
     )  # fmt: skip
 
 
 @router.post("/certificates/{certificate_id}/revoke")
 def revoke_certificate(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     certificate_id: RowId,
@@ -202,7 +210,7 @@ def revoke_certificate(
     except ValueError:
         return _back(error="date", page=back)
     return _act(
-        request, service, now, back, f"#certificate-{certificate_id}",
+        signed, service, now, back, f"#certificate-{certificate_id}",
         lambda session, actor: registry.revoke_certificate(
             session, actor, certificate_id, decision, decided, reason, now
         ),
@@ -210,7 +218,7 @@ def revoke_certificate(
 
 
 def _act(
-    request: Request,
+    signed: SignedIn | None,
     service: Service,
     now: datetime,
     back: str,
@@ -219,13 +227,12 @@ def _act(
 ) -> Response:
     """Run one desk action in a write transaction (audited by the registry) and go back to
     the page it came from, with the refusal's reason or the error's code if it failed
-    (nothing is changed then)."""
-    actor = _actor(service, request)
-    if actor is None:
-        return _back(error="unauthorized")
+    (nothing is changed then); to the sign-in form when the session has ended."""
+    if signed is None:
+        return _back(error="expired")
     try:
         with service.write(now) as session:
-            action(session, actor)
+            action(session, signed.actor)
     except ServiceError as exc:
         return _back(error=exc.reason or exc.code, page=back)
     return _back(anchor, page=back)
@@ -243,16 +250,16 @@ def serial_page(
 ) -> Response:
     """One serial's file: its scans, the places they came from, its batch and certificate,
     and the actions on them."""
-    actor = _actor(service, request)
-    if actor is None:
-        return _back(error="unauthorized")
+    signed = DESK.signed_in(request, service, now)
+    if signed is None:
+        return _back(error=DESK.signed_out_error(request))
     try:
         with service.sessions() as session:
-            file = findings.serial_file(session, actor, key_index, serial, language)
+            file = findings.serial_file(session, signed.actor, key_index, serial, language)
     except ServiceError as exc:
         return _back(error=exc.code)
     context = {
-        "actor": actor, "file": file, "error": error[:40],
+        "actor": signed.actor, "file": file, "error": error[:40], "csrf": signed.csrf,
         "refusals": _refusals(service, language),
         "patterns": worded(SCAN_PATTERNS, language),
         "place": lambda location: findings.place_label(location, language),
@@ -280,14 +287,14 @@ def find(code: Annotated[str, Query(max_length=2048)] = "") -> Response:
 
 @router.get("/reports/{report_id}/photos/{number}")
 def report_photo(
-    request: Request, service: ServiceDep, report_id: RowId, number: Count
+    request: Request, service: ServiceDep, now: Now, report_id: RowId, number: Count
 ) -> Response:
     """A photo of an inspector report (the authority's desk only)."""
-    actor = _actor(service, request)
-    if actor is None:
+    signed = DESK.signed_in(request, service, now)
+    if signed is None:
         raise Unauthorized("sign in at /desk")
     with service.sessions() as session:
-        report = registry.desk_report(session, actor, report_id)
+        report = registry.desk_report(session, signed.actor, report_id)
         if not 0 <= number < len(report.photos):
             raise NotFound("photo of report", number)
         photo = report.photos[number]
@@ -297,7 +304,7 @@ def report_photo(
 
 @router.post("/reports/{report_id}")
 def follow_up(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     report_id: RowId,
@@ -305,7 +312,7 @@ def follow_up(
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     return _act(
-        request, service, now, "/desk", f"#report-{report_id}",
+        signed, service, now, "/desk", f"#report-{report_id}",
         lambda session, actor: registry.update_report(
             session, actor, report_id, status, note, now
         ),

@@ -1,12 +1,13 @@
 """The producer's page: sign in with a token, order a stamp batch, download its files. Works
-without JavaScript; the token is kept in an HttpOnly, SameSite=Strict cookie."""
+without JavaScript; signed in with a server-side session (verifier/signin.py): every form post
+passes its same-site and CSRF checks."""
 
 from __future__ import annotations
 
 import secrets
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -21,14 +22,23 @@ from verifier.registry import Actor
 from verifier.routers.batches import BatchIn, PrintOptions, batch_file, order_batch
 from verifier.routers.pages import render
 from verifier.service import Service
+from verifier.signin import SignedIn, SignInArea
 
 router = APIRouter(prefix="/producer", include_in_schema=False)
-COOKIE = "ocop_token"
+# The cookie keeps the name it had when it held the token itself: a browser that still holds
+# such a cookie is told its session ended, and drops it.
+PRODUCER = SignInArea("/producer", "ocop_token", frozenset({Role.PRODUCER, Role.AUTHORITY}))
 
 ERRORS: dict[str, dict[str, str]] = {
     "unauthorized": {
         "vi": "Mã truy cập không đúng hoặc đã bị thu hồi.",
         "en": "The access token is wrong or was revoked.",
+    },
+    "expired": {
+        "vi": "Phiên đăng nhập đã kết thúc (hết hạn, đã đăng xuất hoặc mã truy cập bị thu hồi). "
+        "Vui lòng đăng nhập lại; dữ liệu không thay đổi.",
+        "en": "Your session has ended (expired, signed out or token revoked). "
+        "Please sign in again; nothing was changed.",
     },
     "forbidden": {
         "vi": "Bạn không có quyền với chứng nhận hoặc lô tem này.",
@@ -51,13 +61,15 @@ ERRORS: dict[str, dict[str, str]] = {
 }
 
 
-def _actor(service: Service, request: Request) -> Actor | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    with service.sessions() as session:
-        actor = registry.actor_for_token(session, token)
-    return actor if actor is not None and actor.role in (Role.PRODUCER, Role.AUTHORITY) else None
+def _posted(
+    request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
+) -> SignedIn | None:
+    """The session behind a form post of the page (``None``: it ended); refuses posts from
+    other sites or without the session's CSRF token."""
+    return PRODUCER.posted(request, service, now, csrf)
+
+
+Posted = Annotated[SignedIn | None, Depends(_posted)]
 
 
 def _desk(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch]]:
@@ -93,12 +105,15 @@ def desk(
     now: Now,
     batch: Annotated[RowId | None, Query()] = None,
     error: Annotated[str | None, Query(max_length=20)] = None,
-) -> HTMLResponse:
-    actor = _actor(service, request)
-    if actor is None:
-        return render(
-            request, "producer.html", language, {"actor": None, "error": _worded(error, language)}
-        )
+) -> Response:
+    signed = PRODUCER.signed_in(request, service, now)
+    if signed is None:
+        return PRODUCER.sign_in_page(
+            request, service, error or "",
+            lambda shown: render(request, "producer.html", language,
+                                 {"actor": None, "error": _worded(shown, language)}),
+        )  # fmt: skip
+    actor = signed.actor
     certificates, batches = _desk(service, actor)
     return render(
         request,
@@ -115,31 +130,32 @@ def desk(
             "max_batch": registry.MAX_BATCH,
             "provinces": PROVINCES,
             "order_key": secrets.token_urlsafe(16),
+            "csrf": signed.csrf,
         },
     )
 
 
 @router.post("/sign-in")
-def sign_in(service: ServiceDep, token: Annotated[str, Form(max_length=200)]) -> Response:
-    with service.sessions() as session:
-        actor = registry.actor_for_token(session, token.strip())
-    if actor is None or actor.role not in (Role.PRODUCER, Role.AUTHORITY):
-        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+def sign_in(
+    request: Request, service: ServiceDep, now: Now, token: Annotated[str, Form(max_length=200)]
+) -> Response:
     answer = RedirectResponse("/producer", status_code=303)
-    answer.set_cookie(COOKIE, token.strip(), httponly=True, samesite="strict", path="/producer")
+    if PRODUCER.sign_in(request, service, now, token.strip(), answer) is None:
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
     return answer
 
 
 @router.post("/sign-out")
-def sign_out() -> Response:
+def sign_out(request: Request, service: ServiceDep, _signed: Posted) -> Response:
+    """End the session on the server: the cookie no longer opens the page, even if copied."""
     answer = RedirectResponse("/producer", status_code=303)
-    answer.delete_cookie(COOKIE, path="/producer")
+    PRODUCER.sign_out(request, service, answer)
     return answer
 
 
 @router.post("/batches")
 def order(
-    request: Request,
+    signed: Posted,
     service: ServiceDep,
     now: Now,
     certificate_id: Annotated[str, Form(max_length=12)],
@@ -149,9 +165,9 @@ def order(
 ) -> Response:
     """Order a batch from the page's form. The form carries a key made when the page was
     shown, so that a second click or a resent form finds the batch the first one ordered."""
-    actor = _actor(service, request)
-    if actor is None:
-        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    if signed is None:
+        return RedirectResponse("/producer?error=expired", status_code=303)
+    actor = signed.actor
     if not (certificate_id.strip().isdigit() and count.strip().isdigit()):
         return RedirectResponse("/producer?error=invalid", status_code=303)
     if not set(markets) <= PROVINCES.keys():
@@ -176,11 +192,14 @@ def download(
     service: ServiceDep,
     now: Now,
 ) -> Response:
-    actor = _actor(service, request)
-    if actor is None:
-        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    signed = PRODUCER.signed_in(request, service, now)
+    if signed is None:
+        error = PRODUCER.signed_out_error(request)
+        return RedirectResponse(f"/producer?error={error}", status_code=303)
     try:
-        response: StreamingResponse = batch_file(service, actor, batch_id, kind, options, now)
+        response: StreamingResponse = batch_file(
+            service, signed.actor, batch_id, kind, options, now
+        )
     except Unauthorized:
         return RedirectResponse("/producer?error=unauthorized", status_code=303)
     except ServiceError as exc:

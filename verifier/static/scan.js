@@ -155,7 +155,7 @@ function show(answer) {
   result.innerHTML = `
     <div class="band ${tone}" data-verdict="${answer.verdict}" data-tone="${tone}">
       ${ICONS[tone]}
-      <div><h2 style="margin:0;font-size:1.5rem">${escapeHtml(headline)}</h2>
+      <div><h2>${escapeHtml(headline)}</h2>
       <p>${escapeHtml(meaning)}</p><p><strong>${escapeHtml(action)}</strong></p></div>
     </div>
     ${stars ? `<p class="stars" aria-label="${escapeHtml(T.ui.stars_label.replace("{n}", stars))}">${"★".repeat(stars)}<span class="off">${"★".repeat(5 - stars)}</span></p>` : ""}

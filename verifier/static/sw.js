@@ -1,9 +1,11 @@
 // The scanner's service worker: the page, its code and the decoder come from the cache, so
 // the page opens with no signal; the signed lists are fetched fresh when the network is there.
-const CACHE = "ocop-scan-v1";
+const CACHE = "ocop-scan-v2";
 const SHELL = [
   "/scan",
   "/scan?lang=en",
+  "/static/ocop.css",
+  "/static/scan.css",
   "/static/scan.js",
   "/static/ocop-verify.js",
   "/static/vendor/noble-ed25519/ed25519.js",

@@ -10,11 +10,12 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from verifier.clones import RULES, CloneRules
 from verifier.db import sqlite_url
 from verifier.keyfiles import PASSPHRASE_VARIABLE
+from verifier.ratelimits import RATE_LIMITS, RateLimits, TrustedProxies
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 DEFAULT_HOST = "ocop.vn"
@@ -38,6 +39,8 @@ class Settings:
     list_refresh_seconds: float = 2.0
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
     clone_rules: CloneRules = RULES
+    rate_limits: RateLimits = RATE_LIMITS
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
 
     @property
     def is_demo(self) -> bool:
@@ -46,11 +49,14 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS`` and the
-        clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`).
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
+        ``OCOP_TRUSTED_PROXIES``, the clone rules' ``OCOP_CLONE_*`` thresholds (see
+        :data:`CLONE_VARIABLES`) and the rate limits' ``OCOP_RATE_LIMIT_*`` (see
+        :data:`RATE_LIMIT_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
-        set, the demo passphrase is used outside a demo, or a number is not one.
+        set, the demo passphrase is used outside a demo, or a number, a rate limit or a
+        trusted proxy is not one.
         """
         env = dict(os.environ) if environ is None else environ
         if not data_dir.is_dir():
@@ -73,7 +79,9 @@ class Settings:
                 f"like {DEFAULT_HOST}, not {host!r}"
             )
         return cls(
-            clone_rules=_clone_rules(env),
+            clone_rules=_overrides(env, CLONE_VARIABLES, RULES, "the clone rules"),
+            rate_limits=_overrides(env, RATE_LIMIT_VARIABLES, RATE_LIMITS, "the rate limits"),
+            trusted_proxies=_trusted_proxies(env),
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
@@ -92,20 +100,47 @@ CLONE_VARIABLES = {
 }
 
 
-def _clone_rules(env: dict[str, str]) -> CloneRules:
-    """The clone rules, with any threshold the environment sets in place of the default."""
+RATE_LIMIT_VARIABLES = {
+    "OCOP_RATE_LIMIT_VERIFY": "verify",
+    "OCOP_RATE_LIMIT_PHOTO": "photo",
+    "OCOP_RATE_LIMIT_SIGN_IN": "sign_in",
+    "OCOP_RATE_LIMIT_TOKEN_FAILURES": "token_failures",
+    "OCOP_RATE_LIMIT_STRATEGY": "strategy",
+}
+
+
+_Rules = TypeVar("_Rules", CloneRules, RateLimits)
+
+
+def _overrides(
+    env: dict[str, str], variables: dict[str, str], defaults: _Rules, what: str
+) -> _Rules:
+    """``defaults`` (a dataclass) with each field that one of ``variables`` sets in ``env``
+    in place of its default, converted to the default's type. Raises :class:`SettingsError`
+    naming the variable or ``what`` when a value does not fit."""
     changes: dict[str, Any] = {}
-    for variable, field in CLONE_VARIABLES.items():
+    for variable, field in variables.items():
         value = env.get(variable)
         if not value:
             continue
-        kind = type(getattr(RULES, field))
+        kind = type(getattr(defaults, field))
         try:
             changes[field] = kind(value)
         except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise SettingsError(f"{variable} must be {what}") from None
+            what_kind = "a whole number" if kind is int else "a number"
+            raise SettingsError(f"{variable} must be {what_kind}") from None
     try:
-        return replace(RULES, **changes)
+        return replace(defaults, **changes)
     except ValueError as exc:
-        raise SettingsError(f"the clone rules: {exc}") from None
+        raise SettingsError(f"{what}: {exc}") from None
+
+
+def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
+    """The addresses and networks of ``OCOP_TRUSTED_PROXIES`` (comma-separated). Raises
+    :class:`SettingsError` when one is not an address or network."""
+    proxies = tuple(p.strip() for p in env.get("OCOP_TRUSTED_PROXIES", "").split(",") if p.strip())
+    try:
+        TrustedProxies(proxies)
+    except ValueError as exc:
+        raise SettingsError(f"OCOP_TRUSTED_PROXIES: {exc}") from None
+    return proxies

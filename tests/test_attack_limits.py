@@ -62,9 +62,10 @@ def _assert_rate_limited(response: Any) -> dict[str, Any]:
 
 
 def test_anonymous_verify_flood_on_the_fast_path_gets_429_regression(
-    demo: Demo, make_app: MakeApp
+    demo: Demo, make_app: MakeApp, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Finding 8: anonymous GET /api/v1/verify (the FastVerify path) had no limit at all."""
+    caplog.set_level(logging.INFO, logger="verifier")
     client = _client(make_app(OCOP_RATE_LIMIT_VERIFY="5/minute"))
     code = demo.sample("genuine")
     answers = [client.get("/api/v1/verify", params={"code": code}) for _ in range(8)]
@@ -73,6 +74,9 @@ def test_anonymous_verify_flood_on_the_fast_path_gets_429_regression(
         assert _assert_rate_limited(refused)["limit"] == "verify"
     ids = {a.headers["x-request-id"] for a in answers[5:]}
     assert len(ids) == 3  # one id per answer
+    logged = [r.getMessage() for r in caplog.records if "rate_limited" in r.getMessage()]
+    assert len(logged) == 3
+    assert all(f"client={CLIENT[0]}" in line for line in logged)
 
 
 def test_verify_post_and_consumer_page_share_the_limit_regression(

@@ -52,13 +52,15 @@ def error_response(
     *,
     headers: Mapping[str, str] | None = None,
     exc: BaseException | None = None,
+    note: str = "",
     **extra: Any,
 ) -> JSONResponse:
     """Return the JSON error answer ``{"error": {"code", "message", "request_id", ...extra}}``
-    with the id also in ``X-Request-ID``, and log one line naming the same id: at INFO for a
-    refused request, at ERROR with the traceback of ``exc`` for a fault of the service."""
+    with the id also in ``X-Request-ID``, and log one line naming the same id (and ``note``):
+    at INFO for a refused request, at ERROR with the traceback of ``exc`` for a fault of the
+    service."""
     rid = request_id(scope)
-    log_error(scope, status, code, rid, exc)
+    log_error(scope, status, code, rid, exc, note)
     return JSONResponse(
         error_body(code, message, request_id=rid, **extra),
         status_code=status,
@@ -67,11 +69,18 @@ def error_response(
 
 
 def log_error(
-    scope: Scope, status: int, code: str, rid: str, exc: BaseException | None = None
+    scope: Scope,
+    status: int,
+    code: str,
+    rid: str,
+    exc: BaseException | None = None,
+    note: str = "",
 ) -> None:
-    """Log the error answer ``status``/``code`` to the request ``scope`` under its id ``rid``."""
+    """Log the error answer ``status``/``code`` to the request ``scope`` under its id ``rid``,
+    followed by ``note``."""
     where = f"{scope.get('method', '')} {scope.get('path', '')}"
+    note = f" {note}" if note else ""
     if status >= 500:
-        _log.error("%d %s on %s request_id=%s", status, code, where, rid, exc_info=exc)
+        _log.error("%d %s on %s request_id=%s%s", status, code, where, rid, note, exc_info=exc)
     else:
-        _log.info("%d %s on %s request_id=%s", status, code, where, rid)
+        _log.info("%d %s on %s request_id=%s%s", status, code, where, rid, note)

@@ -218,15 +218,16 @@ class Edge:
         if bearer is not None:
             wait = self.limiter.exhausted("token_failures", client)
             if wait is not None:
-                return _too_many(scope, "token_failures", wait)
+                return _too_many(scope, "token_failures", wait, client)
         method, path = scope["method"], scope["path"]
         kind = _LIMITED.get((method, path))
         if kind is None and method == "GET" and path.startswith(_STAMP_PAGES):
             kind = "verify"
         if kind is None:
             return None
-        wait = self.limiter.hit(kind, client if bearer is None else token_client(bearer))
-        return None if wait is None else _too_many(scope, kind, wait)
+        counted = client if bearer is None else token_client(bearer)
+        wait = self.limiter.hit(kind, counted)
+        return None if wait is None else _too_many(scope, kind, wait, counted)
 
     def _counting_failures(self, send: Send, client: str) -> Send:
         """Return ``send`` counting an answer 401 (a token unknown or revoked) for ``client``."""
@@ -262,20 +263,21 @@ def _internal_error(scope: Scope, exc: Exception) -> Response:
     return error_response(scope, 500, "internal_error", message, exc=exc)
 
 
-def _too_many(scope: Scope, kind: Kind, wait: int) -> Response:
-    """The 429 answer to a client over its ``kind`` limit, which may retry in ``wait`` s:
+def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:
+    """The 429 answer to ``client`` over its ``kind`` limit, which may retry in ``wait`` s:
     JSON for the API, a page in the caller's language for a person."""
     headers = {"Retry-After": str(wait)}
     words = {language: RATE_LIMITED[language].format(seconds=wait) for language in LANGUAGES}
+    note = f"limit={kind} client={client}"
     if scope["path"].startswith("/api/"):
         return error_response(
-            scope, 429, "rate_limited", words["en"], headers=headers,
+            scope, 429, "rate_limited", words["en"], headers=headers, note=note,
             messages=words, limit=kind, retry_after=wait,
         )  # fmt: skip
     request = Request(scope)
     language = get_language(request, request.query_params.get("lang"))
     rid = request_id(scope)
-    log_error(scope, 429, "rate_limited", rid)
+    log_error(scope, 429, "rate_limited", rid, note=note)
     back = scope["path"].removesuffix("/sign-in")
     query = scope["query_string"].decode("latin-1") if scope["method"] == "GET" else ""
     context = {

@@ -205,13 +205,15 @@ def test_error_answers_carry_a_request_id_that_is_logged_regression(
         demo.client.get("/api/v1/certificates/999999"),  # 404
         demo.client.post("/api/v1/blocked-serials", json={}),  # 401, no token
         demo.client.post("/api/v1/verify", content=b"x" * (65 * 1024)),  # 413, body limit
+        demo.client.get("/api/v1/nothing%0A404%20forged%20line"),  # 404, a newline in the path
     ]
-    assert [a.status_code for a in answers] == [422, 404, 401, 413]
+    assert [a.status_code for a in answers] == [422, 404, 401, 413, 404]
     for answer in answers:
         rid = answer.json()["error"]["request_id"]
         assert rid == answer.headers["x-request-id"]
-        assert [r for r in caplog.records if rid in r.getMessage()], rid
-    assert len({a.headers["x-request-id"] for a in answers}) == 4
+        [line] = [r.getMessage() for r in caplog.records if rid in r.getMessage()]
+        assert "\n" not in line
+    assert len({a.headers["x-request-id"] for a in answers}) == 5
 
 
 def test_a_fault_on_the_fast_path_answers_json_with_a_logged_request_id_regression(

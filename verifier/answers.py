@@ -78,7 +78,8 @@ def log_error(
 ) -> None:
     """Log the error answer ``status``/``code`` to the request ``scope`` under its id ``rid``,
     followed by ``note``."""
-    where = f"{scope.get('method', '')} {scope.get('path', '')}"
+    # The path is the caller's text: escaped, so that it cannot start a line of its own.
+    where = f"{scope.get('method', '')} {ascii(scope.get('path', '')[:200])[1:-1]}"
     note = f" {note}" if note else ""
     if status >= 500:
         _log.error("%d %s on %s request_id=%s%s", status, code, where, rid, note, exc_info=exc)

@@ -7,6 +7,10 @@ The two servers are loaded in alternating rounds. On a shared 2-core machine the
 by a tenth or more from one round to the next, so the ratio is the median over many short
 rounds (each round's pair of figures is printed too). Needs wrk (Debian package `wrk`).
 Everything runs on 127.0.0.1 and stops by itself.
+
+The service runs as deployed, rate limits included, except that all of wrk's requests come
+from one address: the bench raises the verify limit through the environment (``BENCH_LIMITS``),
+so every request is still counted by the limiter and none is refused.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ request = function()
   return wrk.format("GET", "%s" .. codes[(i %% #codes) + 1])
 end
 """
+
+
+# The service's rate limit per client, raised for wrk's one address; still counted on every
+# request (a window counter costs the same at any limit).
+BENCH_LIMITS = {"OCOP_RATE_LIMIT_VERIFY": "1000000000/minute"}
 
 
 def free_port() -> int:
@@ -148,7 +157,7 @@ def main() -> int:
             "GET /api/v1/verify (full service)",
             ["verifier.asgi:app"],
             "/api/v1/verify?code=",
-            {"OCOP_DATA_DIR": str(work / "data")},
+            {"OCOP_DATA_DIR": str(work / "data"), **BENCH_LIMITS},
         ),
     ]
     servers = {}
@@ -179,6 +188,8 @@ def main() -> int:
     }
     print(f"{args.workers} workers, {args.connections} connections, {args.rounds} alternating "
           f"rounds of {args.seconds} s, {len(codes)} distinct genuine codes; medians")  # fmt: skip
+    print("rate limits on, the verify limit raised for wrk's one address: "
+          + ", ".join(f"{k}={v}" for k, v in BENCH_LIMITS.items()))  # fmt: skip
     print(f"{'':40} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name, r in results.items():
         print(

@@ -395,9 +395,11 @@ def test_a_corrupt_scan_aggregate_answers_json_on_the_fast_path_regression(
         service.close()
     assert answer.status_code == 500
     assert answer.headers["content-type"] == "application/json"
-    assert answer.json()["error"]["code"] == "internal_error"
-    logged = [r for r in caplog.records if r.name == "verifier.app" and r.exc_info]
+    error = answer.json()["error"]
+    assert error["code"] == "internal_error"
+    logged = [r for r in caplog.records if r.name == "verifier.answers" and r.exc_info]
     assert logged, "the failure was not logged with its traceback"
+    assert error["request_id"] in logged[0].getMessage()
 
 
 # --- finding 9d: a batch order retried after a lost answer --------------------------------

@@ -8,21 +8,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from verifier.answers import (
+    REQUEST_ID_HEADER,
+    accept_request_id,
+    error_response,
+    log_error,
+    request_id,
+)
 from verifier.deps import Clock, get_language
 from verifier.errors import ServiceError
-from verifier.headers import Headers, SecurityHeaders, docs_page, security_headers
+from verifier.headers import Headers, SecurityHeaders, docs_page, security_headers, with_headers
 from verifier.inputs import is_line
+from verifier.messages import LANGUAGES, RATE_LIMITED
+from verifier.ratelimits import Kind, Limiter, TrustedProxies, client_key, token_client
 from verifier.routers import (
     batches,
     desk,
@@ -38,6 +46,7 @@ from verifier.routers import (
 from verifier.routers.pages import render
 from verifier.routers.verify import CODE_LIMIT
 from verifier.service import Service
+from verifier.settings import Settings
 from verifier.signin import FormRefused
 from verifier.views import verdict_body
 
@@ -50,20 +59,6 @@ mimetypes.add_type("text/javascript", ".js")
 def system_clock() -> datetime:
     """The only place the service reads the time."""
     return datetime.now(UTC)
-
-
-def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    """Return the JSON body of every error answer."""
-    return {"error": {"code": code, "message": message, **extra}}
-
-
-def internal_error(exc: Exception) -> JSONResponse:
-    """Log an unexpected failure with its traceback and return the 500 answer to it."""
-    _log.exception("unexpected error", exc_info=exc)
-    return JSONResponse(
-        error_body("internal_error", "something went wrong on our side; nothing was changed"),
-        status_code=500,
-    )
 
 
 class BodyLimit:
@@ -86,7 +81,7 @@ class BodyLimit:
         limit = self.upload_limit if upload else self.body_limit
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(scope, send, limit)
             return
         seen = 0
 
@@ -101,13 +96,11 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
-            await self._refuse(send, limit)
+            await self._refuse(scope, send, limit)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
-        response = JSONResponse(
-            error_body("too_large", f"the request body is larger than {limit} bytes"),
-            status_code=413,
-        )
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        message = f"the request body is larger than {limit} bytes"
+        response = error_response(scope, 413, "too_large", message)
         await response({"type": "http"}, _empty_receive, send)
 
 
@@ -129,14 +122,10 @@ class FastVerify:
             await self.app(scope, receive, send)
             return
         stars = query.get("stars_seen")
-        try:  # an anonymous caller's device_id and location count for nothing (see Service)
-            result = self.service.verify(
-                query["code"], self.clock(), stars_seen=int(stars) if stars else None
-            )
-            body = verdict_body(result, self.service.settings.public_host)
-        except Exception as exc:  # outside FastAPI, whose handlers answer the other routes
-            await internal_error(exc)(scope, receive, send)
-            return
+        result = self.service.verify(  # an anonymous caller's device_id and location count
+            query["code"], self.clock(), stars_seen=int(stars) if stars else None
+        )  # for nothing (see Service); a fault here is answered by Edge
+        body = verdict_body(result, self.service.settings.public_host)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(body)),
@@ -176,6 +165,135 @@ def _query_pairs(text: str) -> list[tuple[str, str]]:
     return [f.partition("=")[::2] for f in text.split("&") if f]
 
 
+_LIMITED: dict[tuple[str, str], Kind] = {
+    ("GET", "/api/v1/verify"): "verify",
+    ("POST", "/api/v1/verify"): "verify",
+    ("GET", "/check"): "verify",
+    ("POST", "/api/v1/verify/image"): "photo",
+    ("POST", "/desk/sign-in"): "sign_in",
+    ("POST", "/producer/sign-in"): "sign_in",
+}
+_STAMP_PAGES = ("/s/", "/S/")
+
+
+class Edge:
+    """The outermost layer, in front of the hot path: names the client, refuses a client over
+    its rate limits with 429 (JSON for the API, a page for a person), counts the bearer tokens
+    answered 401, takes a trusted proxy's request id, and answers a fault that escaped
+    everything inside with a JSON 500 and its request id."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, headers: Headers) -> None:
+        self.app, self.headers = app, headers  # the security headers of its own answers
+        self.proxies = TrustedProxies(settings.trusted_proxies)
+        self.limiter = Limiter(settings.rate_limits)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client, bearer = self._caller(scope)
+        refusal = self._refusal(scope, client, bearer)
+        if refusal is not None:
+            await refusal(scope, receive, with_headers(send, self.headers))
+            return
+        if bearer is not None:
+            send = self._counting_failures(send, client)
+        await self._answered(scope, receive, send)
+
+    def _caller(self, scope: Scope) -> tuple[str, bytes | None]:
+        """Return what the client is counted by and its ``Authorization`` header, if any.
+        Reads ``X-Forwarded-For`` and ``X-Request-ID`` only from a trusted proxy."""
+        peer = scope["client"][0] if scope.get("client") else ""
+        trusted = self.proxies.trusts(peer)
+        bearer, forwarded = None, []
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                bearer = value
+            elif trusted and name == b"x-forwarded-for":
+                forwarded.append(value.decode("latin-1"))
+            elif trusted and name == b"x-request-id":
+                accept_request_id(scope, value)
+        address = self.proxies.client(peer, ",".join(forwarded)) if forwarded else peer
+        return client_key(address), bearer
+
+    def _refusal(self, scope: Scope, client: str, bearer: bytes | None) -> Response | None:
+        """Return the 429 answer when ``client`` is over a limit for this request, else
+        ``None`` (the request is counted). A request with a token is counted by its token,
+        and refused whatever the token while its client's failed tokens are over the limit."""
+        if bearer is not None:
+            wait = self.limiter.exhausted("token_failures", client)
+            if wait is not None:
+                return _too_many(scope, "token_failures", wait, client)
+        method, path = scope["method"], scope["path"]
+        kind = _LIMITED.get((method, path))
+        if kind is None and method == "GET" and path.startswith(_STAMP_PAGES):
+            kind = "verify"
+        if kind is None:
+            return None
+        counted = client if bearer is None else token_client(bearer)
+        wait = self.limiter.hit(kind, counted)
+        return None if wait is None else _too_many(scope, kind, wait, counted)
+
+    def _counting_failures(self, send: Send, client: str) -> Send:
+        """Return ``send`` counting an answer 401 (a token unknown or revoked) for ``client``."""
+
+        async def counting(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                self.limiter.hit("token_failures", client)
+            await send(message)
+
+        return counting
+
+    async def _answered(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the application; answer JSON 500 for a fault raised before it answered (a
+        fault after that was answered by FastAPI's handler, and is raised on)."""
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            await _internal_error(scope, exc)(scope, receive, with_headers(send, self.headers))
+
+
+def _internal_error(scope: Scope, exc: Exception) -> Response:
+    """The answer to a fault of the service; logs it with its traceback and request id."""
+    message = "something went wrong on our side; nothing was changed"
+    return error_response(scope, 500, "internal_error", message, exc=exc)
+
+
+def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:
+    """The 429 answer to ``client`` over its ``kind`` limit, which may retry in ``wait`` s:
+    JSON for the API, a page in the caller's language for a person."""
+    headers = {"Retry-After": str(wait)}
+    words = {language: RATE_LIMITED[language].format(seconds=wait) for language in LANGUAGES}
+    note = f"limit={kind} client={client}"
+    if scope["path"].startswith("/api/"):
+        return error_response(
+            scope, 429, "rate_limited", words["en"], headers=headers, note=note,
+            messages=words, limit=kind, retry_after=wait,
+        )  # fmt: skip
+    request = Request(scope)
+    language = get_language(request, request.query_params.get("lang"))
+    rid = request_id(scope)
+    log_error(scope, 429, "rate_limited", rid, note=note)
+    back = scope["path"].removesuffix("/sign-in")
+    query = scope["query_string"].decode("latin-1") if scope["method"] == "GET" else ""
+    context = {
+        "message": words[language], "request_id": rid, "path": back,
+        "back": f"{back}?{query}" if query else back,
+    }  # fmt: skip
+    page = render(request, "busy.html", language, context, status=429)
+    page.headers.update({**headers, REQUEST_ID_HEADER: rid})
+    return page
+
+
 class Compressed:
     """Gzip what a phone on a slow connection downloads to scan: the scanner page, its code
     and decoder, the signed documents (the PDFs and PNGs of batches are compressed already)."""
@@ -204,9 +322,10 @@ async def _empty_receive() -> Message:
 def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     """Return the application serving ``service``; ``clock`` gives the time of each request.
 
-    The FastAPI application sits behind :class:`FastVerify`, outermost so that the hot path
-    pays for no framework layer at all, and :class:`SecurityHeaders`, outside every layer of
-    FastAPI's so that even its last-resort 500 answer carries them."""
+    The FastAPI application sits behind :class:`SecurityHeaders`, outside every layer of
+    FastAPI's so that even its last-resort 500 answer carries them; :class:`FastVerify`, so
+    that the hot path pays for no framework layer at all (it adds the same headers itself);
+    and :class:`Edge`, outermost, whose rate limits cover the hot path too."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -237,11 +356,11 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
         return render(request, "refused.html", language, {"home": exc.home}, status=403)
 
     @app.exception_handler(ServiceError)
-    async def service_error(_request: Request, exc: ServiceError) -> Response:
-        return JSONResponse(error_body(exc.code, exc.detail, **exc.extra), status_code=exc.status)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        return error_response(request.scope, exc.status, exc.code, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> Response:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
             {
                 "field": ".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]),
@@ -250,20 +369,18 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
             for e in exc.errors()
         ]
         message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return JSONResponse(
-            error_body("invalid_request", message, problems=problems), status_code=422
-        )
+        return error_response(request.scope, 422, "invalid_request", message, problems=problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        return error_response(
+            request.scope, exc.status_code, code, str(exc.detail), headers=exc.headers
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(_request: Request, exc: Exception) -> Response:
-        return internal_error(exc)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return _internal_error(request.scope, exc)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Compressed)
@@ -273,4 +390,5 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
         upload_limit=service.settings.max_upload_bytes + 64 * 1024,
     )
     headers = security_headers(service.settings)
-    return FastVerify(SecurityHeaders(app, headers), service, clock, headers)
+    fast = FastVerify(SecurityHeaders(app, headers), service, clock, headers)
+    return Edge(fast, service.settings, headers)

@@ -685,9 +685,22 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="warning",
+        log_config=_log_config(uvicorn.config.LOGGING_CONFIG),
         access_log=False,
+        # The service reads X-Forwarded-For itself, from OCOP_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
     return 0
+
+
+def _log_config(server: dict[str, Any]) -> dict[str, Any]:
+    """Return the server's logging configuration ``server`` with the service's own lines (each
+    error answer with its request id) written beside the server's."""
+    loggers = {
+        **server["loggers"],
+        "verifier": {"handlers": ["default"], "level": "INFO", "propagate": False},
+    }
+    return {**server, "loggers": loggers}
 
 
 _COMMANDS = {

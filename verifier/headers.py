@@ -75,14 +75,20 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                own = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in own}
-                message["headers"] = own + [h for h in self.headers if h[0] not in present]
-            await send(message)
+        await self.app(scope, receive, with_headers(send, self.headers))
 
-        await self.app(scope, receive, send_with_headers)
+
+def with_headers(send: Send, headers: Headers) -> Send:
+    """Return ``send`` adding ``headers`` to the answer's start, but those it sets itself."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            own = list(message.get("headers", ()))
+            present = {name.lower() for name, _ in own}
+            message["headers"] = own + [h for h in headers if h[0] not in present]
+        await send(message)
+
+    return send_with_headers
 
 
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)

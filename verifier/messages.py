@@ -478,3 +478,9 @@ ROLE_NAMES: dict[Language, dict[str, str]] = {
     "en": {"public": "Buyer", "inspector": "Inspector", "authority": "Authority",
            "producer": "Producer"},
 }  # fmt: skip
+
+# The answer 429, as JSON and on a page; ``{seconds}`` is the Retry-After.
+RATE_LIMITED: dict[Language, str] = {
+    "vi": "Quá nhiều yêu cầu trong thời gian ngắn. Vui lòng thử lại sau {seconds} giây.",
+    "en": "Too many requests in a short time. Please try again in {seconds} seconds.",
+}

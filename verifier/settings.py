@@ -10,11 +10,12 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from verifier.clones import RULES, CloneRules
 from verifier.db import sqlite_url
 from verifier.keyfiles import PASSPHRASE_VARIABLE
+from verifier.ratelimits import RATE_LIMITS, RateLimits, TrustedProxies
 from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
@@ -44,6 +45,8 @@ class Settings:
     # announced); off only for a plain-HTTP demo on the machine itself
     secure_cookies: bool = True
     session_hours: int = 12  # a browser sign-in ends this long after it began
+    rate_limits: RateLimits = RATE_LIMITS
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
 
     @property
     def is_demo(self) -> bool:
@@ -53,12 +56,15 @@ class Settings:
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
         ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
-        ``OCOP_SECURE_COOKIES`` (on, except in a demo directory), ``OCOP_SESSION_HOURS``, the
-        clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`) and what an
-        inspector may block (see :data:`INSPECTOR_BLOCK_VARIABLES`).
+        ``OCOP_SECURE_COOKIES`` (on, except in a demo directory), ``OCOP_SESSION_HOURS``,
+        ``OCOP_TRUSTED_PROXIES``, the clone rules' ``OCOP_CLONE_*`` thresholds (see
+        :data:`CLONE_VARIABLES`), what an inspector may block (see
+        :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits' ``OCOP_RATE_LIMIT_*`` (see
+        :data:`RATE_LIMIT_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
-        set, the demo passphrase is used outside a demo, or a number or a switch is not one.
+        set, the demo passphrase is used outside a demo, or a number, a switch, a rate limit
+        or a trusted proxy is not one.
         """
         env = dict(os.environ) if environ is None else environ
         if not data_dir.is_dir():
@@ -84,8 +90,12 @@ class Settings:
                 f"like {DEFAULT_HOST}, not {host!r}"
             )
         return cls(
-            clone_rules=_clone_rules(env),
-            inspector_blocks=_inspector_blocks(env),
+            clone_rules=_overrides(env, CLONE_VARIABLES, RULES, "the clone rules"),
+            inspector_blocks=_overrides(
+                env, INSPECTOR_BLOCK_VARIABLES, INSPECTOR_BLOCKS, "the inspector block limits"
+            ),
+            rate_limits=_overrides(env, RATE_LIMIT_VARIABLES, RATE_LIMITS, "the rate limits"),
+            trusted_proxies=_trusted_proxies(env),
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
@@ -121,44 +131,53 @@ CLONE_VARIABLES = {
 }
 
 
-def _clone_rules(env: dict[str, str]) -> CloneRules:
-    """The clone rules, with any threshold the environment sets in place of the default."""
-    changes: dict[str, Any] = {}
-    for variable, field in CLONE_VARIABLES.items():
-        value = env.get(variable)
-        if not value:
-            continue
-        kind = type(getattr(RULES, field))
-        try:
-            changes[field] = kind(value)
-        except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise SettingsError(f"{variable} must be {what}") from None
-    try:
-        return replace(RULES, **changes)
-    except ValueError as exc:
-        raise SettingsError(f"the clone rules: {exc}") from None
-
-
 INSPECTOR_BLOCK_VARIABLES = {
     "OCOP_INSPECTOR_BLOCK_CHECK_DAYS": "check_days",
     "OCOP_INSPECTOR_BLOCKS_PER_DAY": "per_day",
 }
 
 
-def _inspector_blocks(env: dict[str, str]) -> InspectorBlocks:
-    """What an inspector may block, with any limit the environment sets in place of the
-    default."""
-    changes: dict[str, int] = {}
-    for variable, field in INSPECTOR_BLOCK_VARIABLES.items():
+RATE_LIMIT_VARIABLES = {
+    "OCOP_RATE_LIMIT_VERIFY": "verify",
+    "OCOP_RATE_LIMIT_PHOTO": "photo",
+    "OCOP_RATE_LIMIT_SIGN_IN": "sign_in",
+    "OCOP_RATE_LIMIT_TOKEN_FAILURES": "token_failures",
+    "OCOP_RATE_LIMIT_STRATEGY": "strategy",
+}
+
+
+_Rules = TypeVar("_Rules", CloneRules, InspectorBlocks, RateLimits)
+
+
+def _overrides(
+    env: dict[str, str], variables: dict[str, str], defaults: _Rules, what: str
+) -> _Rules:
+    """``defaults`` (a dataclass) with each field that one of ``variables`` sets in ``env``
+    in place of its default, converted to the default's type. Raises :class:`SettingsError`
+    naming the variable or ``what`` when a value does not fit."""
+    changes: dict[str, Any] = {}
+    for variable, field in variables.items():
         value = env.get(variable)
         if not value:
             continue
+        kind = type(getattr(defaults, field))
         try:
-            changes[field] = int(value)
+            changes[field] = kind(value)
         except ValueError:
-            raise SettingsError(f"{variable} must be a whole number") from None
+            what_kind = "a whole number" if kind is int else "a number"
+            raise SettingsError(f"{variable} must be {what_kind}") from None
     try:
-        return replace(INSPECTOR_BLOCKS, **changes)
+        return replace(defaults, **changes)
     except ValueError as exc:
-        raise SettingsError(f"the inspector block limits: {exc}") from None
+        raise SettingsError(f"{what}: {exc}") from None
+
+
+def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
+    """The addresses and networks of ``OCOP_TRUSTED_PROXIES`` (comma-separated). Raises
+    :class:`SettingsError` when one is not an address or network."""
+    proxies = tuple(p.strip() for p in env.get("OCOP_TRUSTED_PROXIES", "").split(",") if p.strip())
+    try:
+        TrustedProxies(proxies)
+    except ValueError as exc:
+        raise SettingsError(f"OCOP_TRUSTED_PROXIES: {exc}") from None
+    return proxies

@@ -1,0 +1,190 @@
+"""Rate limits per client: how many checks, photo checks, sign-ins and failed tokens one client
+may send, counted by the ``limits`` library in each worker's memory.
+
+A client is its address (an IPv6 address by its /64, which one subscriber holds whole), or,
+for a check signed with a bearer token, that token: inspectors behind one carrier's address
+keep their own allowance. Each worker counts on its own, so with ``--workers N`` a client may
+get up to N times a limit before every worker refuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from ipaddress import IPv6Address, IPv6Network, ip_address, ip_network
+from typing import Literal
+
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES
+
+__all__ = [
+    "RATE_LIMITS", "Kind", "Limiter", "RateLimits", "TrustedProxies", "client_key",
+    "swept_memory_storage", "token_client",
+]  # fmt: skip
+
+Kind = Literal["verify", "photo", "sign_in", "token_failures"]
+KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The allowance of one client, each in the ``limits`` library's notation (``600/minute``;
+    several joined by ``;`` all apply). The defaults leave a shop's counter, an inspector and
+    thousands of phones behind one carrier's address well inside: a Vietnamese consumer
+    checks a few stamps a day, and the scanner page decodes photos on the phone."""
+
+    verify: str = "600/minute"  # checks: the API (GET, POST) and the consumer pages
+    photo: str = "60/minute"  # photos decoded on the server
+    sign_in: str = "20/minute;200/hour"  # the desk's and the producer page's sign-in forms
+    token_failures: str = "30/minute;300/hour"  # noqa: S105 (answers 401 to a bearer token)
+    # One counter a client per window: the cheapest on the hot path. A client may fit twice a
+    # limit into the moments around a window's end; "sliding-window-counter" smooths that at
+    # about twice the cost, "moving-window" keeps every request's time (memory grows with the
+    # limit).
+    strategy: str = "fixed-window"
+
+    def __post_init__(self) -> None:
+        for kind in KINDS:
+            items = _items(getattr(self, kind), kind)
+            if any(item.amount < 1 for item in items):
+                raise ValueError(f"the {kind} rate limit must allow at least one request")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"the rate limit strategy must be one of {', '.join(STRATEGIES)}")
+
+
+def _items(notation: str, kind: str) -> tuple[RateLimitItem, ...]:
+    """Parse one limit; raises ``ValueError`` naming ``kind`` when it is not one."""
+    try:
+        return tuple(parse_many(notation))
+    except ValueError:
+        raise ValueError(
+            f"the {kind} rate limit must be like 600/minute (several joined by ';'), "
+            f"not {notation!r}"
+        ) from None
+
+
+RATE_LIMITS = RateLimits()
+
+
+SWEEP_SECONDS = 10.0
+
+
+def swept_memory_storage() -> MemoryStorage:
+    """Return the library's in-memory storage, made to drop expired counters from the calling
+    thread at most every ``SWEEP_SECONDS``. The library's own schedule starts a thread 10 ms
+    after a hit whenever the last one has ended: under load a worker started about a hundred
+    threads a second and its event loop waited for each to start, which cost more than the
+    counting. (A counter past its window reads as zero whether or not it was swept.)
+
+    This replaces a private method of the storage; tests/test_attack_limits.py fails if the
+    library stops calling it."""
+    storage = MemoryStorage()
+    expire = storage._MemoryStorage__expire_events  # type: ignore[attr-defined]
+    next_sweep = 0.0
+
+    def schedule_expiry() -> None:
+        nonlocal next_sweep
+        now = time.monotonic()
+        if now >= next_sweep:
+            next_sweep = now + SWEEP_SECONDS
+            expire()
+
+    storage._MemoryStorage__schedule_expiry = schedule_expiry  # type: ignore[attr-defined]
+    return storage
+
+
+class Limiter:
+    """Counts each client's requests of each kind in this worker's memory."""
+
+    def __init__(self, rules: RateLimits) -> None:
+        # The window counters cost the same at any limit, so a benchmark that raises the limit
+        # measures what a check costs.
+        self._strategy = STRATEGIES[rules.strategy](swept_memory_storage())
+        self._items = {kind: _items(getattr(rules, kind), kind) for kind in KINDS}
+
+    def hit(self, kind: Kind, client: str) -> int | None:
+        """Count a request of ``kind`` from ``client``. Return ``None`` when it is within the
+        limits, else the whole seconds until the client may try again."""
+        for item in self._items[kind]:
+            if not self._strategy.hit(item, kind, client):
+                return self._retry_after(item, kind, client)
+        return None
+
+    def exhausted(self, kind: Kind, client: str) -> int | None:
+        """Return the whole seconds until ``client`` may send a request of ``kind`` again when
+        its allowance is used up, else ``None``; counts nothing."""
+        for item in self._items[kind]:
+            if not self._strategy.test(item, kind, client):
+                return self._retry_after(item, kind, client)
+        return None
+
+    def _retry_after(self, item: RateLimitItem, kind: Kind, client: str) -> int:
+        reset = self._strategy.get_window_stats(item, kind, client).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+
+class TrustedProxies:
+    """Who the client is: the peer's address, or, when the peer is one of the trusted proxies
+    (addresses or networks), the address that proxy names in ``X-Forwarded-For``. Without
+    trusted proxies the header is never read, so no caller can choose its own address."""
+
+    def __init__(self, networks: tuple[str, ...]) -> None:
+        """Raises ``ValueError`` when one of ``networks`` is not an address or network."""
+        self.networks = tuple(ip_network(n, strict=False) for n in networks)
+
+    def trusts(self, address: str) -> bool:
+        """Return whether ``address`` is one of the trusted proxies."""
+        if not self.networks:
+            return False
+        try:
+            ip = ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def client(self, peer: str, forwarded_for: str | None) -> str:
+        """Return the client's address: ``peer``, unless it is a trusted proxy that sent
+        ``X-Forwarded-For``; then the last address there that is not a trusted proxy (the one
+        the trusted proxies saw; earlier ones are the caller's to write)."""
+        if not forwarded_for or not self.trusts(peer):
+            return peer
+        hops = [hop.strip() for hop in forwarded_for.split(",")]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop if _is_address(hop) else peer
+        return hops[0]
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def client_key(address: str) -> str:
+    """Return what a client is counted by: an IPv4 address (or a name) as it is, an IPv6
+    address by its /64."""
+    return _ipv6_prefix(address) if ":" in address else address
+
+
+@lru_cache(maxsize=4096)
+def _ipv6_prefix(address: str) -> str:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(IPv6Network((ip, 64), strict=False))
+
+
+def token_client(token: bytes) -> str:
+    """Return what a caller with the bearer ``token`` is counted by (a digest: the token
+    itself is kept nowhere)."""
+    return "token:" + hashlib.sha256(token).hexdigest()[:32]

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verifier.deps import Clock
 from verifier.errors import ServiceError
+from verifier.qrimage import PhotoReader
 from verifier.routers import (
     batches,
     desk,
@@ -188,9 +189,12 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     The FastAPI application sits behind :class:`FastVerify`, outermost so that the hot path
     pays for no framework layer at all."""
 
+    photos = PhotoReader(service.settings.photo_threads, service.settings.photo_queue)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        photos.close()
         service.close()
 
     app = FastAPI(
@@ -201,13 +205,18 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     )
     app.state.service = service
     app.state.clock = clock
+    app.state.photos = photos
     routers = (pages, scan, producer, desk, public, verify, registry, batches, reports)
     for router in (r.router for r in (*routers, wellknown)):
         app.include_router(router)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError) -> Response:
-        return JSONResponse(error_body(exc.code, exc.detail), status_code=exc.status)
+        extra = {"messages": exc.messages} if exc.messages else {}
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return JSONResponse(
+            error_body(exc.code, exc.detail, **extra), status_code=exc.status, headers=retry
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> Response:

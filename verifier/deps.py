@@ -10,6 +10,7 @@ from fastapi import Depends, Header, Query, Request
 
 from verifier.errors import Unauthorized
 from verifier.messages import Language
+from verifier.qrimage import PhotoReader
 from verifier.registry import Actor, actor_for_token
 from verifier.service import Service
 
@@ -26,8 +27,14 @@ def get_now(request: Request) -> datetime:
     return clock()
 
 
+def get_photos(request: Request) -> PhotoReader:
+    photos: PhotoReader = request.app.state.photos
+    return photos
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
 Now = Annotated[datetime, Depends(get_now)]
+PhotosDep = Annotated[PhotoReader, Depends(get_photos)]
 
 
 def get_actor(service: ServiceDep, authorization: Annotated[str | None, Header()] = None) -> Actor:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from signing import OcopError
+from verifier.messages import Language
 
 
 class ServiceError(OcopError):
@@ -10,6 +11,10 @@ class ServiceError(OcopError):
 
     status = 400
     code = "bad_request"
+    #: Seconds after which the same request may succeed, sent as ``Retry-After``.
+    retry_after: int | None = None
+    #: The message in each language ("vi", "en"), for errors a person reads.
+    messages: dict[Language, str] | None = None
 
 
 class NotFound(ServiceError):
@@ -47,3 +52,10 @@ class Invalid(ServiceError):
 class TooLarge(ServiceError):
     status = 413
     code = "too_large"
+
+
+class Busy(ServiceError):
+    """The service is at capacity for this kind of work; ``retry_after`` says when to retry."""
+
+    status = 503
+    code = "busy"

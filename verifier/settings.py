@@ -37,6 +37,8 @@ class Settings:
     max_upload_bytes: int = 8 * 1024 * 1024
     list_refresh_seconds: float = 2.0
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
+    photo_threads: int = 1  # threads decoding uploaded photos, in each worker
+    photo_queue: int = 4  # photos waiting for a thread; beyond, a photo is answered 503
     clone_rules: CloneRules = RULES
 
     @property
@@ -46,8 +48,9 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS`` and the
-        clone rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`).
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
+        ``OCOP_PHOTO_THREADS``, ``OCOP_PHOTO_QUEUE`` and the clone rules' ``OCOP_CLONE_*``
+        thresholds (see :data:`CLONE_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
         set, the demo passphrase is used outside a demo, or a number is not one.
@@ -79,7 +82,29 @@ class Settings:
             passphrase=passphrase.encode(),
             public_host=host,
             scanner_list_age_hours=int(age),
+            **_photo_pool(env),
         )
+
+
+#: The photo decoding pool's sizes: variable -> (setting, lowest value allowed).
+PHOTO_VARIABLES = {
+    "OCOP_PHOTO_THREADS": ("photo_threads", 1),
+    "OCOP_PHOTO_QUEUE": ("photo_queue", 0),
+}
+
+
+def _photo_pool(env: dict[str, str]) -> dict[str, int]:
+    """The photo pool's sizes that the environment sets. Raises :class:`SettingsError` when
+    one is not a whole number from its lowest value to 64."""
+    sizes = {}
+    for variable, (setting, lowest) in PHOTO_VARIABLES.items():
+        value = env.get(variable)
+        if not value:
+            continue
+        if not value.isdigit() or not lowest <= int(value) <= 64:
+            raise SettingsError(f"{variable} must be a whole number from {lowest} to 64")
+        sizes[setting] = int(value)
+    return sizes
 
 
 CLONE_VARIABLES = {

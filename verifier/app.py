@@ -30,6 +30,7 @@ from verifier.errors import ServiceError
 from verifier.headers import Headers, SecurityHeaders, docs_page, security_headers, with_headers
 from verifier.inputs import is_line
 from verifier.messages import LANGUAGES, RATE_LIMITED
+from verifier.qrimage import PhotoReader
 from verifier.ratelimits import Kind, Limiter, TrustedProxies, client_key, token_client
 from verifier.routers import (
     batches,
@@ -327,9 +328,12 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     that the hot path pays for no framework layer at all (it adds the same headers itself);
     and :class:`Edge`, outermost, whose rate limits cover the hot path too."""
 
+    photos = PhotoReader(service.settings.photo_threads, service.settings.photo_queue)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        photos.close()
         service.close()
 
     app = FastAPI(
@@ -342,6 +346,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     )
     app.state.service = service
     app.state.clock = clock
+    app.state.photos = photos
     routers = (pages, scan, producer, desk, public, verify, registry, batches, reports)
     for router in (r.router for r in (*routers, wellknown)):
         app.include_router(router)
@@ -357,7 +362,11 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        return error_response(request.scope, exc.status, exc.code, exc.detail, **exc.extra)
+        extra = {**exc.extra, **({"messages": exc.messages} if exc.messages else {})}
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        return error_response(
+            request.scope, exc.status, exc.code, exc.detail, headers=retry, **extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -40,7 +40,7 @@ from verifier.demo import DemoExists, create_demo
 from verifier.errors import ServiceError
 from verifier.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
 from verifier.models import Certificate, Role, SigningKey
-from verifier.qrimage import QrNotFound, decode_image
+from verifier.qrimage import decode_image
 from verifier.registry import MAX_BATCH
 from verifier.scans import prune_scans
 from verifier.service import Service
@@ -549,7 +549,7 @@ def _stamp_text(argument: str) -> str:
     if "://" not in argument and len(argument) < 4096 and candidate.is_file():
         try:
             return decode_image(candidate.read_bytes())
-        except QrNotFound as exc:
+        except ServiceError as exc:  # the photo is too large, unreadable or holds no QR code
             raise CommandError(f"{argument}: {exc.detail}") from None
     return argument
 

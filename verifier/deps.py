@@ -12,6 +12,7 @@ from pydantic import Field
 
 from verifier.errors import Unauthorized
 from verifier.messages import Language
+from verifier.qrimage import PhotoReader
 from verifier.registry import Actor, actor_for_token
 from verifier.service import Service
 
@@ -45,8 +46,14 @@ def get_now(request: Request) -> datetime:
     return clock()
 
 
+def get_photos(request: Request) -> PhotoReader:
+    photos: PhotoReader = request.app.state.photos
+    return photos
+
+
 ServiceDep = Annotated[Service, Depends(get_service)]
 Now = Annotated[datetime, Depends(get_now)]
+PhotosDep = Annotated[PhotoReader, Depends(get_photos)]
 
 
 def get_actor(service: ServiceDep, authorization: Annotated[str | None, Header()] = None) -> Actor:

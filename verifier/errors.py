@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from signing import OcopError
-from verifier.messages import LANGUAGES, REFUSALS
+from verifier.messages import LANGUAGES, REFUSALS, Language
 
 
 class ServiceError(OcopError):
@@ -18,17 +18,24 @@ class ServiceError(OcopError):
     status = 400
     code = "bad_request"
     reason: str | None = None
+    #: More fields of the JSON error (a refusal's ``reason`` and its figures).
     extra: dict[str, Any] = {}  # noqa: RUF012 - replaced, never changed in place
+    #: Seconds after which the same request may succeed, sent as ``Retry-After``.
+    retry_after: int | None = None
+    #: The message in each language ("vi", "en"), for errors a person reads.
+    messages: dict[Language, str] | None = None
 
     @classmethod
     def refusal(cls, reason: str, **figures: int) -> Self:
         """Return this error for ``reason``, a refusal worded in :data:`REFUSALS` (its
         ``figures`` fill the wording and are given in the JSON answer too); the English
         wording is the error's ``detail``."""
-        messages = {lang: REFUSALS[reason][lang].format(**figures) for lang in LANGUAGES}
+        messages: dict[Language, str] = {
+            lang: REFUSALS[reason][lang].format(**figures) for lang in LANGUAGES
+        }
         error = cls(messages["en"])
-        error.reason = reason
-        error.extra = {"reason": reason, "messages": messages, **figures}
+        error.reason, error.messages = reason, messages
+        error.extra = {"reason": reason, **figures}
         return error
 
 
@@ -67,3 +74,10 @@ class Invalid(ServiceError):
 class TooLarge(ServiceError):
     status = 413
     code = "too_large"
+
+
+class Busy(ServiceError):
+    """The service is at capacity for this kind of work; ``retry_after`` says when to retry."""
+
+    status = 503
+    code = "busy"

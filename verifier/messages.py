@@ -253,6 +253,30 @@ LABELS: dict[str, dict[Language, str]] = {
 }
 
 
+#: What ``POST /api/v1/verify/image`` answers when it reads no stamp from a photo (the error's
+#: ``messages``; ``{placeholders}`` are filled in by the error).
+PHOTO_ERRORS: dict[str, dict[Language, str]] = {
+    "photo_too_large": {
+        "vi": "Ảnh quá lớn: tối đa {megapixels} megapixel. Hãy chụp ở độ phân giải thấp hơn "
+        "hoặc thu nhỏ ảnh.",
+        "en": "The photo is too large: at most {megapixels} megapixels. Take it at a lower "
+        "resolution, or make it smaller.",
+    },
+    "photo_unreadable": {
+        "vi": "Tệp này không phải ảnh đọc được (JPEG, PNG hay WebP).",
+        "en": "The file is not a readable image (JPEG, PNG or WebP).",
+    },
+    "qr_not_found": {
+        "vi": "Không tìm thấy mã QR trong ảnh. Chụp gần hơn, đủ sáng.",
+        "en": "No QR code was found in the photo. Come closer, with enough light.",
+    },
+    "photo_busy": {
+        "vi": "Máy chủ đang bận đọc các ảnh khác. Hãy thử lại sau {seconds} giây.",
+        "en": "The server is busy reading other photos. Try again in {seconds} seconds.",
+    },
+}
+
+
 def text(table: dict[str, dict[Language, str]], code: str, language: Language) -> str:
     """Return the wording of ``code`` in ``language``; the code itself when it has none."""
     return table.get(code, {}).get(language, code)

@@ -39,6 +39,8 @@ class Settings:
     max_upload_bytes: int = 8 * 1024 * 1024
     list_refresh_seconds: float = 2.0
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
+    photo_threads: int = 1  # threads decoding uploaded photos, in each worker
+    photo_queue: int = 4  # photos waiting for a thread; beyond, a photo is answered 503
     clone_rules: CloneRules = RULES
     inspector_blocks: InspectorBlocks = INSPECTOR_BLOCKS
     # the desk's and the producer page's sign-in cookie is sent over HTTPS only (and HSTS is
@@ -57,10 +59,10 @@ class Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
         ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
         ``OCOP_SECURE_COOKIES`` (on, except in a demo directory), ``OCOP_SESSION_HOURS``,
-        ``OCOP_TRUSTED_PROXIES``, the clone rules' ``OCOP_CLONE_*`` thresholds (see
-        :data:`CLONE_VARIABLES`), what an inspector may block (see
-        :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits' ``OCOP_RATE_LIMIT_*`` (see
-        :data:`RATE_LIMIT_VARIABLES`).
+        ``OCOP_TRUSTED_PROXIES``, ``OCOP_PHOTO_THREADS``, ``OCOP_PHOTO_QUEUE``, the clone
+        rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`), what an inspector may
+        block (see :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits'
+        ``OCOP_RATE_LIMIT_*`` (see :data:`RATE_LIMIT_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
         set, the demo passphrase is used outside a demo, or a number, a switch, a rate limit
@@ -103,6 +105,7 @@ class Settings:
             scanner_list_age_hours=int(age),
             secure_cookies=_switch(env, "OCOP_SECURE_COOKIES", default=not demo),
             session_hours=int(hours),
+            **_photo_pool(env),
         )
 
 
@@ -119,6 +122,27 @@ def _switch(env: dict[str, str], variable: str, *, default: bool) -> bool:
     if value not in _SWITCH:
         raise SettingsError(f"{variable} must be 1 or 0 (on or off), not {value!r}")
     return _SWITCH[value]
+
+
+#: The photo decoding pool's sizes: variable -> (setting, lowest value allowed).
+PHOTO_VARIABLES = {
+    "OCOP_PHOTO_THREADS": ("photo_threads", 1),
+    "OCOP_PHOTO_QUEUE": ("photo_queue", 0),
+}
+
+
+def _photo_pool(env: dict[str, str]) -> dict[str, int]:
+    """The photo pool's sizes that the environment sets. Raises :class:`SettingsError` when
+    one is not a whole number from its lowest value to 64."""
+    sizes = {}
+    for variable, (setting, lowest) in PHOTO_VARIABLES.items():
+        value = env.get(variable)
+        if not value:
+            continue
+        if not value.isdigit() or not lowest <= int(value) <= 64:
+            raise SettingsError(f"{variable} must be a whole number from {lowest} to 64")
+        sizes[setting] = int(value)
+    return sizes
 
 
 CLONE_VARIABLES = {

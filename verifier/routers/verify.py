@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from verifier.deps import Now, OptionalActor, ServiceDep
-from verifier.errors import Invalid, TooLarge
+from verifier.deps import Now, OptionalActor, PhotosDep, ServiceDep
+from verifier.errors import TooLarge
 from verifier.inputs import Line
-from verifier.qrimage import QrNotFound, decode_image
 from verifier.views import verdict_body
 
 router = APIRouter(prefix="/api/v1", tags=["verify"])
@@ -80,15 +79,18 @@ def verify_post(
 
 @router.post("/verify/image", summary="Verify a photo of a stamp")
 async def verify_image(
-    service: ServiceDep, now: Now, actor: OptionalActor, file: Annotated[UploadFile, File()]
+    service: ServiceDep,
+    photos: PhotosDep,
+    now: Now,
+    actor: OptionalActor,
+    file: Annotated[UploadFile, File()],
 ) -> Response:
-    """Decode the QR code in the uploaded photo on the server, then verify it."""
+    """Decode the QR code in the uploaded photo on the server (in a bounded pool of threads,
+    off the event loop), then verify it. Errors: 413 ``photo_too_large``, 422
+    ``photo_unreadable`` or ``qr_not_found``, 503 ``photo_busy`` with ``Retry-After``."""
     limit = service.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"the photo is larger than {limit // (1024 * 1024)} MB")
-    try:
-        code = decode_image(data)
-    except QrNotFound as exc:
-        raise Invalid(exc.detail) from None
+    code = await photos.read(data)
     return _verify(service, now, actor, VerifyRequest(code=code[:CODE_LIMIT]))

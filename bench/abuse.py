@@ -2,6 +2,7 @@
 baseline taken in the same run.
 
     .venv/bin/python bench/abuse.py [--workers 1] photo [--rounds 4] [--seconds 5] [--uploaders 2]
+    .venv/bin/python bench/abuse.py [--workers 1] poison [--batch 500] [--per-stamp 2000]
 
 photo: the latency of plain anonymous `GET /api/v1/verify` (p50/p90/p99) without uploads and
 while clients upload large photos of a stamp to `POST /api/v1/verify/image` without pause (two
@@ -10,6 +11,14 @@ over the pixel cap, in turn; more alternate alike), in alternating rounds so tha
 shared machine hits both. Target: p90 under 150 ms with the uploaders. Each checker sends at a
 fixed pace and a check's latency counts from when it was due, so a stall is not hidden by the
 checkers waiting for it.
+
+poison: the anonymous attack that once turned genuine stamps into "suspected copy": checks of
+one genuine stamp and of every serial of a fresh batch from made-up phones alternating Hà Nội
+and Sài Gòn, a third of them with forged codes naming the same serials, at full speed; first
+with the service's own rate limits, then with them raised (so that what the evidence rules do
+shows, not only the limits). It prints the requests sent, the answers by status, and the
+verdicts afterwards, which must all still be `genuine`, with no more serials flagged and no
+more batches on the desk than before.
 
 Each mode is a function taking the parsed arguments; `deployment` starts the service for it.
 Everything runs on 127.0.0.1 and stops by itself.
@@ -29,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -71,10 +81,20 @@ class Deployment:
         return str(urls[verdict])
 
 
+# The rate limits raised out of the way, for a mode that measures something else than them.
+NO_LIMITS = {
+    "OCOP_RATE_LIMIT_VERIFY": "1000000000/minute",
+    "OCOP_RATE_LIMIT_PHOTO": "1000000000/minute",
+}
+
+
 @contextmanager
-def deployment(workers: int, codes: int = 2000) -> Iterator[Deployment]:
+def deployment(
+    workers: int, codes: int = 2000, settings: dict[str, str] | None = None
+) -> Iterator[Deployment]:
     """Yield a demo served by `ocop serve --workers WORKERS` with ``codes`` fresh genuine
-    stamps; stop the server and delete the demo afterwards."""
+    stamps and the environment ``settings`` (the service's defaults otherwise); stop the
+    server and delete the demo afterwards."""
     work = Path(tempfile.mkdtemp(prefix="ocop-abuse-"))
     try:
         now = datetime.now(UTC)
@@ -82,7 +102,8 @@ def deployment(workers: int, codes: int = 2000) -> Iterator[Deployment]:
         fresh, _public_key = make_codes(work / "data", codes, now)
         info = json.loads((work / "data/demo.json").read_text())
         port = free_port()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "OCOP_KEY_PASSPHRASE": "demo"}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "OCOP_KEY_PASSPHRASE": "demo",
+               **(settings or {})}  # fmt: skip
         command = [sys.executable, "-m", "verifier", "serve", "--data-dir", str(work / "data"),
                    "--port", str(port), "--workers", str(workers)]  # fmt: skip
         process = serve(command, env, port, "/healthz")
@@ -218,7 +239,7 @@ def uploader(
 def photo(args: argparse.Namespace) -> int:
     """Print verify latency without and with clients uploading large photos, measured in
     alternating rounds (so that drift on a shared machine hits both)."""
-    with deployment(args.workers) as service:
+    with deployment(args.workers, settings=NO_LIMITS) as service:
         genuine = service.sample("genuine")
         png = ("6300x6300.png", stamp_photo(genuine, 6300, 6300, "PNG"))
         big = ("7200x5400.jpg", stamp_photo(genuine, 7200, 5400, "JPEG"))
@@ -239,6 +260,7 @@ def photo(args: argparse.Namespace) -> int:
     print(
         f"{args.workers} workers; {args.checkers} checkers at {args.rate:.0f} verifies/s each; "
         f"{args.rounds} alternating rounds of {args.seconds:.0f} s; latency of GET /api/v1/verify"
+        "; the verify and photo rate limits raised (all from one address)"
     )
     print(f"{'':34} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}   p90 by round")
     uploading = f"{args.uploaders} clients uploading photos"
@@ -258,6 +280,116 @@ def photo(args: argparse.Namespace) -> int:
     return 0
 
 
+# poison: anonymous requests that once turned genuine stamps into "suspected copy" (issue 15,
+# finding 1): far-apart places, made-up phones and forged codes naming real serials.
+
+HANOI, SAIGON = "21.03,105.85", "10.78,106.70"
+
+
+def forged(code: str) -> str:
+    """Return ``code`` with its signature changed: a forged stamp naming the same serial."""
+    head, digits = code.rsplit("/", 1)
+    tail = "000000" if digits[-6:] != "000000" else "000001"
+    return f"{head}/{digits[:-6]}{tail}"
+
+
+def poison_requests(targets: list[str], per_target: int) -> list[str]:
+    """Return the attack's request paths: for each target stamp, ``per_target`` anonymous
+    checks that alternate Hà Nội and Sài Gòn, each from a new made-up phone, one in three of
+    them with a forged code of the same serial."""
+    paths = []
+    for t, code in enumerate(targets):
+        for n in range(per_target):
+            query = urllib.parse.urlencode({
+                "code": forged(code) if n % 3 == 2 else code,
+                "device_id": f"attacker-{t}-{n}",
+                "location": HANOI if n % 2 else SAIGON,
+            })  # fmt: skip
+            paths.append("/api/v1/verify?" + query)
+    return paths
+
+
+def flood(service: Deployment, paths: list[str], connections: int) -> tuple[Counter[int], float]:
+    """Send every path once, from ``connections`` clients at full speed; return the answers
+    by status and the seconds it took."""
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def client(offset: int) -> Callable[[threading.Event], None]:
+        def loop(stop: threading.Event) -> None:
+            connection = service.connect()
+            for path in paths[offset::connections]:
+                connection.request("GET", path)
+                answer = connection.getresponse()
+                answer.read()
+                with lock:
+                    statuses[answer.status] += 1
+            connection.close()
+
+        return loop
+
+    started = time.perf_counter()
+    with running([client(n) for n in range(connections)]):
+        pass
+    return statuses, time.perf_counter() - started
+
+
+def judged(service: Deployment, targets: list[str]) -> tuple[Counter[str], int, int]:
+    """Return the targets' verdicts once every check sent is written (judged by the service's
+    own code on its database, as an operator's `ocop verify`), how many serials are flagged
+    as copied, and how many batches the desk lists to look into (the demo has one of each,
+    from its inspectors' checks)."""
+    from verifier import findings, registry  # noqa: PLC0415 - after the server made the schema
+    from verifier.models import SerialScans  # noqa: PLC0415
+    from verifier.service import Service  # noqa: PLC0415
+    from verifier.settings import Settings  # noqa: PLC0415
+
+    time.sleep(1)  # the workers write their queued checks every 250 ms
+    now = datetime.now(UTC)
+    settings = Settings.load(service.data_dir, {**os.environ, "OCOP_KEY_PASSPHRASE": "demo"})
+    checker = Service.start(settings, now)
+    try:
+        verdicts = Counter(str(checker.verify(code, now, role="operator").verdict.verdict)
+                           for code in targets)  # fmt: skip
+        with checker.sessions() as session:
+            flagged = session.query(SerialScans).filter(SerialScans.flag.is_not(None)).count()
+            tokens = service.info["tokens"]
+            assert isinstance(tokens, dict)
+            central = registry.actor_for_token(session, tokens["authority_VN-TW"])
+            assert central is not None
+            listed = len(findings.flagged_batches(session, central, settings.clone_rules))
+    finally:
+        checker.close()
+    return verdicts, flagged, listed
+
+
+def poison(args: argparse.Namespace) -> int:
+    """Drive the poisoning attack against one genuine stamp and a whole batch, with the
+    service's own rate limits and again with them raised out of the way; print the requests
+    sent, the answers by status and the verdicts afterwards (all must stay genuine)."""
+    failed = False
+    for label, settings in (("default rate limits", {}), ("rate limits raised", NO_LIMITS)):
+        with deployment(args.workers, codes=args.batch, settings=settings) as service:
+            targets = [service.sample("genuine"), *service.codes]
+            paths = poison_requests(targets[:1], args.per_stamp)
+            paths += poison_requests(targets[1:], args.per_serial)
+            before = judged(service, targets)
+            statuses, seconds = flood(service, paths, args.connections)
+            verdicts, flagged, listed = judged(service, targets)
+        answered = ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items()))
+        print(f"{label} ({args.workers} workers, {args.connections} connections from one "
+              f"address): {len(paths)} requests in {seconds:.1f} s "
+              f"({len(paths) / seconds:.0f}/s); answered {answered}")  # fmt: skip
+        after = ", ".join(f"{v}: {n}" for v, n in verdicts.most_common())
+        print(f"  targets: the demo's genuine stamp ({args.per_stamp} requests) and a batch of "
+              f"{args.batch} ({args.per_serial} each); verdicts after: {after}; serials "
+              f"flagged as copied: {before[1]} before, {flagged} after; batches on the desk: "
+              f"{before[2]} before, {listed} after")  # fmt: skip
+        failed |= set(verdicts) != {"genuine"} or (flagged, listed) != before[1:]
+    print("every target still genuine, nothing new flagged: " + ("NO" if failed else "yes"))
+    return 1 if failed else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -273,6 +405,12 @@ def main() -> int:
     stall.add_argument("--uploaders", type=int, default=2, help="clients uploading photos")
     stall.add_argument("--rate", type=float, default=50, help="verifies a second per checker")
     stall.set_defaults(run=photo)
+    attack = modes.add_parser("poison", help="anonymous requests against genuine stamps")
+    attack.add_argument("--batch", type=int, default=500, help="stamps in the attacked batch")
+    attack.add_argument("--per-stamp", type=int, default=2000, help="requests on one stamp")
+    attack.add_argument("--per-serial", type=int, default=12, help="requests per batch serial")
+    attack.add_argument("--connections", type=int, default=8, help="attacking connections")
+    attack.set_defaults(run=poison)
     args = parser.parse_args()
     result: int = args.run(args)
     return result

@@ -358,3 +358,23 @@ def test_workers_starting_together_migrate_in_turn(database_url: str) -> None:
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_a_closed_recorder_returns_every_threads_connection_regression(
+    database_url: str,
+) -> None:
+    """Each thread that reads through a recorder keeps a connection of its own; request
+    threads outlive a closed service, so their connections stayed open and a long test run on
+    PostgreSQL ran out of server connections. Closing the recorder returns them all."""
+    engine = make_engine(database_url, writer=True)
+    migrate(engine)
+    recorder = ScanRecorder(session_factory(engine), flush_seconds=3600)
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            serials = [BLOCK_SERIALS * n for n in range(1, 9)]  # a block each: a read each
+            list(pool.map(lambda s: recorder.record(scan(s)), serials))
+        assert engine.pool.checkedout() >= 2  # type: ignore[attr-defined]
+    finally:
+        recorder.close()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    engine.dispose()

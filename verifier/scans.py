@@ -274,6 +274,7 @@ class ScanRecorder:
                 seen = connection.exec_driver_sql(self._sql["version"]).scalar_one()
             self._seen = int(seen)
         self.trouble: Trouble | None = None  # None while the flushes succeed
+        self._connections: list[Any] = []  # every thread's own, see _cursor
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()  # one flush at a time: see flush
         self._wake = threading.Event()
@@ -288,6 +289,8 @@ class ScanRecorder:
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
             self._local.connection = connection = self._engine.raw_connection()
+            with self._lock:
+                self._connections.append(connection)
             driver = connection.driver_connection
             if self._engine.dialect.name == "postgresql":
                 driver.autocommit = True
@@ -540,11 +543,17 @@ class ScanRecorder:
             connection.exec_driver_sql(self._sql["away"], away)
 
     def close(self) -> None:
-        """Stop the background thread after a last flush."""
+        """Stop the background thread after a last flush, and close the connections every
+        thread checked out (they are kept for a thread's lifetime, and request threads
+        outlive a service that is closed)."""
         self._stopped = True
         self._wake.set()
         self._thread.join(timeout=10)
         self.flush()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
 
     def _run(self) -> None:
         while not self._stopped:

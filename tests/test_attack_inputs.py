@@ -135,13 +135,13 @@ FORM_FIELDS: dict[str, Any] = {
 PATH_TEXT = {"kind": "csv", "code": "x"}
 
 
-def _is_integer(annotation: Any) -> bool:
-    """Whether a parameter's type is an integer (or an optional one)."""
+def _is_integer(annotation: Any, kind: type = int) -> bool:
+    """Whether a parameter's type is an integer, or ``kind`` (or an optional one)."""
     if get_origin(annotation) is Annotated:
-        return _is_integer(get_args(annotation)[0])
+        return _is_integer(get_args(annotation)[0], kind)
     if get_origin(annotation) in (Union, types.UnionType):
-        return any(_is_integer(a) for a in get_args(annotation))
-    return annotation is int
+        return any(_is_integer(a, kind) for a in get_args(annotation))
+    return annotation is kind
 
 
 def _model(annotation: Any) -> type[BaseModel] | None:
@@ -160,27 +160,29 @@ def _params(dependant: Dependant, kind: str) -> list[Any]:
     return found
 
 
-def _integer_fields(route: APIRoute) -> list[tuple[str, str]]:
-    """Return the route's integer inputs as (where, name): path, query, form or json,
-    including the fields of models taken from the query or the body."""
+def _integer_fields(route: APIRoute, kind: type = int) -> list[tuple[str, str]]:
+    """Return the route's integer (or ``kind``) inputs as (where, name): path, query, form or
+    json, including the fields of models taken from the query or the body."""
     found = []
     for param in _params(route.dependant, "path"):
-        if _is_integer(param.field_info.annotation):
+        if _is_integer(param.field_info.annotation, kind):
             found.append(("path", param.name))
     for where in ("query", "body"):
         for param in _params(route.dependant, where):
             info, model = param.field_info, _model(param.field_info.annotation)
-            kind = "form" if isinstance(info, Form) else "json" if where == "body" else where
+            place = "form" if isinstance(info, Form) else "json" if where == "body" else where
             if model is not None:
                 found += [
-                    (kind, n) for n, f in model.model_fields.items() if _is_integer(f.annotation)
+                    (place, n)
+                    for n, f in model.model_fields.items()
+                    if _is_integer(f.annotation, kind)
                 ]
-            elif _is_integer(info.annotation):
-                found.append((kind, param.name))
+            elif _is_integer(info.annotation, kind):
+                found.append((place, param.name))
     return found
 
 
-def _request(path: str, route: APIRoute, where: str, name: str, value: int) -> dict[str, Any]:
+def _request(path: str, route: APIRoute, where: str, name: str, value: int | str) -> dict[str, Any]:
     """Return the request (method, url, body) sending ``value`` as the route's ``name``."""
     url = path
     for param in _params(route.dependant, "path"):
@@ -266,6 +268,33 @@ def test_out_of_range_integers_are_refused_on_every_route_regression(
                     wrong.append(f"{path} {where} {name}={value}: {answer.status_code}")
     assert checked >= 100, "the walk found too few integer parameters: is it still walking?"
     assert not wrong, "\n".join(wrong)
+
+
+def test_control_characters_are_refused_in_every_text_field_regression(
+    demo: Demo, signed_in: SignedIn
+) -> None:
+    """A NUL byte in a text field was stored as it came (PostgreSQL then refused it, failing
+    whatever else travelled with it) or reached a query (a 500). Every text a route takes in
+    its query, form or JSON body, on every route the app has now or gets later, answers 422
+    with the JSON error body for control characters."""
+    checked, wrong = 0, []
+    for path, route in _routes(_api(demo).routes):
+        for where, name in _integer_fields(route, str):
+            # a path's text is routed; a csrf token has its own 403; a stamp's code is judged
+            # (control characters make it "malformed", the answer for any text that is no stamp)
+            if where == "path" or name in ("csrf", "code"):
+                continue
+            for value in ("a\x00b", "Mật ong\x1b[31m", "dòng một\ndòng hai\x07"):
+                answer = signed_in.request(**_request(path, route, where, name, value))
+                checked += 1
+                body = answer.json() if answer.headers.get("content-type", "").startswith(
+                    "application/json") else {}  # fmt: skip
+                if answer.status_code != 422 or "error" not in body:
+                    wrong.append(f"{path} {where} {name}: {answer.status_code}")
+    assert checked >= 60, "the walk found too few text parameters: is it still walking?"
+    assert not wrong, "\n".join(wrong)
+    judged = signed_in.client.get("/api/v1/verify", params={"code": "a\x00b"}).json()
+    assert judged["verdict"] == "malformed"
 
 
 # --- finding 9b: a corrupt audit log is reported, not raised ------------------------------

@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Query, Request
 from pydantic import Field
 
 from verifier.errors import Unauthorized
+from verifier.inputs import Line
 from verifier.messages import Language
 from verifier.qrimage import PhotoReader
 from verifier.registry import Actor, actor_for_token
@@ -83,7 +84,7 @@ OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
 
 
 def get_language(
-    request: Request, lang: Annotated[str | None, Query(max_length=5)] = None
+    request: Request, lang: Annotated[Line | None, Query(max_length=5)] = None
 ) -> Language:
     """Vietnamese unless ``?lang=en`` or the ``lang`` cookie says English."""
     chosen = lang or request.cookies.get("lang")

@@ -16,6 +16,7 @@ from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, Layout
 from verifier import printing, registry
 from verifier.deps import ActorDep, IdempotencyKey, Now, RowId, ServiceDep
 from verifier.errors import Conflict, Invalid
+from verifier.inputs import Line
 from verifier.models import Batch, SigningKey
 from verifier.registry import Actor
 from verifier.service import Service
@@ -33,7 +34,7 @@ class BatchIn(BaseModel):
 
 
 class VoidIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Line = Field(min_length=3, max_length=500)
 
 
 def batch_json(b: Batch) -> dict[str, Any]:

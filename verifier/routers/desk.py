@@ -19,6 +19,7 @@ from signing._dates import vietnam_date
 from verifier import clones, findings, registry
 from verifier.deps import Count, KeyIndex, LanguageDep, Now, RowId, Serial, ServiceDep
 from verifier.errors import NotFound, ServiceError, Unauthorized
+from verifier.inputs import Line, Text
 from verifier.messages import (
     CERTIFICATE_STATES,
     CONSUMER,
@@ -60,7 +61,8 @@ def _back(anchor: str = "", error: str = "", page: str = "/desk") -> RedirectRes
     return RedirectResponse(f"{page}{query}{anchor}", status_code=303)
 
 
-Back = Annotated[str, Form(max_length=40)]
+Back = Annotated[Line, Form(max_length=40)]
+Error = Annotated[Line, Query(max_length=40)]  # a refusal's code, shown by its wording
 
 
 def _refusals(service: Service, language: Language) -> dict[str, str]:
@@ -74,7 +76,7 @@ def _refusals(service: Service, language: Language) -> dict[str, str]:
 
 @router.get("", response_class=HTMLResponse)
 def desk(
-    request: Request, service: ServiceDep, language: LanguageDep, now: Now, error: str = ""
+    request: Request, service: ServiceDep, language: LanguageDep, now: Now, error: Error = ""
 ) -> Response:
     signed = DESK.signed_in(request, service, now)
     refusals = _refusals(service, language)
@@ -102,7 +104,7 @@ def desk(
 
 @router.post("/sign-in")
 def sign_in(
-    request: Request, service: ServiceDep, now: Now, token: Annotated[str, Form(max_length=200)]
+    request: Request, service: ServiceDep, now: Now, token: Annotated[Line, Form(max_length=200)]
 ) -> Response:
     answer = _back()
     if DESK.sign_in(request, service, now, token.strip(), answer) is None:
@@ -125,7 +127,7 @@ def block(
     now: Now,
     key_index: Annotated[KeyIndex, Form()],
     serial: Annotated[Serial, Form()],
-    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    reason: Annotated[Line, Form(min_length=3, max_length=500)],
     last_serial: Annotated[Serial | None, Form()] = None,
     back: Back = "/desk",
 ) -> Response:
@@ -145,7 +147,7 @@ def lift_block(
     service: ServiceDep,
     now: Now,
     block_id: RowId,
-    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    reason: Annotated[Line, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
     """Lift a block put by mistake or cleared by an investigation; audited."""
@@ -162,7 +164,7 @@ def clear_pattern(
     now: Now,
     key_index: KeyIndex,
     serial: Serial,
-    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    reason: Annotated[Line, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
     """Clear a serial's clone flag once an investigation found the stamp genuine: only checks
@@ -182,7 +184,7 @@ def void_batch(
     service: ServiceDep,
     now: Now,
     batch_id: RowId,
-    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    reason: Annotated[Line, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
     """Void a batch: its stamps become unregistered everywhere."""
@@ -198,9 +200,9 @@ def revoke_certificate(
     service: ServiceDep,
     now: Now,
     certificate_id: RowId,
-    decision: Annotated[str, Form(min_length=3, max_length=64)],
-    decision_date: Annotated[str, Form(max_length=10)],
-    reason: Annotated[str, Form(min_length=3, max_length=500)],
+    decision: Annotated[Line, Form(min_length=3, max_length=64)],
+    decision_date: Annotated[Line, Form(max_length=10)],
+    reason: Annotated[Line, Form(min_length=3, max_length=500)],
     back: Back = "/desk",
 ) -> Response:
     """Revoke a recognition by decision: all its stamps show "revoked", online and offline.
@@ -246,7 +248,7 @@ def serial_page(
     key_index: KeyIndex,
     serial: Serial,
     now: Now,
-    error: str = "",
+    error: Error = "",
 ) -> Response:
     """One serial's file: its scans, the places they came from, its batch and certificate,
     and the actions on them."""
@@ -308,8 +310,8 @@ def follow_up(
     service: ServiceDep,
     now: Now,
     report_id: RowId,
-    status: Annotated[str, Form(max_length=16)],
-    note: Annotated[str, Form(max_length=2000)] = "",
+    status: Annotated[Line, Form(max_length=16)],
+    note: Annotated[Text, Form(max_length=2000)] = "",
 ) -> Response:
     return _act(
         signed, service, now, "/desk", f"#report-{report_id}",

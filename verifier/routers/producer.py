@@ -16,6 +16,7 @@ from signing._dates import vietnam_date
 from verifier import registry
 from verifier.deps import IdempotencyKey, LanguageDep, Now, RowId, ServiceDep
 from verifier.errors import ServiceError, Unauthorized
+from verifier.inputs import Line
 from verifier.models import Batch, Certificate, Product, Role
 from verifier.provinces import PROVINCES
 from verifier.registry import Actor
@@ -104,7 +105,7 @@ def desk(
     language: LanguageDep,
     now: Now,
     batch: Annotated[RowId | None, Query()] = None,
-    error: Annotated[str | None, Query(max_length=20)] = None,
+    error: Annotated[Line | None, Query(max_length=20)] = None,
 ) -> Response:
     signed = PRODUCER.signed_in(request, service, now)
     if signed is None:
@@ -137,7 +138,7 @@ def desk(
 
 @router.post("/sign-in")
 def sign_in(
-    request: Request, service: ServiceDep, now: Now, token: Annotated[str, Form(max_length=200)]
+    request: Request, service: ServiceDep, now: Now, token: Annotated[Line, Form(max_length=200)]
 ) -> Response:
     answer = RedirectResponse("/producer", status_code=303)
     if PRODUCER.sign_in(request, service, now, token.strip(), answer) is None:
@@ -158,8 +159,8 @@ def order(
     signed: Posted,
     service: ServiceDep,
     now: Now,
-    certificate_id: Annotated[str, Form(max_length=12)],
-    count: Annotated[str, Form(max_length=12)],
+    certificate_id: Annotated[Line, Form(max_length=12)],
+    count: Annotated[Line, Form(max_length=12)],
     markets: Annotated[list[str], Form(max_length=34)] = [],  # noqa: B006 (FastAPI copies it)
     order_key: Annotated[IdempotencyKey | None, Form()] = None,
 ) -> Response:

@@ -16,6 +16,7 @@ from stamps.spreadsheet import csv_text
 from verifier import public
 from verifier.deps import Count, LanguageDep, Now, ServiceDep
 from verifier.index import PublicCertificate, RegistryIndex
+from verifier.inputs import Line
 from verifier.messages import CERTIFICATE_STATES
 from verifier.provinces import PROVINCES
 from verifier.routers.pages import render
@@ -32,7 +33,7 @@ Group = Literal["food", "beverage", "herbal", "handicraft", "ornamental", "touri
 class FilterQuery(BaseModel):
     """Search parameters, validated (the JSON and CSV searches)."""
 
-    q: str = Field("", max_length=100)
+    q: Line = Field("", max_length=100)
     province: str | None = Field(None, pattern=r"^[0-9]{2}$")
     group: Group | None = None
     stars: int | None = Field(None, ge=3, le=5)
@@ -74,11 +75,11 @@ def registry_page(
     service: ServiceDep,
     now: Now,
     language: LanguageDep,
-    q: Annotated[str, Query(max_length=100)] = "",
-    province: Annotated[str, Query(max_length=2)] = "",
-    group: Annotated[str, Query(max_length=20)] = "",
-    stars: Annotated[str, Query(max_length=1)] = "",
-    status: Annotated[str, Query(max_length=12)] = "",
+    q: Annotated[Line, Query(max_length=100)] = "",
+    province: Annotated[Line, Query(max_length=2)] = "",
+    group: Annotated[Line, Query(max_length=20)] = "",
+    stars: Annotated[Line, Query(max_length=1)] = "",
+    status: Annotated[Line, Query(max_length=12)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     filters = public.Filters(

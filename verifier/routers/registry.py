@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from verifier import registry
 from verifier.deps import SERIAL_LIMIT, ActorDep, KeyIndex, Now, RowId, Serial, ServiceDep
 from verifier.errors import Invalid, TooLarge
+from verifier.inputs import Line
 from verifier.models import Certificate, Producer, ProducerKind, Product, ProductGroup, Role
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
@@ -19,38 +20,38 @@ PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 
 
 class ProducerIn(BaseModel):
-    legal_name: str = Field(min_length=2, max_length=300)
+    legal_name: Line = Field(min_length=2, max_length=300)
     kind: ProducerKind
-    registration_number: str = Field(min_length=3, max_length=32)
-    address: str = Field(min_length=3, max_length=500)
+    registration_number: Line = Field(min_length=3, max_length=32)
+    address: Line = Field(min_length=3, max_length=500)
     province_code: str = Field(pattern=r"^[0-9]{2}$")
     commune_code: str | None = Field(default=None, pattern=r"^[0-9]{1,16}$")
 
 
 class ProductIn(BaseModel):
-    name: str = Field(min_length=2, max_length=300)
+    name: Line = Field(min_length=2, max_length=300)
     product_group: ProductGroup
-    pack_description: str = Field(min_length=1, max_length=500)
+    pack_description: Line = Field(min_length=1, max_length=500)
     gtin: str | None = Field(default=None, pattern=r"^[0-9]{8,14}$")
 
 
 class CertificateIn(BaseModel):
     product_id: RowId
     stars: int = Field(ge=3, le=5)
-    decision_number: str = Field(min_length=3, max_length=64)
+    decision_number: Line = Field(min_length=3, max_length=64)
     decision_date: date
-    legal_basis: str | None = Field(default=None, max_length=300)
+    legal_basis: Line | None = Field(default=None, max_length=300)
 
 
 class RevokeIn(BaseModel):
-    decision: str = Field(min_length=3, max_length=64)
+    decision: Line = Field(min_length=3, max_length=64)
     decision_date: date
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Line = Field(min_length=3, max_length=500)
 
 
 class ReevaluateIn(BaseModel):
     stars: int = Field(ge=3, le=5)
-    decision_number: str = Field(min_length=3, max_length=64)
+    decision_number: Line = Field(min_length=3, max_length=64)
     decision_date: date
 
 
@@ -233,7 +234,7 @@ class BlockIn(BaseModel):
     key_index: KeyIndex
     first_serial: Serial
     last_serial: Serial
-    reason: str = Field(min_length=3, max_length=500)
+    reason: Line = Field(min_length=3, max_length=500)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from signing import MalformedStamp, VerdictCode, parse_stamp
 from verifier import registry
 from verifier.deps import ActorDep, Now, ServiceDep
 from verifier.errors import Invalid
+from verifier.inputs import Line, Text
 from verifier.models import Report
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -26,12 +27,12 @@ MAX_PHOTO_BYTES = 2 * 1024 * 1024
 class ReportIn(BaseModel):
     client_id: str = Field(pattern=r"^[A-Za-z0-9-]{8,64}$")
     created_at: datetime
-    code: str = Field(min_length=1, max_length=2048)
+    code: Line = Field(min_length=1, max_length=2048)
     verdict: VerdictCode
     stars_seen: int | None = Field(default=None, ge=1, le=5)
-    shop_name: str = Field(min_length=1, max_length=200)
-    address: str = Field(min_length=1, max_length=300)
-    note: str = Field(default="", max_length=2000)
+    shop_name: Line = Field(min_length=1, max_length=200)
+    address: Line = Field(min_length=1, max_length=300)
+    note: Text = Field(default="", max_length=2000)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     photos: list[str] = Field(default_factory=list, max_length=registry.MAX_REPORT_PHOTOS)

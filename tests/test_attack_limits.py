@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -269,31 +268,6 @@ def test_default_limits_leave_a_shop_and_a_carrier_nat_inside(demo: Demo) -> Non
     assert {a.status_code for a in answers} == {200}
 
 
-def test_the_limiter_starts_no_thread_per_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The library's in-memory storage started a sweeper thread after a check whenever the last
-    one had ended: about a hundred a second on a busy worker, whose event loop waited for each.
-    Fails too if an upgrade of ``limits`` stops calling the private hook the service replaces."""
-    started: list[object] = []
-
-    class RecordedTimer:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            started.append(args)
-
-        def start(self) -> None:
-            pass
-
-        def is_alive(self) -> bool:
-            return False
-
-    monkeypatch.setattr(threading, "Timer", RecordedTimer)  # as the storage calls it
-    for strategy in ("fixed-window", "sliding-window-counter", "moving-window"):
-        limiter = Limiter(RateLimits(verify="1000/minute", strategy=strategy))
-        started.clear()  # the storage's constructor starts one
-        for _ in range(50):
-            assert limiter.hit("verify", "192.0.2.1") is None
-        assert started == [], strategy
-
-
 def test_client_key_groups_an_ipv6_subscriber_by_its_64() -> None:
     assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9")
     assert client_key("2001:db8:1:2::1") != client_key("2001:db8:1:3::1")
@@ -313,19 +287,36 @@ def test_rate_limit_settings_come_from_the_environment(tmp_path: Any) -> None:
     env = {
         "OCOP_KEY_PASSPHRASE": "not-the-demo",
         "OCOP_RATE_LIMIT_VERIFY": "100/second;1000/minute",
-        "OCOP_RATE_LIMIT_STRATEGY": "moving-window",
         "OCOP_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8",
     }
     settings = Settings.load(tmp_path, env)
     assert settings.rate_limits.verify == "100/second;1000/minute"
-    assert settings.rate_limits.strategy == "moving-window"
     assert settings.rate_limits.sign_in == RateLimits().sign_in
     assert settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
     for variable, value in [
         ("OCOP_RATE_LIMIT_VERIFY", "lots"),
         ("OCOP_RATE_LIMIT_SIGN_IN", "0/minute"),
-        ("OCOP_RATE_LIMIT_STRATEGY", "leaky"),
         ("OCOP_TRUSTED_PROXIES", "10.0.0.0/8, proxy.example"),
     ]:
         with pytest.raises(SettingsError):
             Settings.load(tmp_path, {**env, variable: value})
+
+
+def test_the_limiter_counts_in_windows_and_says_when_to_come_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every limit of a kind counts (a burst and an hourly one); a new window starts afresh;
+    the wait is until the window that refused ends; counters of windows past are swept."""
+    clock = [3600.0 * 100 + 10]  # 10 s into a minute and into an hour
+    monkeypatch.setattr("verifier.ratelimits.time.monotonic", lambda: clock[0])
+    limiter = Limiter(RateLimits(sign_in="2/minute;3/hour"))
+    assert [limiter.hit("sign_in", "a") for _ in range(3)] == [None, None, 50]
+    assert limiter.exhausted("sign_in", "a") == 50
+    assert limiter.hit("sign_in", "b") is None  # another client, its own counters
+    clock[0] += 60  # the next minute: the minute's count starts again, the hour's does not
+    assert limiter.exhausted("sign_in", "a") == 3600 - 70
+    assert limiter.hit("sign_in", "a") == 3600 - 70
+    clock[0] += 3600  # a new hour, and a sweep of what passed
+    assert limiter.exhausted("sign_in", "a") is None
+    assert limiter.hit("sign_in", "a") is None
+    assert len(limiter._counts) == 2  # client a's minute and hour; b's were swept

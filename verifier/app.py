@@ -123,10 +123,14 @@ class FastVerify:
             await self.app(scope, receive, send)
             return
         stars = query.get("stars_seen")
-        result = self.service.verify(  # an anonymous caller's device_id and location count
-            query["code"], self.clock(), stars_seen=int(stars) if stars else None
-        )  # for nothing (see Service); a fault here is answered by Edge
-        body = verdict_body(result, self.service.settings.public_host)
+        try:  # an anonymous caller's device_id and location count for nothing (see Service)
+            result = self.service.verify(
+                query["code"], self.clock(), stars_seen=int(stars) if stars else None
+            )
+            body = verdict_body(result, self.service.settings.public_host)
+        except Exception as exc:  # outside FastAPI, whose own handler answers its routes
+            await _internal_error(scope, exc)(scope, receive, with_headers(send, self.headers))
+            return
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", b"%d" % len(body)),
@@ -180,8 +184,8 @@ _STAMP_PAGES = ("/s/", "/S/")
 class Edge:
     """The outermost layer, in front of the hot path: names the client, refuses a client over
     its rate limits with 429 (JSON for the API, a page for a person), counts the bearer tokens
-    answered 401, takes a trusted proxy's request id, and answers a fault that escaped
-    everything inside with a JSON 500 and its request id."""
+    answered 401 and takes a trusted proxy's request id. (A fault is answered where it is
+    raised: by FastAPI's handler, or by :class:`FastVerify` on the hot path.)"""
 
     def __init__(self, app: ASGIApp, settings: Settings, headers: Headers) -> None:
         self.app, self.headers = app, headers  # the security headers of its own answers
@@ -199,7 +203,7 @@ class Edge:
             return
         if bearer is not None:
             send = self._counting_failures(send, client)
-        await self._answered(scope, receive, send)
+        await self.app(scope, receive, send)
 
     def _caller(self, scope: Scope) -> tuple[str, bytes | None]:
         """Return what the client is counted by and its ``Authorization`` header, if any.
@@ -244,23 +248,6 @@ class Edge:
             await send(message)
 
         return counting
-
-    async def _answered(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the application; answer JSON 500 for a fault raised before it answered (a
-        fault after that was answered by FastAPI's handler, and is raised on)."""
-        started = False
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking)
-        except Exception as exc:
-            if started:
-                raise
-            await _internal_error(scope, exc)(scope, receive, with_headers(send, self.headers))
 
 
 def _internal_error(scope: Scope, exc: Exception) -> Response:

@@ -1,5 +1,5 @@
 """Rate limits per client: how many checks, photo checks, sign-ins and failed tokens one client
-may send, counted by the ``limits`` library in each worker's memory.
+may send, written in the ``limits`` library's notation and counted in each worker's memory.
 
 A client is its address (an IPv6 address by its /64, which one subscriber holds whole), or,
 for a check signed with a bearer token, that token: inspectors behind one carrier's address
@@ -18,12 +18,10 @@ from ipaddress import IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Literal
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
-from limits.strategies import STRATEGIES
 
 __all__ = [
     "RATE_LIMITS", "Kind", "Limiter", "RateLimits", "TrustedProxies", "client_key",
-    "swept_memory_storage", "token_client",
+    "token_client",
 ]  # fmt: skip
 
 Kind = Literal["verify", "photo", "sign_in", "token_failures"]
@@ -41,19 +39,12 @@ class RateLimits:
     photo: str = "60/minute"  # photos decoded on the server
     sign_in: str = "20/minute;200/hour"  # the desk's and the producer page's sign-in forms
     token_failures: str = "30/minute;300/hour"  # noqa: S105 (answers 401 to a bearer token)
-    # One counter a client per window: the cheapest on the hot path. A client may fit twice a
-    # limit into the moments around a window's end; "sliding-window-counter" smooths that at
-    # about twice the cost, "moving-window" keeps every request's time (memory grows with the
-    # limit).
-    strategy: str = "fixed-window"
 
     def __post_init__(self) -> None:
         for kind in KINDS:
             items = _items(getattr(self, kind), kind)
             if any(item.amount < 1 for item in items):
                 raise ValueError(f"the {kind} rate limit must allow at least one request")
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"the rate limit strategy must be one of {', '.join(STRATEGIES)}")
 
 
 def _items(notation: str, kind: str) -> tuple[RateLimitItem, ...]:
@@ -73,58 +64,61 @@ RATE_LIMITS = RateLimits()
 SWEEP_SECONDS = 10.0
 
 
-def swept_memory_storage() -> MemoryStorage:
-    """Return the library's in-memory storage, made to drop expired counters from the calling
-    thread at most every ``SWEEP_SECONDS``. The library's own schedule starts a thread 10 ms
-    after a hit whenever the last one has ended: under load a worker started about a hundred
-    threads a second and its event loop waited for each to start, which cost more than the
-    counting. (A counter past its window reads as zero whether or not it was swept.)
-
-    This replaces a private method of the storage; tests/test_attack_limits.py fails if the
-    library stops calling it."""
-    storage = MemoryStorage()
-    expire = storage._MemoryStorage__expire_events  # type: ignore[attr-defined]
-    next_sweep = 0.0
-
-    def schedule_expiry() -> None:
-        nonlocal next_sweep
-        now = time.monotonic()
-        if now >= next_sweep:
-            next_sweep = now + SWEEP_SECONDS
-            expire()
-
-    storage._MemoryStorage__schedule_expiry = schedule_expiry  # type: ignore[attr-defined]
-    return storage
-
-
 class Limiter:
-    """Counts each client's requests of each kind in this worker's memory."""
+    """Counts each client's requests of each kind in this worker's memory, in fixed windows:
+    one counter a client per window (a client may fit up to twice a limit into the moments
+    around a window's end, harmless for limits this generous). Used from the event loop's
+    thread only.
+
+    Written here rather than with the library's counters (the library parses the notation),
+    whose key formatting, locking and storage layers cost the hot path several times as much
+    as this dictionary (measured with bench/verify_http.py)."""
 
     def __init__(self, rules: RateLimits) -> None:
-        # The window counters cost the same at any limit, so a benchmark that raises the limit
-        # measures what a check costs.
-        self._strategy = STRATEGIES[rules.strategy](swept_memory_storage())
-        self._items = {kind: _items(getattr(rules, kind), kind) for kind in KINDS}
+        self._limits = {
+            kind: tuple(
+                (item.amount, item.get_expiry()) for item in _items(getattr(rules, kind), kind)
+            )
+            for kind in KINDS
+        }
+        # (kind, client, window seconds) -> [the window's number, requests in it]
+        self._counts: dict[tuple[str, str, int], list[int]] = {}
+        self._next_sweep = 0.0
 
     def hit(self, kind: Kind, client: str) -> int | None:
-        """Count a request of ``kind`` from ``client``. Return ``None`` when it is within the
-        limits, else the whole seconds until the client may try again."""
-        for item in self._items[kind]:
-            if not self._strategy.hit(item, kind, client):
-                return self._retry_after(item, kind, client)
-        return None
+        """Count a request of ``kind`` from ``client`` against every limit of its kind (a
+        refused one counts too: a flood keeps its client refused). Return ``None`` when it is
+        within the limits, else the whole seconds until the client may try again."""
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        wait = None
+        for amount, seconds in self._limits[kind]:
+            window = int(now // seconds)
+            count = self._counts.setdefault((kind, client, seconds), [window, 0])
+            if count[0] != window:
+                count[0], count[1] = window, 0
+            count[1] += 1
+            if count[1] > amount and wait is None:
+                wait = max(1, math.ceil((window + 1) * seconds - now))
+        return wait
 
     def exhausted(self, kind: Kind, client: str) -> int | None:
         """Return the whole seconds until ``client`` may send a request of ``kind`` again when
         its allowance is used up, else ``None``; counts nothing."""
-        for item in self._items[kind]:
-            if not self._strategy.test(item, kind, client):
-                return self._retry_after(item, kind, client)
+        now = time.monotonic()
+        for amount, seconds in self._limits[kind]:
+            window = int(now // seconds)
+            count = self._counts.get((kind, client, seconds))
+            if count is not None and count[0] == window and count[1] >= amount:
+                return max(1, math.ceil((window + 1) * seconds - now))
         return None
 
-    def _retry_after(self, item: RateLimitItem, kind: Kind, client: str) -> int:
-        reset = self._strategy.get_window_stats(item, kind, client).reset_time
-        return max(1, math.ceil(reset - time.time()))
+    def _sweep(self, now: float) -> None:
+        """Forget the counters of windows that have passed (they read as zero anyway)."""
+        self._next_sweep = now + SWEEP_SECONDS
+        for key in [k for k, c in self._counts.items() if c[0] != int(now // k[2])]:
+            del self._counts[key]
 
 
 class TrustedProxies:

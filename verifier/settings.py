@@ -166,7 +166,6 @@ RATE_LIMIT_VARIABLES = {
     "OCOP_RATE_LIMIT_PHOTO": "photo",
     "OCOP_RATE_LIMIT_SIGN_IN": "sign_in",
     "OCOP_RATE_LIMIT_TOKEN_FAILURES": "token_failures",
-    "OCOP_RATE_LIMIT_STRATEGY": "strategy",
 }
 
 

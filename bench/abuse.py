@@ -287,10 +287,10 @@ HANOI, SAIGON = "21.03,105.85", "10.78,106.70"
 
 
 def forged(code: str) -> str:
-    """Return ``code`` with its signature changed: a forged stamp naming the same serial."""
-    head, digits = code.rsplit("/", 1)
-    tail = "000000" if digits[-6:] != "000000" else "000001"
-    return f"{head}/{digits[:-6]}{tail}"
+    """Return ``code`` (a stamp's URL or digits) with its signature changed: a forged stamp
+    naming the same serial."""
+    tail = "000000" if code[-6:] != "000000" else "000001"
+    return code[:-6] + tail
 
 
 def poison_requests(targets: list[str], per_target: int) -> list[str]:

@@ -135,12 +135,12 @@ FORM_FIELDS: dict[str, Any] = {
 PATH_TEXT = {"kind": "csv", "code": "x"}
 
 
-def _is_integer(annotation: Any, kind: type = int) -> bool:
-    """Whether a parameter's type is an integer, or ``kind`` (or an optional one)."""
+def _is_of(annotation: Any, kind: type = int) -> bool:
+    """Whether a parameter's type is ``kind``, an integer by default (or an optional one)."""
     if get_origin(annotation) is Annotated:
-        return _is_integer(get_args(annotation)[0], kind)
+        return _is_of(get_args(annotation)[0], kind)
     if get_origin(annotation) in (Union, types.UnionType):
-        return any(_is_integer(a, kind) for a in get_args(annotation))
+        return any(_is_of(a, kind) for a in get_args(annotation))
     return annotation is kind
 
 
@@ -160,12 +160,12 @@ def _params(dependant: Dependant, kind: str) -> list[Any]:
     return found
 
 
-def _integer_fields(route: APIRoute, kind: type = int) -> list[tuple[str, str]]:
-    """Return the route's integer (or ``kind``) inputs as (where, name): path, query, form or
-    json, including the fields of models taken from the query or the body."""
+def _fields_of(route: APIRoute, kind: type = int) -> list[tuple[str, str]]:
+    """Return the route's inputs of type ``kind`` (integers by default) as (where, name): path,
+    query, form or json, including the fields of models taken from the query or the body."""
     found = []
     for param in _params(route.dependant, "path"):
-        if _is_integer(param.field_info.annotation, kind):
+        if _is_of(param.field_info.annotation, kind):
             found.append(("path", param.name))
     for where in ("query", "body"):
         for param in _params(route.dependant, where):
@@ -173,11 +173,9 @@ def _integer_fields(route: APIRoute, kind: type = int) -> list[tuple[str, str]]:
             place = "form" if isinstance(info, Form) else "json" if where == "body" else where
             if model is not None:
                 found += [
-                    (place, n)
-                    for n, f in model.model_fields.items()
-                    if _is_integer(f.annotation, kind)
+                    (place, n) for n, f in model.model_fields.items() if _is_of(f.annotation, kind)
                 ]
-            elif _is_integer(info.annotation, kind):
+            elif _is_of(info.annotation, kind):
                 found.append((place, param.name))
     return found
 
@@ -258,7 +256,7 @@ def test_out_of_range_integers_are_refused_on_every_route_regression(
     app has now or gets later, answers 404 or 422 with the JSON error body instead."""
     checked, wrong = 0, []
     for path, route in _routes(_api(demo).routes):
-        for where, name in _integer_fields(route):
+        for where, name in _fields_of(route):
             for value in HOSTILE_INTEGERS:
                 answer = signed_in.request(**_request(path, route, where, name, value))
                 checked += 1
@@ -279,7 +277,7 @@ def test_control_characters_are_refused_in_every_text_field_regression(
     with the JSON error body for control characters."""
     checked, wrong = 0, []
     for path, route in _routes(_api(demo).routes):
-        for where, name in _integer_fields(route, str):
+        for where, name in _fields_of(route, str):
             # a path's text is routed; a csrf token has its own 403; a stamp's code is judged
             # (control characters make it "malformed", the answer for any text that is no stamp)
             if where == "path" or name in ("csrf", "code"):

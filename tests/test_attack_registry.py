@@ -434,3 +434,19 @@ def test_the_status_list_names_the_successors_issuer_regression(demo: Demo) -> N
     online = _check(demo, demo.sample("genuine_5_stars"))
     assert (online["verdict"], online["reasons"]) == ("star_mismatch", ["stars_lowered"])
     assert online["certificate"]["certificate_id"] == honey
+
+
+@pytest.mark.parametrize(("path_id", "successor"), [(2**31, 1), (1, 2**31), (2**32 - 1, 1)])
+def test_supersede_refuses_ids_no_integer_column_holds_regression(
+    demo: Demo, path_id: int, successor: int
+) -> None:
+    """The supersede route bounded its ids below 2**32 on its own, but certificate ids are
+    ``integer`` columns (largest 2**31 - 1): 2**31 reached PostgreSQL, which refused it with a
+    500. It takes the bounded ``RowId`` of every other route now: 422."""
+    answer = demo.client.post(
+        f"/api/v1/certificates/{path_id}/supersede",
+        json={"superseded_by": successor},
+        headers=demo.token("authority_VN-01"),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["code"] == "invalid_request"

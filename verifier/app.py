@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,7 +50,6 @@ from verifier.settings import Settings
 from verifier.signin import FormRefused
 from verifier.views import verdict_body
 
-_log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".js")

@@ -11,8 +11,9 @@ from verifier.messages import LANGUAGES, REFUSALS, Language
 class ServiceError(OcopError):
     """A request the service refuses; ``status`` is the HTTP status of the answer.
 
-    ``extra`` holds the members the JSON error adds to ``code`` and ``message``: for a refusal
-    made with :meth:`refusal`, its ``reason`` and its ``messages`` in Vietnamese and English.
+    ``extra`` holds the members the JSON error adds to ``code`` and ``message`` (for a refusal
+    made with :meth:`refusal`, its ``reason`` and figures); ``messages`` its wording in
+    Vietnamese and English, for the person who reads it.
     """
 
     status = 400

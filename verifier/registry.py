@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from signing import CertificateState, KeyStatus, VerdictCode
+from signing import CertificateState, KeyStatus
 from signing._dates import RECOGNITION_MONTHS, add_months, vietnam_date
 from verifier import audit as chain
 from verifier.errors import Conflict, Forbidden, Invalid, NotFound
@@ -608,8 +608,8 @@ def _check_inspector_block(
 ) -> None:
     """Raise :class:`Forbidden` unless the inspector asks for one serial, has blocked fewer
     than ``limits.per_day`` in the last 24 hours, and checked that serial itself, signed in,
-    within ``limits.check_days`` (a check of a stamp whose signature held: a forged code
-    naming the serial is no check of it)."""
+    within ``limits.check_days`` (only a stamp whose signature held is recorded against its
+    serial: a forged code naming the serial is no check of it, see ``Service.verify``)."""
     if first_serial != last_serial:
         raise Forbidden.refusal("block_range_needs_authority")
     if actor.token_id is None:  # pragma: no cover - every inspector signs in with a token
@@ -634,7 +634,6 @@ def _check_inspector_block(
             Scan.serial == first_serial,
             Scan.role == Role.INSPECTOR.value,
             Scan.at >= now - timedelta(days=limits.check_days),
-            Scan.verdict != VerdictCode.COUNTERFEIT.value,
         )
         .limit(1)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, UploadFile
+from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 
 from verifier import registry
@@ -56,7 +56,7 @@ class ReevaluateIn(BaseModel):
 
 
 class SupersedeIn(BaseModel):
-    superseded_by: int = Field(ge=1, lt=2**32, description="The certificate that replaces it")
+    superseded_by: RowId = Field(description="The certificate that replaces it")
 
 
 def producer_json(p: Producer) -> dict[str, Any]:
@@ -202,7 +202,7 @@ def reevaluate(
     summary="Supersede by another certificate of the product (its issuing authority)",
 )
 def supersede(
-    certificate_id: Annotated[int, Path(ge=1, lt=2**32)],
+    certificate_id: RowId,
     body: SupersedeIn,
     service: ServiceDep,
     actor: ActorDep,

@@ -29,7 +29,7 @@ from starlette.routing import BaseRoute
 from signing import parse_stamp
 from stamps.spreadsheet import FORMULA_STARTS, csv_text, text_cell
 from tests.conftest import NOW, Demo, csrf_of
-from verifier.app import create_app
+from verifier.app import create_app, for_a_person
 from verifier.cli import main
 from verifier.models import Batch
 from verifier.service import Service
@@ -220,6 +220,17 @@ def _api(demo: Demo) -> FastAPI:
     return app
 
 
+def _refused(path: str, answer: Any, statuses: tuple[int, ...]) -> bool:
+    """Whether ``answer`` refuses the request with one of ``statuses`` in the form its caller
+    reads: the JSON error body for the API, a page in Vietnamese for a person (a form post or
+    a page's address), each with its request id."""
+    if answer.status_code not in statuses or not answer.headers.get("x-request-id"):
+        return False
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        return "error" in answer.json()
+    return for_a_person(path) and "Mã yêu cầu" in answer.text
+
+
 @dataclass
 class SignedIn:
     """A client signed in everywhere, and the CSRF token of each page's forms."""
@@ -260,9 +271,7 @@ def test_out_of_range_integers_are_refused_on_every_route_regression(
             for value in HOSTILE_INTEGERS:
                 answer = signed_in.request(**_request(path, route, where, name, value))
                 checked += 1
-                body = answer.json() if answer.headers.get("content-type", "").startswith(
-                    "application/json") else {}  # fmt: skip
-                if answer.status_code not in (404, 422) or "error" not in body:
+                if not _refused(path, answer, (404, 422)):
                     wrong.append(f"{path} {where} {name}={value}: {answer.status_code}")
     assert checked >= 100, "the walk found too few integer parameters: is it still walking?"
     assert not wrong, "\n".join(wrong)
@@ -285,9 +294,7 @@ def test_control_characters_are_refused_in_every_text_field_regression(
             for value in ("a\x00b", "Mật ong\x1b[31m", "dòng một\ndòng hai\x07"):
                 answer = signed_in.request(**_request(path, route, where, name, value))
                 checked += 1
-                body = answer.json() if answer.headers.get("content-type", "").startswith(
-                    "application/json") else {}  # fmt: skip
-                if answer.status_code != 422 or "error" not in body:
+                if not _refused(path, answer, (422,)):
                     wrong.append(f"{path} {where} {name}: {answer.status_code}")
     assert checked >= 60, "the walk found too few text parameters: is it still walking?"
     assert not wrong, "\n".join(wrong)
@@ -511,3 +518,19 @@ def test_the_producer_page_orders_once_however_often_the_form_is_sent_regression
     fresh = re.search(r'name="order_key" value="([^"]+)"', demo.client.get("/producer").text)
     assert fresh is not None
     assert fresh[1] != key[1]
+
+
+def test_a_page_refuses_bad_input_with_a_page_in_vietnamese_regression(demo: Demo) -> None:
+    """A control character in a page's address (the public registry's search) was answered
+    with the API's raw English JSON, which a person on a phone cannot read. Pages answer a
+    page, Vietnamese first, with the request id; the API keeps its JSON."""
+    page = demo.client.get("/registry", params={"q": "mật\x00ong"})
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Yêu cầu không hợp lệ" in page.text
+    assert page.headers["x-request-id"] in page.text
+    english = demo.client.get("/registry", params={"q": "a\x00", "lang": "en"})
+    assert "Request not understood" in english.text
+    api = demo.client.get("/api/v1/registry/certificates", params={"q": "mật\x00ong"})
+    assert api.status_code == 422
+    assert api.json()["error"]["code"] == "invalid_request"

@@ -248,6 +248,16 @@ class Edge:
         return counting
 
 
+_HOMES = frozenset({"/desk", "/producer", "/registry", "/scan"})  # pages a person starts from
+_MACHINE_PATHS = ("/api/", "/.well-known/", "/static/", "/healthz", "/openapi.json")
+
+
+def for_a_person(path: str) -> bool:
+    """Return whether ``path`` is one of the pages a person opens (its errors are pages in
+    their language) rather than an answer for programs (JSON)."""
+    return not path.startswith(_MACHINE_PATHS)
+
+
 def _internal_error(scope: Scope, exc: Exception) -> Response:
     """The answer to a fault of the service; logs it with its traceback and request id."""
     message = "something went wrong on our side; nothing was changed"
@@ -260,7 +270,7 @@ def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:
     headers = {"Retry-After": str(wait)}
     words = {language: RATE_LIMITED[language].format(seconds=wait) for language in LANGUAGES}
     note = f"limit={kind} client={client}"
-    if scope["path"].startswith("/api/"):
+    if not for_a_person(scope["path"]):
         return error_response(
             scope, 429, "rate_limited", words["en"], headers=headers, note=note,
             messages=words, limit=kind, retry_after=wait,
@@ -363,7 +373,16 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
             for e in exc.errors()
         ]
         message = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return error_response(request.scope, 422, "invalid_request", message, problems=problems)
+        if not for_a_person(request.url.path):
+            return error_response(request.scope, 422, "invalid_request", message, problems=problems)
+        rid = request_id(request.scope)
+        log_error(request.scope, 422, "invalid_request", rid, note=message)
+        language = get_language(request, request.query_params.get("lang"))
+        home = "/" + request.url.path.split("/")[1]  # the page's own start: /desk, /registry
+        context = {"request_id": rid, "home": home if home in _HOMES else "/"}
+        page = render(request, "invalid.html", language, context, status=422)
+        page.headers[REQUEST_ID_HEADER] = rid
+        return page
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

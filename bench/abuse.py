@@ -54,7 +54,7 @@ from PIL import Image, ImageFilter  # noqa: E402
 
 from bench.verify_http import free_port, make_codes, serve  # noqa: E402
 from stamps.qr import encode_qr, png_bytes  # noqa: E402
-from verifier.demo import create_demo  # noqa: E402
+from verifier.cli.demo import create_demo  # noqa: E402
 
 LATENCY_TARGET_MS = 150.0
 
@@ -340,9 +340,9 @@ def judged(service: Deployment, targets: list[str]) -> tuple[Counter[str], int, 
     as copied, and how many batches the desk lists to look into (the demo has one of each,
     from its inspectors' checks)."""
     from verifier import findings, registry  # noqa: PLC0415 - after the server made the schema
-    from verifier.models import SerialScans  # noqa: PLC0415
     from verifier.service import Service  # noqa: PLC0415
     from verifier.settings import Settings  # noqa: PLC0415
+    from verifier.store.models import SerialScans  # noqa: PLC0415
 
     time.sleep(1)  # the workers write their queued checks every 250 ms
     now = datetime.now(UTC)

@@ -78,7 +78,7 @@ def main() -> int:
         return child(args.child)
 
     from signing import parse_stamp  # noqa: PLC0415
-    from verifier.demo import create_demo  # noqa: PLC0415
+    from verifier.cli.demo import create_demo  # noqa: PLC0415
 
     work = Path(tempfile.mkdtemp(prefix="ocop-bench-batch-"))
     try:

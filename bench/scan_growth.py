@@ -32,9 +32,9 @@ from verify_http import free_port, run_wrk, serve  # noqa: E402
 
 from signing import Payload, PrivateKey, parse_stamp, sign_payload  # noqa: E402
 from verifier import registry  # noqa: E402
-from verifier.db import make_engine, session_factory  # noqa: E402
-from verifier.demo import create_demo  # noqa: E402
-from verifier.models import Certificate  # noqa: E402
+from verifier.cli.demo import create_demo  # noqa: E402
+from verifier.store.database import make_engine, session_factory  # noqa: E402
+from verifier.store.models import Certificate  # noqa: E402
 
 SYNTHETIC_SERIALS = 1_000_000
 SYNTHETIC_FIRST = 50_000_000  # far above the serials the benchmark's codes use
@@ -85,7 +85,7 @@ def measure(
     port = free_port()
     path = "/api/v1/verify?code="
     process = serve(
-        [sys.executable, "-m", "uvicorn", "verifier.asgi:app", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", "verifier.web.asgi:app", "--port", str(port),
          "--workers", str(args.workers), "--log-level", "warning", "--no-access-log"],
         env, port, path + probe,
     )  # fmt: skip

@@ -21,7 +21,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.browser.camera import stamp_frame, write_y4m  # noqa: E402
 from tests.test_scanner import CHROMIUM, FLAGS, PHONE, Server  # noqa: E402
-from verifier.demo import create_demo  # noqa: E402
+from verifier.cli.demo import create_demo  # noqa: E402
 
 
 def main() -> int:

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from signing import Payload, PrivateKey, parse_stamp, sign_payload  # noqa: E402
 from verifier import registry  # noqa: E402
-from verifier.db import make_engine, session_factory, sqlite_url  # noqa: E402
-from verifier.demo import create_demo  # noqa: E402
-from verifier.models import Certificate  # noqa: E402
+from verifier.cli.demo import create_demo  # noqa: E402
+from verifier.store.database import make_engine, session_factory, sqlite_url  # noqa: E402
+from verifier.store.models import Certificate  # noqa: E402
 
 LUA = """
 local codes = {}
@@ -155,7 +155,7 @@ def main() -> int:
         ),
         (
             "GET /api/v1/verify (full service)",
-            ["verifier.asgi:app"],
+            ["verifier.web.asgi:app"],
             "/api/v1/verify?code=",
             {"OCOP_DATA_DIR": str(work / "data"), **BENCH_LIMITS},
         ),

@@ -20,13 +20,13 @@ noble=$(ls -d "$work"/noble-ed25519-*/package)
 axe=$(ls -d "$work"/axe-core-*/package)
 
 out=$work/out
-mkdir -p "$out/verifier/static/vendor/zxing-wasm" "$out/verifier/static/vendor/noble-ed25519" \
+mkdir -p "$out/verifier/web/static/vendor/zxing-wasm" "$out/verifier/web/static/vendor/noble-ed25519" \
   "$out/tests/vendor/axe-core"
-cp "$zxing/dist/iife/reader/index.js" "$out/verifier/static/vendor/zxing-wasm/zxing-reader.js"
-cp "$zxing/dist/reader/zxing_reader.wasm" "$out/verifier/static/vendor/zxing-wasm/"
-cp "$zxing/LICENSE" "$out/verifier/static/vendor/zxing-wasm/LICENSE"
-cp "$noble/index.js" "$out/verifier/static/vendor/noble-ed25519/ed25519.js"
-cp "$noble/LICENSE" "$out/verifier/static/vendor/noble-ed25519/LICENSE"
+cp "$zxing/dist/iife/reader/index.js" "$out/verifier/web/static/vendor/zxing-wasm/zxing-reader.js"
+cp "$zxing/dist/reader/zxing_reader.wasm" "$out/verifier/web/static/vendor/zxing-wasm/"
+cp "$zxing/LICENSE" "$out/verifier/web/static/vendor/zxing-wasm/LICENSE"
+cp "$noble/index.js" "$out/verifier/web/static/vendor/noble-ed25519/ed25519.js"
+cp "$noble/LICENSE" "$out/verifier/web/static/vendor/noble-ed25519/LICENSE"
 cp "$axe/axe.min.js" "$axe/LICENSE" "$out/tests/vendor/axe-core/"
 
 if [ "${1:-}" = "--check" ]; then

@@ -20,11 +20,11 @@ from sqlalchemy import create_engine
 from signing import PrivateKey, StatusList, TrustedKey, TrustList
 from tests.vectors import generate
 from verifier import cli
-from verifier.app import create_app
-from verifier.db import sqlite_url
-from verifier.demo import create_demo
+from verifier.cli.demo import create_demo
 from verifier.service import Service
 from verifier.settings import Settings
+from verifier.store.database import sqlite_url
+from verifier.web.app import create_app
 
 
 @dataclass(frozen=True)

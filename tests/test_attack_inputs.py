@@ -29,10 +29,10 @@ from starlette.routing import BaseRoute
 from signing import parse_stamp
 from stamps.spreadsheet import FORMULA_STARTS, csv_text, text_cell
 from tests.conftest import NOW, Demo, csrf_of
-from verifier.app import create_app, for_a_person
 from verifier.cli import main
-from verifier.models import Batch
 from verifier.service import Service
+from verifier.store.models import Batch
+from verifier.web.app import create_app, for_a_person
 
 # --- finding 5: no formula cells in CSV ---------------------------------------------------
 
@@ -431,7 +431,7 @@ def test_a_corrupt_scan_aggregate_answers_json_on_the_fast_path_regression(
     assert answer.headers["content-type"] == "application/json"
     error = answer.json()["error"]
     assert error["code"] == "internal_error"
-    logged = [r for r in caplog.records if r.name == "verifier.answers" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "verifier.web.answers" and r.exc_info]
     assert logged, "the failure was not logged with its traceback"
     assert error["request_id"] in logged[0].getMessage()
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.conftest import NOW, Demo
-from verifier.models import SigningKey
 from verifier.service import Service
 from verifier.settings import Settings
+from verifier.store.models import SigningKey
 
 
 def test_a_worker_starts_without_decrypting_any_stamp_key_regression(demo: Demo) -> None:

@@ -17,10 +17,10 @@ from PIL import Image
 from starlette.types import ASGIApp
 
 from tests.conftest import NOW, Demo
-from verifier.app import create_app
-from verifier.ratelimits import Limiter, RateLimits, TrustedProxies, client_key
 from verifier.service import Service
 from verifier.settings import Settings, SettingsError
+from verifier.web.app import create_app
+from verifier.web.ratelimits import Limiter, RateLimits, TrustedProxies, client_key
 
 MakeApp = Callable[..., ASGIApp]
 CLIENT = ("203.0.113.7", 50000)
@@ -308,7 +308,7 @@ def test_the_limiter_counts_in_windows_and_says_when_to_come_back(
     """Every limit of a kind counts (a burst and an hourly one); a new window starts afresh;
     the wait is until the window that refused ends; counters of windows past are swept."""
     clock = [3600.0 * 100 + 10]  # 10 s into a minute and into an hour
-    monkeypatch.setattr("verifier.ratelimits.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("verifier.web.ratelimits.time.monotonic", lambda: clock[0])
     limiter = Limiter(RateLimits(sign_in="2/minute;3/hour"))
     assert [limiter.hit("sign_in", "a") for _ in range(3)] == [None, None, 50]
     assert limiter.exhausted("sign_in", "a") == 50

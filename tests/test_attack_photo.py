@@ -26,10 +26,10 @@ from PIL import Image, ImageFile
 
 from stamps.qr import encode_qr, png_bytes
 from tests.conftest import NOW, Demo
-from verifier import qrimage
-from verifier.app import create_app
 from verifier.service import Service
 from verifier.settings import Settings, SettingsError
+from verifier.web import qrimage
+from verifier.web.app import create_app
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

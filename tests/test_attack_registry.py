@@ -20,10 +20,10 @@ from signing import CertificateRef, PrivateKey, StatusList, TrustList, parse_sta
 from tests.conftest import NOW, Demo, csrf_of
 from verifier import registry
 from verifier.cli import main
-from verifier.models import AuditEntry, Batch, BlockedSerials, Certificate, Role
 from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
-from verifier.scans import ScanEvent
+from verifier.scans.recorder import ScanEvent
 from verifier.settings import Settings, SettingsError
+from verifier.store.models import AuditEntry, Batch, BlockedSerials, Certificate, Role
 
 WHOLE_KEY = (1, 2**48 - 1)
 

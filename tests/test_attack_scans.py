@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from signing import parse_stamp
 from tests.conftest import Demo, csrf_of
-from verifier.models import AuditEntry, SerialMark, SerialScans
+from verifier.store.models import AuditEntry, SerialMark, SerialScans
 
 HANOI = "21.03,105.85"
 SAIGON = "10.78,106.70"

@@ -23,12 +23,12 @@ from sqlalchemy import func, select, update
 
 from signing import parse_stamp
 from tests.conftest import NOW, Demo, csrf_of
-from verifier.backup import write_backup
-from verifier.db import make_engine
-from verifier.headers import security_headers
-from verifier.models import ApiToken, Batch, BlockedSerials, WebSession
 from verifier.registry import hash_token
 from verifier.settings import Settings, SettingsError
+from verifier.store.backup import write_backup
+from verifier.store.database import make_engine
+from verifier.store.models import ApiToken, Batch, BlockedSerials, WebSession
+from verifier.web.headers import security_headers
 
 TEMPLATES = Path(__file__).parent.parent / "verifier" / "templates"
 STATIC = Path(__file__).parent.parent / "verifier" / "static"

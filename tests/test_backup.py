@@ -18,14 +18,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
 from tests.conftest import NOW, Demo, fresh_database
-from verifier.app import create_app
-from verifier.audit import HEAD_KEY, entry_hash, verify_chain
-from verifier.backup import BackupError, restore, verify_backup, write_backup
 from verifier.cli import main
-from verifier.db import make_engine, migrate
-from verifier.models import AuditEntry, Meta
 from verifier.service import Service
 from verifier.settings import Settings
+from verifier.store.audit_chain import HEAD_KEY, entry_hash, verify_chain
+from verifier.store.backup import BackupError, restore, verify_backup, write_backup
+from verifier.store.database import make_engine, migrate
+from verifier.store.models import AuditEntry, Meta
+from verifier.web.app import create_app
 
 SAMPLES = ("genuine", "counterfeit", "expired", "revoked", "star_mismatch", "unregistered")
 

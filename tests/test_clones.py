@@ -12,12 +12,13 @@ import pytest
 
 from signing import parse_stamp
 from tests.conftest import NOW, Demo
-from verifier import findings, registry
-from verifier.clones import RULES, CloneRules, distance_km, place_of
-from verifier.findings import BatchFinding
-from verifier.models import SerialScans
-from verifier.scans import ScanEvent, ScanRecorder
+from verifier import registry
+from verifier.scans import findings
+from verifier.scans.clones import RULES, CloneRules, distance_km, place_of
+from verifier.scans.findings import BatchFinding
+from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import Settings, SettingsError
+from verifier.store.models import SerialScans
 
 HANOI = "21.03,105.85"
 HAIPHONG = "20.86,106.68"

@@ -9,7 +9,7 @@ import pytest
 
 from signing import VerdictCode
 from tests.conftest import Demo
-from verifier.messages import CONSUMER, TONE
+from verifier.i18n.messages import CONSUMER, TONE
 
 SAMPLES = {
     "genuine": VerdictCode.GENUINE,

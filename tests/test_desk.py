@@ -15,8 +15,8 @@ from sqlalchemy import select
 from signing import StatusList, parse_stamp, verify
 from tests.conftest import NOW, Demo, csrf_of
 from verifier import registry
-from verifier.models import AuditEntry, Authority, Batch, BlockedSerials, Role
-from verifier.scans import ScanEvent
+from verifier.scans.recorder import ScanEvent
+from verifier.store.models import AuditEntry, Authority, Batch, BlockedSerials, Role
 
 
 def _jpeg() -> bytes:

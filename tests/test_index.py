@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from signing import parse_stamp
 from tests.conftest import Demo
-from verifier.db import make_engine, migrate, session_factory
-from verifier.index import RegistryIndex, bump_version, current_version
+from verifier.lists.registry_index import RegistryIndex, bump_version, current_version
+from verifier.store.database import make_engine, migrate, session_factory
 
 
 def test_first_write_moves_the_version_off_the_empty_value(database_url: str) -> None:

@@ -20,13 +20,14 @@ import pytest
 from signing import Payload, StampIssuer, parse_stamp, verify
 from tests.conftest import NOW, World
 from tests.vectors import generate
-from verifier import keyfiles, registry
-from verifier.db import sqlite_url
-from verifier.demo import create_demo
-from verifier.models import SigningKey
-from verifier.publish import trusted_key
+from verifier import registry
+from verifier.cli.demo import create_demo
+from verifier.lists.signed_lists import trusted_key
 from verifier.service import Service
 from verifier.settings import Settings
+from verifier.signer import keyfiles
+from verifier.store.database import sqlite_url
+from verifier.store.models import SigningKey
 
 SCRIPT = Path(__file__).parent / "interop" / "ocop-verify.mjs"
 VECTORS = json.loads((generate.HERE / "vectors.json").read_text())

@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from signing import Payload, parse_stamp, sign_payload, verify
 from tests.conftest import NOW, Demo
-from verifier import keyfiles, registry
+from verifier import registry
 from verifier.cli import main
-from verifier.models import AuditEntry
 from verifier.service import Service
 from verifier.settings import Settings
+from verifier.signer import keyfiles
+from verifier.store.models import AuditEntry
 
 
 @pytest.fixture

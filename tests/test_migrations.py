@@ -7,8 +7,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from verifier.db import make_engine, migrate
-from verifier.models import Base
+from verifier.store.database import make_engine, migrate
+from verifier.store.models import Base
 
 
 def test_the_migrated_schema_matches_the_models(database_url: str) -> None:

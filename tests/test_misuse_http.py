@@ -10,7 +10,7 @@ import pytest
 
 from signing import Payload, PrivateKey, parse_stamp, sign_payload
 from tests.conftest import Demo
-from verifier.app import _query_pairs
+from verifier.web.app import _query_pairs
 
 
 def _check(demo: Demo, code: str, **params: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from signing import parse_stamp
 from stamps.sheet import MIN_STAMP_MM, Layout
 from tests.conftest import NOW, Demo
 from verifier.cli import main
-from verifier.models import Batch
+from verifier.store.models import Batch
 
 MM_PER_INCH = 25.4
 

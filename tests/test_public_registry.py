@@ -10,7 +10,7 @@ import pytest
 
 from signing import parse_stamp
 from tests.conftest import Demo
-from verifier.public import fold
+from verifier.lists.search import fold
 
 
 def test_folding_makes_diacritics_optional() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from signing import parse_stamp
 from tests.conftest import Demo
-from verifier.models import ApiToken, AuditEntry, Batch, Certificate, Producer
+from verifier.store.models import ApiToken, AuditEntry, Batch, Certificate, Producer
 
 
 def _genuine_certificate(demo: Demo) -> int:

@@ -44,11 +44,11 @@ from stamps import encode_qr
 from stamps.qr import png_bytes
 from tests.browser.camera import stamp_frame, write_y4m
 from verifier import registry
-from verifier.db import make_engine, session_factory, sqlite_url
-from verifier.demo import create_demo
-from verifier.messages import CONSUMER, REFUSALS, TONE
-from verifier.models import Role
+from verifier.cli.demo import create_demo
+from verifier.i18n.messages import CONSUMER, REFUSALS, TONE
 from verifier.registry import INSPECTOR_BLOCKS
+from verifier.store.database import make_engine, session_factory, sqlite_url
+from verifier.store.models import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / ".screenshots"
@@ -77,7 +77,7 @@ class Server:
                "PYTHONPATH": str(ROOT)}  # fmt: skip
         env.pop("OCOP_DATABASE_URL", None)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "verifier.asgi:app", "--port", str(self.port),
+            [sys.executable, "-m", "uvicorn", "verifier.web.asgi:app", "--port", str(self.port),
              "--log-level", "warning"], env=env,
         )  # fmt: skip
         deadline = time.monotonic() + 30

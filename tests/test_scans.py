@@ -17,9 +17,9 @@ from sqlalchemy.dialects import sqlite
 
 from tests.conftest import NOW, Demo
 from verifier.cli import main
-from verifier.db import make_engine, migrate, session_factory, sqlite_url
-from verifier.models import Meta, Scan, SerialScans, UtcDateTime
-from verifier.scans import BLOCK_SERIALS, ScanEvent, ScanRecorder, _sqlite_time
+from verifier.scans.recorder import BLOCK_SERIALS, ScanEvent, ScanRecorder, _sqlite_time
+from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
+from verifier.store.models import Meta, Scan, SerialScans, UtcDateTime
 
 
 def test_scans_are_aggregated_per_serial_across_flushes(demo: Demo) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from signing import OcopError
-from verifier.messages import LANGUAGES, REFUSALS, Language
+from verifier.i18n.messages import LANGUAGES, REFUSALS, Language
 
 
 class ServiceError(OcopError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier.clones import distance_km
+from verifier.scans.clones import distance_km
 
 __all__ = ["PROVINCES", "Province", "nearest", "province"]
 

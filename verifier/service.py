@@ -22,19 +22,24 @@ from signing import (
     VerdictCode,
     verify,
 )
-from verifier import keyfiles
-from verifier.db import make_engine, migrate, session_factory
-from verifier.index import PublicCertificate, RegistryIndex, bump_version, current_version
-from verifier.models import Certificate
-from verifier.publish import (
+from verifier.lists.registry_index import (
+    PublicCertificate,
+    RegistryIndex,
+    bump_version,
+    current_version,
+)
+from verifier.lists.signed_lists import (
     Snapshot,
     publish_status_list,
     publish_trust_list,
     registry_snapshot,
     stored_document,
 )
-from verifier.scans import ScanEvent, ScanRecorder, ScanSummary
+from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import Settings
+from verifier.signer import keyfiles
+from verifier.store.database import make_engine, migrate, session_factory
+from verifier.store.models import Certificate
 
 ROOT_KEY_FILE = "keys/root.pem"
 # The roles whose checks are evidence of copying: each names a token the authority issued and

@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from verifier.clones import RULES, CloneRules
-from verifier.db import sqlite_url
-from verifier.keyfiles import PASSPHRASE_VARIABLE
-from verifier.ratelimits import RATE_LIMITS, RateLimits, TrustedProxies
 from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
+from verifier.scans.clones import RULES, CloneRules
+from verifier.signer.keyfiles import PASSPHRASE_VARIABLE
+from verifier.store.database import sqlite_url
+from verifier.web.ratelimits import RATE_LIMITS, RateLimits, TrustedProxies
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 DEFAULT_HOST = "ocop.vn"

@@ -1,0 +1,356 @@
+"""``ocop demo``: a complete demo deployment in a data directory.
+
+Keys (encrypted with the demo passphrase), an SQLite registry with producers, products and
+certificates in every state, signed lists, and ``demo.json`` with the API tokens and one sample
+stamp per verdict. Dates are relative to ``now``, so the demo is current whenever it is made.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+from sqlalchemy.orm import Session
+
+from signing import KeyStatus, Payload, PrivateKey, sign_payload
+from signing._dates import VIETNAM, vietnam_date
+from signing.keys import b64url_encode
+from verifier import registry
+from verifier.lists.signed_lists import publish_status_list, publish_trust_list
+from verifier.scans.recorder import ScanEvent, ScanRecorder
+from verifier.settings import DEFAULT_HOST
+from verifier.signer import keyfiles
+from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
+from verifier.store.models import Authority, AuthorityKind, Certificate, Role, SigningKey
+
+TRUST_LIST_FILE = "trust-list.json"
+STATUS_LIST_FILE = "status-list.json"
+ROOT_KEY_FILE = "root-public-key.txt"
+
+
+class DemoExists(Exception):
+    """The data directory already holds a deployment."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    name: str
+    index: int | None
+    authority: str | None
+    stars: str
+
+
+_KEYS = (
+    _Key("root", None, None, ""),
+    _Key("province-01", 1, "VN-01", "3,4"),
+    _Key("central", 2, "VN-TW", "5"),
+)
+_INDEX = {k.name: k.index for k in _KEYS if k.index is not None}
+
+
+def _at(day: date) -> datetime:
+    """Return 09:00 Vietnam time on ``day``: when a decision is recorded."""
+    return datetime.combine(day, time(9), tzinfo=VIETNAM)
+
+
+def _label(colour: tuple[int, int, int]) -> bytes:
+    """Return a small JPEG that stands in for a label photo."""
+    image = Image.new("RGB", (480, 320), colour)
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((30, 30, 450, 290), radius=24, outline=(255, 255, 255), width=6)
+    draw.ellipse((180, 100, 300, 220), outline=(255, 255, 255), width=6)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()
+
+
+def create_demo(
+    data_dir: Path, passphrase: bytes, now: datetime, *, database_url: str | None = None
+) -> dict[str, Any]:
+    """Build the demo in ``data_dir`` (its registry in ``database_url``, by default an SQLite
+    file there) and return the content of ``demo.json``.
+
+    Raises :class:`DemoExists` when the directory already holds a database or keys.
+    """
+    if (data_dir / "ocop.db").exists() or (data_dir / "keys").exists():
+        raise DemoExists(f"{data_dir} already holds a deployment; choose an empty directory")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    today = vietnam_date(now)
+    keys = {k.name: PrivateKey.generate() for k in _KEYS}
+    for name, key in keys.items():
+        keyfiles.write_key(data_dir / "keys" / f"{name}.pem", key, passphrase)
+
+    engine = make_engine(database_url or sqlite_url(data_dir), writer=True)
+    migrate(engine)
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        state, story = _populate(session, keys, today)
+    recorder = ScanRecorder(sessions)
+    for event in story.scans:
+        recorder.record(event)
+    recorder.close()
+    with sessions.begin() as session:  # blocks rest on the inspector's checks, now recorded
+        story.block_copy(session)
+        _, trust = publish_trust_list(session, keys["root"], now)
+        _, status = publish_status_list(session, keys["root"], now)
+    engine.dispose()
+
+    (data_dir / TRUST_LIST_FILE).write_bytes(trust)
+    (data_dir / STATUS_LIST_FILE).write_bytes(status)
+    (data_dir / ROOT_KEY_FILE).write_text(b64url_encode(keys["root"].public_key) + "\n")
+    demo = {
+        "warning": "DEMO ONLY: the key passphrase is 'demo' and the tokens are printed here.",
+        "passphrase_variable": keyfiles.PASSPHRASE_VARIABLE,
+        "root_public_key": b64url_encode(keys["root"].public_key),
+        "keys": [
+            {
+                "file": f"keys/{k.name}.pem",
+                "index": k.index,
+                "authority": k.authority,
+                "stars": [int(s) for s in k.stars.split(",")] if k.stars else None,
+                "role": "signs trust and status lists" if k.index is None else "signs stamps",
+            }
+            for k in _KEYS
+        ],
+        **state,
+    }
+    (data_dir / "demo.json").write_text(json.dumps(demo, ensure_ascii=False, indent=2) + "\n")
+    return demo
+
+
+def _actor(session: Session, token: str) -> registry.Actor:
+    actor = registry.actor_for_token(session, token)
+    if actor is None:  # pragma: no cover - the token was made a line before
+        raise RuntimeError("demo token lookup failed")
+    return actor
+
+
+def _populate(
+    session: Session, keys: dict[str, PrivateKey], today: date
+) -> tuple[dict[str, Any], _Story]:
+    """Fill the registry: two authorities and their keys, tokens, one cooperative and the
+    story of each demo product. Returns the tokens and the sample stamps, and the story (its
+    scans to record, then its block to make)."""
+    hanoi = Authority(
+        code="VN-01",
+        name="Sở Nông nghiệp và Môi trường Hà Nội",
+        kind=AuthorityKind.PROVINCE.value,
+        province_code="01",
+    )
+    central = Authority(
+        code="VN-TW",
+        name="Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp Trung ương",
+        kind=AuthorityKind.CENTRAL.value,
+    )
+    session.add_all([hanoi, central])
+    session.flush()
+    for spec in _KEYS:
+        if spec.index is None:
+            continue
+        session.add(
+            SigningKey(
+                index=spec.index,
+                authority_id=hanoi.id if spec.authority == "VN-01" else central.id,
+                public_key=keys[spec.name].public_key,
+                stars=spec.stars,
+                not_before=today - timedelta(days=4 * 365),
+                not_after=today + timedelta(days=5 * 365),
+                status=KeyStatus.ACTIVE.value,
+                next_serial=1,
+                key_file=f"keys/{spec.name}.pem",
+            )
+        )
+    session.flush()
+
+    start = _at(today - timedelta(days=3 * 365 + 200))
+    authority, inspector = Role.AUTHORITY, Role.INSPECTOR
+    tokens = {
+        "authority_VN-01": registry.create_token(
+            session, authority, "Sở NN&MT Hà Nội (demo)", start, authority_id=hanoi.id
+        ),
+        "authority_VN-TW": registry.create_token(
+            session, authority, "Hội đồng OCOP Trung ương (demo)", start, authority_id=central.id
+        ),
+        "inspector": registry.create_token(session, inspector, "Đội QLTT số 1 (demo)", start),
+    }
+    producer = registry.register_producer(
+        session,
+        _actor(session, tokens["authority_VN-01"]),
+        start,
+        legal_name="Hợp tác xã Nông nghiệp Ba Vì Xanh",
+        kind="cooperative",
+        registration_number="0108123456",
+        address="Thôn Muỗng, xã Ba Vì, Hà Nội",
+        province_code="01",
+        commune_code="09991",
+    )
+    tokens["producer"] = registry.create_token(
+        session, Role.PRODUCER, "HTX Ba Vì Xanh (demo)", start, producer_id=producer.id
+    )
+    story = _Story(session, keys, today, start, producer.id, tokens)
+    return {"tokens": tokens, **story.tell()}, story
+
+
+class _Story:
+    """The life of the demo products, replayed at their historical dates."""
+
+    def __init__(
+        self,
+        session: Session,
+        keys: dict[str, PrivateKey],
+        today: date,
+        start: datetime,
+        producer_id: int,
+        tokens: dict[str, str],
+    ) -> None:
+        self.session, self.keys, self.today, self.start = session, keys, today, start
+        self.producer_id = producer_id
+        self.hanoi = _actor(session, tokens["authority_VN-01"])
+        self.central = _actor(session, tokens["authority_VN-TW"])
+        self.inspector = _actor(session, tokens["inspector"])
+        self.producer = _actor(session, tokens["producer"])
+        self.samples: dict[str, str] = {}
+        self.scans: list[ScanEvent] = []
+        self.copy: tuple[int, int] = (0, 0)  # the serial the inspector finds copied
+
+    def day(self, days_ago: int) -> date:
+        return self.today - timedelta(days=days_ago)
+
+    def product(self, name: str, group: str, pack: str, colour: tuple[int, int, int]) -> int:
+        row = registry.register_product(
+            self.session,
+            self.hanoi,
+            self.producer_id,
+            self.start,
+            name=name,
+            product_group=group,
+            pack_description=pack,
+        )
+        photo = _label(colour)
+        registry.set_label_photo(self.session, self.hanoi, row.id, photo, "image/jpeg", self.start)
+        return int(row.id)
+
+    def certify(self, product_id: int, stars: int, days_ago: int, number: str) -> int:
+        actor = self.central if stars == 5 else self.hanoi
+        row = registry.register_certificate(
+            self.session,
+            actor,
+            product_id,
+            stars,
+            number,
+            self.day(days_ago),
+            _at(self.day(days_ago)),
+            legal_basis="Quyết định 148/QĐ-TTg ngày 24/02/2023",
+        )
+        return int(row.id)
+
+    def batch(
+        self, certificate_id: int, count: int, days_ago: int, markets: tuple[str, ...] = ()
+    ) -> tuple[int, int]:
+        """Order a batch; return its id and first serial."""
+        at = _at(self.day(days_ago))
+        row = registry.allocate_batch(
+            self.session, self.producer, certificate_id, count, at, markets
+        )
+        return int(row.id), int(row.first_serial)
+
+    def scans_of_copies(self, key_index: int, copied: int, carried: range) -> None:
+        """Scans that the desk should show: a copied stamp checked by inspectors on many phones
+        across the country in two days, and stamps of a batch sold in Hà Nội checked by
+        inspectors in Hồ Chí Minh (only witnesses' checks are evidence)."""
+        places = ("21.03,105.85", "10.78,106.70", "16.05,108.20", "10.03,105.78")
+        start = _at(self.day(2))
+        for n in range(14):
+            at = start + timedelta(hours=3 * n)
+            self.scans.append(ScanEvent(at, (key_index, copied), "genuine", "inspector",
+                                        f"demo-phone-{n}", places[n % 4]))  # fmt: skip
+        for n, serial in enumerate(carried):
+            at = start + timedelta(hours=5 * n)
+            self.scans.append(ScanEvent(at, (key_index, serial), "genuine", "inspector",
+                                        f"demo-buyer-{n}", places[1]))  # fmt: skip
+
+    def sample(
+        self, verdict: str, certificate_id: int, serial: int, key: str = "province-01"
+    ) -> None:
+        """Sign the stamp the printer would have made for this certificate and serial."""
+        certificate: Certificate = registry.get(self.session, Certificate, certificate_id)
+        payload = Payload(
+            _INDEX[key], certificate_id, certificate.stars, certificate.valid_until, serial
+        )
+        self.samples[verdict] = sign_payload(payload, self.keys[key]).url(DEFAULT_HOST)
+
+    def block_copy(self, session: Session) -> None:
+        """The inspector blocks the copied stamp it checked at the market (after its scans are
+        recorded: an inspector blocks only a serial it checked itself)."""
+        key_index, serial = self.copy
+        reason = "Phát hiện tem sao chép tại chợ Đồng Xuân"
+        registry.block_serials(
+            session, self.inspector, key_index, serial, serial, reason, _at(self.day(5))
+        )
+
+    def tell(self) -> dict[str, Any]:
+        session, hanoi = self.session, self.hanoi
+        honey = self.product(
+            "Mật ong hoa nhãn Ba Vì", "food", "Chai thủy tinh 500 g", (176, 112, 20)
+        )
+        honey_cert = self.certify(honey, 4, 200, "2150/QĐ-UBND")
+        _, first = self.batch(honey_cert, 500, 190, markets=("01",))
+        self.sample("genuine", honey_cert, first + 17)
+        self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
+
+        tea = self.product("Trà shan tuyết cổ thụ", "beverage", "Hộp giấy 100 g", (40, 90, 50))
+        tea_cert = self.certify(tea, 5, 120, "512/QĐ-HĐTW")
+        self.sample("genuine_5_stars", tea_cert, self.batch(tea_cert, 200, 100)[1], "central")
+
+        noodles = self.product("Miến dong Ba Vì", "food", "Túi 500 g", (150, 150, 140))
+        noodle_cert = self.certify(noodles, 3, 3 * 365 + 150, "870/QĐ-UBND")
+        self.sample("expired", noodle_cert, self.batch(noodle_cert, 100, 3 * 365 + 140)[1])
+        registry.expire_certificates(session, _at(self.today))
+
+        sausage = self.product(
+            "Giò lụa truyền thống", "food", "Cây 1 kg, hút chân không", (210, 190, 160)
+        )
+        sausage_cert = self.certify(sausage, 4, 400, "1422/QĐ-UBND")
+        self.sample("revoked", sausage_cert, self.batch(sausage_cert, 100, 390)[1])
+        registry.revoke_certificate(
+            session,
+            hanoi,
+            sausage_cert,
+            "3310/QĐ-UBND",
+            self.day(20),
+            "Vi phạm quy định về an toàn thực phẩm (hàn the vượt ngưỡng)",
+            _at(self.day(20)),
+        )
+
+        sauce = self.product("Tương bần Ba Vì", "food", "Chai nhựa 500 ml", (120, 60, 20))
+        sauce_cert = self.certify(sauce, 4, 800, "560/QĐ-UBND")
+        self.sample("star_mismatch", sauce_cert, self.batch(sauce_cert, 100, 790)[1])
+        registry.reevaluate_certificate(
+            session, hanoi, sauce_cert, 3, "2987/QĐ-UBND", self.day(30), _at(self.day(30))
+        )
+
+        void_id, void_first = self.batch(honey_cert, 50, 60)
+        registry.void_batch(
+            session, hanoi, void_id, "Cuộn tem bị mất tại xưởng in", _at(self.day(50))
+        )
+        self.sample("unregistered", honey_cert, void_first + 3)
+        self.sample("unregistered_never_issued", honey_cert, 900_000)
+
+        self.copy = (_INDEX["province-01"], first + 42)
+        checked = _at(self.day(5)) - timedelta(minutes=10)  # at the market, signed in
+        self.scans.append(ScanEvent(checked, self.copy, "genuine", "inspector",
+                                    token_id=self.inspector.token_id))  # fmt: skip
+        self.sample("suspected_clone", honey_cert, first + 42)
+
+        forged = Payload(_INDEX["province-01"], honey_cert, 5, self.day(-300), 31337)
+        self.samples["counterfeit"] = sign_payload(forged, PrivateKey.generate()).url(DEFAULT_HOST)
+        self.samples["malformed"] = f"https://{DEFAULT_HOST}/s/1234567890"
+        return {
+            "samples": {name: url.split(DEFAULT_HOST, 1)[1] for name, url in self.samples.items()},
+            "stamp_urls": self.samples,
+        }

@@ -1,0 +1,219 @@
+"""An in-memory snapshot of what a verdict needs from the registry, so answering a scan reads
+no table: the issued serial ranges per key, and each certificate as the public sees it."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signing import Payload
+from verifier.store.models import Batch, BatchState, Certificate, Meta
+
+VERSION_KEY = "registry-version"
+_MAX_SUPERSEDE_CHAIN = 16
+
+
+@dataclass(frozen=True, slots=True)
+class PublicProducer:
+    name: str
+    kind: str
+    province_code: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicProduct:
+    id: int
+    name: str
+    group: str
+    pack_description: str
+    gtin: str | None
+    has_label_photo: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PublicCertificate:
+    """A certificate as the verdict page and the API show it."""
+
+    id: int
+    issuer: str
+    issuer_name: str
+    status: str
+    stars: int
+    decision_number: str
+    decision_date: date
+    valid_until: date
+    revocation_decision: str | None
+    revocation_date: date | None
+    revocation_reason: str | None
+    renews: int | None
+    superseded_by: int | None
+    product: PublicProduct
+    producer: PublicProducer
+    changed_version: int = 0
+    _json: dict[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_json", self._public_json())  # every answer shows it
+
+    @classmethod
+    def of(cls, row: Certificate) -> PublicCertificate:
+        product, producer = row.product, row.product.producer
+        return cls(
+            id=row.id,
+            issuer=row.authority.code,
+            issuer_name=row.authority.name,
+            status=row.status,
+            stars=row.stars,
+            decision_number=row.decision_number,
+            decision_date=row.decision_date,
+            valid_until=row.valid_until,
+            revocation_decision=row.revocation_decision,
+            revocation_date=row.revocation_date,
+            revocation_reason=row.revocation_reason,
+            renews=row.replaces_id,
+            superseded_by=row.superseded_by_id,
+            changed_version=row.changed_version,
+            product=PublicProduct(
+                product.id,
+                product.name,
+                product.product_group,
+                product.pack_description,
+                product.gtin,
+                product.label_photo_type is not None,
+            ),
+            producer=PublicProducer(
+                producer.legal_name, producer.kind, producer.province_code, producer.address
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the ``certificate`` object of the public JSON answer (made once, with the
+        certificate, and shared: not to be changed)."""
+        return self._json
+
+    def _public_json(self) -> dict[str, Any]:
+        revocation = None
+        if self.revocation_decision is not None:
+            revocation = {
+                "decision": self.revocation_decision,
+                "date": self.revocation_date.isoformat() if self.revocation_date else None,
+                "reason": self.revocation_reason,
+            }
+        return {
+            "certificate_id": self.id,
+            "issuer": self.issuer,
+            "issuer_name": self.issuer_name,
+            "status": self.status,
+            "stars": self.stars,
+            "decision_number": self.decision_number,
+            "decision_date": self.decision_date.isoformat(),
+            "valid_until": self.valid_until.isoformat(),
+            "revocation": revocation,
+            "renews": self.renews,
+            "product": {
+                "id": self.product.id,
+                "name": self.product.name,
+                "group": self.product.group,
+                "pack_description": self.product.pack_description,
+                "gtin": self.product.gtin,
+                "has_label_photo": self.product.has_label_photo,
+            },
+            "producer": {
+                "name": self.producer.name,
+                "kind": self.producer.kind,
+                "province_code": self.producer.province_code,
+                "address": self.producer.address,
+            },
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyBatches:
+    firsts: list[int] = field(default_factory=list)
+    ranges: list[tuple[int, int, int, bool]] = field(default_factory=list)  # last, cert, void
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryIndex:
+    """The registry at one version. Build with :meth:`load`."""
+
+    version: int
+    certificates: dict[int, PublicCertificate]
+    batches: dict[int, _KeyBatches]
+
+    @classmethod
+    def load(cls, session: Session) -> RegistryIndex:
+        """Read every certificate and batch (one query each)."""
+        certificates = {
+            row.id: PublicCertificate.of(row) for row in session.scalars(select(Certificate))
+        }
+        batches: dict[int, _KeyBatches] = {}
+        rows = session.execute(
+            select(
+                Batch.key_index,
+                Batch.first_serial,
+                Batch.last_serial,
+                Batch.certificate_id,
+                Batch.state,
+            ).order_by(Batch.key_index, Batch.first_serial)
+        )
+        for key_index, first, last, certificate_id, state in rows:
+            entry = batches.setdefault(key_index, _KeyBatches())
+            entry.firsts.append(first)
+            entry.ranges.append((first, last, certificate_id, state == BatchState.VOID.value))
+        return cls(current_version(session), certificates, batches)
+
+    def batch_of(self, key_index: int, serial: int) -> tuple[int, bool] | None:
+        """Return (certificate id, voided) of the batch holding the serial, or ``None``."""
+        entry = self.batches.get(key_index)
+        if entry is None:
+            return None
+        position = bisect_right(entry.firsts, serial) - 1
+        if position < 0:
+            return None
+        _first, last, certificate_id, void = entry.ranges[position]
+        return (certificate_id, void) if serial <= last else None
+
+    def reasons(self, payload: Payload) -> tuple[str, ...]:
+        """Return the registry's reasons against a signed stamp: its serial was never issued
+        for its certificate, or its batch was voided (empty when neither)."""
+        batch = self.batch_of(payload.key_index, payload.serial)
+        if batch is None or batch[0] != payload.certificate_id:
+            return ("serial_not_issued",)
+        return ("batch_voided",) if batch[1] else ()
+
+    def current(self, certificate_id: int, issuer: str) -> PublicCertificate | None:
+        """Return the certificate a stamp of ``issuer``'s key names, following re-evaluations
+        to the current one (which may be another authority's); ``None`` when ``issuer`` did
+        not issue ``certificate_id``."""
+        certificate = self.certificates.get(certificate_id)
+        if certificate is None or certificate.issuer != issuer:
+            return None
+        for _ in range(_MAX_SUPERSEDE_CHAIN):
+            if certificate is None or certificate.superseded_by is None:
+                break
+            successor = self.certificates.get(certificate.superseded_by)
+            if successor is None:
+                break
+            certificate = successor
+        return certificate
+
+
+def current_version(session: Session) -> int:
+    """Return the registry's version: it grows with every write."""
+    row = session.get(Meta, VERSION_KEY)
+    return 0 if row is None else int(row.value)
+
+
+def bump_version(session: Session) -> int:
+    """Count a write (called in the write's own transaction). Returns the new version."""
+    row = session.get(Meta, VERSION_KEY, with_for_update=True)
+    version = 1 if row is None else int(row.value) + 1
+    session.merge(Meta(key=VERSION_KEY, value=str(version)))
+    return version

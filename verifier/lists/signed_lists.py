@@ -1,0 +1,179 @@
+"""The signed trust and status lists, built from the registry and kept in its ``meta`` table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from signing import (
+    SNAPSHOT_TYPE,
+    CertificateRef,
+    CertificateState,
+    CertificateStatus,
+    KeyStatus,
+    PrivateKey,
+    SerialRange,
+    StatusList,
+    TrustedKey,
+    TrustList,
+    sign_document,
+)
+from signing._dates import format_time
+from verifier.lists.registry_index import RegistryIndex
+from verifier.store.models import Batch, BatchState, BlockedSerials, Certificate, Meta, SigningKey
+
+TRUST_LIST_VALIDITY = timedelta(days=30)
+STATUS_LIST_VALIDITY = timedelta(days=7)
+
+
+def trusted_key(key: SigningKey) -> TrustedKey:
+    """Return a registry key as its trust-list entry."""
+    return TrustedKey(
+        index=key.index,
+        public_key=key.public_key,
+        issuer=key.authority.code,
+        issuer_name=key.authority.name,
+        province_code=key.authority.province_code,
+        stars=key.star_set,
+        not_before=key.not_before,
+        not_after=key.not_after,
+        status=KeyStatus(key.status),
+        last_serial=key.last_serial,
+    )
+
+
+def certificate_status(certificate: Certificate, issuers: Mapping[int, str]) -> CertificateStatus:
+    """Return a registry certificate as its status-list entry. ``issuers`` gives the issuing
+    authority's code of each certificate id: the successor that ``superseded_by`` names may be
+    another authority's (the central council's 5 stars after a province's 4)."""
+    successor = None
+    if certificate.superseded_by_id is not None:
+        successor_id = certificate.superseded_by_id
+        successor = CertificateRef(issuers[successor_id], successor_id)
+    return CertificateStatus(
+        ref=CertificateRef(certificate.authority.code, certificate.id),
+        status=CertificateState(certificate.status),
+        stars=certificate.stars,
+        valid_until=certificate.valid_until,
+        reason=certificate.revocation_reason,
+        decision=certificate.revocation_decision,
+        superseded_by=successor,
+    )
+
+
+def _next_version(session: Session, name: str) -> int:
+    row = session.get(Meta, f"{name}-version", with_for_update=True)
+    version = 1 if row is None else int(row.value) + 1
+    session.merge(Meta(key=f"{name}-version", value=str(version)))
+    return version
+
+
+def _store(session: Session, name: str, document: bytes) -> None:
+    session.merge(Meta(key=name, value=document.decode()))
+
+
+def publish_trust_list(
+    session: Session, root: PrivateKey, now: datetime
+) -> tuple[TrustList, bytes]:
+    """Sign a new version of the trust list from the registry's keys, store it and return it
+    with its signed document."""
+    keys = session.scalars(select(SigningKey).order_by(SigningKey.index)).all()
+    trust_list = TrustList.of(
+        _next_version(session, "trust-list"),
+        now,
+        now + TRUST_LIST_VALIDITY,
+        [trusted_key(k) for k in keys],
+    )
+    document = trust_list.sign(root)
+    _store(session, "trust-list", document)
+    return trust_list, document
+
+
+def publish_status_list(
+    session: Session, root: PrivateKey, now: datetime
+) -> tuple[StatusList, bytes]:
+    """Sign a new version of the status list from the registry, store it and return it with
+    its signed document."""
+    certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
+    issuers = {c.id: c.authority.code for c in certificates}
+    voided = session.scalars(
+        select(Batch).where(Batch.state == BatchState.VOID.value).order_by(Batch.id)
+    ).all()
+    status_list = StatusList.of(
+        _next_version(session, "status-list"),
+        now,
+        now + STATUS_LIST_VALIDITY,
+        [certificate_status(c, issuers) for c in certificates],
+        blocked=[
+            SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason)
+            for b in session.scalars(
+                select(BlockedSerials)
+                .where(BlockedSerials.lifted_at.is_(None))
+                .order_by(BlockedSerials.id)
+            )
+        ],
+        voided=[
+            SerialRange(b.key_index, b.first_serial, b.last_serial, b.void_reason) for b in voided
+        ],
+    )
+    document = status_list.sign(root)
+    _store(session, "status-list", document)
+    return status_list, document
+
+
+def stored_document(session: Session, name: str) -> bytes | None:
+    """Return the stored signed document ``trust-list`` or ``status-list``, if any."""
+    row = session.get(Meta, name)
+    return None if row is None else row.value.encode()
+
+
+SNAPSHOT_VALIDITY = timedelta(days=7)
+
+
+def registry_snapshot(
+    index: RegistryIndex, root: PrivateKey, now: datetime, since: int | None = None
+) -> Snapshot:
+    """Return the signed registry snapshot offline scanners keep: for every certificate, what
+    the verdict page shows (product, producer, province, stars, validity, status). With
+    ``since``, only the certificates changed after that registry version (a scanner that holds
+    version ``since`` merges them into what it holds)."""
+    certificates = [
+        {
+            "issuer": c.issuer,
+            "certificate_id": c.id,
+            "status": c.status,
+            "stars": c.stars,
+            "valid_until": c.valid_until.isoformat(),
+            "decision_number": c.decision_number,
+            "product": c.product.name,
+            "pack_description": c.product.pack_description,
+            "producer": c.producer.name,
+            "province_code": c.producer.province_code,
+        }
+        for c in sorted(index.certificates.values(), key=lambda c: c.id)
+        if since is None or c.changed_version > since
+    ]
+    claims = {
+        "type": "ocop-registry-snapshot",
+        "version": index.version,
+        "since": since,
+        "issued_at": format_time(now),
+        "expires_at": format_time(now + SNAPSHOT_VALIDITY),
+        "certificates": certificates,
+    }
+    return Snapshot(
+        sign_document(claims, SNAPSHOT_TYPE, root), index.version, now + SNAPSHOT_VALIDITY / 2
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The signed snapshot, the registry version it shows, and when to sign a fresh one."""
+
+    document: bytes
+    version: int
+    renew_at: datetime

@@ -1,0 +1,588 @@
+"""Scan events: recorded off the request path, aggregated per serial as they arrive."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any, NamedTuple
+
+import orjson
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from verifier import provinces
+from verifier.scans import clones
+from verifier.store.models import Scan, UtcDateTime
+
+FLUSH_SECONDS = 0.25
+KEEP_FLUSHES = 256  # flushes kept for workers to follow (half a minute of them under load)
+BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block at a time
+CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
+_UNCOMMITTED = sys.maxsize  # the version of a flush that has not got its version yet
+_log = logging.getLogger(__name__)
+_SQL = {
+    "block": "SELECT serial, count, first_at, devices, places, flag, version FROM serial_scans"
+    " WHERE key_index = ? AND serial >= ? AND serial < ?",
+    "flushes": "SELECT version, rows FROM scan_flushes WHERE version > ? ORDER BY version",
+    "prune": "DELETE FROM scan_flushes WHERE version <= ?",
+    # a new or restored database (which may hold versions without the counter): start past
+    # them; MAX(version) has no index, so this runs only when the counter is missing
+    "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
+    " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
+    " ON CONFLICT (key) DO NOTHING",
+    "version": "SELECT value FROM meta WHERE key = 'scan-version'",
+    # the row stays locked to the commit, so flushes commit in the order of their versions
+    "bump": "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
+    " WHERE key = 'scan-version' RETURNING value",
+    "mark": "INSERT INTO serial_marks (key_index, serial, kind, value) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING",
+    "pattern": "UPDATE serial_scans SET devices = ?, places = ?, last_latitude = ?,"
+    " last_longitude = ?, last_located_at = ?, flag = ? WHERE key_index = ? AND serial = ?",
+    "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
+    " AND last_serial >= ? AND markets IS NOT NULL",
+    "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
+    "forget_marks": "DELETE FROM serial_marks WHERE key_index = ? AND serial = ?",
+    "clear": "UPDATE serial_scans SET devices = 0, places = 0, last_latitude = NULL,"
+    " last_longitude = NULL, last_located_at = NULL, flag = NULL, away = ?, version = ?"
+    " WHERE key_index = ? AND serial = ? AND (flag IS NOT NULL OR away = ?)",
+}
+# per dialect: the new aggregates of the serials a flush changed, as one JSON text, built by
+# the database from the serials' keys (one parameter: no row crosses into Python); first_at
+# is the same naive UTC text on both
+_FLUSH = {
+    "sqlite": "INSERT INTO scan_flushes (version, rows) SELECT ?, json_group_array("
+    "json_array(s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag,"
+    " s.version)) FROM json_each(?) AS j JOIN serial_scans AS s"
+    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')",
+    "postgresql": "INSERT INTO scan_flushes (version, rows) SELECT ?, COALESCE(json_agg("
+    "json_build_array(s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
+    " 'YYYY-MM-DD HH24:MI:SS.US'), s.devices, s.places, s.flag, s.version)), '[]')::text"
+    " FROM jsonb_array_elements(?::jsonb) AS j JOIN serial_scans AS s"
+    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint",
+}
+# written out for a run of rows: see _execute_rows
+_INSERT = (
+    "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location, token_id)"
+    " VALUES {}",
+    "(?, ?, ?, ?, ?, ?, ?, ?)",
+)
+_UPSERT = (
+    "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at, version) VALUES {}"
+    " ON CONFLICT (key_index, serial) DO UPDATE"
+    " SET count = serial_scans.count + excluded.count,"
+    " first_at = CASE WHEN excluded.first_at < serial_scans.first_at"
+    " THEN excluded.first_at ELSE serial_scans.first_at END,"
+    " last_at = CASE WHEN excluded.last_at > serial_scans.last_at"
+    " THEN excluded.last_at ELSE serial_scans.last_at END, version = excluded.version",
+    "(?, ?, ?, ?, ?, ?)",
+)
+_ROWS = 64  # rows per statement in the flush
+_MARK_COUNTS = (
+    "SELECT key_index, serial, kind, COUNT(*) FROM serial_marks WHERE {} GROUP BY key_index,"
+    " serial, kind"
+)
+_LAST_POINTS = (
+    "SELECT key_index, serial, last_latitude, last_longitude, last_located_at, flag"
+    " FROM serial_scans WHERE {}"
+)
+_CHUNK = 200  # serials per statement in the pattern queries
+SerialKey = tuple[int, int]  # (key index, serial)
+
+
+class _Statements(dict[int, str]):
+    """The statement for each number of parameters, made on first use."""
+
+    def __init__(self, make: Callable[[int], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, count: int) -> str:
+        statement = self[count] = self._make(count)
+        return statement
+
+
+class Stored(NamedTuple):
+    """A serial's stored aggregate as the driver or the flush feed gives it (``first_at`` is
+    naive UTC text from SQLite and from the feed, read with :func:`_time` when used), and the
+    version of the flush that last changed it."""
+
+    scans: int
+    first_at: datetime | str
+    devices: int
+    places: int
+    flag: str | None
+    version: int
+
+
+def _joined(template: str, item: str, joint: str = ", ") -> Callable[[int], str]:
+    """Return the maker of ``template`` with ``n`` copies of ``item`` joined by ``joint``."""
+
+    def make(n: int) -> str:
+        return template.format(joint.join([item] * n))
+
+    return make
+
+
+def _execute_rows(connection: Any, statements: _Statements, rows: list[tuple[Any, ...]]) -> None:
+    """Execute a multi-row statement for ``rows``: runs of ``_ROWS`` rows, then the rest in
+    runs of powers of two, so that few distinct statements are prepared. A run is one step
+    for SQLite, which releases the GIL once where ``executemany`` releases it for every row
+    (under load each release hands the GIL to the request thread and back), and one round
+    trip for PostgreSQL."""
+    start, size = 0, _ROWS
+    while start < len(rows):
+        while size > len(rows) - start:
+            size //= 2
+        run = rows[start : start + size]
+        connection.exec_driver_sql(statements[size], tuple(chain.from_iterable(run)))
+        start += size
+
+
+def _sqlite_time(moment: datetime) -> str:
+    """Return ``moment`` as the ORM's UtcDateTime keeps it on SQLite, naive UTC text (made
+    directly: the flush makes one per scan, and SQLAlchemy's processor is twice as slow)."""
+    t = moment.astimezone(UTC)
+    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - the fastest way here
+        t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond
+    )  # fmt: skip
+
+
+def _time(value: datetime | str) -> datetime:
+    if isinstance(value, str):  # SQLite keeps UTC timestamps as text without the zone
+        return datetime.fromisoformat(value + "+00:00")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class _Block:
+    """The stored aggregates of one block of a key's serials (only those ever scanned);
+    ``ready`` once read whole from the database."""
+
+    __slots__ = ("ready", "stored")
+
+    def __init__(self) -> None:
+        self.ready = False
+        self.stored: dict[int, Stored] = {}
+
+    def keep(self, serial: int, stored: Stored) -> bool:
+        """Keep ``stored`` unless a newer version is kept already. Returns whether the serial
+        is new to the block."""
+        current = self.stored.get(serial)
+        if current is None or current.version < stored.version:
+            self.stored[serial] = stored
+        return current is None
+
+
+class ScanEvent(NamedTuple):
+    """One verification of one serial (a tuple: one is made per request)."""
+
+    at: datetime
+    serial: SerialKey
+    verdict: str
+    role: str
+    device_id: str | None = None
+    location: str | None = None
+    token_id: int | None = None  # the signed-in caller's token; None for the public
+
+
+class ScanSummary(NamedTuple):
+    """How often a serial was checked, when first, on how many phones in how many places
+    (as of the last change this worker followed), and the clone rule it broke, if any (a
+    tuple: one is made per request)."""
+
+    count: int = 0  # type: ignore[assignment]  # the answer's name; shadows tuple.count
+    first_at: datetime | None = None
+    devices: int = 0
+    places: int = 0
+    flag: str | None = None
+
+
+class Trouble(NamedTuple):
+    """Why the recorder's flushes have been failing: since when (``time.monotonic()``), the
+    last error's type, and how many checks were not recorded meanwhile."""
+
+    since: float
+    error: str
+    lost: int
+
+
+class ScanRecorder:
+    """Records scans: queues the events and writes them in batches from a background thread,
+    and answers each scan with its serial's summary without reading a table.
+
+    Every worker keeps the stored aggregates of the blocks of serials it was asked about
+    (read once per block) and follows the changes every worker writes: each flush takes the
+    next value of one counter, stamps the rows it changes with it, records their new
+    aggregates in one ``scan_flushes`` row and commits in that order, so the flushes past
+    the last one seen are a complete change feed on SQLite and on PostgreSQL (a worker that
+    finds a gap, the flushes it missed pruned, reads its blocks again). A summary is the
+    stored aggregate plus the events not yet seen in it: queued, or in a flush whose version
+    the stored row has not reached."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        flush_seconds: float = FLUSH_SECONDS,
+        rules: clones.CloneRules = clones.RULES,
+        cache_serials: int = CACHE_SERIALS,
+        keep_flushes: int = KEEP_FLUSHES,
+    ) -> None:
+        engine = sessions.kw["bind"]
+        self._rules = rules
+        self._engine = engine
+        self._local = threading.local()
+        # written for sqlite3's qmark parameters; psycopg takes the format style
+        qmark = engine.dialect.paramstyle == "qmark"
+
+        def styled(sql: str) -> str:
+            return sql if qmark else sql.replace("?", "%s")
+
+        self._sql: dict[str, Any] = {k: styled(v) for k, v in _SQL.items()}
+        self._sql["flush"] = styled(_FLUSH[engine.dialect.name])
+        pair = styled("(key_index = ? AND serial = ?)")
+        for name, template in (("mark_counts", _MARK_COUNTS), ("last_points", _LAST_POINTS)):
+            self._sql[name] = _Statements(_joined(template, pair, " OR "))
+        for name, (template, item) in (("insert", _INSERT), ("upsert", _UPSERT)):
+            self._sql[name] = _Statements(_joined(template, styled(item)))
+        self._keep_flushes = keep_flushes
+        # stored as the ORM stores them, so that both paths read and compare alike
+        time_type = UtcDateTime().dialect_impl(engine.dialect)
+        self._bind_time: Callable[[datetime], Any] = (
+            _sqlite_time
+            if engine.dialect.name == "sqlite"
+            else time_type.bind_processor(engine.dialect) or (lambda t: t)
+        )
+        self._events: list[ScanEvent] = []
+        # per serial: [queued scans, index of its earliest and of its latest event in _events]
+        self._pending: dict[SerialKey, list[int]] = {}
+        # the flush under way: its events and their _pending entries, and its version
+        self._flushing_events: list[ScanEvent] = []
+        self._flushing: dict[SerialKey, list[int]] = {}
+        self._flushing_version = _UNCOMMITTED
+        self._blocks: OrderedDict[SerialKey, _Block] = OrderedDict()  # least recent first
+        self._cached = 0
+        self._cache_serials = cache_serials
+        with engine.begin() as connection:
+            seen = connection.exec_driver_sql(self._sql["version"]).scalar()
+            if seen is None:  # only then: MAX(version) reads every serial's aggregate
+                connection.exec_driver_sql(self._sql["start"])
+                seen = connection.exec_driver_sql(self._sql["version"]).scalar_one()
+            self._seen = int(seen)
+        self.trouble: Trouble | None = None  # None while the flushes succeed
+        self._connections: list[Any] = []  # every thread's own, see _cursor
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()  # one flush at a time: see flush
+        self._wake = threading.Event()
+        self._stopped = False
+        self._flush_seconds = flush_seconds
+        self._thread = threading.Thread(target=self._run, name="scan-recorder", daemon=True)
+        self._thread.start()
+
+    def _cursor(self) -> Any:
+        """This thread's own cursor, on a connection in autocommit mode (a read pays for no
+        BEGIN and no COMMIT), checked out for the thread's lifetime."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            self._local.connection = connection = self._engine.raw_connection()
+            with self._lock:
+                self._connections.append(connection)
+            driver = connection.driver_connection
+            if self._engine.dialect.name == "postgresql":
+                driver.autocommit = True
+            cursor = self._local.cursor = driver.cursor()
+        return cursor
+
+    def record(self, event: ScanEvent) -> ScanSummary:
+        """Queue ``event`` and return the serial's summary including it. Reads the database
+        only for the first scan of a block of serials this worker has not kept."""
+        key_index, serial = event.serial
+        where = (key_index, serial // BLOCK_SERIALS)
+        block = self._blocks.get(where)
+        if block is None or not block.ready:
+            block = self._load(where)
+        with self._lock:
+            if where in self._blocks:
+                self._blocks.move_to_end(where)
+            events = self._events
+            events.append(event)
+            index = len(events) - 1
+            pending = self._pending.get(event.serial)
+            if pending is None:
+                pending = self._pending[event.serial] = [0, index, index]
+            pending[0] += 1
+            # the earliest and the latest check, whatever order they arrive in
+            if event.at < events[pending[1]].at:
+                pending[1] = index
+            if event.at >= events[pending[2]].at:
+                pending[2] = index
+            count, first = pending[0], events[pending[1]].at
+            stored = block.stored.get(serial)
+            flushing = self._flushing.get(event.serial)
+            if flushing is not None and (stored is None or stored.version < self._flushing_version):
+                count += flushing[0]
+                first = min(first, self._flushing_events[flushing[1]].at)
+        if stored is None:
+            return ScanSummary(count, first)
+        return ScanSummary(
+            stored.scans + count,
+            min(_time(stored.first_at), first),
+            stored.devices,
+            stored.places,
+            stored.flag,
+        )
+
+    def _load(self, where: SerialKey) -> _Block:
+        """Read a block's stored aggregates and keep them (changes that arrive meanwhile
+        are kept too: the newer version wins). Returns the block."""
+        with self._lock:
+            block = self._blocks.get(where)
+            if block is None:
+                block = self._blocks[where] = _Block()
+        key_index, number = where
+        first = number * BLOCK_SERIALS
+        cursor = self._cursor()
+        cursor.execute(self._sql["block"], (key_index, first, first + BLOCK_SERIALS))
+        rows = cursor.fetchall()
+        with self._lock:
+            for serial, *aggregate in rows:
+                self._cached += block.keep(serial, Stored._make(aggregate))
+            block.ready = True
+            self._forget_oldest()
+        return block
+
+    def _forget_blocks(self) -> None:
+        """Drop every kept block (they are read again when asked). Call with the lock held."""
+        self._blocks.clear()
+        self._cached = 0
+
+    def _forget_oldest(self) -> None:
+        """Drop the least recently asked blocks while more aggregates than allowed are kept
+        (the newest block stays). Call with the lock held."""
+        while self._cached > self._cache_serials and len(self._blocks) > 1:
+            _, oldest = self._blocks.popitem(last=False)
+            self._cached -= len(oldest.stored)
+
+    def flush(self) -> None:
+        """Write every queued event now, in one transaction of multi-row statements (this runs
+        on the request workers' CPU, so it must stay cheap), then keep the changes every worker
+        has written since the last flush. Until then the events count as in flight; once the
+        change is kept, its version tells that they are in the stored rows.
+
+        Safe to call from any thread (a request that needs its worker's scans stored calls it):
+        flushes take turns, since the one under way is kept for the summaries."""
+        with self._flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            events, self._events = self._events, []
+            pending, self._pending = self._pending, {}
+            self._flushing_events, self._flushing = events, pending
+        written = False
+        try:
+            if events:
+                self._write(events, pending)
+            written = True
+            self._follow_changes()
+        except Exception as exc:
+            self.trouble = Trouble(
+                self.trouble.since if self.trouble else time.monotonic(),
+                type(exc).__name__,
+                (self.trouble.lost if self.trouble else 0) + (0 if written else len(events)),
+            )
+            raise
+        else:
+            if events:  # reading alone proves nothing of writing (a full disk still reads)
+                self.trouble = None
+        finally:
+            with self._lock:
+                self._flushing_events, self._flushing = [], {}
+                self._flushing_version = _UNCOMMITTED
+
+    def _write(self, events: list[ScanEvent], pending: dict[SerialKey, list[int]]) -> None:
+        bind_time = self._bind_time
+        times = [bind_time(e.at) for e in events]
+        with self._engine.begin() as connection:
+            version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
+            with self._lock:
+                self._flushing_version = version
+            _execute_rows(
+                connection,
+                self._sql["insert"],
+                [
+                    (time, *e.serial, e.verdict, e.role, e.device_id, e.location, e.token_id)
+                    for time, e in zip(times, events, strict=True)
+                ],
+            )
+            _execute_rows(
+                connection,
+                self._sql["upsert"],
+                [
+                    (*k, n, times[first], times[last], version)
+                    for k, (n, first, last) in sorted(pending.items())  # B-tree order
+                ],
+            )
+            self._update_patterns(connection, events)
+            keys = orjson.dumps(list(pending)).decode()
+            connection.exec_driver_sql(self._sql["flush"], (version, keys))
+            connection.exec_driver_sql(self._sql["prune"], (version - self._keep_flushes,))
+
+    def clear_pattern(self, connection: Any, key: SerialKey) -> bool:
+        """Forget what one serial's checks so far say of copying (its phones, places, last
+        located check, flag and *away* mark; its count of checks stays), in the caller's
+        transaction on ``connection``, and pass the change to every worker through the feed.
+        Returns whether there was a flag or an away mark to clear."""
+        version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
+        cleared = connection.exec_driver_sql(self._sql["clear"], (False, version, *key, True))
+        if cleared.rowcount == 0:
+            return False
+        connection.exec_driver_sql(self._sql["forget_marks"], key)
+        connection.exec_driver_sql(self._sql["flush"], (version, orjson.dumps([key]).decode()))
+        return True
+
+    def _follow_changes(self) -> None:
+        """Keep the aggregates changed by the flushes since the last call (every worker's)
+        that belong to kept blocks. A worker that fell behind the flushes kept forgets every
+        block (they are read again when asked)."""
+        cursor = self._cursor()
+        cursor.execute(self._sql["flushes"], (self._seen,))
+        flushes = [(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
+        with self._lock:
+            if flushes and flushes[0][0] > self._seen + 1:
+                self._forget_blocks()
+            blocks, added = self._blocks, 0
+            for _version, rows in flushes:
+                for row in rows:
+                    serial = row[1]
+                    block = blocks.get((row[0], serial // BLOCK_SERIALS))
+                    if block is not None:
+                        added += block.keep(serial, Stored._make(row[2:]))
+            self._cached += added
+            if flushes:
+                self._seen = flushes[-1][0]  # in version order, all past the last seen
+            self._forget_oldest()
+
+    def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:
+        """Count the distinct phones and places of the serials these events touched, follow
+        their located scans, and flag those that break a clone rule (a flag stays)."""
+        marks: set[tuple[int, int, str, str]] = set()
+        located: dict[SerialKey, list[clones.Point]] = {}
+        for event in events:
+            if event.device_id is None and event.location is None:
+                continue  # most scans: nothing to count
+            if event.device_id:
+                marks.add((*event.serial, "d", clones.device_mark(event.device_id)))
+            place = clones.place_of(event.location)
+            if place is not None:
+                marks.add((*event.serial, "p", place[0]))
+                if place[1] is not None:
+                    point = clones.Point(*place[1], event.at)
+                    located.setdefault(event.serial, []).append(point)
+        if not marks:
+            return
+        connection.exec_driver_sql(self._sql["mark"], sorted(marks))
+        touched = sorted({(k, s) for k, s, _, _ in marks})
+        counts: dict[tuple[int, int, str], int] = {}
+        state: dict[SerialKey, tuple[Any, ...]] = {}
+        for start in range(0, len(touched), _CHUNK):
+            chunk = touched[start : start + _CHUNK]
+            params = [n for key in chunk for n in key]
+            for k, s, kind, n in connection.exec_driver_sql(
+                self._sql["mark_counts"][len(chunk)], tuple(params)
+            ):
+                counts[(k, s, kind)] = int(n)
+            for k, s, *rest in connection.exec_driver_sql(
+                self._sql["last_points"][len(chunk)], tuple(params)
+            ):
+                state[(k, s)] = tuple(rest)
+        updates = []
+        for serial in touched:
+            latitude, longitude, located_at, flag = state.get(serial, (None, None, None, None))
+            previous = (
+                clones.Point(latitude, longitude, _time(located_at))
+                if located_at is not None
+                else None
+            )
+            travelled = False
+            for point in sorted(located.get(serial, []), key=lambda p: p.at):
+                if previous is not None and clones.impossible(previous, point, self._rules):
+                    travelled = True
+                previous = point
+            devices, places = counts.get((*serial, "d"), 0), counts.get((*serial, "p"), 0)
+            flag = flag or clones.flag_for(devices, places, travelled, self._rules)
+            updates.append((
+                devices, places,
+                previous.latitude if previous else None, previous.longitude if previous else None,
+                self._bind_time(previous.at) if previous else None, flag, *serial,
+            ))  # fmt: skip
+        connection.exec_driver_sql(self._sql["pattern"], updates)
+        self._mark_away(connection, located)
+
+    def _mark_away(self, connection: Any, located: dict[SerialKey, list[clones.Point]]) -> None:
+        """Mark the serials scanned far from every province their batch is sold in."""
+        away = []
+        for (key_index, serial), points in located.items():
+            row = connection.exec_driver_sql(
+                self._sql["markets"], (key_index, serial, serial)
+            ).first()
+            if row is None:
+                continue
+            found = (provinces.province(code) for code in row[0].split(","))
+            markets = [market.centre for market in found if market is not None]
+            if any(
+                clones.far_from_markets((point.latitude, point.longitude), markets, self._rules)
+                for point in points
+            ):
+                away.append((True, key_index, serial))
+        if away:
+            connection.exec_driver_sql(self._sql["away"], away)
+
+    def close(self) -> None:
+        """Stop the background thread after a last flush, and close the connections every
+        thread checked out (they are kept for a thread's lifetime, and request threads
+        outlive a service that is closed)."""
+        self._stopped = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.flush()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self._flush_seconds)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the recorder must outlive a database hiccup
+                _log.exception("could not write scan events")
+
+
+PRUNE_BATCH = 50_000
+
+
+def prune_scans(engine: Engine, before: datetime) -> int:
+    """Delete raw scan events older than ``before``, in batches so that no transaction holds
+    the table long; the per-serial aggregates (counts, phones, places, flags) stay. Returns
+    how many were deleted."""
+    removed = 0
+    while True:
+        with engine.begin() as connection:
+            ids = [
+                row[0]
+                for row in connection.execute(
+                    select(Scan.id).where(Scan.at < before).limit(PRUNE_BATCH)
+                )
+            ]
+            if not ids:
+                return removed
+            connection.execute(delete(Scan).where(Scan.id.in_(ids)))
+        removed += len(ids)

@@ -1,0 +1,1 @@
+"""Private keys and what is signed with them: key files, batch files."""

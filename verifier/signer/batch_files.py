@@ -1,0 +1,115 @@
+"""Print-ready files of a batch already recorded in the registry: the PDF sheets or roll, the
+CSV manifest and the ZIP of PNGs, streamed, or written to files that appear complete or not
+at all."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from stamps.batch import BatchSpec, KeySource, signed_chunks
+from stamps.sheet import CsvManifest, Layout, PdfSheets, PngZip
+from verifier.errors import Conflict
+from verifier.lists.signed_lists import trusted_key
+from verifier.service import Service
+from verifier.store.models import Batch, Certificate, SigningKey
+
+Kind = Literal["pdf", "csv", "zip"]
+MEDIA_TYPES: dict[Kind, str] = {
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "zip": "application/zip",
+}
+Writer = PdfSheets | CsvManifest | PngZip
+
+
+def batch_source(
+    service: Service,
+    batch: Batch,
+    certificate: Certificate,
+    key: SigningKey,
+    now: datetime,
+    *,
+    with_pngs: bool = False,
+) -> tuple[BatchSpec, KeySource]:
+    """Return what :func:`stamps.batch.signed_chunks` needs to sign ``batch`` at ``now``.
+
+    Raises :class:`Conflict` when this server does not hold the batch's signing key."""
+    if not key.key_file or not (service.settings.data_dir / key.key_file).is_file():
+        raise Conflict(f"this server does not hold the private key {key.index}")
+    spec = BatchSpec(
+        certificate_id=certificate.id,
+        stars=batch.stars,
+        valid_until=batch.valid_until,
+        first_serial=batch.first_serial,
+        count=batch.count,
+        now=now,
+        host=service.settings.public_host,
+        with_pngs=with_pngs,
+    )
+    pem = (service.settings.data_dir / key.key_file).read_bytes()
+    return spec, KeySource(pem, service.settings.passphrase, trusted_key(key))
+
+
+def writer(kind: Kind, layout: Layout, host: str, title: str) -> Writer:
+    """Return the writer of one kind of file."""
+    if kind == "pdf":
+        return PdfSheets(layout, host, title)
+    if kind == "csv":
+        return CsvManifest(layout, host)
+    return PngZip()
+
+
+def stream(
+    spec: BatchSpec, source: KeySource, writers: list[Writer], *, workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[list[bytes]]:  # fmt: skip
+    """Sign and lay out the batch, yielding after each chunk what each writer made."""
+    done = 0
+    for chunk in signed_chunks(spec, source, workers=workers):
+        for w in writers:
+            w.add(chunk)
+        done += len(chunk.serials)
+        if progress is not None:
+            progress(done)
+        yield [w.take() for w in writers]
+    for w in writers:
+        w.finish()
+    yield [w.take() for w in writers]
+
+
+def write_files(
+    spec: BatchSpec,
+    source: KeySource,
+    outputs: dict[Kind, Path],
+    layout: Layout,
+    title: str,
+    *,
+    workers: int = 2,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Write the batch's files. Each is written under a temporary name and renamed when
+    complete, so an interrupted run leaves no file that looks finished.
+
+    Raises ``OSError`` for files that cannot be written (temporary files are removed)."""
+    kinds = list(outputs)
+    writers = [writer(k, layout, spec.host, title) for k in kinds]
+    partial = {k: outputs[k].with_name(outputs[k].name + ".part") for k in kinds}
+    handles = {k: partial[k].open("wb") for k in kinds}
+    try:
+        for pieces in stream(spec, source, writers, workers=workers, progress=progress):
+            for kind, piece in zip(kinds, pieces, strict=True):
+                handles[kind].write(piece)
+        for kind in kinds:
+            handles[kind].flush()
+            os.fsync(handles[kind].fileno())
+            handles[kind].close()
+            partial[kind].replace(outputs[kind])
+    except BaseException:
+        for kind in kinds:
+            handles[kind].close()
+            partial[kind].unlink(missing_ok=True)
+        raise

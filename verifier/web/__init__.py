@@ -1,0 +1,1 @@
+"""The web role: the FastAPI app, its routes, pages, templates and static files."""

@@ -1,0 +1,119 @@
+"""Reading a stamp's QR code from a photo (Pillow, zxing-cpp), in a bounded pool of threads."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import math
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import zxingcpp
+from PIL import Image
+
+from verifier.errors import Busy, Invalid, ServiceError, TooLarge
+from verifier.i18n.messages import PHOTO_ERRORS
+
+_log = logging.getLogger(__name__)
+
+#: Photos with more pixels are refused from their header, before anything is decoded.
+MAX_IMAGE_PIXELS = 40_000_000
+#: Larger photos are scaled down to about this many pixels before the QR code is looked for:
+#: a stamp's QR code still reads when it spans a twentieth of a 12-megapixel photo's width.
+READ_PIXELS = 3_000_000
+#: What phones and browsers produce; other formats are not even parsed.
+FORMATS = ("JPEG", "PNG", "WEBP")
+#: Seconds a refused caller is told to wait: about one large photo's decoding.
+RETRY_AFTER = 2
+_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+
+
+def _refusal(
+    kind: type[ServiceError], code: str, retry_after: int | None = None, **values: object
+) -> ServiceError:
+    """Return a ``kind`` error with ``code``, worded in Vietnamese and English from
+    :data:`~verifier.i18n.messages.PHOTO_ERRORS` with ``values`` filled in."""
+    words = {language: text.format(**values) for language, text in PHOTO_ERRORS[code].items()}
+    error = kind(words["en"], code=code)
+    error.messages, error.retry_after = words, retry_after
+    return error
+
+
+def _too_large() -> ServiceError:
+    return _refusal(TooLarge, "photo_too_large", megapixels=MAX_IMAGE_PIXELS // 1_000_000)
+
+
+def decode_image(data: bytes) -> str:
+    """Return the text of the first QR code found in the photo ``data`` (JPEG, PNG or WebP).
+
+    Raises :class:`~verifier.errors.TooLarge` (``photo_too_large``) when the photo has more
+    than :data:`MAX_IMAGE_PIXELS` pixels, known from its header before anything is decoded;
+    :class:`~verifier.errors.Invalid` with ``photo_unreadable`` when the data is no readable
+    image of those formats, with ``qr_not_found`` when the image holds no QR code.
+    """
+    grey = _greyscale_to_read(data)
+    for result in zxingcpp.read_barcodes(grey, formats=_QR_ONLY):
+        if result.valid and result.text:
+            return str(result.text)
+    raise _refusal(Invalid, "qr_not_found")
+
+
+def _greyscale_to_read(data: bytes) -> Image.Image:
+    """Return the photo ``data`` in greyscale, scaled down to about :data:`READ_PIXELS`.
+
+    Raises what :func:`decode_image` raises for a photo too large or unreadable."""
+    try:
+        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
+            width, height = image.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise _too_large()
+            scale = min(1.0, math.sqrt(READ_PIXELS / (width * height)))
+            target = (max(1, round(width * scale)), max(1, round(height * scale)))
+            image.draft("L", target)  # a JPEG is decoded at 1/2, 1/4 or 1/8 size if that fits
+            grey = image.convert("L")
+    except ServiceError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own check, when the header says even more
+        raise _too_large() from None
+    except Exception as exc:  # a decoder's error on hostile bytes, whatever its kind
+        _log.info("unreadable photo: %r", exc)
+        raise _refusal(Invalid, "photo_unreadable") from None
+    if grey.width > target[0]:
+        grey = grey.resize(target, Image.Resampling.BOX)
+    return grey
+
+
+# Threads, not processes: Pillow's decoders, its conversion and resizing, and zxing-cpp's
+# read_barcodes all release the GIL while they work (measured: a pure-Python loop in another
+# thread keeps its full speed during each of them, and drops to about 1% during a call that
+# holds the GIL), so a decoding thread leaves the event loop free. Processes would add a copy
+# of every photo and a process's memory per decoder, and gain nothing.
+class PhotoReader:
+    """Decodes photos in ``threads`` threads of its own, off the event loop, with at most
+    ``waiting`` more photos queued; beyond that a photo is refused at once."""
+
+    def __init__(self, threads: int, waiting: int) -> None:
+        self._slots = threading.BoundedSemaphore(threads + waiting)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="photo")
+
+    async def read(self, data: bytes) -> str:
+        """Return the QR code's text in the photo ``data``.
+
+        Raises :class:`~verifier.errors.Busy` (``photo_busy``, with ``retry_after``) when every
+        thread is busy and the queue is full, else what :func:`decode_image` raises."""
+        if not self._slots.acquire(blocking=False):
+            raise _refusal(Busy, "photo_busy", RETRY_AFTER, seconds=RETRY_AFTER)
+        try:
+            future: Future[str] = self._pool.submit(decode_image, data)
+        except BaseException:
+            self._slots.release()
+            raise
+        # Freed when the decoding ends, not when the request does: a caller who hangs up
+        # does not make room while its photo is still being decoded.
+        future.add_done_callback(lambda _future: self._slots.release())
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        """Drop the queued photos and let the threads end after their current one."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,193 @@
+"""Stamp batches: order one, look at it, download its print-ready files (streamed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import chain
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+
+from signing import SigningRefused
+from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, Layout
+from verifier import registry
+from verifier.errors import Conflict, Invalid
+from verifier.registry import Actor
+from verifier.service import Service
+from verifier.signer import batch_files as printing
+from verifier.store.models import Batch, SigningKey
+from verifier.web.deps import ActorDep, IdempotencyKey, Now, RowId, ServiceDep
+from verifier.web.inputs import Line
+
+router = APIRouter(prefix="/api/v1", tags=["batches"])
+
+
+class BatchIn(BaseModel):
+    certificate_id: RowId
+    count: int = Field(ge=1, le=registry.MAX_BATCH)
+    markets: list[str] = Field(
+        default_factory=list, max_length=34,
+        description="province codes where the batch is sold, e.g. [\"01\", \"79\"]",
+    )  # fmt: skip
+
+
+class VoidIn(BaseModel):
+    reason: Line = Field(min_length=3, max_length=500)
+
+
+def batch_json(b: Batch) -> dict[str, Any]:
+    """Return a batch as the API shows it, with the links to its files."""
+    files = {kind: f"/api/v1/batches/{b.id}/stamps.{kind}" for kind in printing.MEDIA_TYPES}
+    return {
+        "id": b.id,
+        "certificate_id": b.certificate_id,
+        "key_index": b.key_index,
+        "first_serial": b.first_serial,
+        "last_serial": b.last_serial,
+        "count": b.count,
+        "stars": b.stars,
+        "valid_until": b.valid_until.isoformat(),
+        "state": b.state,
+        "created_at": b.created_at.isoformat(),
+        "void_reason": b.void_reason,
+        "markets": b.market_codes,
+        "files": files if b.state == "issued" else {},
+    }
+
+
+def order_batch(
+    service: Service,
+    actor: Actor,
+    now: datetime,
+    order: BatchIn,
+    idempotency_key: str | None,
+) -> tuple[Batch, bool]:
+    """Return the batch ordered and whether it is new. An order sent again with the same
+    ``idempotency_key`` (by the same token) returns the batch the first one made, even when
+    both arrive together, and allocates nothing. Raises what :func:`registry.allocate_batch`
+    and :func:`registry.batch_ordered_with` raise."""
+    digest = registry.order_digest(order.certificate_id, order.count, order.markets)
+    if idempotency_key is not None:
+        with service.sessions() as session:
+            earlier = registry.batch_ordered_with(session, actor, idempotency_key, digest)
+        if earlier is not None:
+            return earlier, False
+    try:
+        with service.write(now) as session:
+            batch = registry.allocate_batch(
+                session, actor, order.certificate_id, order.count, now, order.markets,
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with service.sessions() as session:  # the same order, sent twice at once: one won
+            earlier = registry.batch_ordered_with(session, actor, idempotency_key, digest)
+        if earlier is None:
+            raise
+        return earlier, False
+    return batch, True
+
+
+@router.post(
+    "/batches",
+    status_code=201,
+    summary="Order a stamp batch (producer, authority); retry safely with an Idempotency-Key",
+)
+def create_batch(
+    body: BatchIn,
+    response: Response,
+    service: ServiceDep,
+    actor: ActorDep,
+    now: Now,
+    idempotency_key: Annotated[IdempotencyKey | None, Header()] = None,
+) -> dict[str, Any]:
+    batch, created = order_batch(service, actor, now, body, idempotency_key)
+    if not created:
+        response.status_code = 200
+    return batch_json(batch)
+
+
+@router.get("/batches/{batch_id}", summary="A batch (its producer, its authority)")
+def get_batch(batch_id: RowId, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
+    with service.sessions() as session:
+        return batch_json(registry.batch_for(session, actor, batch_id)[0])
+
+
+@router.post("/batches/{batch_id}/void", summary="Void a batch (authority)")
+def void(
+    batch_id: RowId, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
+) -> dict[str, Any]:
+    with service.write(now) as session:
+        return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))
+
+
+class PrintOptions(BaseModel):
+    """How the stamps are laid out (query parameters of a download)."""
+
+    layout: Literal["sheet", "roll"] = "sheet"
+    paper: Literal["A4", "A5", "Letter"] = "A4"
+    stamp_size: float = Field(20.0, ge=MIN_STAMP_MM, le=MAX_STAMP_MM)
+    margin: float | None = Field(None, ge=0, le=50)
+    gap: float = Field(3.0, ge=0, le=50)
+    cut_marks: bool = False
+
+    def page_layout(self) -> Layout:
+        """Return the layout. Raises :class:`Invalid` when no stamp fits."""
+        try:
+            if self.layout == "roll":
+                return Layout.roll(self.stamp_size, 1.5 if self.margin is None else self.margin)
+            margin = 10.0 if self.margin is None else self.margin
+            return Layout.sheet(self.paper, self.stamp_size, margin, self.gap, self.cut_marks)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+
+def batch_file(
+    service: Service,
+    actor: Actor,
+    batch_id: int,
+    kind: printing.Kind,
+    options: PrintOptions,
+    now: datetime,
+) -> StreamingResponse:
+    """Return the streamed file of a batch. Raises :class:`ServiceError` subclasses (before
+    anything is sent) for a batch that may not be printed."""
+    page_layout = options.page_layout()
+    with service.sessions() as session:
+        batch, certificate = registry.printable_batch(session, actor, batch_id, now)
+        key = registry.get(session, SigningKey, batch.key_index)
+        spec, source = printing.batch_source(
+            service, batch, certificate, key, now, with_pngs=kind == "zip"
+        )
+        title = f"OCOP {certificate.product.name} - batch {batch.id}"
+    writer = printing.writer(kind, page_layout, spec.host, title)
+    pieces = (piece for (piece,) in printing.stream(spec, source, [writer]))
+    try:
+        first = next(pieces)  # signing problems surface here, before the answer starts
+    except SigningRefused as exc:
+        raise Conflict(f"these stamps cannot be signed now: {exc.detail}") from None
+    return StreamingResponse(
+        (piece for piece in chain([first], pieces) if piece),
+        media_type=printing.MEDIA_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="ocop-batch-{batch_id}.{kind}"'},
+    )
+
+
+@router.get(
+    "/batches/{batch_id}/stamps.{kind}",
+    summary="The batch's print-ready PDF, CSV manifest or ZIP of PNGs, streamed",
+    response_class=StreamingResponse,
+)
+def download(
+    batch_id: RowId,
+    kind: Literal["pdf", "csv", "zip"],
+    options: Annotated[PrintOptions, Query()],
+    service: ServiceDep,
+    actor: ActorDep,
+    now: Now,
+) -> StreamingResponse:
+    return batch_file(service, actor, batch_id, kind, options, now)

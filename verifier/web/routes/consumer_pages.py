@@ -1,0 +1,133 @@
+"""Server-rendered pages: the home page, the consumer page a QR opens, health."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from signing._dates import VIETNAM
+from verifier.errors import NotFound
+from verifier.provinces import province
+from verifier.store.models import Product
+from verifier.web.deps import LanguageDep, Now, RowId, ServiceDep
+from verifier.web.views import page_context
+
+router = APIRouter(tags=["pages"])
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+
+def _in_vietnam(moment: date) -> date:
+    """A timestamp as Vietnam's wall clock shows it (regression: a scan at 23:00 UTC showed
+    the day before); a plain date as it is."""
+    if isinstance(moment, datetime) and moment.tzinfo is not None:
+        return moment.astimezone(VIETNAM)
+    return moment
+
+
+templates.env.filters["ddmmyyyy"] = lambda d: _in_vietnam(d).strftime("%d/%m/%Y") if d else ""
+templates.env.filters["ddmmyyyy_hhmm"] = lambda d: (
+    _in_vietnam(d).strftime("%d/%m/%Y %H:%M") if d else ""
+)
+templates.env.filters["province_names"] = lambda codes: ", ".join(
+    known.name if (known := province(code)) else code for code in codes
+)
+
+
+def render(
+    request: Request, name: str, language: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """Render a template with the language and the switch to the other one."""
+    page = templates.TemplateResponse(
+        request, name, {"lang": language, "path": request.url.path, **context}, status_code=status
+    )
+    if request.query_params.get("lang") in ("vi", "en"):
+        page.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
+    return page
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(request: Request, service: ServiceDep, language: LanguageDep) -> HTMLResponse:
+    samples: dict[str, str] = {}
+    demo = service.settings.data_dir / "demo.json"
+    if demo.is_file():
+        samples = json.loads(demo.read_text("utf-8")).get("samples", {})
+    return render(request, "home.html", language, {"samples": samples})
+
+
+@router.get("/s/{code}", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/S/{code}", response_class=HTMLResponse, include_in_schema=False)
+def stamp_page(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    language: LanguageDep,
+    code: str,
+) -> HTMLResponse:
+    """The page a phone opens from the QR code."""
+    return _verdict_page(request, service, now, language, code)
+
+
+@router.get("/check", response_class=HTMLResponse, include_in_schema=False)
+def check(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    language: LanguageDep,
+    code: str = "",
+) -> HTMLResponse:
+    """The same page for a code typed or pasted into the home page's form."""
+    return _verdict_page(request, service, now, language, code)
+
+
+def _verdict_page(
+    request: Request, service: ServiceDep, now: Now, language: LanguageDep, code: str
+) -> HTMLResponse:
+    result = service.verify(code, now, role="public")
+    context = page_context(result, language)
+    context["official_host"] = service.settings.public_host
+    context["code"] = code
+    return render(request, "stamp.html", language, context)
+
+
+@router.get("/products/{product_id}/label", include_in_schema=False)
+def label_photo(service: ServiceDep, product_id: RowId) -> Response:
+    with service.sessions() as session:
+        product = session.get(Product, product_id)
+        if product is None or product.label_photo is None:
+            raise NotFound("label photo of product", product_id)
+        photo, kind = product.label_photo, product.label_photo_type or "image/jpeg"
+    return Response(photo, media_type=kind, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/report", response_class=HTMLResponse, include_in_schema=False)
+def report(request: Request, language: LanguageDep, code: str = "") -> HTMLResponse:
+    return render(request, "report.html", language, {"code": code[:2048]})
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(service: ServiceDep, now: Now) -> dict[str, Any]:
+    """Liveness, the versions of the signed lists, and whether checks are being recorded:
+    ``status`` is ``degraded`` while the scan recorder's writes fail (verdicts are still
+    answered, so this stays 200: monitoring should alert on ``status``, not on the code)."""
+    lists = service.lists(now)
+    trouble = service.recorder.trouble
+    answer: dict[str, Any] = {
+        "status": "ok" if trouble is None else "degraded",
+        "trust_list_version": lists.trust_list.version,
+        "status_list_version": lists.status_list.version,
+        "scans": {"recording": trouble is None},
+    }
+    if trouble is not None:
+        answer["scans"].update(
+            failing_seconds=round(time.monotonic() - trouble.since, 1),
+            error=trouble.error,
+            not_recorded=trouble.lost,
+        )
+    return answer

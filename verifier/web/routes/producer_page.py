@@ -1,0 +1,208 @@
+"""The producer's page: sign in with a token, order a stamp batch, download its files. Works
+without JavaScript; signed in with a server-side session (verifier/web/signin.py): every form post
+passes its same-site and CSRF checks."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from signing._dates import vietnam_date
+from verifier import registry
+from verifier.errors import ServiceError, Unauthorized
+from verifier.provinces import PROVINCES
+from verifier.registry import Actor
+from verifier.service import Service
+from verifier.store.models import Batch, Certificate, Product, Role
+from verifier.web.deps import IdempotencyKey, LanguageDep, Now, RowId, ServiceDep
+from verifier.web.inputs import Line
+from verifier.web.routes.batch_api import BatchIn, PrintOptions, batch_file, order_batch
+from verifier.web.routes.consumer_pages import render
+from verifier.web.signin import SignedIn, SignInArea
+
+router = APIRouter(prefix="/producer", include_in_schema=False)
+# The cookie keeps the name it had when it held the token itself: a browser that still holds
+# such a cookie is told its session ended, and drops it.
+PRODUCER = SignInArea("/producer", "ocop_token", frozenset({Role.PRODUCER, Role.AUTHORITY}))
+
+ERRORS: dict[str, dict[str, str]] = {
+    "unauthorized": {
+        "vi": "Mã truy cập không đúng hoặc đã bị thu hồi.",
+        "en": "The access token is wrong or was revoked.",
+    },
+    "expired": {
+        "vi": "Phiên đăng nhập đã kết thúc (hết hạn, đã đăng xuất hoặc mã truy cập bị thu hồi). "
+        "Vui lòng đăng nhập lại; dữ liệu không thay đổi.",
+        "en": "Your session has ended (expired, signed out or token revoked). "
+        "Please sign in again; nothing was changed.",
+    },
+    "forbidden": {
+        "vi": "Bạn không có quyền với chứng nhận hoặc lô tem này.",
+        "en": "You may not act on this certificate or batch.",
+    },
+    "conflict": {
+        "vi": "Chứng nhận không còn hiệu lực hoặc lô tem đã bị hủy: không thể in tem.",
+        "en": "The certificate is no longer active or the batch was voided: "
+        "no stamps can be printed.",
+    },
+    "invalid": {
+        "vi": f"Số lượng tem mỗi lô từ 1 đến {registry.MAX_BATCH:,}.".replace(",", "."),
+        "en": f"A batch holds 1 to {registry.MAX_BATCH:,} stamps.",
+    },
+    "not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
+    "market": {
+        "vi": "Chọn tỉnh, thành nơi bán trong danh sách.",
+        "en": "Choose the provinces it is sold in from the list.",
+    },
+}
+
+
+def _posted(
+    request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
+) -> SignedIn | None:
+    """The session behind a form post of the page (``None``: it ended); refuses posts from
+    other sites or without the session's CSRF token."""
+    return PRODUCER.posted(request, service, now, csrf)
+
+
+Posted = Annotated[SignedIn | None, Depends(_posted)]
+
+
+def _desk(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch]]:
+    """The certificates the actor may order stamps for, and their latest batches."""
+    with service.sessions() as session:
+        query = select(Certificate).join(Product)
+        if actor.role is Role.AUTHORITY:
+            query = query.where(Certificate.authority_id == actor.authority_id)
+        else:
+            query = query.where(Product.producer_id == actor.producer_id)
+        certificates = list(session.scalars(query.order_by(Certificate.id.desc())).unique())
+        ids = [c.id for c in certificates]
+        batches = list(
+            session.scalars(
+                select(Batch)
+                .where(Batch.certificate_id.in_(ids))
+                .order_by(Batch.id.desc())
+                .limit(50)
+            )
+        )
+    return certificates, batches
+
+
+def _worded(error: str | None, language: str) -> str | None:
+    return ERRORS.get(error, {}).get(language) if error else None
+
+
+@router.get("", response_class=HTMLResponse)
+def desk(
+    request: Request,
+    service: ServiceDep,
+    language: LanguageDep,
+    now: Now,
+    batch: Annotated[RowId | None, Query()] = None,
+    error: Annotated[Line | None, Query(max_length=20)] = None,
+) -> Response:
+    signed = PRODUCER.signed_in(request, service, now)
+    if signed is None:
+        return PRODUCER.sign_in_page(
+            request, service, error or "",
+            lambda shown: render(request, "producer.html", language,
+                                 {"actor": None, "error": _worded(shown, language)}),
+        )  # fmt: skip
+    actor = signed.actor
+    certificates, batches = _desk(service, actor)
+    return render(
+        request,
+        "producer.html",
+        language,
+        {
+            "actor": actor,
+            "certificates": certificates,
+            "certificate_of": {c.id: c for c in certificates},
+            "batches": batches,
+            "new_batch": batch,
+            "error": _worded(error, language),
+            "today": vietnam_date(now),
+            "max_batch": registry.MAX_BATCH,
+            "provinces": PROVINCES,
+            "order_key": secrets.token_urlsafe(16),
+            "csrf": signed.csrf,
+        },
+    )
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request, service: ServiceDep, now: Now, token: Annotated[Line, Form(max_length=200)]
+) -> Response:
+    answer = RedirectResponse("/producer", status_code=303)
+    if PRODUCER.sign_in(request, service, now, token.strip(), answer) is None:
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    return answer
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, service: ServiceDep, _signed: Posted) -> Response:
+    """End the session on the server: the cookie no longer opens the page, even if copied."""
+    answer = RedirectResponse("/producer", status_code=303)
+    PRODUCER.sign_out(request, service, answer)
+    return answer
+
+
+@router.post("/batches")
+def order(
+    signed: Posted,
+    service: ServiceDep,
+    now: Now,
+    certificate_id: Annotated[Line, Form(max_length=12)],
+    count: Annotated[Line, Form(max_length=12)],
+    markets: Annotated[list[str], Form(max_length=34)] = [],  # noqa: B006 (FastAPI copies it)
+    order_key: Annotated[IdempotencyKey | None, Form()] = None,
+) -> Response:
+    """Order a batch from the page's form. The form carries a key made when the page was
+    shown, so that a second click or a resent form finds the batch the first one ordered."""
+    if signed is None:
+        return RedirectResponse("/producer?error=expired", status_code=303)
+    actor = signed.actor
+    if not (certificate_id.strip().isdigit() and count.strip().isdigit()):
+        return RedirectResponse("/producer?error=invalid", status_code=303)
+    if not set(markets) <= PROVINCES.keys():
+        return RedirectResponse("/producer?error=market", status_code=303)
+    try:
+        order = BatchIn(certificate_id=int(certificate_id), count=int(count), markets=markets)
+    except ValidationError:
+        return RedirectResponse("/producer?error=invalid", status_code=303)
+    try:
+        batch, _ = order_batch(service, actor, now, order, order_key)
+    except ServiceError as exc:
+        return RedirectResponse(f"/producer?error={exc.code}", status_code=303)
+    return RedirectResponse(f"/producer?batch={batch.id}#batch-{batch.id}", status_code=303)
+
+
+@router.get("/batches/{batch_id}/stamps.{kind}")
+def download(
+    request: Request,
+    batch_id: RowId,
+    kind: Literal["pdf", "csv", "zip"],
+    options: Annotated[PrintOptions, Query()],
+    service: ServiceDep,
+    now: Now,
+) -> Response:
+    signed = PRODUCER.signed_in(request, service, now)
+    if signed is None:
+        error = PRODUCER.signed_out_error(request)
+        return RedirectResponse(f"/producer?error={error}", status_code=303)
+    try:
+        response: StreamingResponse = batch_file(
+            service, signed.actor, batch_id, kind, options, now
+        )
+    except Unauthorized:
+        return RedirectResponse("/producer?error=unauthorized", status_code=303)
+    except ServiceError as exc:
+        return RedirectResponse(f"/producer?error={exc.code}", status_code=303)
+    return response

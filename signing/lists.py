@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 
 from signing import _jws
-from signing._dates import format_time, parse_time
+from signing.dates import format_time, parse_time
 from signing.errors import DocumentExpired, DocumentInvalid, DocumentRollback
 from signing.keys import KeyStatus, PrivateKey, TrustedKey, b64url_decode, b64url_encode
 

@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from signing._dates import EPOCH, RECOGNITION_MONTHS, add_months
+from signing.dates import EPOCH, RECOGNITION_MONTHS, add_months
 from signing.errors import InvalidPayload
 
 __all__ = ["ALLOWED_STARS", "PAYLOAD_SIZE", "SERIAL_SIZE", "VERSION", "Payload"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from signing import _ed25519
-from signing._dates import vietnam_date
+from signing.dates import vietnam_date
 from signing.errors import InvalidPayload, MalformedStamp, SigningRefused
 from signing.keys import KeyStatus, PrivateKey, TrustedKey
 from signing.payload import PAYLOAD_SIZE, SERIAL_SIZE, Payload

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from signing._dates import vietnam_date
+from signing.dates import vietnam_date
 from signing.errors import MalformedStamp
 from signing.keys import KeyStatus, TrustedKey
 from signing.lists import CertificateRef, CertificateState, CertificateStatus, StatusList, TrustList

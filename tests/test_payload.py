@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from signing import InvalidPayload, Payload
-from signing._dates import add_months
+from signing.dates import add_months
 
 payloads = st.builds(
     Payload,

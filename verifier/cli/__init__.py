@@ -29,7 +29,7 @@ from signing import (
     key_id,
     verify,
 )
-from signing._dates import add_months, vietnam_date
+from signing.dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
 from verifier import registry

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
 from signing import KeyStatus, Payload, PrivateKey, sign_payload
-from signing._dates import VIETNAM, vietnam_date
+from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list

@@ -22,7 +22,7 @@ from signing import (
     TrustList,
     sign_document,
 )
-from signing._dates import format_time
+from signing.dates import format_time
 from verifier.lists.registry_index import RegistryIndex
 from verifier.store.models import Batch, BatchState, BlockedSerials, Certificate, Meta, SigningKey
 

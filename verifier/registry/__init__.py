@@ -18,7 +18,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus
-from signing._dates import RECOGNITION_MONTHS, add_months, vietnam_date
+from signing.dates import RECOGNITION_MONTHS, add_months, vietnam_date
 from verifier.errors import Conflict, Forbidden, Invalid, NotFound
 from verifier.provinces import province
 from verifier.store import audit_chain as chain

@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from signing._dates import vietnam_date
+from signing.dates import vietnam_date
 from verifier.i18n.messages import (
     CONSUMER,
     NOTES,

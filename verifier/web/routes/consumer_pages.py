@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from signing._dates import VIETNAM
+from signing.dates import VIETNAM
 from verifier.errors import NotFound
 from verifier.provinces import province
 from verifier.store.models import Product

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from signing import OcopError, parse_stamp
-from signing._dates import vietnam_date
+from signing.dates import vietnam_date
 from verifier import registry
 from verifier.errors import NotFound, ServiceError, Unauthorized
 from verifier.i18n.messages import (

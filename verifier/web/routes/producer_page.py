@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from signing._dates import vietnam_date
+from signing.dates import vietnam_date
 from verifier import registry
 from verifier.errors import ServiceError, Unauthorized
 from verifier.provinces import PROVINCES

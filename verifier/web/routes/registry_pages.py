@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from signing._dates import vietnam_date
+from signing.dates import vietnam_date
 from stamps.spreadsheet import csv_text
 from verifier.i18n.messages import CERTIFICATE_STATES
 from verifier.lists import search as public

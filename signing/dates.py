@@ -1,10 +1,21 @@
-"""Calendar helpers shared by the format: the day epoch, month arithmetic, RFC 3339 times."""
+"""The calendar of the stamp format, public because the service shares it: the day epoch,
+Vietnam's time zone and date, the 36-month recognition, month arithmetic, RFC 3339 times."""
 
 from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
+
+__all__ = [
+    "EPOCH",
+    "RECOGNITION_MONTHS",
+    "VIETNAM",
+    "add_months",
+    "format_time",
+    "parse_time",
+    "vietnam_date",
+]
 
 EPOCH = date(2000, 1, 1)
 VIETNAM = timezone(timedelta(hours=7), "ICT")

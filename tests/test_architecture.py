@@ -52,3 +52,102 @@ def test_only_one_module_touches_ed25519_primitives() -> None:
         if any(n.startswith("cryptography") or n.startswith("nacl") for n in names)
     )
     assert users == ["signing/_ed25519.py"]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _verifier_imports() -> dict[str, set[str]]:
+    """Each verifier module's name -> the verifier modules it imports (``from verifier.x import
+    y`` counts as importing ``verifier.x.y`` when that is a module)."""
+    modules = {_module_name(p): p for p in (ROOT / "verifier").rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(a.name for a in node.names if a.name in modules)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                if node.module not in modules:
+                    continue
+                targets.add(node.module)
+                targets.update(
+                    f"{node.module}.{a.name}"
+                    for a in node.names
+                    if f"{node.module}.{a.name}" in modules
+                )
+        graph[name] = targets - {name}
+    return graph
+
+
+def test_no_import_cycles_between_verifier_modules() -> None:
+    graph = _verifier_imports()
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            pytest.fail("import cycle: " + " -> ".join(cycle))
+        if name in done:
+            return
+        for target in sorted(graph.get(name, ())):
+            if target.startswith("verifier."):
+                visit(target, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+def _role(module: str) -> str:
+    """``verifier.web.routes.desk_page`` -> ``web``; a top-level module is its own role."""
+    return module.split(".")[1] if module.count(".") else module
+
+
+# Who may import whom among verifier's roles: the web and the command are the outside (nothing
+# inner imports them); the registry, the lists and the scans are domain code that knows no
+# process (no service, settings, signer); the store knows only the database.
+_OUTER = {"web", "cli", "__main__"}
+_DOMAIN = {"registry", "lists", "scans"}
+_FORBIDDEN: dict[str, set[str]] = {
+    **dict.fromkeys(("store", "registry", "lists", "scans", "signer", "i18n"), _OUTER),
+    **dict.fromkeys(("service", "settings", "errors", "provinces"), _OUTER),
+    "store": {*_OUTER, *_DOMAIN, "signer", "service", "settings"},
+    **{role: {*_OUTER, "signer", "service", "settings"} for role in _DOMAIN},
+    "web": {"cli", "__main__"},
+}
+
+
+def test_roles_import_inwards_only() -> None:
+    bad = [
+        f"{name} imports {target}"
+        for name, targets in _verifier_imports().items()
+        if name.startswith("verifier.")
+        for target in targets
+        if _role(target.removeprefix("verifier."))
+        in _FORBIDDEN.get(_role(name.removeprefix("verifier.")), set())
+    ]
+    assert not bad
+
+
+def test_web_never_opens_the_database_itself() -> None:
+    """Pages and routes reach the database through the service's sessions, never an engine of
+    their own."""
+    for path, names in _imports("verifier/web").items():
+        opened = {
+            n for n in names if n == "verifier.store.database" or n.startswith("sqlalchemy.engine")
+        }
+        assert not opened, f"{path.relative_to(ROOT)} imports {opened}"
+        assert "create_engine" not in path.read_text("utf-8"), path
+
+
+def test_no_two_modules_share_a_name() -> None:
+    seen: dict[str, Path] = {}
+    for package in ("signing", "stamps", "verifier"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path.name in {"__init__.py", "__main__.py"} or "migrations" in path.parts:
+                continue
+            other = seen.setdefault(path.name, path)
+            assert other == path, f"{path.relative_to(ROOT)} and {other.relative_to(ROOT)}"

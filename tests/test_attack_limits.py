@@ -18,9 +18,9 @@ from starlette.types import ASGIApp
 
 from tests.conftest import NOW, Demo
 from verifier.service import Service
-from verifier.settings import Settings, SettingsError
+from verifier.settings import RateLimits, Settings, SettingsError
 from verifier.web.app import create_app
-from verifier.web.ratelimits import Limiter, RateLimits, TrustedProxies, client_key
+from verifier.web.ratelimits import Limiter, TrustedProxies, client_key
 
 MakeApp = Callable[..., ASGIApp]
 CLIENT = ("203.0.113.7", 50000)

@@ -13,8 +13,9 @@ import pytest
 from signing import parse_stamp
 from tests.conftest import NOW, Demo
 from verifier import registry
+from verifier.provinces import distance_km
 from verifier.scans import findings
-from verifier.scans.clones import RULES, CloneRules, distance_km, place_of
+from verifier.scans.clones import RULES, CloneRules, place_of
 from verifier.scans.findings import BatchFinding
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import Settings, SettingsError

@@ -7,11 +7,10 @@ a batch was sold; they are accurate to a few kilometres, which is all these need
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from verifier.scans.clones import distance_km
-
-__all__ = ["PROVINCES", "Province", "nearest", "province"]
+__all__ = ["PROVINCES", "Province", "distance_km", "nearest", "province"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +77,13 @@ def nearest(latitude: float, longitude: float) -> tuple[Province, float]:
     return min(
         ((p, distance_km(point, p.centre)) for p in PROVINCES.values()), key=lambda pair: pair[1]
     )
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Return the great-circle distance between two (latitude, longitude) points."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(math.sqrt(h))

@@ -9,18 +9,63 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+
+from limits import RateLimitItem, parse_many
 
 from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
 from verifier.scans.clones import RULES, CloneRules
 from verifier.signer.keyfiles import PASSPHRASE_VARIABLE
 from verifier.store.database import sqlite_url
-from verifier.web.ratelimits import RATE_LIMITS, RateLimits, TrustedProxies
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 DEFAULT_HOST = "ocop.vn"
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)
+
+
+Kind = Literal["verify", "photo", "sign_in", "token_failures"]
+KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The allowance of one client, each in the ``limits`` library's notation (``600/minute``;
+    several joined by ``;`` all apply). The defaults leave a shop's counter, an inspector and
+    thousands of phones behind one carrier's address well inside: a Vietnamese consumer
+    checks a few stamps a day, and the scanner page decodes photos on the phone."""
+
+    verify: str = "600/minute"  # checks: the API (GET, POST) and the consumer pages
+    photo: str = "60/minute"  # photos decoded on the server
+    sign_in: str = "20/minute;200/hour"  # the desk's and the producer page's sign-in forms
+    token_failures: str = "30/minute;300/hour"  # noqa: S105 (answers 401 to a bearer token)
+
+    def __post_init__(self) -> None:
+        for kind in KINDS:
+            items = rate_limit_items(getattr(self, kind), kind)
+            if any(item.amount < 1 for item in items):
+                raise ValueError(f"the {kind} rate limit must allow at least one request")
+
+
+def rate_limit_items(notation: str, kind: str) -> tuple[RateLimitItem, ...]:
+    """Parse one limit; raises ``ValueError`` naming ``kind`` when it is not one."""
+    try:
+        return tuple(parse_many(notation))
+    except ValueError:
+        raise ValueError(
+            f"the {kind} rate limit must be like 600/minute (several joined by ';'), "
+            f"not {notation!r}"
+        ) from None
+
+
+RATE_LIMITS = RateLimits()
+
+
+def proxy_networks(texts: tuple[str, ...]) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Return the networks of ``texts`` (addresses or networks); raises ``ValueError`` when
+    one is neither."""
+    return tuple(ip_network(text, strict=False) for text in texts)
 
 
 class SettingsError(Exception):
@@ -200,7 +245,7 @@ def _trusted_proxies(env: dict[str, str]) -> tuple[str, ...]:
     :class:`SettingsError` when one is not an address or network."""
     proxies = tuple(p.strip() for p in env.get("OCOP_TRUSTED_PROXIES", "").split(",") if p.strip())
     try:
-        TrustedProxies(proxies)
+        proxy_networks(proxies)
     except ValueError as exc:
         raise SettingsError(f"OCOP_TRUSTED_PROXIES: {exc}") from None
     return proxies

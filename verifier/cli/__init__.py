@@ -34,11 +34,11 @@ from signing.keys import b64url_decode, b64url_encode
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
 from verifier import registry
 from verifier.cli.demo import DemoExists, create_demo
-from verifier.errors import ServiceError
 from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
 from verifier.registry import MAX_BATCH
 from verifier.scans.recorder import prune_scans
 from verifier.service import Service
+from verifier.service_errors import ServiceError
 from verifier.settings import DEMO_PASSPHRASE, Settings, SettingsError
 from verifier.signer import batch_files as printing
 from verifier.signer import keyfiles
@@ -318,7 +318,7 @@ def _stamps_batch(args: argparse.Namespace) -> int:
             batch = registry.allocate_batch(session, actor, args.certificate, args.count, now)
             key = registry.get(session, SigningKey, batch.key_index)
             spec, source = printing.batch_source(
-                service, batch, certificate, key, now, with_pngs="zip" in outputs
+                service.settings, batch, certificate, key, now, with_pngs="zip" in outputs
             )
             title = f"OCOP {certificate.product.name} - {batch.count} stamps"
             first, last = batch.first_serial, batch.last_serial

@@ -132,7 +132,7 @@ REASONS: dict[str, dict[Language, str]] = {
 }
 
 #: Why the registry refuses an action, for the JSON error's ``messages`` and the desk; the
-#: figures in braces come with the refusal (verifier.errors.ServiceError.refusal).
+#: figures in braces come with the refusal (verifier.service_errors.ServiceError.refusal).
 REFUSALS: dict[str, dict[Language, str]] = {
     "block_range_needs_authority": {
         "vi": "Kiểm tra viên chỉ khóa từng sê-ri một. Khóa một dãy sê-ri hay cả lô tem là việc "

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus
 from signing.dates import RECOGNITION_MONTHS, add_months, vietnam_date
-from verifier.errors import Conflict, Forbidden, Invalid, NotFound
 from verifier.provinces import province
+from verifier.service_errors import Conflict, Forbidden, Invalid, NotFound
 from verifier.store import audit_chain as chain
 from verifier.store.models import (
     ApiToken,

@@ -27,8 +27,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from verifier.provinces import distance_km
+
 __all__ = [
-    "RULES", "CloneRules", "Point", "device_mark", "distance_km", "far_from_markets", "place_of",
+    "RULES", "CloneRules", "Point", "device_mark", "far_from_markets", "place_of",
 ]  # fmt: skip
 
 _COORDINATES = re.compile(r"(-?\d{1,2}(?:\.\d+)?),(-?\d{1,3}(?:\.\d+)?)")
@@ -84,16 +86,6 @@ def place_of(location: str | None) -> tuple[str, tuple[float, float] | None] | N
     if _PROVINCE.fullmatch(location.strip()):
         return f"p{location.strip()}", None
     return None
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Return the great-circle distance between two (latitude, longitude) points."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
 def impossible(previous: Point, point: Point, rules: CloneRules = RULES) -> bool:

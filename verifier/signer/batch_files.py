@@ -12,9 +12,9 @@ from typing import Literal
 
 from stamps.batch import BatchSpec, KeySource, signed_chunks
 from stamps.sheet import CsvManifest, Layout, PdfSheets, PngZip
-from verifier.errors import Conflict
 from verifier.lists.signed_lists import trusted_key
-from verifier.service import Service
+from verifier.service_errors import Conflict
+from verifier.settings import Settings
 from verifier.store.models import Batch, Certificate, SigningKey
 
 Kind = Literal["pdf", "csv", "zip"]
@@ -27,7 +27,7 @@ Writer = PdfSheets | CsvManifest | PngZip
 
 
 def batch_source(
-    service: Service,
+    settings: Settings,
     batch: Batch,
     certificate: Certificate,
     key: SigningKey,
@@ -38,7 +38,7 @@ def batch_source(
     """Return what :func:`stamps.batch.signed_chunks` needs to sign ``batch`` at ``now``.
 
     Raises :class:`Conflict` when this server does not hold the batch's signing key."""
-    if not key.key_file or not (service.settings.data_dir / key.key_file).is_file():
+    if not key.key_file or not (settings.data_dir / key.key_file).is_file():
         raise Conflict(f"this server does not hold the private key {key.index}")
     spec = BatchSpec(
         certificate_id=certificate.id,
@@ -47,11 +47,11 @@ def batch_source(
         first_serial=batch.first_serial,
         count=batch.count,
         now=now,
-        host=service.settings.public_host,
+        host=settings.public_host,
         with_pngs=with_pngs,
     )
-    pem = (service.settings.data_dir / key.key_file).read_bytes()
-    return spec, KeySource(pem, service.settings.passphrase, trusted_key(key))
+    pem = (settings.data_dir / key.key_file).read_bytes()
+    return spec, KeySource(pem, settings.passphrase, trusted_key(key))
 
 
 def writer(kind: Kind, layout: Layout, host: str, title: str) -> Writer:

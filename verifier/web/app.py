@@ -17,10 +17,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from verifier.errors import ServiceError
 from verifier.i18n.messages import LANGUAGES, RATE_LIMITED
 from verifier.service import Service
-from verifier.settings import Settings
+from verifier.service_errors import ServiceError
+from verifier.settings import Kind, Settings
 from verifier.web.answers import (
     REQUEST_ID_HEADER,
     accept_request_id,
@@ -32,7 +32,7 @@ from verifier.web.deps import Clock, get_language
 from verifier.web.headers import Headers, SecurityHeaders, docs_page, security_headers, with_headers
 from verifier.web.inputs import is_line
 from verifier.web.qrimage import PhotoReader
-from verifier.web.ratelimits import Kind, Limiter, TrustedProxies, client_key, token_client
+from verifier.web.ratelimits import Limiter, TrustedProxies, client_key, token_client
 from verifier.web.routes import (
     batch_api,
     consumer_pages,

@@ -10,10 +10,10 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from pydantic import Field
 
-from verifier.errors import Unauthorized
 from verifier.i18n.messages import Language
 from verifier.registry import Actor, actor_for_token
 from verifier.service import Service
+from verifier.service_errors import Unauthorized
 from verifier.web.inputs import Line
 from verifier.web.qrimage import PhotoReader
 

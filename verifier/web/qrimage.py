@@ -12,8 +12,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import zxingcpp
 from PIL import Image
 
-from verifier.errors import Busy, Invalid, ServiceError, TooLarge
 from verifier.i18n.messages import PHOTO_ERRORS
+from verifier.service_errors import Busy, Invalid, ServiceError, TooLarge
 
 _log = logging.getLogger(__name__)
 
@@ -47,9 +47,9 @@ def _too_large() -> ServiceError:
 def decode_image(data: bytes) -> str:
     """Return the text of the first QR code found in the photo ``data`` (JPEG, PNG or WebP).
 
-    Raises :class:`~verifier.errors.TooLarge` (``photo_too_large``) when the photo has more
+    Raises :class:`~verifier.service_errors.TooLarge` (``photo_too_large``) when the photo has more
     than :data:`MAX_IMAGE_PIXELS` pixels, known from its header before anything is decoded;
-    :class:`~verifier.errors.Invalid` with ``photo_unreadable`` when the data is no readable
+    :class:`~verifier.service_errors.Invalid` with ``photo_unreadable`` when the data is no readable
     image of those formats, with ``qr_not_found`` when the image holds no QR code.
     """
     grey = _greyscale_to_read(data)
@@ -100,8 +100,9 @@ class PhotoReader:
     async def read(self, data: bytes) -> str:
         """Return the QR code's text in the photo ``data``.
 
-        Raises :class:`~verifier.errors.Busy` (``photo_busy``, with ``retry_after``) when every
-        thread is busy and the queue is full, else what :func:`decode_image` raises."""
+        Raises :class:`~verifier.service_errors.Busy` (``photo_busy``, with ``retry_after``)
+        when every thread is busy and the queue is full, else what :func:`decode_image`
+        raises."""
         if not self._slots.acquire(blocking=False):
             raise _refusal(Busy, "photo_busy", RETRY_AFTER, seconds=RETRY_AFTER)
         try:

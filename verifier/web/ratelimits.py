@@ -1,5 +1,6 @@
 """Rate limits per client: how many checks, photo checks, sign-ins and failed tokens one client
-may send, written in the ``limits`` library's notation and counted in each worker's memory.
+may send (the allowances are settings, :class:`verifier.settings.RateLimits`, in the ``limits``
+library's notation), counted in each worker's memory.
 
 A client is its address (an IPv6 address by its /64, which one subscriber holds whole), or,
 for a check signed with a bearer token, that token: inspectors behind one carrier's address
@@ -12,53 +13,12 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
 from functools import lru_cache
-from ipaddress import IPv6Address, IPv6Network, ip_address, ip_network
-from typing import Literal
+from ipaddress import IPv6Address, IPv6Network, ip_address
 
-from limits import RateLimitItem, parse_many
+from verifier.settings import KINDS, Kind, RateLimits, proxy_networks, rate_limit_items
 
-__all__ = [
-    "RATE_LIMITS", "Kind", "Limiter", "RateLimits", "TrustedProxies", "client_key",
-    "token_client",
-]  # fmt: skip
-
-Kind = Literal["verify", "photo", "sign_in", "token_failures"]
-KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures")
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimits:
-    """The allowance of one client, each in the ``limits`` library's notation (``600/minute``;
-    several joined by ``;`` all apply). The defaults leave a shop's counter, an inspector and
-    thousands of phones behind one carrier's address well inside: a Vietnamese consumer
-    checks a few stamps a day, and the scanner page decodes photos on the phone."""
-
-    verify: str = "600/minute"  # checks: the API (GET, POST) and the consumer pages
-    photo: str = "60/minute"  # photos decoded on the server
-    sign_in: str = "20/minute;200/hour"  # the desk's and the producer page's sign-in forms
-    token_failures: str = "30/minute;300/hour"  # noqa: S105 (answers 401 to a bearer token)
-
-    def __post_init__(self) -> None:
-        for kind in KINDS:
-            items = _items(getattr(self, kind), kind)
-            if any(item.amount < 1 for item in items):
-                raise ValueError(f"the {kind} rate limit must allow at least one request")
-
-
-def _items(notation: str, kind: str) -> tuple[RateLimitItem, ...]:
-    """Parse one limit; raises ``ValueError`` naming ``kind`` when it is not one."""
-    try:
-        return tuple(parse_many(notation))
-    except ValueError:
-        raise ValueError(
-            f"the {kind} rate limit must be like 600/minute (several joined by ';'), "
-            f"not {notation!r}"
-        ) from None
-
-
-RATE_LIMITS = RateLimits()
+__all__ = ["Limiter", "TrustedProxies", "client_key", "token_client"]
 
 
 SWEEP_SECONDS = 10.0
@@ -77,7 +37,8 @@ class Limiter:
     def __init__(self, rules: RateLimits) -> None:
         self._limits = {
             kind: tuple(
-                (item.amount, item.get_expiry()) for item in _items(getattr(rules, kind), kind)
+                (item.amount, item.get_expiry())
+                for item in rate_limit_items(getattr(rules, kind), kind)
             )
             for kind in KINDS
         }
@@ -128,7 +89,7 @@ class TrustedProxies:
 
     def __init__(self, networks: tuple[str, ...]) -> None:
         """Raises ``ValueError`` when one of ``networks`` is not an address or network."""
-        self.networks = tuple(ip_network(n, strict=False) for n in networks)
+        self.networks = proxy_networks(networks)
 
     def trusts(self, address: str) -> bool:
         """Return whether ``address`` is one of the trusted proxies."""

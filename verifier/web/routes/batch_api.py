@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from signing import SigningRefused
 from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, Layout
 from verifier import registry
-from verifier.errors import Conflict, Invalid
 from verifier.registry import Actor
 from verifier.service import Service
-from verifier.signer import batch_files as printing
+from verifier.service_errors import Conflict, Invalid
+from verifier.signer import batch_files
 from verifier.store.models import Batch, SigningKey
 from verifier.web.deps import ActorDep, IdempotencyKey, Now, RowId, ServiceDep
 from verifier.web.inputs import Line
@@ -40,7 +40,7 @@ class VoidIn(BaseModel):
 
 def batch_json(b: Batch) -> dict[str, Any]:
     """Return a batch as the API shows it, with the links to its files."""
-    files = {kind: f"/api/v1/batches/{b.id}/stamps.{kind}" for kind in printing.MEDIA_TYPES}
+    files = {kind: f"/api/v1/batches/{b.id}/stamps.{kind}" for kind in batch_files.MEDIA_TYPES}
     return {
         "id": b.id,
         "certificate_id": b.certificate_id,
@@ -150,7 +150,7 @@ def batch_file(
     service: Service,
     actor: Actor,
     batch_id: int,
-    kind: printing.Kind,
+    kind: batch_files.Kind,
     options: PrintOptions,
     now: datetime,
 ) -> StreamingResponse:
@@ -160,19 +160,19 @@ def batch_file(
     with service.sessions() as session:
         batch, certificate = registry.printable_batch(session, actor, batch_id, now)
         key = registry.get(session, SigningKey, batch.key_index)
-        spec, source = printing.batch_source(
-            service, batch, certificate, key, now, with_pngs=kind == "zip"
+        spec, source = batch_files.batch_source(
+            service.settings, batch, certificate, key, now, with_pngs=kind == "zip"
         )
         title = f"OCOP {certificate.product.name} - batch {batch.id}"
-    writer = printing.writer(kind, page_layout, spec.host, title)
-    pieces = (piece for (piece,) in printing.stream(spec, source, [writer]))
+    writer = batch_files.writer(kind, page_layout, spec.host, title)
+    pieces = (piece for (piece,) in batch_files.stream(spec, source, [writer]))
     try:
         first = next(pieces)  # signing problems surface here, before the answer starts
     except SigningRefused as exc:
         raise Conflict(f"these stamps cannot be signed now: {exc.detail}") from None
     return StreamingResponse(
         (piece for piece in chain([first], pieces) if piece),
-        media_type=printing.MEDIA_TYPES[kind],
+        media_type=batch_files.MEDIA_TYPES[kind],
         headers={"Content-Disposition": f'attachment; filename="ocop-batch-{batch_id}.{kind}"'},
     )
 

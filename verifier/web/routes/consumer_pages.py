@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from signing.dates import VIETNAM
-from verifier.errors import NotFound
 from verifier.provinces import province
+from verifier.service_errors import NotFound
 from verifier.store.models import Product
 from verifier.web.deps import LanguageDep, Now, RowId, ServiceDep
 from verifier.web.views import page_context

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from signing import OcopError, parse_stamp
 from signing.dates import vietnam_date
 from verifier import registry
-from verifier.errors import NotFound, ServiceError, Unauthorized
 from verifier.i18n.messages import (
     CERTIFICATE_STATES,
     CONSUMER,
@@ -30,6 +29,7 @@ from verifier.i18n.messages import (
 from verifier.registry import Actor
 from verifier.scans import clones, findings
 from verifier.service import Service
+from verifier.service_errors import NotFound, ServiceError, Unauthorized
 from verifier.store.models import Role
 from verifier.web.deps import Count, KeyIndex, LanguageDep, Now, RowId, Serial, ServiceDep
 from verifier.web.inputs import Line, Text

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from signing.dates import vietnam_date
 from verifier import registry
-from verifier.errors import ServiceError, Unauthorized
 from verifier.provinces import PROVINCES
 from verifier.registry import Actor
 from verifier.service import Service
+from verifier.service_errors import ServiceError, Unauthorized
 from verifier.store.models import Batch, Certificate, Product, Role
 from verifier.web.deps import IdempotencyKey, LanguageDep, Now, RowId, ServiceDep
 from verifier.web.inputs import Line

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
 
 from verifier import registry
-from verifier.errors import Invalid, TooLarge
+from verifier.service_errors import Invalid, TooLarge
 from verifier.store.models import Certificate, Producer, ProducerKind, Product, ProductGroup, Role
 from verifier.web.deps import SERIAL_LIMIT, ActorDep, KeyIndex, Now, RowId, Serial, ServiceDep
 from verifier.web.inputs import Line

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from signing import MalformedStamp, VerdictCode, parse_stamp
 from verifier import registry
-from verifier.errors import Invalid
+from verifier.service_errors import Invalid
 from verifier.store.models import Report
 from verifier.web.deps import ActorDep, Now, ServiceDep
 from verifier.web.inputs import Line, Text

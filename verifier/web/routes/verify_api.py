@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from verifier.errors import TooLarge
+from verifier.service_errors import TooLarge
 from verifier.web.deps import Now, OptionalActor, PhotosDep, ServiceDep
 from verifier.web.inputs import Line
 from verifier.web.views import verdict_body

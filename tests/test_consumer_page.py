@@ -9,7 +9,7 @@ import pytest
 
 from signing import VerdictCode
 from tests.conftest import Demo
-from verifier.i18n.messages import CONSUMER, TONE
+from verifier.i18n.messages import TONE, consumer
 
 SAMPLES = {
     "genuine": VerdictCode.GENUINE,
@@ -37,13 +37,13 @@ def test_each_verdict_has_its_own_page_in_vietnamese_and_english(demo: Demo, sam
     assert '<html lang="vi">' in html
     assert f'class="band {TONE[verdict]}"' in html
     assert f'data-verdict="{verdict.value}"' in html
-    headline, _meaning, action = CONSUMER[verdict]["vi"]
+    headline, _meaning, action = consumer(verdict, "vi")
     assert headline in html
     assert action in html
     assert "<script" not in html
     english = demo.client.get(_path(demo, sample), params={"lang": "en"})
     assert '<html lang="en">' in english.text
-    assert CONSUMER[verdict]["en"][0] in english.text
+    assert consumer(verdict, "en")[0] in english.text
     assert english.cookies.get("lang") == "en"
 
 

@@ -45,7 +45,7 @@ from stamps.qr import png_bytes
 from tests.browser.camera import stamp_frame, write_y4m
 from verifier import registry
 from verifier.cli.demo import create_demo
-from verifier.i18n.messages import CONSUMER, REFUSALS, TONE
+from verifier.i18n.messages import REFUSALS, TONE, consumer, text
 from verifier.registry import INSPECTOR_BLOCKS
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import Role
@@ -239,7 +239,7 @@ def test_a_genuine_stamp_filmed_tilted_and_blurred_is_green(
         answer = _online_verdict(page)
         assert answer["verdict"] == "genuine"
         assert "Mật ong hoa nhãn Ba Vì" in answer["text"]
-        assert CONSUMER[VerdictCode.GENUINE]["vi"][0] in answer["text"]
+        assert consumer(VerdictCode.GENUINE, "vi")[0] in answer["text"]
         stars = page.inner_text("#result .stars")
         off = page.inner_text("#result .stars .off")
         assert len(stars) - len(off) == 4  # the certified stars, drawn
@@ -264,7 +264,7 @@ def test_each_problem_has_its_own_verdict_and_wording(
         answer = _online_verdict(page)
         code = VerdictCode(sample)
         assert (answer["verdict"], answer["tone"]) == (sample, TONE[code])
-        headline, meaning, _ = CONSUMER[code]["vi"]
+        headline, meaning, _ = consumer(code, "vi")
         assert headline in answer["text"]
         assert meaning in answer["text"]
         _shot(page, f"02-{sample}")
@@ -565,7 +565,7 @@ def test_an_inspector_past_the_daily_cap_reads_why_the_scanner_did_not_block(
         page.wait_for_selector("#block:not([hidden])", timeout=15_000)
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#block-serial")
-        refusal = REFUSALS["block_daily_cap"]["vi"].format(per_day=per_day)
+        refusal = text(REFUSALS, "block_daily_cap", "vi").format(per_day=per_day)
         _wait_for(page, f"document.querySelector('#status').textContent === {json.dumps(refusal)}")
         assert page.inner_text("#block-message") == refusal  # next to the button, too
         assert _verdict(page)["verdict"] == "genuine"

@@ -31,7 +31,7 @@ from signing import (
 )
 from signing.dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
-from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
+from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout, human_serial
 from verifier import registry
 from verifier.cli.demo import DemoExists, create_demo
 from verifier.errors import ServiceError
@@ -608,7 +608,7 @@ def _print_verdict(verdict: Verdict, language: Language) -> None:
         summary = text(LABELS, "summary", language).format(
             stars=p.stars,
             certificate=p.certificate_id,
-            serial=p.serial,
+            serial=human_serial(p.key_index, p.serial),
             valid_until=f"{p.valid_until:%d/%m/%Y}",
             issuer=verdict.key.issuer_name if verdict.key else "?",
         )

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 
 from signing.dates import VIETNAM
+from stamps.sheet import human_serial
 from verifier.errors import NotFound
 from verifier.i18n.catalogs import CATALOGS, SOURCE, Language, native_name
 from verifier.provinces import province
@@ -49,6 +50,8 @@ templates.env.filters["province_names"] = lambda codes: ", ".join(
     known.name if (known := province(code)) else code for code in codes
 )
 templates.env.globals["source_language"] = SOURCE
+# A serial as every page shows it: as printed under the stamp's QR code (01-000001042).
+templates.env.globals["human_serial"] = human_serial
 
 
 @pass_context

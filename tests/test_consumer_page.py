@@ -6,10 +6,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
-from signing import VerdictCode
+from signing import VerdictCode, parse_stamp
+from stamps.sheet import human_serial
 from tests.conftest import Demo
-from verifier.i18n.messages import CONSUMER, TONE
+from verifier import cli
+from verifier.i18n.messages import TONE, consumer
+from verifier.store.models import Batch
 
 SAMPLES = {
     "genuine": VerdictCode.GENUINE,
@@ -37,13 +41,13 @@ def test_each_verdict_has_its_own_page_in_vietnamese_and_english(demo: Demo, sam
     assert '<html lang="vi">' in html
     assert f'class="band {TONE[verdict]}"' in html
     assert f'data-verdict="{verdict.value}"' in html
-    headline, _meaning, action = CONSUMER[verdict]["vi"]
+    headline, _meaning, action = consumer(verdict, "vi")
     assert headline in html
     assert action in html
     assert "<script" not in html
     english = demo.client.get(_path(demo, sample), params={"lang": "en"})
     assert '<html lang="en">' in english.text
-    assert CONSUMER[verdict]["en"][0] in english.text
+    assert consumer(verdict, "en")[0] in english.text
     assert english.cookies.get("lang") == "en"
 
 
@@ -95,3 +99,43 @@ def test_home_lists_a_sample_of_every_verdict(demo: Demo) -> None:
 def test_uppercase_path_opens_the_same_page(demo: Demo) -> None:
     path = _path(demo, "genuine").replace("/s/", "/S/")
     assert 'data-verdict="genuine"' in demo.client.get(path).text
+
+
+def test_the_serial_reads_as_printed_under_the_stamp_on_every_page(
+    demo: Demo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: the consumer page showed 1-1042 while the stamp says 01-000001042; the page,
+    the desk, the producer's page, the CSV and the command line now show what is printed, and
+    the desk opens a serial typed as printed."""
+    payload = parse_stamp(demo.sample("genuine")).payload
+    printed = human_serial(payload.key_index, payload.serial)
+    assert re.fullmatch(r"\d{2}-\d{9}", printed)
+    for language in ("vi", "en"):
+        page = demo.client.get(demo.sample("genuine"), params={"lang": language}).text
+        assert f"<dd>{printed}</dd>" in page
+        assert f"<dd>{payload.key_index}-{payload.serial}</dd>" not in page
+
+    token = demo.info["tokens"]["authority_VN-01"]
+    demo.client.post("/desk/sign-in", data={"token": token})
+    found = demo.client.get("/desk/find", params={"code": printed}, follow_redirects=False)
+    serial_file = f"/desk/serials/{payload.key_index}/{payload.serial}"
+    assert found.headers["location"] == serial_file
+    assert f"<h1>Hồ sơ tem {printed}</h1>" in demo.client.get(serial_file).text
+
+    with demo.service.sessions() as session:
+        batch = session.scalars(
+            select(Batch).where(Batch.key_index == payload.key_index,
+                                Batch.first_serial <= payload.serial,
+                                Batch.last_serial >= payload.serial)
+        ).one()  # fmt: skip
+        first, last = batch.first_serial, batch.last_serial
+    demo.client.post("/producer/sign-in", data={"token": demo.info["tokens"]["producer"]})
+    producer = demo.client.get("/producer").text
+    assert (
+        f"sê-ri {human_serial(payload.key_index, first)}–{human_serial(payload.key_index, last)}"
+        in producer
+    )
+
+    offline = ["verify", "--offline", demo.sample("genuine"), "--data-dir", str(demo.data_dir)]
+    assert cli.main(offline) == 0
+    assert f"sê-ri {printed}" in capsys.readouterr().out

@@ -42,10 +42,11 @@ from signing import PrivateKey, StatusList, VerdictCode, parse_stamp, sign_paylo
 from signing.keys import b64url_decode
 from stamps import encode_qr
 from stamps.qr import png_bytes
+from stamps.sheet import human_serial
 from tests.browser.camera import stamp_frame, write_y4m
 from verifier import registry
 from verifier.cli.demo import create_demo
-from verifier.i18n.messages import CONSUMER, REFUSALS, TONE
+from verifier.i18n.messages import REFUSALS, TONE, consumer, text
 from verifier.registry import INSPECTOR_BLOCKS
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import Role
@@ -239,7 +240,7 @@ def test_a_genuine_stamp_filmed_tilted_and_blurred_is_green(
         answer = _online_verdict(page)
         assert answer["verdict"] == "genuine"
         assert "Mật ong hoa nhãn Ba Vì" in answer["text"]
-        assert CONSUMER[VerdictCode.GENUINE]["vi"][0] in answer["text"]
+        assert consumer(VerdictCode.GENUINE, "vi")[0] in answer["text"]
         stars = page.inner_text("#result .stars")
         off = page.inner_text("#result .stars .off")
         assert len(stars) - len(off) == 4  # the certified stars, drawn
@@ -264,7 +265,7 @@ def test_each_problem_has_its_own_verdict_and_wording(
         answer = _online_verdict(page)
         code = VerdictCode(sample)
         assert (answer["verdict"], answer["tone"]) == (sample, TONE[code])
-        headline, meaning, _ = CONSUMER[code]["vi"]
+        headline, meaning, _ = consumer(code, "vi")
         assert headline in answer["text"]
         assert meaning in answer["text"]
         _shot(page, f"02-{sample}")
@@ -424,6 +425,49 @@ def test_an_offline_report_reaches_the_server_once_across_a_reload(
     assert "<td>Kiểm tra viên</td><td>gần Hà Nội (21.03, 105.85)</td>" in page_text
 
 
+def test_the_scanner_the_stamp_page_and_the_desk_read_in_both_languages(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Each page from the catalogs in Vietnamese and in English, as a phone shows it; and the
+    scanner writes a serial as the stamp prints it (stamps.sheet.human_serial)."""
+    info = demo_dir[1]
+    genuine = info["stamp_urls"]["genuine"]
+    payload = parse_stamp(genuine).payload
+    serials = [(0, 1), (1, 1042), (12, 123_456_789), (0xFFFF, 2**48 - 1)]
+    browser = _browser(playwright, _camera(tmp_path, genuine))
+    try:
+        page = _context(browser).new_page()
+        for language in ("vi", "en"):
+            headline = consumer(VerdictCode.GENUINE, language)[0]
+            page.goto(f"{server.url}/scan?lang={language}")
+            assert headline in _online_verdict(page)["text"]
+            written = page.evaluate(
+                "serials => serials.map(([k, s]) => window.ocopScanner.humanSerial(k, s))", serials
+            )
+            assert written == [human_serial(k, s) for k, s in serials]
+            _shot(page, f"10-scanner-{language}")
+            page.goto(f"{server.url}/s/{genuine.rsplit('/', 1)[1]}?lang={language}")
+            assert page.inner_text("h1") == headline
+            assert human_serial(payload.key_index, payload.serial) in page.inner_text("dl")
+            _shot(page, f"11-stamp-page-{language}")
+        page = _context(browser).new_page()  # the scanner's service worker caches other pages
+        page.goto(f"{server.url}/desk?lang=vi")
+        page.fill("#token", info["tokens"]["authority_VN-01"])
+        page.click("#desk-body button[type=submit]")
+        page.wait_for_selector("#find-code")
+        for language, title in (("vi", "Bàn làm việc OCOP"), ("en", "OCOP desk")):
+            page.goto(f"{server.url}/desk?lang={language}")
+            assert page.inner_text("h1") == title
+            assert page.query_selector("#find-code") is not None  # signed in
+            _shot(page, f"12-desk-{language}")
+            page.goto(f"{server.url}/desk/serials/{payload.key_index}/{payload.serial}"
+                      f"?lang={language}")  # fmt: skip
+            assert human_serial(payload.key_index, payload.serial) in page.inner_text("h1")
+            _shot(page, f"13-desk-serial-{language}")
+    finally:
+        browser.close()
+
+
 AXE = ROOT / "tests/vendor/axe-core/axe.min.js"
 
 
@@ -565,7 +609,7 @@ def test_an_inspector_past_the_daily_cap_reads_why_the_scanner_did_not_block(
         page.wait_for_selector("#block:not([hidden])", timeout=15_000)
         page.once("dialog", lambda dialog: dialog.accept())
         page.click("#block-serial")
-        refusal = REFUSALS["block_daily_cap"]["vi"].format(per_day=per_day)
+        refusal = text(REFUSALS, "block_daily_cap", "vi").format(per_day=per_day)
         _wait_for(page, f"document.querySelector('#status').textContent === {json.dumps(refusal)}")
         assert page.inner_text("#block-message") == refusal  # next to the button, too
         assert _verdict(page)["verdict"] == "genuine"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Self
 
 from signing import OcopError
-from verifier.i18n.messages import LANGUAGES, REFUSALS, Language
+from verifier.i18n.messages import REFUSALS, Language, every_language
 
 
 class ServiceError(OcopError):
@@ -23,7 +23,7 @@ class ServiceError(OcopError):
     extra: dict[str, Any] = {}  # noqa: RUF012 - replaced, never changed in place
     #: Seconds after which the same request may succeed, sent as ``Retry-After``.
     retry_after: int | None = None
-    #: The message in each language ("vi", "en"), for errors a person reads.
+    #: The message in each language of the catalogs ("vi", "en"), for errors a person reads.
     messages: dict[Language, str] | None = None
 
     @classmethod
@@ -31,9 +31,7 @@ class ServiceError(OcopError):
         """Return this error for ``reason``, a refusal worded in :data:`REFUSALS` (its
         ``figures`` fill the wording and are given in the JSON answer too); the English
         wording is the error's ``detail``."""
-        messages: dict[Language, str] = {
-            lang: REFUSALS[reason][lang].format(**figures) for lang in LANGUAGES
-        }
+        messages = every_language(REFUSALS[reason], **figures)
         error = cls(messages["en"])
         error.reason, error.messages = reason, messages
         error.extra = {"reason": reason, **figures}

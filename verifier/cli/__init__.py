@@ -31,10 +31,11 @@ from signing import (
 )
 from signing.dates import add_months, vietnam_date
 from signing.keys import b64url_decode, b64url_encode
-from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
+from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout, human_serial
 from verifier import registry
 from verifier.cli.demo import DemoExists, create_demo
-from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
+from verifier.i18n.catalogs import CATALOGS, SOURCE
+from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, every_language, text
 from verifier.registry import MAX_BATCH
 from verifier.scans.recorder import prune_scans
 from verifier.service import Service
@@ -183,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--at", type=_instant, help="check as of this RFC 3339 time")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
-    check.add_argument("--lang", choices=("vi", "en"), default="vi")
+    check.add_argument("--lang", choices=CATALOGS.languages, default=SOURCE)
     return parser
 
 
@@ -594,20 +595,20 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
             if verdict.status_list_age is None
             else round(verdict.status_list_age.total_seconds() / 3600, 1),
         },
-        "message": {lang: VERDICTS[verdict.verdict][lang] for lang in ("vi", "en")},
+        "message": every_language(VERDICTS[verdict.verdict]),
     }
 
 
 def _print_verdict(verdict: Verdict, language: Language) -> None:
-    print(f"{verdict.verdict.value.upper()}: {VERDICTS[verdict.verdict][language]}")
+    print(f"{verdict.verdict.value.upper()}: {text(VERDICTS, verdict.verdict, language)}")
     for reason in verdict.reasons:
         print(f"  - {reason}: {text(REASONS, reason, language)}")
     if verdict.stamp is not None:
         p = verdict.stamp.payload
-        summary = LABELS["summary"][language].format(
+        summary = text(LABELS, "summary", language).format(
             stars=p.stars,
             certificate=p.certificate_id,
-            serial=p.serial,
+            serial=human_serial(p.key_index, p.serial),
             valid_until=f"{p.valid_until:%d/%m/%Y}",
             issuer=verdict.key.issuer_name if verdict.key else "?",
         )
@@ -616,7 +617,7 @@ def _print_verdict(verdict: Verdict, language: Language) -> None:
         print(f"  ({text(NOTES, note, language)})")
     if verdict.status_list_age is not None:
         hours = verdict.status_list_age.total_seconds() / 3600
-        age = LABELS["lists_age"][language]
+        age = text(LABELS, "lists_age", language)
         print(f"  {age.format(version=verdict.status_list_version, hours=hours)}")
 
 
@@ -657,7 +658,7 @@ def _verify_online(args: argparse.Namespace, stamp_text: str, now: datetime) -> 
             print(
                 f"  {product.name} · {certificate.producer.name} · {certificate.producer.address}"
             )
-        scans = LABELS["scans"][args.lang].format(count=result.scans.count)
+        scans = text(LABELS, "scans", args.lang).format(count=result.scans.count)
         print(f"  {scans}")
     return EXIT_GENUINE if result.verdict.genuine else EXIT_NOT_GENUINE
 

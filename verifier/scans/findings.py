@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from verifier import provinces
+from verifier.i18n.messages import PLACES, text
 from verifier.registry import Actor, key_indexes_of, require_key
 from verifier.scans import clones
 from verifier.store.models import (
@@ -75,9 +76,8 @@ def place_label(location: str | None, language: str, *, precise: bool = True) ->
         return known.name if known else place[0][1:]
     latitude, longitude = place[1]
     near, _ = provinces.nearest(latitude, longitude)
-    word = "gần" if language == "vi" else "near"
     where = f" ({latitude:.2f}, {longitude:.2f})" if precise else ""
-    return f"{word} {near.name}{where}"
+    return text(PLACES, "near", language).format(place=near.name) + where
 
 
 def serial_file(

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from verifier.i18n.messages import LANGUAGES, RATE_LIMITED
+from verifier.i18n.messages import RATE_LIMITED, every_language
 from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.settings import Kind, Settings
@@ -268,7 +268,7 @@ def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:
     """The 429 answer to ``client`` over its ``kind`` limit, which may retry in ``wait`` s:
     JSON for the API, a page in the caller's language for a person."""
     headers = {"Retry-After": str(wait)}
-    words = {language: RATE_LIMITED[language].format(seconds=wait) for language in LANGUAGES}
+    words = every_language(RATE_LIMITED, seconds=wait)
     note = f"limit={kind} client={client}"
     if not for_a_person(scope["path"]):
         return error_response(

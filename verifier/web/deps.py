@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 from pydantic import Field
 
-from verifier.i18n.messages import Language
+from verifier.i18n.catalogs import CATALOGS, SOURCE, Language
 from verifier.registry import Actor, actor_for_token
 from verifier.service import Service
 from verifier.service_errors import Unauthorized
@@ -86,9 +86,10 @@ OptionalActor = Annotated[Actor | None, Depends(get_optional_actor)]
 def get_language(
     request: Request, lang: Annotated[Line | None, Query(max_length=5)] = None
 ) -> Language:
-    """Vietnamese unless ``?lang=en`` or the ``lang`` cookie says English."""
+    """Return the language of ``?lang=`` or else of the ``lang`` cookie when the catalogs have
+    it; Vietnamese otherwise."""
     chosen = lang or request.cookies.get("lang")
-    return "en" if chosen == "en" else "vi"
+    return chosen if chosen in CATALOGS.languages else SOURCE
 
 
 LanguageDep = Annotated[Language, Depends(get_language)]

@@ -12,7 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import zxingcpp
 from PIL import Image
 
-from verifier.i18n.messages import PHOTO_ERRORS
+from verifier.i18n.messages import PHOTO_ERRORS, every_language
 from verifier.service_errors import Busy, Invalid, ServiceError, TooLarge
 
 _log = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ def _refusal(
     kind: type[ServiceError], code: str, retry_after: int | None = None, **values: object
 ) -> ServiceError:
     """Return a ``kind`` error with ``code``, worded in Vietnamese and English from
-    :data:`~verifier.i18n.messages.PHOTO_ERRORS` with ``values`` filled in."""
-    words = {language: text.format(**values) for language, text in PHOTO_ERRORS[code].items()}
+    :data:`~verifier.i18n.messages.PHOTO_ERRORS` in every language, with ``values`` filled in."""
+    words = every_language(PHOTO_ERRORS[code], **values)
     error = kind(words["en"], code=code)
     error.messages, error.retry_after = words, retry_after
     return error

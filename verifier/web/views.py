@@ -7,33 +7,27 @@ from typing import Any
 import orjson
 
 from signing.dates import vietnam_date
+from verifier.i18n.catalogs import CATALOGS
 from verifier.i18n.messages import (
-    CONSUMER,
     NOTES,
+    PRODUCT_GROUPS,
     REASONS,
     SCAN_PATTERNS,
     TONE,
     VERDICTS,
     Language,
+    consumer,
+    every_language,
     text,
 )
 from verifier.service import OnlineVerdict
-
-PRODUCT_GROUPS: dict[str, dict[Language, str]] = {
-    "food": {"vi": "Thực phẩm", "en": "Food"},
-    "beverage": {"vi": "Đồ uống", "en": "Beverages"},
-    "herbal": {"vi": "Thảo dược", "en": "Herbal products"},
-    "handicraft": {"vi": "Thủ công mỹ nghệ", "en": "Handicrafts"},
-    "ornamental": {"vi": "Sinh vật cảnh", "en": "Ornamental plants and animals"},
-    "tourism_service": {"vi": "Dịch vụ du lịch cộng đồng", "en": "Community tourism services"},
-}
 
 
 def reason_text(code: str, result: OnlineVerdict, language: Language) -> str:
     """Return the wording of a reason; a clone pattern is told with its figures."""
     scans = result.scans
     if code == "scan_pattern" and scans.flag in SCAN_PATTERNS and scans.first_at is not None:
-        return SCAN_PATTERNS[scans.flag][language].format(
+        return text(SCAN_PATTERNS, scans.flag, language).format(
             count=scans.count,
             devices=scans.devices,
             places=scans.places,
@@ -52,7 +46,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
         "verdict": str(verdict.verdict),  # the value, without the enum's slow property
         "reasons": list(verdict.reasons),
         "reason_messages": [
-            {"code": r, "vi": reason_text(r, result, "vi"), "en": reason_text(r, result, "en")}
+            {"code": r, **{lang: reason_text(r, result, lang) for lang in CATALOGS.languages}}
             for r in verdict.reasons
         ],
         "notes": list(verdict.notes),
@@ -65,7 +59,7 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
             "places": result.scans.places,
             "pattern": result.scans.flag,
         },
-        "message": VERDICTS[verdict.verdict],
+        "message": every_language(VERDICTS[verdict.verdict]),
         "official_domain": official_host,
     }
     if stamp is not None:
@@ -95,7 +89,7 @@ def verdict_body(result: OnlineVerdict, official_host: str, *, indent: bool = Fa
 def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
     """Return what the consumer page template needs, already worded in ``language``."""
     verdict = result.verdict
-    headline, meaning, action = CONSUMER[verdict.verdict][language]
+    headline, meaning, action = consumer(verdict.verdict, language)
     certificate = result.certificate
     return {
         "verdict": verdict.verdict.value,
@@ -108,8 +102,8 @@ def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
         "stamp": verdict.stamp.payload if verdict.stamp else None,
         "key": verdict.key,
         "certificate": certificate,
-        "product_group": PRODUCT_GROUPS.get(certificate.product.group, {}).get(language)
-        if certificate
+        "product_group": text(PRODUCT_GROUPS, certificate.product.group, language)
+        if certificate and certificate.product.group in PRODUCT_GROUPS
         else None,
         "scans": result.scans,
         "first_checked": vietnam_date(result.scans.first_at) if result.scans.first_at else None,

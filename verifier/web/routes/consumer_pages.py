@@ -8,11 +8,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context
+from jinja2.runtime import Context
 
 from signing.dates import VIETNAM
+from stamps.sheet import human_serial
+from verifier.i18n.catalogs import CATALOGS, SOURCE, Language, native_name
 from verifier.provinces import province
 from verifier.service_errors import NotFound
 from verifier.store.models import Product
@@ -20,7 +25,13 @@ from verifier.web.deps import LanguageDep, Now, RowId, ServiceDep
 from verifier.web.views import page_context
 
 router = APIRouter(tags=["pages"])
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+)
 
 
 def _in_vietnam(moment: date) -> date:
@@ -38,16 +49,46 @@ templates.env.filters["ddmmyyyy_hhmm"] = lambda d: (
 templates.env.filters["province_names"] = lambda codes: ", ".join(
     known.name if (known := province(code)) else code for code in codes
 )
+templates.env.globals["source_language"] = SOURCE
+# A serial as every page shows it: as printed under the stamp's QR code (01-000001042).
+templates.env.globals["human_serial"] = human_serial
+
+
+@pass_context
+def _number(context: Context, value: int) -> str:
+    """A count as the page's language writes it: 10.000 in Vietnamese, 10,000 in English."""
+    return format_decimal(value, locale=context["lang"])
+
+
+templates.env.filters["number"] = _number
+
+
+def _words(language: Language) -> dict[str, Any]:
+    """The gettext functions ``{% trans %}`` and ``_()`` call, for one page in ``language``
+    (given with each page, as the environment is shared by the threads serving pages), and
+    the other languages the page links to."""
+    translations = CATALOGS.of(language)
+    return {
+        "gettext": translations.gettext,
+        "ngettext": translations.ngettext,
+        "pgettext": translations.pgettext,
+        "npgettext": translations.npgettext,
+        "languages": [(other, native_name(other)) for other in CATALOGS.languages
+                      if other != language],
+    }  # fmt: skip
 
 
 def render(
-    request: Request, name: str, language: str, context: dict[str, Any], status: int = 200
+    request: Request, name: str, language: Language, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
-    """Render a template with the language and the switch to the other one."""
+    """Render a template in ``language``, with the links to the other languages."""
     page = templates.TemplateResponse(
-        request, name, {"lang": language, "path": request.url.path, **context}, status_code=status
+        request,
+        name,
+        {"lang": language, "path": request.url.path, **_words(language), **context},
+        status_code=status,
     )
-    if request.query_params.get("lang") in ("vi", "en"):
+    if request.query_params.get("lang") in CATALOGS.languages:
         page.set_cookie("lang", language, max_age=365 * 86400, samesite="lax")
     return page
 

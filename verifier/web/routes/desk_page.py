@@ -14,16 +14,16 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from signing import OcopError, parse_stamp
+from signing import OcopError, VerdictCode, parse_stamp
 from signing.dates import vietnam_date
 from verifier import registry
 from verifier.i18n.messages import (
     CERTIFICATE_STATES,
-    CONSUMER,
     REFUSALS,
     ROLE_NAMES,
     SCAN_PATTERNS,
     Language,
+    consumer,
     worded,
 )
 from verifier.registry import Actor
@@ -70,8 +70,8 @@ def _refusals(service: Service, language: Language) -> dict[str, str]:
     """The wording of each refusal the desk may be sent back with (its ``error``)."""
     limits = service.settings.inspector_blocks
     return {
-        reason: words[language].format(days=limits.check_days, per_day=limits.per_day)
-        for reason, words in REFUSALS.items()
+        reason: words.format(days=limits.check_days, per_day=limits.per_day)
+        for reason, words in worded(REFUSALS, language).items()
     }
 
 
@@ -267,8 +267,8 @@ def serial_page(
         "patterns": worded(SCAN_PATTERNS, language),
         "place": lambda location: findings.place_label(location, language),
         "back": f"/desk/serials/{key_index}/{serial}", "today": vietnam_date(now),
-        "verdict_names": {code.value: CONSUMER[code][language][0] for code in CONSUMER},
-        "roles": ROLE_NAMES[language], "statuses": CERTIFICATE_STATES[language],
+        "verdict_names": {code.value: consumer(code, language)[0] for code in VerdictCode},
+        "roles": worded(ROLE_NAMES, language), "statuses": worded(CERTIFICATE_STATES, language),
         "phone": lambda device_id: clones.device_mark(device_id)[:6] if device_id else "—",
     }  # fmt: skip
     return render(request, "desk_serial.html", language, context)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Literal
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import ValidationError
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from signing.dates import vietnam_date
 from verifier import registry
+from verifier.i18n.messages import PRODUCER_ERRORS, Language, text
 from verifier.provinces import PROVINCES
 from verifier.registry import Actor
 from verifier.service import Service
@@ -29,37 +31,6 @@ router = APIRouter(prefix="/producer", include_in_schema=False)
 # The cookie keeps the name it had when it held the token itself: a browser that still holds
 # such a cookie is told its session ended, and drops it.
 PRODUCER = SignInArea("/producer", "ocop_token", frozenset({Role.PRODUCER, Role.AUTHORITY}))
-
-ERRORS: dict[str, dict[str, str]] = {
-    "unauthorized": {
-        "vi": "Mã truy cập không đúng hoặc đã bị thu hồi.",
-        "en": "The access token is wrong or was revoked.",
-    },
-    "expired": {
-        "vi": "Phiên đăng nhập đã kết thúc (hết hạn, đã đăng xuất hoặc mã truy cập bị thu hồi). "
-        "Vui lòng đăng nhập lại; dữ liệu không thay đổi.",
-        "en": "Your session has ended (expired, signed out or token revoked). "
-        "Please sign in again; nothing was changed.",
-    },
-    "forbidden": {
-        "vi": "Bạn không có quyền với chứng nhận hoặc lô tem này.",
-        "en": "You may not act on this certificate or batch.",
-    },
-    "conflict": {
-        "vi": "Chứng nhận không còn hiệu lực hoặc lô tem đã bị hủy: không thể in tem.",
-        "en": "The certificate is no longer active or the batch was voided: "
-        "no stamps can be printed.",
-    },
-    "invalid": {
-        "vi": f"Số lượng tem mỗi lô từ 1 đến {registry.MAX_BATCH:,}.".replace(",", "."),
-        "en": f"A batch holds 1 to {registry.MAX_BATCH:,} stamps.",
-    },
-    "not_found": {"vi": "Không tìm thấy.", "en": "Not found."},
-    "market": {
-        "vi": "Chọn tỉnh, thành nơi bán trong danh sách.",
-        "en": "Choose the provinces it is sold in from the list.",
-    },
-}
 
 
 def _posted(
@@ -94,8 +65,12 @@ def _desk(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch
     return certificates, batches
 
 
-def _worded(error: str | None, language: str) -> str | None:
-    return ERRORS.get(error, {}).get(language) if error else None
+def _worded(error: str | None, language: Language) -> str | None:
+    """The wording of the error the page was sent back with; ``None`` for none or an unknown one."""
+    if not error or error not in PRODUCER_ERRORS:
+        return None
+    max_batch = format_decimal(registry.MAX_BATCH, locale=language)
+    return text(PRODUCER_ERRORS, error, language).format(max_batch=max_batch)
 
 
 @router.get("", response_class=HTMLResponse)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from signing.dates import vietnam_date
 from stamps.spreadsheet import csv_text
-from verifier.i18n.messages import CERTIFICATE_STATES
+from verifier.i18n.messages import CERTIFICATE_STATES, PRODUCT_GROUPS, worded
 from verifier.lists import search as public
 from verifier.lists.registry_index import PublicCertificate, RegistryIndex
 from verifier.provinces import PROVINCES
@@ -21,7 +21,6 @@ from verifier.service import Service
 from verifier.web.deps import Count, LanguageDep, Now, ServiceDep
 from verifier.web.inputs import Line
 from verifier.web.routes.consumer_pages import render
-from verifier.web.views import PRODUCT_GROUPS
 
 router = APIRouter(tags=["public registry"])
 PAGE_SIZE = 50
@@ -95,9 +94,9 @@ def registry_page(
     return render(request, "registry.html", language, {
         "filters": filters, "found": found[start : start + PAGE_SIZE], "total": len(found),
         "page": page, "pages": max(1, -(-len(found) // PAGE_SIZE)),
-        "provinces": _provinces(index), "groups": PRODUCT_GROUPS, "today": today,
+        "provinces": _provinces(index), "groups": worded(PRODUCT_GROUPS, language), "today": today,
         "status_of": lambda c: public.effective_status(c, today),
-        "statuses": CERTIFICATE_STATES[language],
+        "statuses": worded(CERTIFICATE_STATES, language),
         "query": request.url.query,
     })  # fmt: skip
 

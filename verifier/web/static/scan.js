@@ -15,8 +15,11 @@ localStorage.removeItem("ocop.device"); // the phone id once sent with every che
 
 let lists = null; // { trust, status, snapshot: Map, issuedAt }
 let stream = null, busy = false, lastText = "", lastAt = 0, lastScan = null;
+// A serial as printed under the stamp's QR code: stamps.sheet.human_serial's rule (01-000001042).
+const humanSerial = (keyIndex, serial) =>
+  `${String(keyIndex).padStart(2, "0")}-${String(serial).padStart(9, "0")}`;
 // read by the tests and bench/scanner.py
-window.ocopScanner = { ready: false, engine: ed25519Engine, history: [], timings: {} };
+window.ocopScanner = { ready: false, engine: ed25519Engine, history: [], timings: {}, humanSerial };
 
 // ---------- signed lists ----------
 // The trust and status lists are kept whole; the registry snapshot is kept as one full
@@ -413,7 +416,7 @@ $("stars-seen").addEventListener("change", () => {
 $("block").addEventListener("submit", async (event) => {
   event.preventDefault();
   if (!lastScan || lastScan.serial === null) return;
-  const label = `${String(lastScan.keyIndex).padStart(2, "0")}-${String(lastScan.serial).padStart(9, "0")}`;
+  const label = humanSerial(lastScan.keyIndex, lastScan.serial);
   if (!window.confirm(T.ui.block_confirm.replace("{serial}", label))) return;
   let response;
   try {

@@ -1,0 +1,105 @@
+"""Who acts on the registry and what they answer for: the :class:`Actor` (role and scope of
+a token), the authority behind it, its province and signing keys; the audit record every write
+leaves, and the row lookup every registry function starts with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from verifier.service_errors import Forbidden, NotFound
+from verifier.store import audit_chain as chain
+from verifier.store.models import Authority, AuthorityKind, Producer, Role, SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a request: the role and scope of the token presented."""
+
+    role: Role
+    label: str
+    token_id: int | None = None
+    authority_id: int | None = None
+    producer_id: int | None = None
+
+    def require(self, *roles: Role) -> None:
+        """Raise :class:`Forbidden` unless the actor has one of ``roles``."""
+        if self.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise Forbidden(f"this action needs the {allowed} role, not {self.role.value}")
+
+
+SYSTEM = Actor(Role.AUTHORITY, "system")
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    now: datetime,
+    **details: Any,
+) -> None:
+    """Append one entry to the hash-chained audit log."""
+    chain.append(
+        session,
+        at=now,
+        actor=actor.label,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        details=details,
+    )
+
+
+def get(session: Session, model: type[Any], identifier: object) -> Any:
+    """Return the row of ``model`` with primary key ``identifier``; raise :class:`NotFound`."""
+    row = session.get(model, identifier)
+    if row is None:
+        raise NotFound(model.__tablename__.rstrip("s").replace("_", " "), identifier)
+    return row
+
+
+def _authority(session: Session, actor: Actor) -> Authority:
+    if actor.authority_id is None:
+        raise Forbidden("this token belongs to no authority")
+    authority: Authority = get(session, Authority, actor.authority_id)
+    return authority
+
+
+def _check_province(session: Session, actor: Actor, producer: Producer) -> None:
+    authority = _authority(session, actor)
+    if authority.kind == AuthorityKind.PROVINCE and producer.province_code != (
+        authority.province_code
+    ):
+        raise Forbidden("a provincial authority acts for producers of its own province only")
+
+
+def key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
+    """The signing keys whose stamps the actor answers for (``None``: all, the central
+    council)."""
+    authority = _authority(session, actor)
+    if authority.kind == AuthorityKind.CENTRAL:
+        return None
+    return list(
+        session.scalars(select(SigningKey.index).where(SigningKey.authority_id == authority.id))
+    )
+
+
+def answers_for_key(session: Session, actor: Actor, key_index: int | None) -> bool:
+    """Return whether the actor answers for the stamps of ``key_index`` (see
+    :func:`key_indexes_of`)."""
+    keys = key_indexes_of(session, actor)
+    return keys is None or key_index in keys
+
+
+def require_key(session: Session, actor: Actor, key_index: int | None, refusal: str) -> None:
+    """Raise :class:`Forbidden` with ``refusal`` unless the actor answers for the stamps of
+    ``key_index``."""
+    if not answers_for_key(session, actor, key_index):
+        raise Forbidden(refusal)

@@ -99,8 +99,8 @@ def _signed(demo: Demo, serial: int) -> str:
 def _new_inspector(demo: Demo) -> tuple[dict[str, str], int]:
     """A second inspector's token headers and token id."""
     with demo.service.writer.begin() as session:
-        token = registry.create_token(session, Role.INSPECTOR, "Đội QLTT số 2", NOW)
-        actor = registry.actor_for_token(session, token)
+        token = registry.create_token(session, role=Role.INSPECTOR, label="Đội QLTT số 2", now=NOW)
+        actor = registry.actor_for_token(session, token=token)
     assert actor is not None
     assert actor.token_id is not None
     return {"Authorization": f"Bearer {token}"}, actor.token_id
@@ -108,7 +108,7 @@ def _new_inspector(demo: Demo) -> tuple[dict[str, str], int]:
 
 def _token_id(demo: Demo, role: str) -> int:
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, demo.info["tokens"][role])
+        actor = registry.actor_for_token(session, token=demo.info["tokens"][role])
     assert actor is not None
     assert actor.token_id is not None
     return actor.token_id
@@ -215,11 +215,19 @@ def test_an_inspector_blocks_at_most_its_daily_cap_regression(demo: Demo) -> Non
     assert _block(demo, other, 1, first + per_day).status_code == 201
     tomorrow = NOW + timedelta(hours=24, minutes=1)  # the first inspector, a day later
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, demo.info["tokens"]["inspector"])
+        actor = registry.actor_for_token(session, token=demo.info["tokens"]["inspector"])
     assert actor is not None
     with demo.service.write(tomorrow) as session:
-        registry.block_serials(session, actor, 1, first + per_day, first + per_day, "Lần nữa",
-                               tomorrow, demo.service.settings.inspector_blocks)  # fmt: skip
+        registry.block_serials(
+            session,
+            actor=actor,
+            key_index=1,
+            first_serial=first + per_day,
+            last_serial=first + per_day,
+            reason="Lần nữa",
+            now=tomorrow,
+            limits=demo.service.settings.inspector_blocks,
+        )
 
 
 def test_the_inspector_limits_are_set_from_the_environment(tmp_path: Path) -> None:

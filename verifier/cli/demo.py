@@ -124,7 +124,7 @@ def create_demo(
 
 
 def _actor(session: Session, token: str) -> registry.Actor:
-    actor = registry.actor_for_token(session, token)
+    actor = registry.actor_for_token(session, token=token)
     if actor is None:  # pragma: no cover - the token was made a line before
         raise RuntimeError("demo token lookup failed")
     return actor
@@ -171,17 +171,27 @@ def _populate(
     authority, inspector = Role.AUTHORITY, Role.INSPECTOR
     tokens = {
         "authority_VN-01": registry.create_token(
-            session, authority, "Sở NN&MT Hà Nội (demo)", start, authority_id=hanoi.id
+            session,
+            role=authority,
+            label="Sở NN&MT Hà Nội (demo)",
+            now=start,
+            authority_id=hanoi.id,
         ),
         "authority_VN-TW": registry.create_token(
-            session, authority, "Hội đồng OCOP Trung ương (demo)", start, authority_id=central.id
+            session,
+            role=authority,
+            label="Hội đồng OCOP Trung ương (demo)",
+            now=start,
+            authority_id=central.id,
         ),
-        "inspector": registry.create_token(session, inspector, "Đội QLTT số 1 (demo)", start),
+        "inspector": registry.create_token(
+            session, role=inspector, label="Đội QLTT số 1 (demo)", now=start
+        ),
     }
     producer = registry.register_producer(
         session,
-        _actor(session, tokens["authority_VN-01"]),
-        start,
+        actor=_actor(session, tokens["authority_VN-01"]),
+        now=start,
         legal_name="Hợp tác xã Nông nghiệp Ba Vì Xanh",
         kind="cooperative",
         registration_number="0108123456",
@@ -190,7 +200,11 @@ def _populate(
         commune_code="09991",
     )
     tokens["producer"] = registry.create_token(
-        session, Role.PRODUCER, "HTX Ba Vì Xanh (demo)", start, producer_id=producer.id
+        session,
+        role=Role.PRODUCER,
+        label="HTX Ba Vì Xanh (demo)",
+        now=start,
+        producer_id=producer.id,
     )
     story = _Story(session, keys, today, start, producer.id, tokens)
     return {"tokens": tokens, **story.tell()}, story
@@ -224,27 +238,34 @@ class _Story:
     def product(self, name: str, group: str, pack: str, colour: tuple[int, int, int]) -> int:
         row = registry.register_product(
             self.session,
-            self.hanoi,
-            self.producer_id,
-            self.start,
+            actor=self.hanoi,
+            producer_id=self.producer_id,
+            now=self.start,
             name=name,
             product_group=group,
             pack_description=pack,
         )
         photo = _label(colour)
-        registry.set_label_photo(self.session, self.hanoi, row.id, photo, "image/jpeg", self.start)
+        registry.set_label_photo(
+            self.session,
+            actor=self.hanoi,
+            product_id=row.id,
+            photo=photo,
+            content_type="image/jpeg",
+            now=self.start,
+        )
         return int(row.id)
 
     def certify(self, product_id: int, stars: int, days_ago: int, number: str) -> int:
         actor = self.central if stars == 5 else self.hanoi
         row = registry.register_certificate(
             self.session,
-            actor,
-            product_id,
-            stars,
-            number,
-            self.day(days_ago),
-            _at(self.day(days_ago)),
+            actor=actor,
+            product_id=product_id,
+            stars=stars,
+            decision_number=number,
+            decision_date=self.day(days_ago),
+            now=_at(self.day(days_ago)),
             legal_basis="Quyết định 148/QĐ-TTg ngày 24/02/2023",
         )
         return int(row.id)
@@ -255,7 +276,12 @@ class _Story:
         """Order a batch; return its id and first serial."""
         at = _at(self.day(days_ago))
         row = registry.allocate_batch(
-            self.session, self.producer, certificate_id, count, at, markets
+            self.session,
+            actor=self.producer,
+            certificate_id=certificate_id,
+            count=count,
+            now=at,
+            markets=markets,
         )
         return int(row.id), int(row.first_serial)
 
@@ -278,7 +304,7 @@ class _Story:
         self, verdict: str, certificate_id: int, serial: int, key: str = "province-01"
     ) -> None:
         """Sign the stamp the printer would have made for this certificate and serial."""
-        certificate: Certificate = registry.get(self.session, Certificate, certificate_id)
+        certificate = registry.get(self.session, Certificate, certificate_id)
         payload = Payload(
             _INDEX[key], certificate_id, certificate.stars, certificate.valid_until, serial
         )
@@ -290,7 +316,13 @@ class _Story:
         key_index, serial = self.copy
         reason = "Phát hiện tem sao chép tại chợ Đồng Xuân"
         registry.block_serials(
-            session, self.inspector, key_index, serial, serial, reason, _at(self.day(5))
+            session,
+            actor=self.inspector,
+            key_index=key_index,
+            first_serial=serial,
+            last_serial=serial,
+            reason=reason,
+            now=_at(self.day(5)),
         )
 
     def tell(self) -> dict[str, Any]:
@@ -310,7 +342,7 @@ class _Story:
         noodles = self.product("Miến dong Ba Vì", "food", "Túi 500 g", (150, 150, 140))
         noodle_cert = self.certify(noodles, 3, 3 * 365 + 150, "870/QĐ-UBND")
         self.sample("expired", noodle_cert, self.batch(noodle_cert, 100, 3 * 365 + 140)[1])
-        registry.expire_certificates(session, _at(self.today))
+        registry.expire_certificates(session, now=_at(self.today))
 
         sausage = self.product(
             "Giò lụa truyền thống", "food", "Cây 1 kg, hút chân không", (210, 190, 160)
@@ -319,24 +351,34 @@ class _Story:
         self.sample("revoked", sausage_cert, self.batch(sausage_cert, 100, 390)[1])
         registry.revoke_certificate(
             session,
-            hanoi,
-            sausage_cert,
-            "3310/QĐ-UBND",
-            self.day(20),
-            "Vi phạm quy định về an toàn thực phẩm (hàn the vượt ngưỡng)",
-            _at(self.day(20)),
+            actor=hanoi,
+            certificate_id=sausage_cert,
+            decision="3310/QĐ-UBND",
+            decision_date=self.day(20),
+            reason="Vi phạm quy định về an toàn thực phẩm (hàn the vượt ngưỡng)",
+            now=_at(self.day(20)),
         )
 
         sauce = self.product("Tương bần Ba Vì", "food", "Chai nhựa 500 ml", (120, 60, 20))
         sauce_cert = self.certify(sauce, 4, 800, "560/QĐ-UBND")
         self.sample("star_mismatch", sauce_cert, self.batch(sauce_cert, 100, 790)[1])
         registry.reevaluate_certificate(
-            session, hanoi, sauce_cert, 3, "2987/QĐ-UBND", self.day(30), _at(self.day(30))
+            session,
+            actor=hanoi,
+            certificate_id=sauce_cert,
+            stars=3,
+            decision_number="2987/QĐ-UBND",
+            decision_date=self.day(30),
+            now=_at(self.day(30)),
         )
 
         void_id, void_first = self.batch(honey_cert, 50, 60)
         registry.void_batch(
-            session, hanoi, void_id, "Cuộn tem bị mất tại xưởng in", _at(self.day(50))
+            session,
+            actor=hanoi,
+            batch_id=void_id,
+            reason="Cuộn tem bị mất tại xưởng in",
+            now=_at(self.day(50)),
         )
         self.sample("unregistered", honey_cert, void_first + 3)
         self.sample("unregistered_never_issued", honey_cert, 900_000)

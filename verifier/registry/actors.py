@@ -6,14 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verifier.service_errors import Forbidden, NotFound
 from verifier.store import audit_chain as chain
-from verifier.store.models import Authority, AuthorityKind, Producer, Role, SigningKey
+from verifier.store.models import Authority, AuthorityKind, Base, Producer, Role, SigningKey
+
+_Row = TypeVar("_Row", bound=Base)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,11 @@ def audit(
     now: datetime,
     **details: Any,
 ) -> None:
-    """Append one entry to the hash-chained audit log."""
+    """Append one entry to the hash-chained audit log: ``actor`` did ``action`` to the
+    ``entity`` (the kind of row) ``entity_id`` at ``now``; ``details`` are kept as JSON.
+
+    Positional, unlike the registry's public functions: the package's own helper, called by
+    every write with the same six in the same order."""
     chain.append(
         session,
         at=now,
@@ -57,33 +63,38 @@ def audit(
     )
 
 
-def get(session: Session, model: type[Any], identifier: object) -> Any:
-    """Return the row of ``model`` with primary key ``identifier``; raise :class:`NotFound`."""
+def get(session: Session, model: type[_Row], identifier: object) -> _Row:
+    """Return the row of ``model`` with primary key ``identifier``; raise :class:`NotFound`.
+
+    Positional, as :meth:`Session.get` is: the model and its key cannot be swapped unseen."""
     row = session.get(model, identifier)
     if row is None:
         raise NotFound(model.__tablename__.rstrip("s").replace("_", " "), identifier)
     return row
 
 
-def _authority(session: Session, actor: Actor) -> Authority:
+def authority_of(session: Session, *, actor: Actor) -> Authority:
+    """Return the authority the actor's token belongs to. Raises :class:`Forbidden` for a
+    token of no authority."""
     if actor.authority_id is None:
         raise Forbidden("this token belongs to no authority")
-    authority: Authority = get(session, Authority, actor.authority_id)
-    return authority
+    return get(session, Authority, actor.authority_id)
 
 
-def _check_province(session: Session, actor: Actor, producer: Producer) -> None:
-    authority = _authority(session, actor)
+def require_province(session: Session, *, actor: Actor, producer: Producer) -> None:
+    """Raise :class:`Forbidden` unless the actor's authority acts for ``producer``: the
+    central council for all, a province for its own producers."""
+    authority = authority_of(session, actor=actor)
     if authority.kind == AuthorityKind.PROVINCE and producer.province_code != (
         authority.province_code
     ):
         raise Forbidden("a provincial authority acts for producers of its own province only")
 
 
-def key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
-    """The signing keys whose stamps the actor answers for (``None``: all, the central
-    council)."""
-    authority = _authority(session, actor)
+def key_indexes_of(session: Session, *, actor: Actor) -> list[int] | None:
+    """Return the indexes of the signing keys whose stamps the actor answers for (``None``:
+    all, the central council). Raises :class:`Forbidden` for a token of no authority."""
+    authority = authority_of(session, actor=actor)
     if authority.kind == AuthorityKind.CENTRAL:
         return None
     return list(
@@ -91,15 +102,15 @@ def key_indexes_of(session: Session, actor: Actor) -> list[int] | None:
     )
 
 
-def answers_for_key(session: Session, actor: Actor, key_index: int | None) -> bool:
+def answers_for_key(session: Session, *, actor: Actor, key_index: int | None) -> bool:
     """Return whether the actor answers for the stamps of ``key_index`` (see
     :func:`key_indexes_of`)."""
-    keys = key_indexes_of(session, actor)
+    keys = key_indexes_of(session, actor=actor)
     return keys is None or key_index in keys
 
 
-def require_key(session: Session, actor: Actor, key_index: int | None, refusal: str) -> None:
+def require_key(session: Session, *, actor: Actor, key_index: int | None, refusal: str) -> None:
     """Raise :class:`Forbidden` with ``refusal`` unless the actor answers for the stamps of
     ``key_index``."""
-    if not answers_for_key(session, actor, key_index):
+    if not answers_for_key(session, actor=actor, key_index=key_index):
         raise Forbidden(refusal)

@@ -15,14 +15,14 @@ from signing import CertificateState, KeyStatus
 from signing.dates import vietnam_date
 from verifier.provinces import province
 from verifier.registry.actors import Actor, audit, get
-from verifier.registry.certificates import _check_authority_of
+from verifier.registry.certificates import require_issuer
 from verifier.service_errors import Conflict, Forbidden, Invalid
 from verifier.store.models import Batch, BatchState, Certificate, Role, SigningKey
 
 MAX_BATCH = 100_000
 
 
-def _signing_key_for(session: Session, certificate: Certificate, today: date) -> SigningKey:
+def _signing_key_for(session: Session, *, certificate: Certificate, today: date) -> SigningKey:
     keys = session.scalars(
         select(SigningKey)
         .where(
@@ -39,7 +39,7 @@ def _signing_key_for(session: Session, certificate: Certificate, today: date) ->
     raise Conflict("the issuing authority has no active key for this star level")
 
 
-def order_digest(certificate_id: int, count: int, markets: Sequence[str]) -> str:
+def order_digest(*, certificate_id: int, count: int, markets: Sequence[str]) -> str:
     """Return the SHA-256 (hex) of a batch order as :func:`allocate_batch` reads it (the
     markets in any order, repeated or not)."""
     order = [certificate_id, count, sorted(set(markets))]
@@ -47,7 +47,7 @@ def order_digest(certificate_id: int, count: int, markets: Sequence[str]) -> str
 
 
 def batch_ordered_with(
-    session: Session, actor: Actor, idempotency_key: str, digest: str
+    session: Session, *, actor: Actor, idempotency_key: str, digest: str
 ) -> Batch | None:
     """Return the batch the actor's token ordered with ``idempotency_key`` (keys are the
     token's own: another caller's are never found), or ``None``. Raises :class:`Invalid` when
@@ -69,6 +69,7 @@ def batch_ordered_with(
 
 def allocate_batch(
     session: Session,
+    *,
     actor: Actor,
     certificate_id: int,
     count: int,
@@ -93,7 +94,7 @@ def allocate_batch(
     unknown = [code for code in markets if province(code) is None]
     if unknown:
         raise Invalid(f"not a province code: {', '.join(unknown)} (two digits, e.g. 01 Hà Nội)")
-    certificate: Certificate = get(session, Certificate, certificate_id)
+    certificate = get(session, Certificate, certificate_id)
     if actor.role is Role.AUTHORITY:
         if actor.authority_id != certificate.authority_id:
             raise Forbidden("an authority orders stamps for the certificates it issued only")
@@ -103,7 +104,7 @@ def allocate_batch(
     if certificate.status != CertificateState.ACTIVE.value or certificate.valid_until < today:
         state = "expired" if certificate.valid_until < today else certificate.status
         raise Conflict(f"certificate {certificate_id} is {state}; no stamps can be issued for it")
-    key = _signing_key_for(session, certificate, today)
+    key = _signing_key_for(session, certificate=certificate, today=today)
     end = session.execute(
         update(SigningKey)
         .where(SigningKey.index == key.index)
@@ -124,7 +125,9 @@ def allocate_batch(
     )
     if idempotency_key is not None and actor.token_id is not None:
         batch.idempotency_key = idempotency_key
-        batch.order_digest = order_digest(certificate_id, count, markets)
+        batch.order_digest = order_digest(
+            certificate_id=certificate_id, count=count, markets=markets
+        )
     session.add(batch)
     session.flush()
     audit(
@@ -136,12 +139,12 @@ def allocate_batch(
     return batch
 
 
-def batch_for(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Certificate]:
+def batch_for(session: Session, *, actor: Actor, batch_id: int) -> tuple[Batch, Certificate]:
     """Return a batch with its certificate, for its producer or the certificate's authority.
     Raises :class:`NotFound`, or :class:`Forbidden` for anyone else."""
     actor.require(Role.PRODUCER, Role.AUTHORITY)
-    batch: Batch = get(session, Batch, batch_id)
-    certificate: Certificate = get(session, Certificate, batch.certificate_id)
+    batch = get(session, Batch, batch_id)
+    certificate = get(session, Certificate, batch.certificate_id)
     if actor.role is Role.AUTHORITY:
         if actor.authority_id != certificate.authority_id:
             raise Forbidden("an authority sees the batches of the certificates it issued only")
@@ -151,14 +154,14 @@ def batch_for(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Cer
 
 
 def printable_batch(
-    session: Session, actor: Actor, batch_id: int, now: datetime
+    session: Session, *, actor: Actor, batch_id: int, now: datetime
 ) -> tuple[Batch, Certificate]:
     """Return a batch that may be printed (again: signatures are deterministic, so every
     download is the same stamps), with its certificate.
 
     Raises as :func:`batch_for`, and :class:`Conflict` for a void batch or a certificate that
     is no longer active."""
-    batch, certificate = batch_for(session, actor, batch_id)
+    batch, certificate = batch_for(session, actor=actor, batch_id=batch_id)
     if batch.state == BatchState.VOID.value:
         raise Conflict(f"batch {batch_id} was voided; its stamps must not be printed")
     if certificate.status != CertificateState.ACTIVE.value or (
@@ -168,11 +171,13 @@ def printable_batch(
     return batch, certificate
 
 
-def void_batch(session: Session, actor: Actor, batch_id: int, reason: str, now: datetime) -> Batch:
+def void_batch(
+    session: Session, *, actor: Actor, batch_id: int, reason: str, now: datetime
+) -> Batch:
     """Void a batch (the certificate's issuing authority only): its stamps become unregistered."""
     actor.require(Role.AUTHORITY)
-    batch: Batch = get(session, Batch, batch_id)
-    _check_authority_of(session, actor, get(session, Certificate, batch.certificate_id))
+    batch = get(session, Batch, batch_id)
+    require_issuer(actor=actor, certificate=get(session, Certificate, batch.certificate_id))
     if batch.state == BatchState.VOID.value:
         raise Conflict(f"batch {batch_id} is already void")
     batch.state, batch.void_reason, batch.voided_at = BatchState.VOID.value, reason, now

@@ -9,20 +9,20 @@ from sqlalchemy.orm import Session
 
 from signing import CertificateState
 from signing.dates import RECOGNITION_MONTHS, add_months, vietnam_date
-from verifier.registry.actors import SYSTEM, Actor, _authority, _check_province, audit, get
+from verifier.registry.actors import SYSTEM, Actor, audit, authority_of, get, require_province
 from verifier.service_errors import Conflict, Forbidden, Invalid
 from verifier.store.models import AuthorityKind, Certificate, Product, Role
 
 
 def register_certificate(
     session: Session,
+    *,
     actor: Actor,
     product_id: int,
     stars: int,
     decision_number: str,
     decision_date: date,
     now: datetime,
-    *,
     legal_basis: str | None = None,
     replaces: Certificate | None = None,
 ) -> Certificate:
@@ -33,14 +33,14 @@ def register_certificate(
     decision in the future or one whose 36 months are already over.
     """
     actor.require(Role.AUTHORITY)
-    authority = _authority(session, actor)
-    product: Product = get(session, Product, product_id)
+    authority = authority_of(session, actor=actor)
+    product = get(session, Product, product_id)
     if stars not in (3, 4, 5):
         raise Invalid("stars must be 3, 4 or 5")
     allowed = (5,) if authority.kind == AuthorityKind.CENTRAL else (3, 4)
     if stars not in allowed:
         raise Forbidden(f"{authority.name} does not recognise {stars}-star products")
-    _check_province(session, actor, product.producer)
+    require_province(session, actor=actor, producer=product.producer)
     today = vietnam_date(now)
     valid_until = add_months(decision_date, RECOGNITION_MONTHS)
     if decision_date > today:
@@ -75,7 +75,8 @@ def register_certificate(
     return certificate
 
 
-def _check_authority_of(session: Session, actor: Actor, certificate: Certificate) -> None:
+def require_issuer(*, actor: Actor, certificate: Certificate) -> None:
+    """Raise :class:`Forbidden` unless the actor's authority issued ``certificate``."""
     if actor.authority_id != certificate.authority_id:
         raise Forbidden.refusal("certificate_not_yours")
 
@@ -89,6 +90,7 @@ def _check_replaceable(certificate: Certificate) -> None:
 
 def revoke_certificate(
     session: Session,
+    *,
     actor: Actor,
     certificate_id: int,
     decision: str,
@@ -98,8 +100,8 @@ def revoke_certificate(
 ) -> Certificate:
     """Revoke an active certificate (its issuing authority only)."""
     actor.require(Role.AUTHORITY)
-    certificate: Certificate = get(session, Certificate, certificate_id)
-    _check_authority_of(session, actor, certificate)
+    certificate = get(session, Certificate, certificate_id)
+    require_issuer(actor=actor, certificate=certificate)
     if certificate.status in (CertificateState.REVOKED, CertificateState.SUPERSEDED):
         raise Conflict(f"certificate {certificate_id} is already {certificate.status}")
     certificate.status = CertificateState.REVOKED.value
@@ -115,6 +117,7 @@ def revoke_certificate(
 
 def reevaluate_certificate(
     session: Session,
+    *,
     actor: Actor,
     certificate_id: int,
     stars: int,
@@ -129,18 +132,25 @@ def reevaluate_certificate(
     Raises :class:`Forbidden` for any other authority (and as :func:`register_certificate`
     does), :class:`Conflict` for a certificate already revoked or superseded."""
     actor.require(Role.AUTHORITY)
-    old: Certificate = get(session, Certificate, certificate_id)
-    _check_authority_of(session, actor, old)
+    old = get(session, Certificate, certificate_id)
+    require_issuer(actor=actor, certificate=old)
     _check_replaceable(old)
     new = register_certificate(
-        session, actor, old.product_id, stars, decision_number, decision_date, now, replaces=old
+        session,
+        actor=actor,
+        product_id=old.product_id,
+        stars=stars,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        now=now,
+        replaces=old,
     )
-    _supersede(session, actor, old, new, now)
+    _supersede(session, actor=actor, old=old, new=new, now=now)
     return new
 
 
 def supersede_certificate(
-    session: Session, actor: Actor, certificate_id: int, successor_id: int, now: datetime
+    session: Session, *, actor: Actor, certificate_id: int, successor_id: int, now: datetime
 ) -> Certificate:
     """Record that an existing certificate of the same product replaces this one, e.g. the
     central council's 5-star recognition of a product the province had given 4: the old
@@ -151,22 +161,22 @@ def supersede_certificate(
     already revoked or superseded or a successor that is not active, :class:`Invalid` for a
     successor of another product or the certificate itself."""
     actor.require(Role.AUTHORITY)
-    old: Certificate = get(session, Certificate, certificate_id)
-    _check_authority_of(session, actor, old)
+    old = get(session, Certificate, certificate_id)
+    require_issuer(actor=actor, certificate=old)
     _check_replaceable(old)
-    new: Certificate = get(session, Certificate, successor_id)
+    new = get(session, Certificate, successor_id)
     if new.id == old.id:
         raise Invalid.refusal("successor_itself")
     if new.product_id != old.product_id:
         raise Invalid.refusal("successor_other_product")
     if new.status != CertificateState.ACTIVE.value:
         raise Conflict.refusal("successor_not_active")
-    _supersede(session, actor, old, new, now)
+    _supersede(session, actor=actor, old=old, new=new, now=now)
     return old
 
 
 def _supersede(
-    session: Session, actor: Actor, old: Certificate, new: Certificate, now: datetime
+    session: Session, *, actor: Actor, old: Certificate, new: Certificate, now: datetime
 ) -> None:
     """Mark ``old`` superseded by ``new`` (active, so the chain ends there), audited."""
     old.status = CertificateState.SUPERSEDED.value
@@ -178,7 +188,7 @@ def _supersede(
     )  # fmt: skip
 
 
-def expire_certificates(session: Session, now: datetime) -> list[int]:
+def expire_certificates(session: Session, *, now: datetime) -> list[int]:
     """Mark active certificates whose validity ended before today as expired; return their ids."""
     today = vietnam_date(now)
     ended = session.scalars(
@@ -193,7 +203,7 @@ def expire_certificates(session: Session, now: datetime) -> list[int]:
 
 
 def expiring_certificates(
-    session: Session, actor: Actor, today: date, days: int = 90
+    session: Session, *, actor: Actor, today: date, days: int = 90
 ) -> list[Certificate]:
     """Return the actor's active certificates whose validity ends within ``days``."""
     actor.require(Role.AUTHORITY)

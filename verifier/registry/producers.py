@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from verifier.registry.actors import Actor, _authority, _check_province, audit, get
+from verifier.registry.actors import Actor, audit, authority_of, get, require_province
 from verifier.service_errors import Conflict, Forbidden
 from verifier.store.models import AuthorityKind, Producer, Product, Role
 
 
-def register_producer(session: Session, actor: Actor, now: datetime, **fields: Any) -> Producer:
+def register_producer(session: Session, *, actor: Actor, now: datetime, **fields: Any) -> Producer:
     """Register a producer (authority only). Raises :class:`Conflict` on a known registration
     number and :class:`Forbidden` outside the authority's province."""
     actor.require(Role.AUTHORITY)
-    authority = _authority(session, actor)
+    authority = authority_of(session, actor=actor)
     if authority.kind == AuthorityKind.PROVINCE and fields["province_code"] != (
         authority.province_code
     ):
@@ -35,12 +35,12 @@ def register_producer(session: Session, actor: Actor, now: datetime, **fields: A
 
 
 def register_product(
-    session: Session, actor: Actor, producer_id: int, now: datetime, **fields: Any
+    session: Session, *, actor: Actor, producer_id: int, now: datetime, **fields: Any
 ) -> Product:
     """Register a product of ``producer_id`` (authority only)."""
     actor.require(Role.AUTHORITY)
-    producer: Producer = get(session, Producer, producer_id)
-    _check_province(session, actor, producer)
+    producer = get(session, Producer, producer_id)
+    require_province(session, actor=actor, producer=producer)
     product = Product(producer_id=producer.id, created_at=now, **fields)
     session.add(product)
     session.flush()
@@ -49,12 +49,18 @@ def register_product(
 
 
 def set_label_photo(
-    session: Session, actor: Actor, product_id: int, photo: bytes, content_type: str, now: datetime
+    session: Session,
+    *,
+    actor: Actor,
+    product_id: int,
+    photo: bytes,
+    content_type: str,
+    now: datetime,
 ) -> Product:
     """Store the product's label photo (authority of its province)."""
     actor.require(Role.AUTHORITY)
-    product: Product = get(session, Product, product_id)
-    _check_province(session, actor, product.producer)
+    product = get(session, Product, product_id)
+    require_province(session, actor=actor, producer=product.producer)
     product.label_photo, product.label_photo_type = photo, content_type
     audit(session, actor, "product.photo", "product", product.id, now, bytes=len(photo))
     return product

@@ -18,6 +18,7 @@ MAX_REPORT_PHOTOS = 3
 
 def file_report(
     session: Session,
+    *,
     actor: Actor,
     fields: dict[str, Any],
     photos: list[tuple[str, bytes]],
@@ -48,7 +49,7 @@ def file_report(
     return report, True
 
 
-def reports_of(session: Session, actor: Actor, limit: int = 100) -> list[Report]:
+def reports_of(session: Session, *, actor: Actor, limit: int = 100) -> list[Report]:
     """Return the inspector's own reports, newest first."""
     actor.require(Role.INSPECTOR)
     return list(
@@ -61,29 +62,34 @@ def reports_of(session: Session, actor: Actor, limit: int = 100) -> list[Report]
     )
 
 
-def desk_reports(session: Session, actor: Actor, limit: int = 100) -> list[Report]:
+def desk_reports(session: Session, *, actor: Actor, limit: int = 100) -> list[Report]:
     """Return the inspector reports about the actor's stamps (all, for the central council),
     open ones first, newest first."""
     actor.require(Role.AUTHORITY)
     query = select(Report)
-    keys = key_indexes_of(session, actor)
+    keys = key_indexes_of(session, actor=actor)
     if keys is not None:
         query = query.where(Report.key_index.in_(keys))
     order = (Report.status == ReportState.CLOSED.value, Report.id.desc())
     return list(session.scalars(query.order_by(*order).limit(limit)))
 
 
-def desk_report(session: Session, actor: Actor, report_id: int) -> Report:
+def desk_report(session: Session, *, actor: Actor, report_id: int) -> Report:
     """Return a report about the actor's stamps. Raises :class:`NotFound`, or
     :class:`Forbidden` for a report about another authority's stamps."""
     actor.require(Role.AUTHORITY)
-    report: Report = get(session, Report, report_id)
-    require_key(session, actor, report.key_index, "this report is about another's stamps")
+    report = get(session, Report, report_id)
+    require_key(
+        session,
+        actor=actor,
+        key_index=report.key_index,
+        refusal="this report is about another's stamps",
+    )
     return report
 
 
 def update_report(
-    session: Session, actor: Actor, report_id: int, status: str, note: str, now: datetime
+    session: Session, *, actor: Actor, report_id: int, status: str, note: str, now: datetime
 ) -> Report:
     """Set a report's status (new, investigating, closed) and the authority's note. Raises
     :class:`Forbidden` for a report about another authority's stamps, :class:`Invalid` for an
@@ -91,7 +97,7 @@ def update_report(
     actor.require(Role.AUTHORITY)
     if status not in {s.value for s in ReportState}:
         raise Invalid(f"status must be new, investigating or closed, not {status!r}")
-    report = desk_report(session, actor, report_id)
+    report = desk_report(session, actor=actor, report_id=report_id)
     report.status, report.authority_note = status, note
     audit(session, actor, "report.update", "report", report.id, now, status=status)
     return report

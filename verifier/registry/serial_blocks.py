@@ -35,6 +35,7 @@ INSPECTOR_BLOCKS = InspectorBlocks()
 
 def block_serials(
     session: Session,
+    *,
     actor: Actor,
     key_index: int,
     first_serial: int,
@@ -53,12 +54,20 @@ def block_serials(
     actor.require(Role.AUTHORITY, Role.INSPECTOR)
     if not 1 <= first_serial <= last_serial < 1 << 48:
         raise Invalid("a blocked range needs 1 <= first_serial <= last_serial < 2**48")
-    key: SigningKey = get(session, SigningKey, key_index)
+    key = get(session, SigningKey, key_index)
     if actor.role is Role.AUTHORITY:
-        if not answers_for_key(session, actor, key_index):
+        if not answers_for_key(session, actor=actor, key_index=key_index):
             raise Forbidden.refusal("block_other_key")
     else:
-        _check_inspector_block(session, actor, key_index, first_serial, last_serial, now, limits)
+        _check_inspector_block(
+            session,
+            actor=actor,
+            key_index=key_index,
+            first_serial=first_serial,
+            last_serial=last_serial,
+            now=now,
+            limits=limits,
+        )
     if last_serial >= key.next_serial:
         raise Invalid.refusal("block_not_issued", last_issued=key.next_serial - 1)
     blocked = BlockedSerials(
@@ -80,6 +89,7 @@ def block_serials(
 
 def _check_inspector_block(
     session: Session,
+    *,
     actor: Actor,
     key_index: int,
     first_serial: int,
@@ -123,14 +133,19 @@ def _check_inspector_block(
 
 
 def lift_block(
-    session: Session, actor: Actor, block_id: int, reason: str, now: datetime
+    session: Session, *, actor: Actor, block_id: int, reason: str, now: datetime
 ) -> BlockedSerials:
     """Lift a block (an authority, on its own keys' serials): the range leaves the next
     status list; the block stays on record with why it was lifted. Raises :class:`NotFound`,
     :class:`Forbidden` for another authority's key, :class:`Conflict` when already lifted."""
     actor.require(Role.AUTHORITY)
-    block: BlockedSerials = get(session, BlockedSerials, block_id)
-    require_key(session, actor, block.key_index, "an authority lifts its own keys' blocks only")
+    block = get(session, BlockedSerials, block_id)
+    require_key(
+        session,
+        actor=actor,
+        key_index=block.key_index,
+        refusal="an authority lifts its own keys' blocks only",
+    )
     if block.lifted_at is not None:
         raise Conflict(f"block {block_id} was lifted already")
     block.lifted_at, block.lift_reason = now, reason

@@ -14,12 +14,12 @@ from verifier.service_errors import Conflict
 from verifier.store.models import Role, SerialScans
 
 
-def flagged_serials(session: Session, actor: Actor, limit: int = 100) -> list[SerialScans]:
+def flagged_serials(session: Session, *, actor: Actor, limit: int = 100) -> list[SerialScans]:
     """Return the serials of the actor's keys whose scans broke a clone rule, most scanned
     first. Raises :class:`Forbidden` for anyone but an authority."""
     actor.require(Role.AUTHORITY)
     query = select(SerialScans).where(SerialScans.flag.is_not(None))
-    keys = key_indexes_of(session, actor)
+    keys = key_indexes_of(session, actor=actor)
     if keys is not None:
         query = query.where(SerialScans.key_index.in_(keys))
     return list(session.scalars(query.order_by(SerialScans.count.desc()).limit(limit)))
@@ -27,11 +27,11 @@ def flagged_serials(session: Session, actor: Actor, limit: int = 100) -> list[Se
 
 def clear_scan_pattern(
     session: Session,
+    *,
     actor: Actor,
     serial: tuple[int, int],
     reason: str,
     now: datetime,
-    *,
     forget: Callable[[Connection, tuple[int, int]], bool],
 ) -> None:
     """Clear a serial's clone flag and away mark after an investigation found it genuine (an
@@ -41,7 +41,12 @@ def clear_scan_pattern(
     to clear."""
     actor.require(Role.AUTHORITY)
     key_index, number = serial
-    require_key(session, actor, key_index, "an authority clears its own keys' serials only")
+    require_key(
+        session,
+        actor=actor,
+        key_index=key_index,
+        refusal="an authority clears its own keys' serials only",
+    )
     flag = session.scalar(
         select(SerialScans.flag).where(
             SerialScans.key_index == key_index, SerialScans.serial == number

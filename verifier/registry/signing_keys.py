@@ -9,13 +9,14 @@ from sqlalchemy.orm import Session
 
 from signing import KeyStatus
 from signing.dates import vietnam_date
-from verifier.registry.actors import Actor, _authority, audit, get
+from verifier.registry.actors import Actor, audit, authority_of, get
 from verifier.service_errors import Conflict, Forbidden, Invalid, NotFound
 from verifier.store.models import Authority, AuthorityKind, Role, SigningKey
 
 
 def add_signing_key(
     session: Session,
+    *,
     actor: Actor,
     authority_code: str,
     public_key: bytes,
@@ -57,12 +58,14 @@ def add_signing_key(
     return key
 
 
-def retire_signing_key(session: Session, actor: Actor, key_index: int, now: datetime) -> SigningKey:
+def retire_signing_key(
+    session: Session, *, actor: Actor, key_index: int, now: datetime
+) -> SigningKey:
     """Retire an active key: it signs no more, and its last issued serial is published as
     ``last_serial``, so any stamp above it is counterfeit. Raises :class:`Conflict` for a key
     that is not active."""
     actor.require(Role.AUTHORITY)
-    key: SigningKey = get(session, SigningKey, key_index)
+    key = get(session, SigningKey, key_index)
     if key.status != KeyStatus.ACTIVE.value:
         raise Conflict(f"key {key_index} is {key.status}, not active")
     key.status, key.last_serial = KeyStatus.RETIRED.value, key.next_serial - 1
@@ -71,7 +74,7 @@ def retire_signing_key(session: Session, actor: Actor, key_index: int, now: date
 
 
 def mark_key_compromised(
-    session: Session, actor: Actor, key_index: int, last_serial: int, now: datetime
+    session: Session, *, actor: Actor, key_index: int, last_serial: int, now: datetime
 ) -> SigningKey:
     """Mark a key compromised with its watermark: the highest serial issued before the leak.
     Stamps above it become counterfeit everywhere once the trust list is republished.
@@ -80,8 +83,8 @@ def mark_key_compromised(
     watermark above the serials the key has issued.
     """
     actor.require(Role.AUTHORITY)
-    key: SigningKey = get(session, SigningKey, key_index)
-    authority = _authority(session, actor)
+    key = get(session, SigningKey, key_index)
+    authority = authority_of(session, actor=actor)
     if authority.id != key.authority_id and authority.kind != AuthorityKind.CENTRAL:
         raise Forbidden("only the key's authority or the central council can mark it compromised")
     if not 0 <= last_serial < key.next_serial:

@@ -24,10 +24,10 @@ def hash_token(token: str) -> str:
 
 def create_token(
     session: Session,
+    *,
     role: Role,
     label: str,
     now: datetime,
-    *,
     authority_id: int | None = None,
     producer_id: int | None = None,
 ) -> str:
@@ -51,7 +51,7 @@ def create_token(
     return token
 
 
-def actor_for_token(session: Session, token: str) -> Actor | None:
+def actor_for_token(session: Session, *, token: str) -> Actor | None:
     """Return the actor of a presented token, or ``None`` when it is unknown or revoked."""
     row = session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
     return None if row is None else actor_of(row)

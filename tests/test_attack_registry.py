@@ -16,7 +16,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from signing import CertificateRef, PrivateKey, StatusList, TrustList, parse_stamp, sign_payload
+from signing import (
+    CertificateRef,
+    CertificateState,
+    PrivateKey,
+    StatusList,
+    TrustList,
+    parse_stamp,
+    sign_payload,
+)
 from tests.conftest import NOW, Demo, csrf_of
 from verifier import registry
 from verifier.cli import main
@@ -430,7 +438,7 @@ def test_the_status_list_names_the_successors_issuer_regression(demo: Demo) -> N
     with demo.service.write(NOW) as session:
         old = session.get(Certificate, tea)
         assert old is not None
-        old.status, old.superseded_by_id = "superseded", honey
+        old.status, old.superseded_by_id = CertificateState.SUPERSEDED, honey
     status_list = _lists(demo)[1]
     assert status_list.certificates[CertificateRef("VN-TW", tea)].superseded_by == CertificateRef(
         "VN-01", honey

@@ -26,7 +26,15 @@ from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
 from verifier.signer import keyfiles
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
-from verifier.store.models import Authority, AuthorityKind, Certificate, Role, SigningKey
+from verifier.store.models import (
+    Authority,
+    AuthorityKind,
+    Certificate,
+    ProducerKind,
+    ProductGroup,
+    Role,
+    SigningKey,
+)
 
 TRUST_LIST_FILE = "trust-list.json"
 STATUS_LIST_FILE = "status-list.json"
@@ -139,13 +147,13 @@ def _populate(
     hanoi = Authority(
         code="VN-01",
         name="Sở Nông nghiệp và Môi trường Hà Nội",
-        kind=AuthorityKind.PROVINCE.value,
+        kind=AuthorityKind.PROVINCE,
         province_code="01",
     )
     central = Authority(
         code="VN-TW",
         name="Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp Trung ương",
-        kind=AuthorityKind.CENTRAL.value,
+        kind=AuthorityKind.CENTRAL,
     )
     session.add_all([hanoi, central])
     session.flush()
@@ -160,7 +168,7 @@ def _populate(
                 stars=spec.stars,
                 not_before=today - timedelta(days=4 * 365),
                 not_after=today + timedelta(days=5 * 365),
-                status=KeyStatus.ACTIVE.value,
+                status=KeyStatus.ACTIVE,
                 next_serial=1,
                 key_file=f"keys/{spec.name}.pem",
             )
@@ -193,7 +201,7 @@ def _populate(
         actor=_actor(session, tokens["authority_VN-01"]),
         now=start,
         legal_name="Hợp tác xã Nông nghiệp Ba Vì Xanh",
-        kind="cooperative",
+        kind=ProducerKind.COOPERATIVE,
         registration_number="0108123456",
         address="Thôn Muỗng, xã Ba Vì, Hà Nội",
         province_code="01",
@@ -235,7 +243,9 @@ class _Story:
     def day(self, days_ago: int) -> date:
         return self.today - timedelta(days=days_ago)
 
-    def product(self, name: str, group: str, pack: str, colour: tuple[int, int, int]) -> int:
+    def product(
+        self, name: str, group: ProductGroup, pack: str, colour: tuple[int, int, int]
+    ) -> int:
         row = registry.register_product(
             self.session,
             actor=self.hanoi,
@@ -328,24 +338,26 @@ class _Story:
     def tell(self) -> dict[str, Any]:
         session, hanoi = self.session, self.hanoi
         honey = self.product(
-            "Mật ong hoa nhãn Ba Vì", "food", "Chai thủy tinh 500 g", (176, 112, 20)
+            "Mật ong hoa nhãn Ba Vì", ProductGroup.FOOD, "Chai thủy tinh 500 g", (176, 112, 20)
         )
         honey_cert = self.certify(honey, 4, 200, "2150/QĐ-UBND")
         _, first = self.batch(honey_cert, 500, 190, markets=("01",))
         self.sample("genuine", honey_cert, first + 17)
         self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
 
-        tea = self.product("Trà shan tuyết cổ thụ", "beverage", "Hộp giấy 100 g", (40, 90, 50))
+        tea = self.product(
+            "Trà shan tuyết cổ thụ", ProductGroup.BEVERAGE, "Hộp giấy 100 g", (40, 90, 50)
+        )
         tea_cert = self.certify(tea, 5, 120, "512/QĐ-HĐTW")
         self.sample("genuine_5_stars", tea_cert, self.batch(tea_cert, 200, 100)[1], "central")
 
-        noodles = self.product("Miến dong Ba Vì", "food", "Túi 500 g", (150, 150, 140))
+        noodles = self.product("Miến dong Ba Vì", ProductGroup.FOOD, "Túi 500 g", (150, 150, 140))
         noodle_cert = self.certify(noodles, 3, 3 * 365 + 150, "870/QĐ-UBND")
         self.sample("expired", noodle_cert, self.batch(noodle_cert, 100, 3 * 365 + 140)[1])
         registry.expire_certificates(session, now=_at(self.today))
 
         sausage = self.product(
-            "Giò lụa truyền thống", "food", "Cây 1 kg, hút chân không", (210, 190, 160)
+            "Giò lụa truyền thống", ProductGroup.FOOD, "Cây 1 kg, hút chân không", (210, 190, 160)
         )
         sausage_cert = self.certify(sausage, 4, 400, "1422/QĐ-UBND")
         self.sample("revoked", sausage_cert, self.batch(sausage_cert, 100, 390)[1])
@@ -359,7 +371,9 @@ class _Story:
             now=_at(self.day(20)),
         )
 
-        sauce = self.product("Tương bần Ba Vì", "food", "Chai nhựa 500 ml", (120, 60, 20))
+        sauce = self.product(
+            "Tương bần Ba Vì", ProductGroup.FOOD, "Chai nhựa 500 ml", (120, 60, 20)
+        )
         sauce_cert = self.certify(sauce, 4, 800, "560/QĐ-UBND")
         self.sample("star_mismatch", sauce_cert, self.batch(sauce_cert, 100, 790)[1])
         registry.reevaluate_certificate(

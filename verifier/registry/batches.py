@@ -27,7 +27,7 @@ def _signing_key_for(session: Session, *, certificate: Certificate, today: date)
         select(SigningKey)
         .where(
             SigningKey.authority_id == certificate.authority_id,
-            SigningKey.status == KeyStatus.ACTIVE.value,
+            SigningKey.status == KeyStatus.ACTIVE,
             SigningKey.not_before <= today,
             SigningKey.not_after >= today,
         )
@@ -101,7 +101,7 @@ def allocate_batch(
     elif certificate.product.producer_id != actor.producer_id:
         raise Forbidden("a producer orders stamps for its own certificates only")
     today = vietnam_date(now)
-    if certificate.status != CertificateState.ACTIVE.value or certificate.valid_until < today:
+    if certificate.status != CertificateState.ACTIVE or certificate.valid_until < today:
         state = "expired" if certificate.valid_until < today else certificate.status
         raise Conflict(f"certificate {certificate_id} is {state}; no stamps can be issued for it")
     key = _signing_key_for(session, certificate=certificate, today=today)
@@ -118,7 +118,7 @@ def allocate_batch(
         last_serial=end - 1,
         stars=certificate.stars,
         valid_until=certificate.valid_until,
-        state=BatchState.ISSUED.value,
+        state=BatchState.ISSUED,
         created_by=actor.token_id,
         created_at=now,
         markets=",".join(sorted(set(markets))) or None,
@@ -162,9 +162,9 @@ def printable_batch(
     Raises as :func:`batch_for`, and :class:`Conflict` for a void batch or a certificate that
     is no longer active."""
     batch, certificate = batch_for(session, actor=actor, batch_id=batch_id)
-    if batch.state == BatchState.VOID.value:
+    if batch.state == BatchState.VOID:
         raise Conflict(f"batch {batch_id} was voided; its stamps must not be printed")
-    if certificate.status != CertificateState.ACTIVE.value or (
+    if certificate.status != CertificateState.ACTIVE or (
         certificate.valid_until < vietnam_date(now)
     ):
         raise Conflict(f"certificate {certificate.id} is no longer active; no stamps are printed")
@@ -178,8 +178,8 @@ def void_batch(
     actor.require(Role.AUTHORITY)
     batch = get(session, Batch, batch_id)
     require_issuer(actor=actor, certificate=get(session, Certificate, batch.certificate_id))
-    if batch.state == BatchState.VOID.value:
+    if batch.state == BatchState.VOID:
         raise Conflict(f"batch {batch_id} is already void")
-    batch.state, batch.void_reason, batch.voided_at = BatchState.VOID.value, reason, now
+    batch.state, batch.void_reason, batch.voided_at = BatchState.VOID, reason, now
     audit(session, actor, "batch.void", "batch", batch.id, now, reason=reason)
     return batch

@@ -55,7 +55,7 @@ def register_certificate(
         decision_date=decision_date,
         legal_basis=legal_basis,
         valid_until=valid_until,
-        status=CertificateState.ACTIVE.value,
+        status=CertificateState.ACTIVE,
         replaces_id=None if replaces is None else replaces.id,
         created_at=now,
     )
@@ -104,7 +104,7 @@ def revoke_certificate(
     require_issuer(actor=actor, certificate=certificate)
     if certificate.status in (CertificateState.REVOKED, CertificateState.SUPERSEDED):
         raise Conflict(f"certificate {certificate_id} is already {certificate.status}")
-    certificate.status = CertificateState.REVOKED.value
+    certificate.status = CertificateState.REVOKED
     certificate.revocation_decision = decision
     certificate.revocation_date = decision_date
     certificate.revocation_reason = reason
@@ -169,7 +169,7 @@ def supersede_certificate(
         raise Invalid.refusal("successor_itself")
     if new.product_id != old.product_id:
         raise Invalid.refusal("successor_other_product")
-    if new.status != CertificateState.ACTIVE.value:
+    if new.status != CertificateState.ACTIVE:
         raise Conflict.refusal("successor_not_active")
     _supersede(session, actor=actor, old=old, new=new, now=now)
     return old
@@ -179,7 +179,7 @@ def _supersede(
     session: Session, *, actor: Actor, old: Certificate, new: Certificate, now: datetime
 ) -> None:
     """Mark ``old`` superseded by ``new`` (active, so the chain ends there), audited."""
-    old.status = CertificateState.SUPERSEDED.value
+    old.status = CertificateState.SUPERSEDED
     old.superseded_by_id = new.id
     audit(
         session, actor, "certificate.supersede", "certificate", old.id, now,
@@ -193,11 +193,11 @@ def expire_certificates(session: Session, *, now: datetime) -> list[int]:
     today = vietnam_date(now)
     ended = session.scalars(
         select(Certificate).where(
-            Certificate.status == CertificateState.ACTIVE.value, Certificate.valid_until < today
+            Certificate.status == CertificateState.ACTIVE, Certificate.valid_until < today
         )
     ).all()
     for certificate in ended:
-        certificate.status = CertificateState.EXPIRED.value
+        certificate.status = CertificateState.EXPIRED
         audit(session, SYSTEM, "certificate.expire", "certificate", certificate.id, now)
     return [c.id for c in ended]
 
@@ -209,7 +209,7 @@ def expiring_certificates(
     actor.require(Role.AUTHORITY)
     query = select(Certificate).where(
         Certificate.authority_id == actor.authority_id,
-        Certificate.status == CertificateState.ACTIVE.value,
+        Certificate.status == CertificateState.ACTIVE,
         Certificate.valid_until >= today,
         Certificate.valid_until <= today + timedelta(days=days),
     )

@@ -38,9 +38,7 @@ def file_report(
     )
     if existing is not None:
         return existing, False
-    report = Report(
-        **fields, token_id=actor.token_id, received_at=now, status=ReportState.NEW.value
-    )
+    report = Report(**fields, token_id=actor.token_id, received_at=now, status=ReportState.NEW)
     report.photos = [ReportPhoto(media_type=kind, data=data) for kind, data in photos]
     session.add(report)
     session.flush()
@@ -70,7 +68,7 @@ def desk_reports(session: Session, *, actor: Actor, limit: int = 100) -> list[Re
     keys = key_indexes_of(session, actor=actor)
     if keys is not None:
         query = query.where(Report.key_index.in_(keys))
-    order = (Report.status == ReportState.CLOSED.value, Report.id.desc())
+    order = (Report.status == ReportState.CLOSED, Report.id.desc())
     return list(session.scalars(query.order_by(*order).limit(limit)))
 
 
@@ -95,9 +93,11 @@ def update_report(
     :class:`Forbidden` for a report about another authority's stamps, :class:`Invalid` for an
     unknown status."""
     actor.require(Role.AUTHORITY)
-    if status not in {s.value for s in ReportState}:
-        raise Invalid(f"status must be new, investigating or closed, not {status!r}")
+    try:
+        state = ReportState(status)
+    except ValueError:
+        raise Invalid(f"status must be new, investigating or closed, not {status!r}") from None
     report = desk_report(session, actor=actor, report_id=report_id)
-    report.status, report.authority_note = status, note
+    report.status, report.authority_note = state, note
     audit(session, actor, "report.update", "report", report.id, now, status=status)
     return report

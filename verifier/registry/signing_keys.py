@@ -48,7 +48,7 @@ def add_signing_key(
         stars="5" if authority.kind == AuthorityKind.CENTRAL else "3,4",
         not_before=not_before,
         not_after=not_after,
-        status=KeyStatus.ACTIVE.value,
+        status=KeyStatus.ACTIVE,
         next_serial=1,
         key_file=key_file,
     )
@@ -66,9 +66,9 @@ def retire_signing_key(
     that is not active."""
     actor.require(Role.AUTHORITY)
     key = get(session, SigningKey, key_index)
-    if key.status != KeyStatus.ACTIVE.value:
+    if key.status != KeyStatus.ACTIVE:
         raise Conflict(f"key {key_index} is {key.status}, not active")
-    key.status, key.last_serial = KeyStatus.RETIRED.value, key.next_serial - 1
+    key.status, key.last_serial = KeyStatus.RETIRED, key.next_serial - 1
     audit(session, actor, "key.retire", "signing_key", key_index, now, last_serial=key.last_serial)
     return key
 
@@ -89,6 +89,6 @@ def mark_key_compromised(
         raise Forbidden("only the key's authority or the central council can mark it compromised")
     if not 0 <= last_serial < key.next_serial:
         raise Invalid(f"the key has issued serials up to {key.next_serial - 1} only")
-    key.status, key.last_serial = KeyStatus.COMPROMISED.value, last_serial
+    key.status, key.last_serial = KeyStatus.COMPROMISED, last_serial
     audit(session, actor, "key.compromise", "signing_key", key.index, now, last_serial=last_serial)
     return key

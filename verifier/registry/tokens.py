@@ -39,7 +39,7 @@ def create_token(
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         token_hash=hash_token(token),
-        role=role.value,
+        role=role,
         label=label,
         authority_id=authority_id,
         producer_id=producer_id,
@@ -61,4 +61,4 @@ def actor_of(row: ApiToken) -> Actor | None:
     """Return the actor a stored token stands for, or ``None`` once it is revoked."""
     if row.revoked_at is not None:
         return None
-    return Actor(Role(row.role), row.label, row.id, row.authority_id, row.producer_id)
+    return Actor(row.role, row.label, row.id, row.authority_id, row.producer_id)

@@ -152,7 +152,7 @@ def flagged_batches(
                 SerialScans.serial.between(Batch.first_serial, Batch.last_serial),
             ),
         )
-        .where(Batch.state == BatchState.ISSUED.value)
+        .where(Batch.state == BatchState.ISSUED)
         .where(or_(SerialScans.flag.is_not(None), SerialScans.away))
         .group_by(Batch.id, Certificate.id)
         .having(func.count() >= rules.batch_serials)

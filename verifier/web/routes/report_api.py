@@ -93,8 +93,7 @@ def file_report(
     except MalformedStamp:
         pass  # a report on something that is not a stamp at all is still a report
     fields = {
-        **body.model_dump(exclude={"photos", "verdict"}),
-        "verdict": body.verdict.value,
+        **body.model_dump(exclude={"photos"}),
         "key_index": key_index,
         "serial": serial,
     }

@@ -355,7 +355,7 @@ def judged(service: Deployment, targets: list[str]) -> tuple[Counter[str], int, 
             flagged = session.query(SerialScans).filter(SerialScans.flag.is_not(None)).count()
             tokens = service.info["tokens"]
             assert isinstance(tokens, dict)
-            central = registry.actor_for_token(session, tokens["authority_VN-TW"])
+            central = registry.actor_for_token(session, token=tokens["authority_VN-TW"])
             assert central is not None
             listed = len(findings.flagged_batches(session, central, settings.clone_rules))
     finally:

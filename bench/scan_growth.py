@@ -59,10 +59,14 @@ def codes_for(data_dir: Path, database_url: str, count: int) -> list[str]:
     genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
     engine = make_engine(database_url, writer=True)
     with session_factory(engine).begin() as session:
-        producer = registry.actor_for_token(session, info["tokens"]["producer"])
+        producer = registry.actor_for_token(session, token=info["tokens"]["producer"])
         assert producer is not None
         batch = registry.allocate_batch(
-            session, producer, genuine.certificate_id, count, datetime.now(UTC)
+            session,
+            actor=producer,
+            certificate_id=genuine.certificate_id,
+            count=count,
+            now=datetime.now(UTC),
         )
         certificate = session.get(Certificate, genuine.certificate_id)
         assert certificate is not None

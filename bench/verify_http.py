@@ -78,9 +78,11 @@ def make_codes(data_dir: Path, count: int, now: datetime) -> tuple[list[str], by
     genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
     engine = make_engine(sqlite_url(data_dir), writer=True)
     with session_factory(engine).begin() as session:
-        producer = registry.actor_for_token(session, info["tokens"]["producer"])
+        producer = registry.actor_for_token(session, token=info["tokens"]["producer"])
         assert producer is not None
-        batch = registry.allocate_batch(session, producer, genuine.certificate_id, count, now)
+        batch = registry.allocate_batch(
+            session, actor=producer, certificate_id=genuine.certificate_id, count=count, now=now
+        )
         certificate = session.get(Certificate, genuine.certificate_id)
         assert certificate is not None
         first, valid_until = batch.first_serial, certificate.valid_until

@@ -16,7 +16,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from signing import CertificateRef, PrivateKey, StatusList, TrustList, parse_stamp, sign_payload
+from signing import (
+    CertificateRef,
+    CertificateState,
+    PrivateKey,
+    StatusList,
+    TrustList,
+    parse_stamp,
+    sign_payload,
+)
 from tests.conftest import NOW, Demo, csrf_of
 from verifier import registry
 from verifier.cli import main
@@ -99,8 +107,8 @@ def _signed(demo: Demo, serial: int) -> str:
 def _new_inspector(demo: Demo) -> tuple[dict[str, str], int]:
     """A second inspector's token headers and token id."""
     with demo.service.writer.begin() as session:
-        token = registry.create_token(session, Role.INSPECTOR, "Đội QLTT số 2", NOW)
-        actor = registry.actor_for_token(session, token)
+        token = registry.create_token(session, role=Role.INSPECTOR, label="Đội QLTT số 2", now=NOW)
+        actor = registry.actor_for_token(session, token=token)
     assert actor is not None
     assert actor.token_id is not None
     return {"Authorization": f"Bearer {token}"}, actor.token_id
@@ -108,7 +116,7 @@ def _new_inspector(demo: Demo) -> tuple[dict[str, str], int]:
 
 def _token_id(demo: Demo, role: str) -> int:
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, demo.info["tokens"][role])
+        actor = registry.actor_for_token(session, token=demo.info["tokens"][role])
     assert actor is not None
     assert actor.token_id is not None
     return actor.token_id
@@ -215,11 +223,19 @@ def test_an_inspector_blocks_at_most_its_daily_cap_regression(demo: Demo) -> Non
     assert _block(demo, other, 1, first + per_day).status_code == 201
     tomorrow = NOW + timedelta(hours=24, minutes=1)  # the first inspector, a day later
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, demo.info["tokens"]["inspector"])
+        actor = registry.actor_for_token(session, token=demo.info["tokens"]["inspector"])
     assert actor is not None
     with demo.service.write(tomorrow) as session:
-        registry.block_serials(session, actor, 1, first + per_day, first + per_day, "Lần nữa",
-                               tomorrow, demo.service.settings.inspector_blocks)  # fmt: skip
+        registry.block_serials(
+            session,
+            actor=actor,
+            key_index=1,
+            first_serial=first + per_day,
+            last_serial=first + per_day,
+            reason="Lần nữa",
+            now=tomorrow,
+            limits=demo.service.settings.inspector_blocks,
+        )
 
 
 def test_the_inspector_limits_are_set_from_the_environment(tmp_path: Path) -> None:
@@ -422,7 +438,7 @@ def test_the_status_list_names_the_successors_issuer_regression(demo: Demo) -> N
     with demo.service.write(NOW) as session:
         old = session.get(Certificate, tea)
         assert old is not None
-        old.status, old.superseded_by_id = "superseded", honey
+        old.status, old.superseded_by_id = CertificateState.SUPERSEDED, honey
     status_list = _lists(demo)[1]
     assert status_list.certificates[CertificateRef("VN-TW", tea)].superseded_by == CertificateRef(
         "VN-01", honey

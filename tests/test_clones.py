@@ -148,7 +148,7 @@ def _desk_batches(demo: Demo, *batches: dict[str, object]) -> list[BatchFinding]
     """The desk's findings about these batches (the demo has its own)."""
     ids = {batch["id"] for batch in batches}
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, demo.info["tokens"]["authority_VN-01"])
+        actor = registry.actor_for_token(session, token=demo.info["tokens"]["authority_VN-01"])
         assert actor is not None
         found = findings.flagged_batches(session, actor, demo.service.settings.clone_rules)
     return [finding for finding in found if finding.batch.id in ids]
@@ -156,10 +156,10 @@ def _desk_batches(demo: Demo, *batches: dict[str, object]) -> list[BatchFinding]
 
 def test_the_demo_desk_has_a_copied_stamp_and_a_batch_carried_far(demo: Demo) -> None:
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, demo.info["tokens"]["authority_VN-01"])
+        actor = registry.actor_for_token(session, token=demo.info["tokens"]["authority_VN-01"])
         assert actor is not None
         found = findings.flagged_batches(session, actor, demo.service.settings.clone_rules)
-        flagged = registry.flagged_serials(session, actor)
+        flagged = registry.flagged_serials(session, actor=actor)
     assert [(f.certificate.product.name, f.flagged, f.away) for f in found] == [
         ("Mật ong hoa nhãn Ba Vì", 1, 7)
     ]

@@ -271,7 +271,9 @@ def test_a_block_can_be_lifted_and_stays_on_record(demo: Demo) -> None:
                            province_code="79")  # fmt: skip
         session.add(saigon)
         session.flush()
-        other = registry.create_token(session, Role.AUTHORITY, "HCM", NOW, authority_id=saigon.id)
+        other = registry.create_token(
+            session, role=Role.AUTHORITY, label="HCM", now=NOW, authority_id=saigon.id
+        )
     signed = _sign_in_with(demo, other)
     refused = demo.client.post(f"/desk/blocks/{block.id}/lift",
                                data={"reason": "thử", "back": page} | signed)  # fmt: skip

@@ -152,10 +152,12 @@ def test_both_verifiers_agree_on_every_stamp_our_service_makes(tmp_path: Path) -
     try:
         lists = service.lists(NOW)
         with service.writer.begin() as session:
-            producer = registry.actor_for_token(session, info["tokens"]["producer"])
+            producer = registry.actor_for_token(session, token=info["tokens"]["producer"])
             assert producer is not None
             genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
-            batch = registry.allocate_batch(session, producer, genuine.certificate_id, 12, NOW)
+            batch = registry.allocate_batch(
+                session, actor=producer, certificate_id=genuine.certificate_id, count=12, now=NOW
+            )
             serials = range(batch.first_serial, batch.first_serial + batch.count)
             key = session.get(SigningKey, batch.key_index)
             assert key is not None

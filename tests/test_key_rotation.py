@@ -59,9 +59,11 @@ def test_a_new_key_signs_new_batches_and_a_retired_key_stops_at_its_last_serial(
         assert old.last_serial >= genuine.serial
 
         with service.writer.begin() as session:
-            producer = registry.actor_for_token(session, demo.info["tokens"]["producer"])
+            producer = registry.actor_for_token(session, token=demo.info["tokens"]["producer"])
             assert producer is not None
-            batch = registry.allocate_batch(session, producer, genuine.certificate_id, 3, NOW)
+            batch = registry.allocate_batch(
+                session, actor=producer, certificate_id=genuine.certificate_id, count=3, now=NOW
+            )
             assert (batch.key_index, batch.first_serial) == (new.index, 1)
 
         # stamps printed before the rotation stay genuine; the old key cannot sign new ones

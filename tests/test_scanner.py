@@ -588,7 +588,9 @@ def test_an_inspector_past_the_daily_cap_reads_why_the_scanner_did_not_block(
     data_dir, info = demo_dir
     engine = make_engine(sqlite_url(data_dir), writer=True)
     with session_factory(engine).begin() as session:
-        token = registry.create_token(session, Role.INSPECTOR, "Đội QLTT số 9", datetime.now(UTC))
+        token = registry.create_token(
+            session, role=Role.INSPECTOR, label="Đội QLTT số 9", now=datetime.now(UTC)
+        )
     engine.dispose()
     key = PrivateKey.from_pem((data_dir / "keys/province-01.pem").read_bytes(), b"demo")
     genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload

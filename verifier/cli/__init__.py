@@ -266,12 +266,12 @@ def _keys_add(args: argparse.Namespace) -> int:
     with _registry_write(settings, now) as session:
         key = registry.add_signing_key(
             session,
-            _operator(),
-            args.authority,
-            private.public_key,
-            period,
-            str(key_path.relative_to(data_dir)),
-            now,
+            actor=_operator(),
+            authority_code=args.authority,
+            public_key=private.public_key,
+            period=period,
+            key_file=str(key_path.relative_to(data_dir)),
+            now=now,
         )
         print(f"key {key.index}: {args.authority}, stars {key.stars}, {period[0]} .. {period[1]}")
     print("trust list republished; restart `ocop serve` to sign with the new key")
@@ -281,7 +281,7 @@ def _keys_add(args: argparse.Namespace) -> int:
 def _keys_retire(args: argparse.Namespace) -> int:
     now = _now()
     with _registry_write(_settings(args.data_dir), now) as session:
-        key = registry.retire_signing_key(session, _operator(), args.index, now)
+        key = registry.retire_signing_key(session, actor=_operator(), key_index=args.index, now=now)
         print(f"key {key.index} retired; serials above {key.last_serial} are now counterfeit")
     print("trust list republished")
     return 0
@@ -316,7 +316,9 @@ def _stamps_batch(args: argparse.Namespace) -> int:
             actor = registry.Actor(
                 Role.AUTHORITY, _operator().label, authority_id=certificate.authority_id
             )
-            batch = registry.allocate_batch(session, actor, args.certificate, args.count, now)
+            batch = registry.allocate_batch(
+                session, actor=actor, certificate_id=args.certificate, count=args.count, now=now
+            )
             key = registry.get(session, SigningKey, batch.key_index)
             spec, source = printing.batch_source(
                 service.settings, batch, certificate, key, now, with_pngs="zip" in outputs

@@ -26,7 +26,15 @@ from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
 from verifier.signer import keyfiles
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
-from verifier.store.models import Authority, AuthorityKind, Certificate, Role, SigningKey
+from verifier.store.models import (
+    Authority,
+    AuthorityKind,
+    Certificate,
+    ProducerKind,
+    ProductGroup,
+    Role,
+    SigningKey,
+)
 
 TRUST_LIST_FILE = "trust-list.json"
 STATUS_LIST_FILE = "status-list.json"
@@ -124,7 +132,7 @@ def create_demo(
 
 
 def _actor(session: Session, token: str) -> registry.Actor:
-    actor = registry.actor_for_token(session, token)
+    actor = registry.actor_for_token(session, token=token)
     if actor is None:  # pragma: no cover - the token was made a line before
         raise RuntimeError("demo token lookup failed")
     return actor
@@ -139,13 +147,13 @@ def _populate(
     hanoi = Authority(
         code="VN-01",
         name="Sở Nông nghiệp và Môi trường Hà Nội",
-        kind=AuthorityKind.PROVINCE.value,
+        kind=AuthorityKind.PROVINCE,
         province_code="01",
     )
     central = Authority(
         code="VN-TW",
         name="Hội đồng đánh giá, phân hạng sản phẩm OCOP cấp Trung ương",
-        kind=AuthorityKind.CENTRAL.value,
+        kind=AuthorityKind.CENTRAL,
     )
     session.add_all([hanoi, central])
     session.flush()
@@ -160,7 +168,7 @@ def _populate(
                 stars=spec.stars,
                 not_before=today - timedelta(days=4 * 365),
                 not_after=today + timedelta(days=5 * 365),
-                status=KeyStatus.ACTIVE.value,
+                status=KeyStatus.ACTIVE,
                 next_serial=1,
                 key_file=f"keys/{spec.name}.pem",
             )
@@ -171,26 +179,40 @@ def _populate(
     authority, inspector = Role.AUTHORITY, Role.INSPECTOR
     tokens = {
         "authority_VN-01": registry.create_token(
-            session, authority, "Sở NN&MT Hà Nội (demo)", start, authority_id=hanoi.id
+            session,
+            role=authority,
+            label="Sở NN&MT Hà Nội (demo)",
+            now=start,
+            authority_id=hanoi.id,
         ),
         "authority_VN-TW": registry.create_token(
-            session, authority, "Hội đồng OCOP Trung ương (demo)", start, authority_id=central.id
+            session,
+            role=authority,
+            label="Hội đồng OCOP Trung ương (demo)",
+            now=start,
+            authority_id=central.id,
         ),
-        "inspector": registry.create_token(session, inspector, "Đội QLTT số 1 (demo)", start),
+        "inspector": registry.create_token(
+            session, role=inspector, label="Đội QLTT số 1 (demo)", now=start
+        ),
     }
     producer = registry.register_producer(
         session,
-        _actor(session, tokens["authority_VN-01"]),
-        start,
+        actor=_actor(session, tokens["authority_VN-01"]),
+        now=start,
         legal_name="Hợp tác xã Nông nghiệp Ba Vì Xanh",
-        kind="cooperative",
+        kind=ProducerKind.COOPERATIVE,
         registration_number="0108123456",
         address="Thôn Muỗng, xã Ba Vì, Hà Nội",
         province_code="01",
         commune_code="09991",
     )
     tokens["producer"] = registry.create_token(
-        session, Role.PRODUCER, "HTX Ba Vì Xanh (demo)", start, producer_id=producer.id
+        session,
+        role=Role.PRODUCER,
+        label="HTX Ba Vì Xanh (demo)",
+        now=start,
+        producer_id=producer.id,
     )
     story = _Story(session, keys, today, start, producer.id, tokens)
     return {"tokens": tokens, **story.tell()}, story
@@ -221,30 +243,39 @@ class _Story:
     def day(self, days_ago: int) -> date:
         return self.today - timedelta(days=days_ago)
 
-    def product(self, name: str, group: str, pack: str, colour: tuple[int, int, int]) -> int:
+    def product(
+        self, name: str, group: ProductGroup, pack: str, colour: tuple[int, int, int]
+    ) -> int:
         row = registry.register_product(
             self.session,
-            self.hanoi,
-            self.producer_id,
-            self.start,
+            actor=self.hanoi,
+            producer_id=self.producer_id,
+            now=self.start,
             name=name,
             product_group=group,
             pack_description=pack,
         )
         photo = _label(colour)
-        registry.set_label_photo(self.session, self.hanoi, row.id, photo, "image/jpeg", self.start)
+        registry.set_label_photo(
+            self.session,
+            actor=self.hanoi,
+            product_id=row.id,
+            photo=photo,
+            content_type="image/jpeg",
+            now=self.start,
+        )
         return int(row.id)
 
     def certify(self, product_id: int, stars: int, days_ago: int, number: str) -> int:
         actor = self.central if stars == 5 else self.hanoi
         row = registry.register_certificate(
             self.session,
-            actor,
-            product_id,
-            stars,
-            number,
-            self.day(days_ago),
-            _at(self.day(days_ago)),
+            actor=actor,
+            product_id=product_id,
+            stars=stars,
+            decision_number=number,
+            decision_date=self.day(days_ago),
+            now=_at(self.day(days_ago)),
             legal_basis="Quyết định 148/QĐ-TTg ngày 24/02/2023",
         )
         return int(row.id)
@@ -255,7 +286,12 @@ class _Story:
         """Order a batch; return its id and first serial."""
         at = _at(self.day(days_ago))
         row = registry.allocate_batch(
-            self.session, self.producer, certificate_id, count, at, markets
+            self.session,
+            actor=self.producer,
+            certificate_id=certificate_id,
+            count=count,
+            now=at,
+            markets=markets,
         )
         return int(row.id), int(row.first_serial)
 
@@ -278,7 +314,7 @@ class _Story:
         self, verdict: str, certificate_id: int, serial: int, key: str = "province-01"
     ) -> None:
         """Sign the stamp the printer would have made for this certificate and serial."""
-        certificate: Certificate = registry.get(self.session, Certificate, certificate_id)
+        certificate = registry.get(self.session, Certificate, certificate_id)
         payload = Payload(
             _INDEX[key], certificate_id, certificate.stars, certificate.valid_until, serial
         )
@@ -290,53 +326,73 @@ class _Story:
         key_index, serial = self.copy
         reason = "Phát hiện tem sao chép tại chợ Đồng Xuân"
         registry.block_serials(
-            session, self.inspector, key_index, serial, serial, reason, _at(self.day(5))
+            session,
+            actor=self.inspector,
+            key_index=key_index,
+            first_serial=serial,
+            last_serial=serial,
+            reason=reason,
+            now=_at(self.day(5)),
         )
 
     def tell(self) -> dict[str, Any]:
         session, hanoi = self.session, self.hanoi
         honey = self.product(
-            "Mật ong hoa nhãn Ba Vì", "food", "Chai thủy tinh 500 g", (176, 112, 20)
+            "Mật ong hoa nhãn Ba Vì", ProductGroup.FOOD, "Chai thủy tinh 500 g", (176, 112, 20)
         )
         honey_cert = self.certify(honey, 4, 200, "2150/QĐ-UBND")
         _, first = self.batch(honey_cert, 500, 190, markets=("01",))
         self.sample("genuine", honey_cert, first + 17)
         self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
 
-        tea = self.product("Trà shan tuyết cổ thụ", "beverage", "Hộp giấy 100 g", (40, 90, 50))
+        tea = self.product(
+            "Trà shan tuyết cổ thụ", ProductGroup.BEVERAGE, "Hộp giấy 100 g", (40, 90, 50)
+        )
         tea_cert = self.certify(tea, 5, 120, "512/QĐ-HĐTW")
         self.sample("genuine_5_stars", tea_cert, self.batch(tea_cert, 200, 100)[1], "central")
 
-        noodles = self.product("Miến dong Ba Vì", "food", "Túi 500 g", (150, 150, 140))
+        noodles = self.product("Miến dong Ba Vì", ProductGroup.FOOD, "Túi 500 g", (150, 150, 140))
         noodle_cert = self.certify(noodles, 3, 3 * 365 + 150, "870/QĐ-UBND")
         self.sample("expired", noodle_cert, self.batch(noodle_cert, 100, 3 * 365 + 140)[1])
-        registry.expire_certificates(session, _at(self.today))
+        registry.expire_certificates(session, now=_at(self.today))
 
         sausage = self.product(
-            "Giò lụa truyền thống", "food", "Cây 1 kg, hút chân không", (210, 190, 160)
+            "Giò lụa truyền thống", ProductGroup.FOOD, "Cây 1 kg, hút chân không", (210, 190, 160)
         )
         sausage_cert = self.certify(sausage, 4, 400, "1422/QĐ-UBND")
         self.sample("revoked", sausage_cert, self.batch(sausage_cert, 100, 390)[1])
         registry.revoke_certificate(
             session,
-            hanoi,
-            sausage_cert,
-            "3310/QĐ-UBND",
-            self.day(20),
-            "Vi phạm quy định về an toàn thực phẩm (hàn the vượt ngưỡng)",
-            _at(self.day(20)),
+            actor=hanoi,
+            certificate_id=sausage_cert,
+            decision="3310/QĐ-UBND",
+            decision_date=self.day(20),
+            reason="Vi phạm quy định về an toàn thực phẩm (hàn the vượt ngưỡng)",
+            now=_at(self.day(20)),
         )
 
-        sauce = self.product("Tương bần Ba Vì", "food", "Chai nhựa 500 ml", (120, 60, 20))
+        sauce = self.product(
+            "Tương bần Ba Vì", ProductGroup.FOOD, "Chai nhựa 500 ml", (120, 60, 20)
+        )
         sauce_cert = self.certify(sauce, 4, 800, "560/QĐ-UBND")
         self.sample("star_mismatch", sauce_cert, self.batch(sauce_cert, 100, 790)[1])
         registry.reevaluate_certificate(
-            session, hanoi, sauce_cert, 3, "2987/QĐ-UBND", self.day(30), _at(self.day(30))
+            session,
+            actor=hanoi,
+            certificate_id=sauce_cert,
+            stars=3,
+            decision_number="2987/QĐ-UBND",
+            decision_date=self.day(30),
+            now=_at(self.day(30)),
         )
 
         void_id, void_first = self.batch(honey_cert, 50, 60)
         registry.void_batch(
-            session, hanoi, void_id, "Cuộn tem bị mất tại xưởng in", _at(self.day(50))
+            session,
+            actor=hanoi,
+            batch_id=void_id,
+            reason="Cuộn tem bị mất tại xưởng in",
+            now=_at(self.day(50)),
         )
         self.sample("unregistered", honey_cert, void_first + 3)
         self.sample("unregistered_never_issued", honey_cert, 900_000)

@@ -166,7 +166,7 @@ class RegistryIndex:
         for key_index, first, last, certificate_id, state in rows:
             entry = batches.setdefault(key_index, _KeyBatches())
             entry.firsts.append(first)
-            entry.ranges.append((first, last, certificate_id, state == BatchState.VOID.value))
+            entry.ranges.append((first, last, certificate_id, state == BatchState.VOID))
         return cls(current_version(session), certificates, batches)
 
     def batch_of(self, key_index: int, serial: int) -> tuple[int, bool] | None:

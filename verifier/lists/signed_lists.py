@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from signing import (
     SNAPSHOT_TYPE,
     CertificateRef,
-    CertificateState,
     CertificateStatus,
-    KeyStatus,
     PrivateKey,
     SerialRange,
     StatusList,
@@ -41,7 +39,7 @@ def trusted_key(key: SigningKey) -> TrustedKey:
         stars=key.star_set,
         not_before=key.not_before,
         not_after=key.not_after,
-        status=KeyStatus(key.status),
+        status=key.status,
         last_serial=key.last_serial,
     )
 
@@ -56,7 +54,7 @@ def certificate_status(certificate: Certificate, issuers: Mapping[int, str]) -> 
         successor = CertificateRef(issuers[successor_id], successor_id)
     return CertificateStatus(
         ref=CertificateRef(certificate.authority.code, certificate.id),
-        status=CertificateState(certificate.status),
+        status=certificate.status,
         stars=certificate.stars,
         valid_until=certificate.valid_until,
         reason=certificate.revocation_reason,
@@ -101,7 +99,7 @@ def publish_status_list(
     certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
     issuers = {c.id: c.authority.code for c in certificates}
     voided = session.scalars(
-        select(Batch).where(Batch.state == BatchState.VOID.value).order_by(Batch.id)
+        select(Batch).where(Batch.state == BatchState.VOID).order_by(Batch.id)
     ).all()
     status_list = StatusList.of(
         _next_version(session, "status-list"),

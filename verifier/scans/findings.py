@@ -87,7 +87,9 @@ def serial_file(
     its latest scans and where its scans came from. Raises :class:`Forbidden` for anyone but
     the authority of the serial's key (or the central council)."""
     actor.require(Role.AUTHORITY)
-    require_key(session, actor, key_index, "this serial is another authority's")
+    require_key(
+        session, actor=actor, key_index=key_index, refusal="this serial is another authority's"
+    )
     covers = and_(Batch.key_index == key_index, Batch.first_serial <= serial,
                   Batch.last_serial >= serial)  # fmt: skip
     batch = session.scalars(select(Batch).where(covers)).first()
@@ -150,14 +152,14 @@ def flagged_batches(
                 SerialScans.serial.between(Batch.first_serial, Batch.last_serial),
             ),
         )
-        .where(Batch.state == BatchState.ISSUED.value)
+        .where(Batch.state == BatchState.ISSUED)
         .where(or_(SerialScans.flag.is_not(None), SerialScans.away))
         .group_by(Batch.id, Certificate.id)
         .having(func.count() >= rules.batch_serials)
         .order_by(func.count().desc())
         .limit(limit)
     )
-    keys = key_indexes_of(session, actor)
+    keys = key_indexes_of(session, actor=actor)
     if keys is not None:
         query = query.where(Batch.key_index.in_(keys))
     return [BatchFinding(b, c, int(f), int(a)) for b, c, f, a in session.execute(query)]

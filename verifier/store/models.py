@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -27,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from signing import CertificateState, KeyStatus
+from signing import CertificateState, KeyStatus, VerdictCode
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -83,8 +84,17 @@ class Role(StrEnum):
     INSPECTOR = "inspector"
 
 
-def _enum(enum: type[StrEnum]) -> String:
-    return String(max(len(m.value) for m in enum))
+def _enum(enum: type[StrEnum], length: int | None = None) -> Enum:
+    """A column of ``enum``'s members, stored as their values in a VARCHAR as long as the
+    longest (or ``length``): no database enum type, no CHECK constraint, as the migrations
+    made it."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length or max(len(m.value) for m in enum),
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class Base(DeclarativeBase):
@@ -107,7 +117,7 @@ class Authority(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(_enum(AuthorityKind))
+    kind: Mapped[AuthorityKind] = mapped_column(_enum(AuthorityKind))
     province_code: Mapped[str | None] = mapped_column(String(8))
 
     keys: Mapped[list[SigningKey]] = relationship(back_populates="authority")
@@ -126,7 +136,7 @@ class SigningKey(Base):
     stars: Mapped[str] = mapped_column(String(8))  # "3,4" or "5"
     not_before: Mapped[date] = mapped_column(Date)
     not_after: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(_enum(KeyStatus), default=KeyStatus.ACTIVE.value)
+    status: Mapped[KeyStatus] = mapped_column(_enum(KeyStatus), default=KeyStatus.ACTIVE)
     last_serial: Mapped[int | None] = mapped_column(BigInteger)
     next_serial: Mapped[int] = mapped_column(BigInteger, default=1)
     key_file: Mapped[str | None] = mapped_column(String(300))
@@ -143,7 +153,7 @@ class Producer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(300))
-    kind: Mapped[str] = mapped_column(_enum(ProducerKind))
+    kind: Mapped[ProducerKind] = mapped_column(_enum(ProducerKind))
     registration_number: Mapped[str] = mapped_column(String(32), unique=True)
     address: Mapped[str] = mapped_column(String(500))
     province_code: Mapped[str] = mapped_column(String(8))
@@ -159,7 +169,7 @@ class Product(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     producer_id: Mapped[int] = mapped_column(ForeignKey("producers.id"), index=True)
     name: Mapped[str] = mapped_column(String(300))
-    product_group: Mapped[str] = mapped_column(_enum(ProductGroup))
+    product_group: Mapped[ProductGroup] = mapped_column(_enum(ProductGroup))
     pack_description: Mapped[str] = mapped_column(String(500))
     gtin: Mapped[str | None] = mapped_column(String(14))
     label_photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
@@ -186,8 +196,8 @@ class Certificate(Base):
     decision_date: Mapped[date] = mapped_column(Date)
     legal_basis: Mapped[str | None] = mapped_column(String(300))
     valid_until: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(
-        _enum(CertificateState), default=CertificateState.ACTIVE.value
+    status: Mapped[CertificateState] = mapped_column(
+        _enum(CertificateState), default=CertificateState.ACTIVE
     )
     revocation_decision: Mapped[str | None] = mapped_column(String(64))
     revocation_date: Mapped[date | None] = mapped_column(Date)
@@ -220,7 +230,7 @@ class Batch(Base):
     last_serial: Mapped[int] = mapped_column(BigInteger)
     stars: Mapped[int] = mapped_column(Integer)
     valid_until: Mapped[date] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(_enum(BatchState), default=BatchState.ISSUED.value)
+    state: Mapped[BatchState] = mapped_column(_enum(BatchState), default=BatchState.ISSUED)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     void_reason: Mapped[str | None] = mapped_column(String(500))
@@ -323,7 +333,7 @@ class Scan(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     key_index: Mapped[int | None] = mapped_column(Integer)
     serial: Mapped[int | None] = mapped_column(BigInteger)
-    verdict: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[VerdictCode] = mapped_column(_enum(VerdictCode, length=16))
     role: Mapped[str] = mapped_column(String(16))
     device_id: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(64))
@@ -354,14 +364,14 @@ class Report(Base):
     code: Mapped[str] = mapped_column(String(2048))
     key_index: Mapped[int | None] = mapped_column(Integer)
     serial: Mapped[int | None] = mapped_column(BigInteger)
-    verdict: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[VerdictCode] = mapped_column(_enum(VerdictCode, length=16))
     stars_seen: Mapped[int | None] = mapped_column(Integer)
     shop_name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300))
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str] = mapped_column(String(2000), default="")
-    status: Mapped[str] = mapped_column(_enum(ReportState), default=ReportState.NEW.value)
+    status: Mapped[ReportState] = mapped_column(_enum(ReportState), default=ReportState.NEW)
     authority_note: Mapped[str] = mapped_column(String(2000), default="")
 
     photos: Mapped[list[ReportPhoto]] = relationship(back_populates="report")
@@ -385,7 +395,7 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(_enum(Role))
     label: Mapped[str] = mapped_column(String(200))
     authority_id: Mapped[int | None] = mapped_column(ForeignKey("authorities.id"))
     producer_id: Mapped[int | None] = mapped_column(ForeignKey("producers.id"))

@@ -64,7 +64,7 @@ def get_actor(service: ServiceDep, authorization: Annotated[str | None, Header()
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send Authorization: Bearer TOKEN")
     with service.sessions() as session:
-        actor = actor_for_token(session, token.strip())
+        actor = actor_for_token(session, token=token.strip())
     if actor is None:
         raise Unauthorized("the token is unknown or revoked")
     return actor

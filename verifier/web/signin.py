@@ -183,7 +183,7 @@ class SignInArea:
         pages do not take. Raises :class:`FormRefused` for a post from another site."""
         self.check_origin(request, service)
         with service.sessions() as db:  # a wrong token takes no write lock
-            actor = actor_for_token(db, token)
+            actor = actor_for_token(db, token=token)
         if actor is None or actor.role not in self.roles or actor.token_id is None:
             return None
         lifetime = timedelta(hours=service.settings.session_hours)

@@ -69,23 +69,34 @@ def order_batch(
     ``idempotency_key`` (by the same token) returns the batch the first one made, even when
     both arrive together, and allocates nothing. Raises what :func:`registry.allocate_batch`
     and :func:`registry.batch_ordered_with` raise."""
-    digest = registry.order_digest(order.certificate_id, order.count, order.markets)
+    digest = registry.order_digest(
+        certificate_id=order.certificate_id, count=order.count, markets=order.markets
+    )
     if idempotency_key is not None:
         with service.sessions() as session:
-            earlier = registry.batch_ordered_with(session, actor, idempotency_key, digest)
+            earlier = registry.batch_ordered_with(
+                session, actor=actor, idempotency_key=idempotency_key, digest=digest
+            )
         if earlier is not None:
             return earlier, False
     try:
         with service.write(now) as session:
             batch = registry.allocate_batch(
-                session, actor, order.certificate_id, order.count, now, order.markets,
+                session,
+                actor=actor,
+                certificate_id=order.certificate_id,
+                count=order.count,
+                now=now,
+                markets=order.markets,
                 idempotency_key=idempotency_key,
-            )  # fmt: skip
+            )
     except IntegrityError:
         if idempotency_key is None:
             raise
         with service.sessions() as session:  # the same order, sent twice at once: one won
-            earlier = registry.batch_ordered_with(session, actor, idempotency_key, digest)
+            earlier = registry.batch_ordered_with(
+                session, actor=actor, idempotency_key=idempotency_key, digest=digest
+            )
         if earlier is None:
             raise
         return earlier, False
@@ -114,7 +125,7 @@ def create_batch(
 @router.get("/batches/{batch_id}", summary="A batch (its producer, its authority)")
 def get_batch(batch_id: RowId, service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
     with service.sessions() as session:
-        return batch_json(registry.batch_for(session, actor, batch_id)[0])
+        return batch_json(registry.batch_for(session, actor=actor, batch_id=batch_id)[0])
 
 
 @router.post("/batches/{batch_id}/void", summary="Void a batch (authority)")
@@ -122,7 +133,11 @@ def void(
     batch_id: RowId, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
-        return batch_json(registry.void_batch(session, actor, batch_id, body.reason, now))
+        return batch_json(
+            registry.void_batch(
+                session, actor=actor, batch_id=batch_id, reason=body.reason, now=now
+            )
+        )
 
 
 class PrintOptions(BaseModel):
@@ -158,7 +173,9 @@ def batch_file(
     anything is sent) for a batch that may not be printed."""
     page_layout = options.page_layout()
     with service.sessions() as session:
-        batch, certificate = registry.printable_batch(session, actor, batch_id, now)
+        batch, certificate = registry.printable_batch(
+            session, actor=actor, batch_id=batch_id, now=now
+        )
         key = registry.get(session, SigningKey, batch.key_index)
         spec, source = batch_files.batch_source(
             service.settings, batch, certificate, key, now, with_pngs=kind == "zip"

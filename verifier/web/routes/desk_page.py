@@ -90,10 +90,10 @@ def desk(
     actor = signed.actor
     today = vietnam_date(now)
     with service.sessions() as session:
-        flagged = registry.flagged_serials(session, actor)
+        flagged = registry.flagged_serials(session, actor=actor)
         batches = findings.flagged_batches(session, actor, service.settings.clone_rules)
-        reports = registry.desk_reports(session, actor)
-        expiring = registry.expiring_certificates(session, actor, today)
+        reports = registry.desk_reports(session, actor=actor)
+        expiring = registry.expiring_certificates(session, actor=actor, today=today)
         context = {
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
             "batches": batches, "rules": service.settings.clone_rules,
@@ -137,7 +137,8 @@ def block(
     return _act(
         signed, service, now, back, f"#serial-{key_index}-{serial}",
         lambda session, actor: registry.block_serials(
-            session, actor, key_index, serial, last_serial or serial, reason, now
+            session, actor=actor, key_index=key_index, first_serial=serial,
+            last_serial=last_serial or serial, reason=reason, now=now,
         ),
     )  # fmt: skip
 
@@ -154,7 +155,9 @@ def lift_block(
     """Lift a block put by mistake or cleared by an investigation; audited."""
     return _act(
         signed, service, now, back, "#summary",
-        lambda session, actor: registry.lift_block(session, actor, block_id, reason, now),
+        lambda session, actor: registry.lift_block(
+            session, actor=actor, block_id=block_id, reason=reason, now=now,
+        ),
     )  # fmt: skip
 
 
@@ -173,7 +176,7 @@ def clear_pattern(
     return _act(
         signed, service, now, back, "#summary",
         lambda session, actor: registry.clear_scan_pattern(
-            session, actor, (key_index, serial), reason, now,
+            session, actor=actor, serial=(key_index, serial), reason=reason, now=now,
             forget=service.recorder.clear_pattern,
         ),
     )  # fmt: skip
@@ -191,7 +194,9 @@ def void_batch(
     """Void a batch: its stamps become unregistered everywhere."""
     return _act(
         signed, service, now, back, f"#batch-{batch_id}",
-        lambda session, actor: registry.void_batch(session, actor, batch_id, reason, now),
+        lambda session, actor: registry.void_batch(
+            session, actor=actor, batch_id=batch_id, reason=reason, now=now,
+        ),
     )  # fmt: skip
 
 
@@ -215,7 +220,8 @@ def revoke_certificate(
     return _act(
         signed, service, now, back, f"#certificate-{certificate_id}",
         lambda session, actor: registry.revoke_certificate(
-            session, actor, certificate_id, decision, decided, reason, now
+            session, actor=actor, certificate_id=certificate_id, decision=decision,
+            decision_date=decided, reason=reason, now=now,
         ),
     )  # fmt: skip
 
@@ -297,7 +303,7 @@ def report_photo(
     if signed is None:
         raise Unauthorized("sign in at /desk")
     with service.sessions() as session:
-        report = registry.desk_report(session, signed.actor, report_id)
+        report = registry.desk_report(session, actor=signed.actor, report_id=report_id)
         if not 0 <= number < len(report.photos):
             raise NotFound("photo of report", number)
         photo = report.photos[number]
@@ -317,6 +323,6 @@ def follow_up(
     return _act(
         signed, service, now, "/desk", f"#report-{report_id}",
         lambda session, actor: registry.update_report(
-            session, actor, report_id, status, note, now
+            session, actor=actor, report_id=report_id, status=status, note=note, now=now,
         ),
     )  # fmt: skip

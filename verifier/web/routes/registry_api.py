@@ -105,7 +105,7 @@ def create_producer(
     body: ProducerIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
-        producer = registry.register_producer(session, actor, now, **body.model_dump())
+        producer = registry.register_producer(session, actor=actor, now=now, **body.model_dump())
         return producer_json(producer)
 
 
@@ -116,7 +116,9 @@ def create_product(
     producer_id: RowId, body: ProductIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now) as session:
-        product = registry.register_product(session, actor, producer_id, now, **body.model_dump())
+        product = registry.register_product(
+            session, actor=actor, producer_id=producer_id, now=now, **body.model_dump()
+        )
         return product_json(product)
 
 
@@ -136,7 +138,12 @@ async def upload_label(
         raise TooLarge(f"the photo is larger than {limit // (1024 * 1024)} MB")
     with service.write(now) as session:
         product = registry.set_label_photo(
-            session, actor, product_id, data, str(file.content_type), now
+            session,
+            actor=actor,
+            product_id=product_id,
+            photo=data,
+            content_type=str(file.content_type),
+            now=now,
         )
         return product_json(product)
 
@@ -148,12 +155,12 @@ def create_certificate(
     with service.write(now) as session:
         certificate = registry.register_certificate(
             session,
-            actor,
-            body.product_id,
-            body.stars,
-            body.decision_number,
-            body.decision_date,
-            now,
+            actor=actor,
+            product_id=body.product_id,
+            stars=body.stars,
+            decision_number=body.decision_number,
+            decision_date=body.decision_date,
+            now=now,
             legal_basis=body.legal_basis,
         )
         return certificate_json(certificate)
@@ -171,7 +178,13 @@ def revoke(
 ) -> dict[str, Any]:
     with service.write(now) as session:
         certificate = registry.revoke_certificate(
-            session, actor, certificate_id, body.decision, body.decision_date, body.reason, now
+            session,
+            actor=actor,
+            certificate_id=certificate_id,
+            decision=body.decision,
+            decision_date=body.decision_date,
+            reason=body.reason,
+            now=now,
         )
         return certificate_json(certificate)
 
@@ -187,12 +200,12 @@ def reevaluate(
     with service.write(now) as session:
         certificate = registry.reevaluate_certificate(
             session,
-            actor,
-            certificate_id,
-            body.stars,
-            body.decision_number,
-            body.decision_date,
-            now,
+            actor=actor,
+            certificate_id=certificate_id,
+            stars=body.stars,
+            decision_number=body.decision_number,
+            decision_date=body.decision_date,
+            now=now,
         )
         return certificate_json(certificate)
 
@@ -210,7 +223,11 @@ def supersede(
 ) -> dict[str, Any]:
     with service.write(now) as session:
         certificate = registry.supersede_certificate(
-            session, actor, certificate_id, body.superseded_by, now
+            session,
+            actor=actor,
+            certificate_id=certificate_id,
+            successor_id=body.superseded_by,
+            now=now,
         )
         return certificate_json(certificate)
 
@@ -226,7 +243,9 @@ def compromise(
     key_index: KeyIndex, body: CompromiseIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
     with service.write(now, keys_changed=True) as session:
-        key = registry.mark_key_compromised(session, actor, key_index, body.last_serial, now)
+        key = registry.mark_key_compromised(
+            session, actor=actor, key_index=key_index, last_serial=body.last_serial, now=now
+        )
         return {"index": key.index, "status": key.status, "last_serial": key.last_serial}
 
 
@@ -248,12 +267,12 @@ def block(body: BlockIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict
     with service.write(now) as session:
         blocked = registry.block_serials(
             session,
-            actor,
-            body.key_index,
-            body.first_serial,
-            body.last_serial,
-            body.reason,
-            now,
-            service.settings.inspector_blocks,
+            actor=actor,
+            key_index=body.key_index,
+            first_serial=body.first_serial,
+            last_serial=body.last_serial,
+            reason=body.reason,
+            now=now,
+            limits=service.settings.inspector_blocks,
         )
         return {"id": blocked.id, **body.model_dump()}

@@ -93,13 +93,14 @@ def file_report(
     except MalformedStamp:
         pass  # a report on something that is not a stamp at all is still a report
     fields = {
-        **body.model_dump(exclude={"photos", "verdict"}),
-        "verdict": body.verdict.value,
+        **body.model_dump(exclude={"photos"}),
         "key_index": key_index,
         "serial": serial,
     }
     with service.writer.begin() as session:
-        report, created = registry.file_report(session, actor, fields, _photos(body.photos), now)
+        report, created = registry.file_report(
+            session, actor=actor, fields=fields, photos=_photos(body.photos), now=now
+        )
         if not created:
             response.status_code = 200
         return report_json(report)
@@ -108,4 +109,4 @@ def file_report(
 @router.get("/reports", summary="The inspector's own reports, newest first")
 def my_reports(service: ServiceDep, actor: ActorDep) -> dict[str, Any]:
     with service.sessions() as session:
-        return {"reports": [report_json(r) for r in registry.reports_of(session, actor)]}
+        return {"reports": [report_json(r) for r in registry.reports_of(session, actor=actor)]}

@@ -339,7 +339,8 @@ def judged(service: Deployment, targets: list[str]) -> tuple[Counter[str], int, 
     own code on its database, as an operator's `ocop verify`), how many serials are flagged
     as copied, and how many batches the desk lists to look into (the demo has one of each,
     from its inspectors' checks)."""
-    from verifier import findings, registry  # noqa: PLC0415 - after the server made the schema
+    from verifier import registry  # noqa: PLC0415 - after the server made the schema
+    from verifier.scans import findings  # noqa: PLC0415
     from verifier.service import Service  # noqa: PLC0415
     from verifier.settings import Settings  # noqa: PLC0415
     from verifier.store.models import SerialScans  # noqa: PLC0415

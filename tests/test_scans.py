@@ -17,7 +17,9 @@ from sqlalchemy.dialects import sqlite
 
 from tests.conftest import NOW, Demo
 from verifier.cli import main
-from verifier.scans.recorder import BLOCK_SERIALS, ScanEvent, ScanRecorder, _sqlite_time
+from verifier.scans import clone_marks
+from verifier.scans.recorder import BLOCK_SERIALS, ScanEvent, ScanRecorder
+from verifier.scans.scan_sql import _sqlite_time
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
 from verifier.store.models import Meta, Scan, SerialScans, UtcDateTime
 
@@ -181,7 +183,7 @@ def test_a_scan_read_during_a_flush_counts_it_once_regression(
     with recorders(database_url, 1) as (recorder,):
         recorder.record(scan(3030, minutes=-10))
         seen: dict[str, tuple[int, datetime | None]] = {}
-        write, patterns = recorder._write, recorder._update_patterns
+        write, patterns = recorder._write, clone_marks.update_patterns
 
         def reread(moment: str) -> None:
             recorder._forget_blocks()
@@ -197,7 +199,7 @@ def test_a_scan_read_during_a_flush_counts_it_once_regression(
             reread("before commit")
 
         monkeypatch.setattr(recorder, "_write", writing)
-        monkeypatch.setattr(recorder, "_update_patterns", writing_patterns)
+        monkeypatch.setattr(clone_marks, "update_patterns", writing_patterns)
         recorder.flush()
         monkeypatch.undo()
         first = NOW - timedelta(minutes=10)

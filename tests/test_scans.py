@@ -308,7 +308,7 @@ def test_the_recorder_reads_through_indexes_regression(tmp_path: Path) -> None:
     recorder = ScanRecorder(session_factory(engine))
     statements = {
         "block": (1, 0, BLOCK_SERIALS),
-        "flush": (1, "[[1, 5], [1, 6]]"),
+        "publish": (1, "[[1, 5], [1, 6]]"),
         "flushes": (0,),
         "prune": (0,),
     }
@@ -316,7 +316,7 @@ def test_the_recorder_reads_through_indexes_regression(tmp_path: Path) -> None:
         with engine.connect() as connection:
             for name, parameters in statements.items():
                 plan = connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + recorder._sql[name], parameters
+                    "EXPLAIN QUERY PLAN " + getattr(recorder._sql, name), parameters
                 ).all()
                 details = " | ".join(row[-1] for row in plan)
                 assert not re.search(r"SCAN (s|serial_scans|scan_flushes)\b", details), name

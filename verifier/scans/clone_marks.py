@@ -1,98 +1,118 @@
-"""The clone rules applied as scans are recorded: each flush counts the phones and places of
-the serials its scans touched, follows their located scans, and flags or marks them."""
+"""The clone rules (scans/clones.py) applied as scans are recorded: in each flush's
+transaction, count the distinct phones and places of the serials its scans touched, follow
+their located scans, flag the serials that break a rule and mark those scanned far from where
+their batch is sold."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, NamedTuple, Protocol
 
 from verifier import provinces
 from verifier.scans import clones
-from verifier.scans.scan_sql import stored_time
+from verifier.scans.scan_sql import ScanSql, stored_time
 
-if TYPE_CHECKING:
-    from verifier.scans.recorder import ScanEvent, SerialKey
+__all__ = ["Check", "update_patterns"]
 
-_CHUNK = 200  # serials per statement in the pattern queries
+SERIALS_PER_QUERY = 200
+
+
+class Check(Protocol):
+    """What the rules read of one scan (the recorder's ``ScanEvent``)."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def serial(self) -> tuple[int, int]: ...
+    @property
+    def device_id(self) -> str | None: ...
+    @property
+    def location(self) -> str | None: ...
+
+
+class _LastPoint(NamedTuple):
+    """A serial's last located scan as stored (all ``None`` when it has none), and its flag."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    located_at: datetime | str | None = None
+    flag: str | None = None
 
 
 def update_patterns(
-    connection: Any,
-    sql: dict[str, Any],
-    events: list[ScanEvent],
-    rules: clones.CloneRules,
-    bind_time: Callable[[datetime], Any],
+    connection: Any, sql: ScanSql, checks: Sequence[Check], rules: clones.CloneRules
 ) -> None:
-    """Count the distinct phones and places of the serials these events touched, follow
-    their located scans, and flag those that break a clone rule (a flag stays)."""
-    marks: set[tuple[int, int, str, str]] = set()
-    located: dict[SerialKey, list[clones.Point]] = {}
-    for event in events:
-        if event.device_id is None and event.location is None:
+    """Count the distinct phones and places of the serials ``checks`` touched, follow their
+    located scans, and flag those that break one of ``rules`` (a flag stays), on
+    ``connection``, in the caller's transaction."""
+    marks: set[tuple[int, int, str, str]] = set()  # key index, serial, kind ("d" or "p"), mark
+    located: dict[tuple[int, int], list[clones.Point]] = {}
+    for check in checks:
+        if check.device_id is None and check.location is None:
             continue  # most scans: nothing to count
-        if event.device_id:
-            marks.add((*event.serial, "d", clones.device_mark(event.device_id)))
-        place = clones.place_of(event.location)
+        if check.device_id:
+            marks.add((*check.serial, "d", clones.device_mark(check.device_id)))
+        place = clones.place_of(check.location)
         if place is not None:
-            marks.add((*event.serial, "p", place[0]))
-            if place[1] is not None:
-                point = clones.Point(*place[1], event.at)
-                located.setdefault(event.serial, []).append(point)
+            cell, coordinates = place
+            marks.add((*check.serial, "p", cell))
+            if coordinates is not None:
+                point = clones.Point(*coordinates, check.at)
+                located.setdefault(check.serial, []).append(point)
     if not marks:
         return
-    connection.exec_driver_sql(sql["mark"], sorted(marks))
-    touched = sorted({(k, s) for k, s, _, _ in marks})
+    connection.exec_driver_sql(sql.mark, sorted(marks))
+    touched = sorted({(key_index, serial) for key_index, serial, _, _ in marks})
     counts: dict[tuple[int, int, str], int] = {}
-    state: dict[SerialKey, tuple[Any, ...]] = {}
-    for start in range(0, len(touched), _CHUNK):
-        chunk = touched[start : start + _CHUNK]
-        params = [n for key in chunk for n in key]
-        for k, s, kind, n in connection.exec_driver_sql(
-            sql["mark_counts"][len(chunk)], tuple(params)
+    last_points: dict[tuple[int, int], _LastPoint] = {}
+    for start in range(0, len(touched), SERIALS_PER_QUERY):
+        chunk = touched[start : start + SERIALS_PER_QUERY]
+        params = tuple(n for key in chunk for n in key)
+        for key_index, serial, kind, n in connection.exec_driver_sql(
+            sql.mark_counts[len(chunk)], params
         ):
-            counts[(k, s, kind)] = int(n)
-        for k, s, *rest in connection.exec_driver_sql(
-            sql["last_points"][len(chunk)], tuple(params)
+            counts[(key_index, serial, kind)] = int(n)
+        for key_index, serial, *last in connection.exec_driver_sql(
+            sql.last_points[len(chunk)], params
         ):
-            state[(k, s)] = tuple(rest)
+            last_points[(key_index, serial)] = _LastPoint(*last)
     updates = []
-    for serial in touched:
-        latitude, longitude, located_at, flag = state.get(serial, (None, None, None, None))
-        previous = (
-            clones.Point(latitude, longitude, stored_time(located_at))
-            if located_at is not None
-            else None
-        )
+    for key in touched:
+        last = last_points.get(key, _LastPoint())
+        previous = None
+        if last.located_at is not None:  # stored with its latitude and longitude
+            at = stored_time(last.located_at)
+            previous = clones.Point(last.latitude, last.longitude, at)  # type: ignore[arg-type]
         travelled = False
-        for point in sorted(located.get(serial, []), key=lambda p: p.at):
+        for point in sorted(located.get(key, []), key=lambda p: p.at):
             if previous is not None and clones.impossible(previous, point, rules):
                 travelled = True
             previous = point
-        devices, places = counts.get((*serial, "d"), 0), counts.get((*serial, "p"), 0)
-        flag = flag or clones.flag_for(devices, places, travelled, rules)
+        devices, places = counts.get((*key, "d"), 0), counts.get((*key, "p"), 0)
+        flag = last.flag or clones.flag_for(devices, places, travelled, rules)
         updates.append((
             devices, places,
             previous.latitude if previous else None, previous.longitude if previous else None,
-            bind_time(previous.at) if previous else None, flag, *serial,
+            sql.bind_time(previous.at) if previous else None, flag, *key,
         ))  # fmt: skip
-    connection.exec_driver_sql(sql["pattern"], updates)
+    connection.exec_driver_sql(sql.pattern, updates)
     _mark_away(connection, sql, located, rules)
 
 
 def _mark_away(
     connection: Any,
-    sql: dict[str, Any],
-    located: dict[SerialKey, list[clones.Point]],
+    sql: ScanSql,
+    located: dict[tuple[int, int], list[clones.Point]],
     rules: clones.CloneRules,
 ) -> None:
     """Mark the serials scanned far from every province their batch is sold in."""
     away = []
     for (key_index, serial), points in located.items():
-        row = connection.exec_driver_sql(sql["markets"], (key_index, serial, serial)).first()
+        row = connection.exec_driver_sql(sql.markets, (key_index, serial, serial)).first()
         if row is None:
             continue
-        found = (provinces.province(code) for code in row[0].split(","))
+        found = (provinces.province(code) for code in row.markets.split(","))
         markets = [market.centre for market in found if market is not None]
         if any(
             clones.far_from_markets((point.latitude, point.longitude), markets, rules)
@@ -100,4 +120,4 @@ def _mark_away(
         ):
             away.append((True, key_index, serial))
     if away:
-        connection.exec_driver_sql(sql["away"], away)
+        connection.exec_driver_sql(sql.away, away)

@@ -28,8 +28,8 @@ SerialKey = tuple[int, int]  # (key index, serial)
 
 class Stored(NamedTuple):
     """A serial's stored aggregate as the driver or the flush feed gives it (``first_at`` is
-    naive UTC text from SQLite and from the feed, read with :func:`_time` when used), and the
-    version of the flush that last changed it."""
+    naive UTC text from SQLite and from the feed, read with :func:`scan_sql.stored_time` when
+    used), and the version of the flush that last changed it."""
 
     scans: int
     first_at: datetime | str
@@ -37,6 +37,24 @@ class Stored(NamedTuple):
     places: int
     flag: str | None
     version: int
+
+
+class _Flush(NamedTuple):
+    """One flush's record in the change feed: its version, and the new aggregates of the
+    serials it changed, each ``[key_index, serial, *Stored]``."""
+
+    version: int
+    rows: list[list[Any]]
+
+
+class _Queued:
+    """A serial's queued checks: how many, and the index of its earliest and of its latest
+    in the queue (whatever order they arrive in)."""
+
+    __slots__ = ("count", "earliest", "latest")
+
+    def __init__(self, index: int) -> None:
+        self.count, self.earliest, self.latest = 0, index, index
 
 
 class _Block:
@@ -117,24 +135,22 @@ class ScanRecorder:
         self._rules = rules
         self._engine = engine
         self._local = threading.local()
-        self._sql = scan_sql.statements(engine)
+        self._sql = scan_sql.ScanSql.for_dialect(engine.dialect)
         self._keep_flushes = keep_flushes
-        self._bind_time = scan_sql.time_binder(engine)
         self._events: list[ScanEvent] = []
-        # per serial: [queued scans, index of its earliest and of its latest event in _events]
-        self._pending: dict[SerialKey, list[int]] = {}
+        self._pending: dict[SerialKey, _Queued] = {}  # each queued serial's, in _events
         # the flush under way: its events and their _pending entries, and its version
         self._flushing_events: list[ScanEvent] = []
-        self._flushing: dict[SerialKey, list[int]] = {}
+        self._flushing: dict[SerialKey, _Queued] = {}
         self._flushing_version = _UNCOMMITTED
         self._blocks: OrderedDict[SerialKey, _Block] = OrderedDict()  # least recent first
         self._cached = 0
         self._cache_serials = cache_serials
         with engine.begin() as connection:
-            seen = connection.exec_driver_sql(self._sql["version"]).scalar()
+            seen = connection.exec_driver_sql(self._sql.version).scalar()
             if seen is None:  # only then: MAX(version) reads every serial's aggregate
-                connection.exec_driver_sql(self._sql["start"])
-                seen = connection.exec_driver_sql(self._sql["version"]).scalar_one()
+                connection.exec_driver_sql(self._sql.start)
+                seen = connection.exec_driver_sql(self._sql.version).scalar_one()
             self._seen = int(seen)
         self.trouble: Trouble | None = None  # None while the flushes succeed
         self._connections: list[Any] = []  # every thread's own, see _cursor
@@ -174,21 +190,20 @@ class ScanRecorder:
             events = self._events
             events.append(event)
             index = len(events) - 1
-            pending = self._pending.get(event.serial)
-            if pending is None:
-                pending = self._pending[event.serial] = [0, index, index]
-            pending[0] += 1
-            # the earliest and the latest check, whatever order they arrive in
-            if event.at < events[pending[1]].at:
-                pending[1] = index
-            if event.at >= events[pending[2]].at:
-                pending[2] = index
-            count, first = pending[0], events[pending[1]].at
+            queued = self._pending.get(event.serial)
+            if queued is None:
+                queued = self._pending[event.serial] = _Queued(index)
+            queued.count += 1
+            if event.at < events[queued.earliest].at:
+                queued.earliest = index
+            if event.at >= events[queued.latest].at:
+                queued.latest = index
+            count, first = queued.count, events[queued.earliest].at
             stored = block.stored.get(serial)
             flushing = self._flushing.get(event.serial)
             if flushing is not None and (stored is None or stored.version < self._flushing_version):
-                count += flushing[0]
-                first = min(first, self._flushing_events[flushing[1]].at)
+                count += flushing.count
+                first = min(first, self._flushing_events[flushing.earliest].at)
         if stored is None:
             return ScanSummary(count, first)
         return ScanSummary(
@@ -209,7 +224,7 @@ class ScanRecorder:
         key_index, number = where
         first = number * BLOCK_SERIALS
         cursor = self._cursor()
-        cursor.execute(self._sql["block"], (key_index, first, first + BLOCK_SERIALS))
+        cursor.execute(self._sql.block, (key_index, first, first + BLOCK_SERIALS))
         rows = cursor.fetchall()
         with self._lock:
             for serial, *aggregate in rows:
@@ -267,16 +282,19 @@ class ScanRecorder:
                 self._flushing_events, self._flushing = [], {}
                 self._flushing_version = _UNCOMMITTED
 
-    def _write(self, events: list[ScanEvent], pending: dict[SerialKey, list[int]]) -> None:
-        bind_time = self._bind_time
+    def _write(self, events: list[ScanEvent], pending: dict[SerialKey, _Queued]) -> None:
+        """Write ``events`` and add them to their serials' aggregates (``pending``, each
+        serial's checks in ``events``) in one transaction, with the clone rules' marks, and
+        record the change in the feed under the flush's version."""
+        bind_time = self._sql.bind_time
         times = [bind_time(e.at) for e in events]
         with self._engine.begin() as connection:
-            version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
+            version = int(connection.exec_driver_sql(self._sql.bump).scalar_one())
             with self._lock:
                 self._flushing_version = version
             scan_sql.execute_rows(
                 connection,
-                self._sql["insert"],
+                self._sql.insert,
                 [
                     (time, *e.serial, e.verdict, e.role, e.device_id, e.location, e.token_id)
                     for time, e in zip(times, events, strict=True)
@@ -284,28 +302,29 @@ class ScanRecorder:
             )
             scan_sql.execute_rows(
                 connection,
-                self._sql["upsert"],
+                self._sql.upsert,
                 [
-                    (*k, n, times[first], times[last], version)
-                    for k, (n, first, last) in sorted(pending.items())  # B-tree order
+                    (*key, q.count, times[q.earliest], times[q.latest], version)
+                    for key, q in sorted(pending.items())  # B-tree order
                 ],
             )
-            clone_marks.update_patterns(connection, self._sql, events, self._rules, self._bind_time)
+            clone_marks.update_patterns(connection, self._sql, events, self._rules)
             keys = orjson.dumps(list(pending)).decode()
-            connection.exec_driver_sql(self._sql["flush"], (version, keys))
-            connection.exec_driver_sql(self._sql["prune"], (version - self._keep_flushes,))
+            connection.exec_driver_sql(self._sql.publish, (version, keys))
+            connection.exec_driver_sql(self._sql.prune, (version - self._keep_flushes,))
 
     def clear_pattern(self, connection: Any, key: SerialKey) -> bool:
         """Forget what one serial's checks so far say of copying (its phones, places, last
         located check, flag and *away* mark; its count of checks stays), in the caller's
         transaction on ``connection``, and pass the change to every worker through the feed.
         Returns whether there was a flag or an away mark to clear."""
-        version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
-        cleared = connection.exec_driver_sql(self._sql["clear"], (False, version, *key, True))
+        version = int(connection.exec_driver_sql(self._sql.bump).scalar_one())
+        # away becomes false, where there was a flag or away is true
+        cleared = connection.exec_driver_sql(self._sql.clear, (False, version, *key, True))
         if cleared.rowcount == 0:
             return False
-        connection.exec_driver_sql(self._sql["forget_marks"], key)
-        connection.exec_driver_sql(self._sql["flush"], (version, orjson.dumps([key]).decode()))
+        connection.exec_driver_sql(self._sql.forget_marks, key)
+        connection.exec_driver_sql(self._sql.publish, (version, orjson.dumps([key]).decode()))
         return True
 
     def _follow_changes(self) -> None:
@@ -313,21 +332,20 @@ class ScanRecorder:
         that belong to kept blocks. A worker that fell behind the flushes kept forgets every
         block (they are read again when asked)."""
         cursor = self._cursor()
-        cursor.execute(self._sql["flushes"], (self._seen,))
-        flushes = [(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
+        cursor.execute(self._sql.flushes, (self._seen,))
+        flushes = [_Flush(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
         with self._lock:
-            if flushes and flushes[0][0] > self._seen + 1:
+            if flushes and flushes[0].version > self._seen + 1:
                 self._forget_blocks()
             blocks, added = self._blocks, 0
-            for _version, rows in flushes:
-                for row in rows:
-                    serial = row[1]
-                    block = blocks.get((row[0], serial // BLOCK_SERIALS))
+            for flush in flushes:
+                for key_index, serial, *aggregate in flush.rows:
+                    block = blocks.get((key_index, serial // BLOCK_SERIALS))
                     if block is not None:
-                        added += block.keep(serial, Stored._make(row[2:]))
+                        added += block.keep(serial, Stored._make(aggregate))
             self._cached += added
             if flushes:
-                self._seen = flushes[-1][0]  # in version order, all past the last seen
+                self._seen = flushes[-1].version  # in version order, all past the last seen
             self._forget_oldest()
 
     def close(self) -> None:

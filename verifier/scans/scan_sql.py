@@ -1,61 +1,75 @@
-"""The recorder's SQL on the scan tables, in the engine's dialect."""
+"""The recorder's SQL on the scan tables, in the engine's dialect: :class:`ScanSql`.
+
+Each statement is named and written once, with named parameters; SQLAlchemy renders it in the
+dialect's positional form (``?`` for sqlite3, ``%s`` for psycopg), so statements take their
+parameters as a tuple in the order they appear. The one statement the two databases write
+differently, the change feed's record of a flush, is written once in each dialect's own SQL.
+
+The change feed: each flush takes the next value of the ``scan-version`` counter (``bump``),
+stamps the aggregates it changes with it, records their new values in one ``scan_flushes`` row
+(``publish``) and commits in the order of the versions; a worker reads the records past the
+last version it saw (``flushes``); old records are dropped (``prune``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import text
+from sqlalchemy.engine import Dialect
 
 from verifier.store.models import UtcDateTime
 
-_SQL = {
-    "block": "SELECT serial, count, first_at, devices, places, flag, version FROM serial_scans"
-    " WHERE key_index = ? AND serial >= ? AND serial < ?",
-    "flushes": "SELECT version, rows FROM scan_flushes WHERE version > ? ORDER BY version",
-    "prune": "DELETE FROM scan_flushes WHERE version <= ?",
-    # a new or restored database (which may hold versions without the counter): start past
-    # them; MAX(version) has no index, so this runs only when the counter is missing
-    "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
-    " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
-    " ON CONFLICT (key) DO NOTHING",
-    "version": "SELECT value FROM meta WHERE key = 'scan-version'",
-    # the row stays locked to the commit, so flushes commit in the order of their versions
-    "bump": "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
-    " WHERE key = 'scan-version' RETURNING value",
-    "mark": "INSERT INTO serial_marks (key_index, serial, kind, value) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT DO NOTHING",
-    "pattern": "UPDATE serial_scans SET devices = ?, places = ?, last_latitude = ?,"
-    " last_longitude = ?, last_located_at = ?, flag = ? WHERE key_index = ? AND serial = ?",
-    "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
-    " AND last_serial >= ? AND markets IS NOT NULL",
-    "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
-    "forget_marks": "DELETE FROM serial_marks WHERE key_index = ? AND serial = ?",
-    "clear": "UPDATE serial_scans SET devices = 0, places = 0, last_latitude = NULL,"
-    " last_longitude = NULL, last_located_at = NULL, flag = NULL, away = ?, version = ?"
-    " WHERE key_index = ? AND serial = ? AND (flag IS NOT NULL OR away = ?)",
-}
-# per dialect: the new aggregates of the serials a flush changed, as one JSON text, built by
-# the database from the serials' keys (one parameter: no row crosses into Python); first_at
-# is the same naive UTC text on both
-_FLUSH = {
-    "sqlite": "INSERT INTO scan_flushes (version, rows) SELECT ?, json_group_array("
-    "json_array(s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag,"
-    " s.version)) FROM json_each(?) AS j JOIN serial_scans AS s"
-    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')",
-    "postgresql": "INSERT INTO scan_flushes (version, rows) SELECT ?, COALESCE(json_agg("
-    "json_build_array(s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
+__all__ = ["ROWS_PER_STATEMENT", "ManyRows", "ScanSql", "execute_rows", "stored_time"]
+
+ROWS_PER_STATEMENT = 64  # rows per statement in the flush
+
+# --- the change feed ---
+# a new or restored database (which may hold versions without the counter): start past them;
+# MAX(version) has no index, so this runs only when the counter is missing
+_START = (
+    "INSERT INTO meta (key, value) SELECT 'scan-version', CAST(COALESCE(MAX(version), 0) AS TEXT)"
+    " FROM serial_scans WHERE 1 = 1 ON CONFLICT (key) DO NOTHING"
+)
+_VERSION = "SELECT value FROM meta WHERE key = 'scan-version'"
+# the row stays locked to the commit, so flushes commit in the order of their versions
+_BUMP = (
+    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
+    " WHERE key = 'scan-version' RETURNING value"
+)
+# the new aggregates of the serials a flush changed, as one JSON text, built by the database
+# from the serials' keys (one parameter: no row crosses into Python); first_at is the same
+# naive UTC text on both
+_PUBLISH_SQLITE = (
+    "INSERT INTO scan_flushes (version, rows) SELECT :version, json_group_array(json_array("
+    "s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag, s.version))"
+    " FROM json_each(:keys) AS j JOIN serial_scans AS s"
+    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')"
+)
+_PUBLISH_POSTGRESQL = (
+    "INSERT INTO scan_flushes (version, rows) SELECT :version, COALESCE(json_agg(json_build_array("
+    "s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
     " 'YYYY-MM-DD HH24:MI:SS.US'), s.devices, s.places, s.flag, s.version)), '[]')::text"
-    " FROM jsonb_array_elements(?::jsonb) AS j JOIN serial_scans AS s"
-    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint",
-}
-# written out for a run of rows: see execute_rows
+    " FROM jsonb_array_elements(CAST(:keys AS jsonb)) AS j JOIN serial_scans AS s"
+    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint"
+)
+_FLUSHES = "SELECT version, rows FROM scan_flushes WHERE version > :seen ORDER BY version"
+_PRUNE = "DELETE FROM scan_flushes WHERE version <= :oldest"
+
+# --- the aggregates and the events ---
+_BLOCK = (
+    "SELECT serial, count, first_at, devices, places, flag, version FROM serial_scans"
+    " WHERE key_index = :key_index AND serial >= :first AND serial < :end"
+)
+# templates written out for a run of rows (see execute_rows), and the row
 _INSERT = (
     "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location, token_id)"
     " VALUES {}",
-    "(?, ?, ?, ?, ?, ?, ?, ?)",
+    "(:at, :key_index, :serial, :verdict, :role, :device_id, :location, :token_id)",
 )
 _UPSERT = (
     "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at, version) VALUES {}"
@@ -65,58 +79,137 @@ _UPSERT = (
     " THEN excluded.first_at ELSE serial_scans.first_at END,"
     " last_at = CASE WHEN excluded.last_at > serial_scans.last_at"
     " THEN excluded.last_at ELSE serial_scans.last_at END, version = excluded.version",
-    "(?, ?, ?, ?, ?, ?)",
+    "(:key_index, :serial, :count, :first_at, :last_at, :version)",
 )
-_ROWS = 64  # rows per statement in the flush
+
+# --- what the scans say of copying (see clone_marks) ---
+_MARK = (
+    "INSERT INTO serial_marks (key_index, serial, kind, value)"
+    " VALUES (:key_index, :serial, :kind, :value) ON CONFLICT DO NOTHING"
+)
+_SERIAL = "(key_index = :key_index AND serial = :serial)"  # one serial of a ManyRows query
 _MARK_COUNTS = (
-    "SELECT key_index, serial, kind, COUNT(*) FROM serial_marks WHERE {} GROUP BY key_index,"
-    " serial, kind"
+    "SELECT key_index, serial, kind, COUNT(*) FROM serial_marks WHERE {}"
+    " GROUP BY key_index, serial, kind"
 )
 _LAST_POINTS = (
     "SELECT key_index, serial, last_latitude, last_longitude, last_located_at, flag"
     " FROM serial_scans WHERE {}"
 )
+_PATTERN = (
+    "UPDATE serial_scans SET devices = :devices, places = :places, last_latitude = :latitude,"
+    " last_longitude = :longitude, last_located_at = :located_at, flag = :flag"
+    " WHERE key_index = :key_index AND serial = :serial"
+)
+_MARKETS = (
+    "SELECT markets FROM batches WHERE key_index = :key_index AND first_serial <= :serial"
+    " AND last_serial >= :serial AND markets IS NOT NULL"
+)
+_AWAY = "UPDATE serial_scans SET away = :away WHERE key_index = :key_index AND serial = :serial"
+_CLEAR = (
+    "UPDATE serial_scans SET devices = 0, places = 0, last_latitude = NULL, last_longitude = NULL,"
+    " last_located_at = NULL, flag = NULL, away = :not_away, version = :version"
+    " WHERE key_index = :key_index AND serial = :serial AND (flag IS NOT NULL OR away = :away)"
+)
+_FORGET_MARKS = "DELETE FROM serial_marks WHERE key_index = :key_index AND serial = :serial"
 
 
-class _Statements(dict[int, str]):
-    """The statement for each number of parameters, made on first use."""
+class ManyRows(dict[int, str]):
+    """A statement for any number of rows (or of serials): ``template`` with ``n`` copies of
+    ``item`` joined by ``joint``, made for each ``n`` on first use."""
 
-    def __init__(self, make: Callable[[int], str]) -> None:
+    def __init__(self, template: str, item: str, joint: str = ", ") -> None:
         super().__init__()
-        self._make = make
+        self._template, self._item, self._joint = template, item, joint
 
     def __missing__(self, count: int) -> str:
-        statement = self[count] = self._make(count)
+        statement = self[count] = self._template.format(self._joint.join([self._item] * count))
         return statement
 
 
-def _joined(template: str, item: str, joint: str = ", ") -> Callable[[int], str]:
-    """Return the maker of ``template`` with ``n`` copies of ``item`` joined by ``joint``."""
+@dataclass(frozen=True, slots=True)
+class ScanSql:
+    """The recorder's statements in one dialect, and its form of a time. Build with
+    :meth:`for_dialect`."""
 
-    def make(n: int) -> str:
-        return template.format(joint.join([item] * n))
+    start: str
+    version: str
+    bump: str
+    publish: str
+    flushes: str
+    prune: str
+    block: str
+    insert: ManyRows
+    upsert: ManyRows
+    mark: str
+    mark_counts: ManyRows
+    last_points: ManyRows
+    pattern: str
+    markets: str
+    away: str
+    clear: str
+    forget_marks: str
+    #: A time as a parameter, in the form the ORM stores it, so that both paths compare alike.
+    bind_time: Callable[[datetime], Any]
 
-    return make
+    @classmethod
+    def for_dialect(cls, dialect: Dialect) -> ScanSql:
+        """Return the statements rendered for ``dialect`` (SQLite or PostgreSQL). Raises
+        ``KeyError`` for another dialect."""
+        publish = {"sqlite": _PUBLISH_SQLITE, "postgresql": _PUBLISH_POSTGRESQL}[dialect.name]
+        # sqlite3's dialect renders ``?``; psycopg's renders ``%(name)s`` unless asked for
+        # ``%s`` (every DefaultDialect takes a paramstyle)
+        positional = dialect if dialect.positional else type(dialect)(paramstyle="format")  # type: ignore[call-arg]
+
+        def form(sql: str) -> str:
+            return str(text(sql).compile(dialect=positional))
+
+        serial = form(_SERIAL)
+        time_type = UtcDateTime().dialect_impl(dialect)
+        return cls(
+            start=form(_START),
+            version=form(_VERSION),
+            bump=form(_BUMP),
+            publish=form(publish),
+            flushes=form(_FLUSHES),
+            prune=form(_PRUNE),
+            block=form(_BLOCK),
+            insert=ManyRows(_INSERT[0], form(_INSERT[1])),
+            upsert=ManyRows(_UPSERT[0], form(_UPSERT[1])),
+            mark=form(_MARK),
+            mark_counts=ManyRows(_MARK_COUNTS, serial, " OR "),
+            last_points=ManyRows(_LAST_POINTS, serial, " OR "),
+            pattern=form(_PATTERN),
+            markets=form(_MARKETS),
+            away=form(_AWAY),
+            clear=form(_CLEAR),
+            forget_marks=form(_FORGET_MARKS),
+            bind_time=(
+                _sqlite_time
+                if dialect.name == "sqlite"
+                else time_type.bind_processor(dialect) or (lambda t: t)
+            ),
+        )
 
 
-def execute_rows(connection: Any, statements: _Statements, rows: list[tuple[Any, ...]]) -> None:
-    """Execute a multi-row statement for ``rows``: runs of ``_ROWS`` rows, then the rest in
-    runs of powers of two, so that few distinct statements are prepared. A run is one step
-    for SQLite, which releases the GIL once where ``executemany`` releases it for every row
-    (under load each release hands the GIL to the request thread and back), and one round
-    trip for PostgreSQL."""
-    start, size = 0, _ROWS
+def execute_rows(connection: Any, statement: ManyRows, rows: list[tuple[Any, ...]]) -> None:
+    """Execute a multi-row statement for ``rows``: runs of :data:`ROWS_PER_STATEMENT` rows,
+    then the rest in runs of powers of two, so that few distinct statements are prepared. A
+    run is one step for SQLite, which releases the GIL once where ``executemany`` releases it
+    for every row (under load each release hands the GIL to the request thread and back), and
+    one round trip for PostgreSQL."""
+    start, size = 0, ROWS_PER_STATEMENT
     while start < len(rows):
         while size > len(rows) - start:
             size //= 2
         run = rows[start : start + size]
-        connection.exec_driver_sql(statements[size], tuple(chain.from_iterable(run)))
+        connection.exec_driver_sql(statement[size], tuple(chain.from_iterable(run)))
         start += size
 
 
 def _sqlite_time(moment: datetime) -> str:
     """Return ``moment`` as the ORM's UtcDateTime keeps it on SQLite, naive UTC text (made
-    directly: the flush makes one per scan, and SQLAlchemy's processor is twice as slow)."""
+    directly: the flush makes one per scan, and SQLAlchemy's processor is slower)."""
     t = moment.astimezone(UTC)
     return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - the fastest way here
         t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond
@@ -124,35 +217,8 @@ def _sqlite_time(moment: datetime) -> str:
 
 
 def stored_time(value: datetime | str) -> datetime:
-    if isinstance(value, str):  # SQLite keeps UTC timestamps as text without the zone
+    """Return a stored time as an aware UTC datetime (SQLite and the change feed give naive
+    UTC text; PostgreSQL's driver a datetime)."""
+    if isinstance(value, str):
         return datetime.fromisoformat(value + "+00:00")
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def statements(engine: Engine) -> dict[str, Any]:
-    """Return the recorder's statements in ``engine``'s dialect, by name."""
-    # written for sqlite3's qmark parameters; psycopg takes the format style
-    qmark = engine.dialect.paramstyle == "qmark"
-
-    def styled(sql: str) -> str:
-        return sql if qmark else sql.replace("?", "%s")
-
-    sql: dict[str, Any] = {k: styled(v) for k, v in _SQL.items()}
-    sql["flush"] = styled(_FLUSH[engine.dialect.name])
-    pair = styled("(key_index = ? AND serial = ?)")
-    for name, template in (("mark_counts", _MARK_COUNTS), ("last_points", _LAST_POINTS)):
-        sql[name] = _Statements(_joined(template, pair, " OR "))
-    for name, (template, item) in (("insert", _INSERT), ("upsert", _UPSERT)):
-        sql[name] = _Statements(_joined(template, styled(item)))
-    return sql
-
-
-def time_binder(engine: Engine) -> Callable[[datetime], Any]:
-    """Return the function that makes a time a parameter of ``engine``'s statements."""
-    # stored as the ORM stores them, so that both paths read and compare alike
-    time_type = UtcDateTime().dialect_impl(engine.dialect)
-    return (
-        _sqlite_time
-        if engine.dialect.name == "sqlite"
-        else time_type.bind_processor(engine.dialect) or (lambda t: t)
-    )

@@ -28,6 +28,7 @@ from verifier.web.answers import (
     error_response,
     log_error,
     request_id,
+    service_error_response,
 )
 from verifier.web.deps import Clock, get_language
 from verifier.web.headers import Headers, SecurityHeaders, docs_page, security_headers, with_headers
@@ -349,11 +350,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        extra = {**exc.extra, **({"messages": exc.messages} if exc.messages else {})}
-        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-        return error_response(
-            request.scope, exc.status, exc.code, exc.detail, headers=retry, **extra
-        )
+        return service_error_response(request.scope, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

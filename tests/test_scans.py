@@ -4,6 +4,7 @@ would have stored them, and the per-serial aggregate counts every scan once."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -372,9 +373,15 @@ def test_a_closed_recorder_returns_every_threads_connection_regression(
     migrate(engine)
     recorder = ScanRecorder(session_factory(engine), flush_seconds=3600)
     try:
+        together = threading.Barrier(4)  # four threads at once: an idle one is not reused
+
+        def check(serial: int) -> None:
+            together.wait(timeout=30)
+            recorder.record(scan(serial))
+
         with ThreadPoolExecutor(4) as pool:
             serials = [BLOCK_SERIALS * n for n in range(1, 9)]  # a block each: a read each
-            list(pool.map(lambda s: recorder.record(scan(s)), serials))
+            list(pool.map(check, serials))
         assert engine.pool.checkedout() >= 2  # type: ignore[attr-defined]
     finally:
         recorder.close()

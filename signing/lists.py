@@ -7,7 +7,7 @@ which checks the signature, the type, every field, the expiry and the version.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -19,6 +19,7 @@ from signing.errors import DocumentExpired, DocumentInvalid, DocumentRollback
 from signing.keys import KeyStatus, PrivateKey, TrustedKey, b64url_decode, b64url_encode
 
 __all__ = [
+    "MAX_SUPERSEDE_CHAIN",
     "SNAPSHOT_TYPE",
     "STATUS_LIST_TYPE",
     "TRUST_LIST_TYPE",
@@ -28,13 +29,14 @@ __all__ = [
     "SerialRange",
     "StatusList",
     "TrustList",
+    "follow_supersedes",
     "sign_document",
 ]
 
 TRUST_LIST_TYPE = "ocop-trust-list+json"
 SNAPSHOT_TYPE = "ocop-registry-snapshot+json"
 STATUS_LIST_TYPE = "ocop-status-list+json"
-_MAX_SUPERSEDE_CHAIN = 16
+MAX_SUPERSEDE_CHAIN = 16  # steps followed from a certificate to the one that replaced it
 
 _T = TypeVar("_T")
 
@@ -91,6 +93,20 @@ class SerialRange:
     def __post_init__(self) -> None:
         if not 0 <= self.first <= self.last < 1 << 48 or not 0 <= self.key_index <= 0xFFFF:
             raise ValueError("a serial range needs 0 <= first <= last < 2**48 and a key index")
+
+
+def follow_supersedes(start: _T, successor: Callable[[_T], _T | None]) -> _T:
+    """Return the certificate ``start`` resolves to after re-evaluations and renewals:
+    ``successor`` gives the one that replaced a certificate, or ``None`` when none did (or
+    it is unknown). A chain longer than :data:`MAX_SUPERSEDE_CHAIN`, or a cycle, resolves
+    to the last certificate reached. The one walk for the status list and the registry."""
+    current = start
+    for _ in range(MAX_SUPERSEDE_CHAIN):
+        following = successor(current)
+        if following is None:
+            break
+        current = following
+    return current
 
 
 def _holding(ranges: tuple[SerialRange, ...], key_index: int, serial: int) -> SerialRange | None:
@@ -338,15 +354,14 @@ class StatusList:
         ``superseded_by`` (the same entry when not superseded); ``(None, None)`` when unlisted.
         A broken or cyclic chain resolves to the last entry reached."""
         listed = self.certificates.get(ref)
-        entry = listed
-        for _ in range(_MAX_SUPERSEDE_CHAIN):
-            if entry is None or entry.superseded_by is None:
-                break
-            successor = self.certificates.get(entry.superseded_by)
-            if successor is None:
-                break
-            entry = successor
-        return listed, entry
+        if listed is None:
+            return None, None
+        return listed, follow_supersedes(listed, self._successor)
+
+    def _successor(self, entry: CertificateStatus) -> CertificateStatus | None:
+        if entry.superseded_by is None:
+            return None
+        return self.certificates.get(entry.superseded_by)
 
     def is_blocked(self, key_index: int, serial: int) -> SerialRange | None:
         """Return the blocked range holding this serial, or ``None``."""

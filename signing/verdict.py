@@ -79,7 +79,7 @@ def _by_severity(reasons: Iterable[str]) -> tuple[str, ...]:
 
 class Verdict(NamedTuple):
     """The answer to one check (a tuple: the service makes one per request, and a frozen
-    dataclass of ten fields takes four times as long to build).
+    dataclass of ten fields is slower to build).
 
     ``reasons`` lists every problem found, most severe first (empty when genuine); ``notes``
     are facts worth showing that change nothing (``offline``, ``renewed``,

@@ -25,6 +25,7 @@ from signing import (
     TrustList,
 )
 from signing.keys import b64url_decode, b64url_encode
+from signing.lists import MAX_SUPERSEDE_CHAIN, follow_supersedes
 from tests.conftest import World
 
 
@@ -178,6 +179,14 @@ def test_supersede_chain_is_followed_and_cycles_stop(world: World) -> None:
         == (world.status_list.certificates[CertificateRef("VN-01", 106)])
     )
     assert world.status_list.current(CertificateRef("VN-01", 999)) == (None, None)
+
+
+def test_a_supersede_chain_is_followed_for_at_most_its_limit() -> None:
+    """The one walk the status list and the registry's snapshot share: a chain longer than
+    the limit stops after the limit's steps, as a cycle does."""
+    assert follow_supersedes(0, lambda n: n + 1) == MAX_SUPERSEDE_CHAIN
+    assert follow_supersedes(0, lambda n: n + 1 if n < 3 else None) == 3
+    assert follow_supersedes(7, lambda _: None) == 7
 
 
 def test_lists_refuse_inconsistent_construction(world: World) -> None:

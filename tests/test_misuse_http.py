@@ -10,6 +10,8 @@ import pytest
 
 from signing import Payload, PrivateKey, parse_stamp, sign_payload
 from tests.conftest import Demo
+from verifier import service_errors as errors
+from verifier.web.answers import status_of
 from verifier.web.app import _query_pairs
 
 
@@ -223,3 +225,27 @@ def test_fast_path_leaves_bad_parameters_to_the_framework(demo: Demo) -> None:
     missing = demo.client.get("/api/v1/verify")
     assert missing.status_code == 422
     assert missing.json()["error"]["code"] == "invalid_request"
+
+
+def test_each_domain_error_is_answered_with_its_kinds_status() -> None:
+    """The service's errors say what went wrong, not how HTTP answers it: the web layer gives
+    each kind its status, in one place, and a kind it does not know the status of its parent."""
+    expected = {
+        errors.ServiceError: 400, errors.Unauthorized: 401, errors.Forbidden: 403,
+        errors.NotFound: 404, errors.Conflict: 409, errors.TooLarge: 413, errors.Invalid: 422,
+        errors.Busy: 503,
+    }  # fmt: skip
+    kinds = [
+        value for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.ServiceError)
+    ]  # fmt: skip
+    assert set(kinds) == set(expected)
+    for kind, status in expected.items():
+        error = errors.NotFound("batch", 7) if kind is errors.NotFound else kind("refused")
+        assert not hasattr(error, "status"), kind
+        assert status_of(error) == status, kind
+
+    class Stale(errors.Conflict):
+        pass
+
+    assert status_of(Stale("a newer version exists")) == 409

@@ -4,6 +4,7 @@ would have stored them, and the per-serial aggregate counts every scan once."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -17,7 +18,9 @@ from sqlalchemy.dialects import sqlite
 
 from tests.conftest import NOW, Demo
 from verifier.cli import main
-from verifier.scans.recorder import BLOCK_SERIALS, ScanEvent, ScanRecorder, _sqlite_time
+from verifier.scans import clone_marks
+from verifier.scans.recorder import BLOCK_SERIALS, ScanEvent, ScanRecorder
+from verifier.scans.scan_sql import _sqlite_time
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
 from verifier.store.models import Meta, Scan, SerialScans, UtcDateTime
 
@@ -181,7 +184,7 @@ def test_a_scan_read_during_a_flush_counts_it_once_regression(
     with recorders(database_url, 1) as (recorder,):
         recorder.record(scan(3030, minutes=-10))
         seen: dict[str, tuple[int, datetime | None]] = {}
-        write, patterns = recorder._write, recorder._update_patterns
+        write, patterns = recorder._write, clone_marks.update_patterns
 
         def reread(moment: str) -> None:
             recorder._forget_blocks()
@@ -197,7 +200,7 @@ def test_a_scan_read_during_a_flush_counts_it_once_regression(
             reread("before commit")
 
         monkeypatch.setattr(recorder, "_write", writing)
-        monkeypatch.setattr(recorder, "_update_patterns", writing_patterns)
+        monkeypatch.setattr(clone_marks, "update_patterns", writing_patterns)
         recorder.flush()
         monkeypatch.undo()
         first = NOW - timedelta(minutes=10)
@@ -306,7 +309,7 @@ def test_the_recorder_reads_through_indexes_regression(tmp_path: Path) -> None:
     recorder = ScanRecorder(session_factory(engine))
     statements = {
         "block": (1, 0, BLOCK_SERIALS),
-        "flush": (1, "[[1, 5], [1, 6]]"),
+        "publish": (1, "[[1, 5], [1, 6]]"),
         "flushes": (0,),
         "prune": (0,),
     }
@@ -314,7 +317,7 @@ def test_the_recorder_reads_through_indexes_regression(tmp_path: Path) -> None:
         with engine.connect() as connection:
             for name, parameters in statements.items():
                 plan = connection.exec_driver_sql(
-                    "EXPLAIN QUERY PLAN " + recorder._sql[name], parameters
+                    "EXPLAIN QUERY PLAN " + getattr(recorder._sql, name), parameters
                 ).all()
                 details = " | ".join(row[-1] for row in plan)
                 assert not re.search(r"SCAN (s|serial_scans|scan_flushes)\b", details), name
@@ -370,9 +373,15 @@ def test_a_closed_recorder_returns_every_threads_connection_regression(
     migrate(engine)
     recorder = ScanRecorder(session_factory(engine), flush_seconds=3600)
     try:
+        together = threading.Barrier(4)  # four threads at once: an idle one is not reused
+
+        def check(serial: int) -> None:
+            together.wait(timeout=30)
+            recorder.record(scan(serial))
+
         with ThreadPoolExecutor(4) as pool:
             serials = [BLOCK_SERIALS * n for n in range(1, 9)]  # a block each: a read each
-            list(pool.map(lambda s: recorder.record(scan(s)), serials))
+            list(pool.map(check, serials))
         assert engine.pool.checkedout() >= 2  # type: ignore[attr-defined]
     finally:
         recorder.close()

@@ -1,4 +1,6 @@
-"""Errors of the service, each with the HTTP status it answers with."""
+"""The service's domain errors: what went wrong, with its data. Each class names a kind of
+refusal and its default ``code``; the web layer gives each kind its HTTP status
+(``verifier.web.answers.status_of``), the CLI its message and exit status."""
 
 from __future__ import annotations
 
@@ -9,19 +11,19 @@ from verifier.i18n.messages import REFUSALS, Language, every_language
 
 
 class ServiceError(OcopError):
-    """A request the service refuses; ``status`` is the HTTP status of the answer.
+    """A request the service refuses: ``code`` names the refusal for programs, ``detail``
+    explains it in English.
 
-    ``extra`` holds the members the JSON error adds to ``code`` and ``message`` (for a refusal
+    ``extra`` holds the figures a caller is told beside ``code`` and ``detail`` (for a refusal
     made with :meth:`refusal`, its ``reason`` and figures); ``messages`` its wording in
     Vietnamese and English, for the person who reads it.
     """
 
-    status = 400
     code = "bad_request"
     reason: str | None = None
-    #: More fields of the JSON error (a refusal's ``reason`` and its figures).
+    #: More facts of the refusal (a refusal's ``reason`` and its figures).
     extra: dict[str, Any] = {}  # noqa: RUF012 - replaced, never changed in place
-    #: Seconds after which the same request may succeed, sent as ``Retry-After``.
+    #: Seconds after which the same request may succeed.
     retry_after: int | None = None
     #: The message in each language of the catalogs ("vi", "en"), for errors a person reads.
     messages: dict[Language, str] | None = None
@@ -29,8 +31,8 @@ class ServiceError(OcopError):
     @classmethod
     def refusal(cls, reason: str, **figures: int) -> Self:
         """Return this error for ``reason``, a refusal worded in :data:`REFUSALS` (its
-        ``figures`` fill the wording and are given in the JSON answer too); the English
-        wording is the error's ``detail``."""
+        ``figures`` fill the wording and are given to the caller too); the English wording
+        is the error's ``detail``."""
         messages = every_language(REFUSALS[reason], **figures)
         error = cls(messages["en"])
         error.reason, error.messages = reason, messages
@@ -39,7 +41,8 @@ class ServiceError(OcopError):
 
 
 class NotFound(ServiceError):
-    status = 404
+    """The ``entity`` named ``identifier`` does not exist (or is not the caller's to see)."""
+
     code = "not_found"
 
     def __init__(self, entity: str, identifier: object) -> None:
@@ -49,34 +52,36 @@ class NotFound(ServiceError):
 
 
 class Unauthorized(ServiceError):
-    status = 401
+    """The caller is not signed in, or its token is unknown, expired or revoked."""
+
     code = "unauthorized"
 
 
 class Forbidden(ServiceError):
-    status = 403
+    """The caller is known but its role or authority does not allow the request."""
+
     code = "forbidden"
 
 
 class Conflict(ServiceError):
     """The request is well-formed but the registry's state does not allow it."""
 
-    status = 409
     code = "conflict"
 
 
 class Invalid(ServiceError):
-    status = 422
+    """The request's content breaks a rule of the registry."""
+
     code = "invalid"
 
 
 class TooLarge(ServiceError):
-    status = 413
+    """What the caller sent is larger than the service takes."""
+
     code = "too_large"
 
 
 class Busy(ServiceError):
     """The service is at capacity for this kind of work; ``retry_after`` says when to retry."""
 
-    status = 503
     code = "busy"

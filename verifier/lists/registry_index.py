@@ -6,16 +6,16 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signing import Payload
+from signing.lists import follow_supersedes
 from verifier.store.models import Batch, BatchState, Certificate, Meta
 
 VERSION_KEY = "registry-version"
-_MAX_SUPERSEDE_CHAIN = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +133,29 @@ class PublicCertificate:
         }
 
 
+class IssuedRange(NamedTuple):
+    """One batch's serials, ``first`` to ``last`` (inclusive), the certificate they were
+    issued for, and whether the batch was voided."""
+
+    first: int
+    last: int
+    certificate_id: int
+    voided: bool
+
+
+class IssuedBatch(NamedTuple):
+    """The batch a serial belongs to, as a verdict needs it."""
+
+    certificate_id: int
+    voided: bool
+
+
 @dataclass(frozen=True, slots=True)
 class _KeyBatches:
+    """One key's batches in the order of their first serials (``firsts`` for bisecting)."""
+
     firsts: list[int] = field(default_factory=list)
-    ranges: list[tuple[int, int, int, bool]] = field(default_factory=list)  # last, cert, void
+    ranges: list[IssuedRange] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,27 +185,27 @@ class RegistryIndex:
         for key_index, first, last, certificate_id, state in rows:
             entry = batches.setdefault(key_index, _KeyBatches())
             entry.firsts.append(first)
-            entry.ranges.append((first, last, certificate_id, state == BatchState.VOID))
+            entry.ranges.append(IssuedRange(first, last, certificate_id, state == BatchState.VOID))
         return cls(current_version(session), certificates, batches)
 
-    def batch_of(self, key_index: int, serial: int) -> tuple[int, bool] | None:
-        """Return (certificate id, voided) of the batch holding the serial, or ``None``."""
+    def batch_of(self, key_index: int, serial: int) -> IssuedBatch | None:
+        """Return the batch holding the serial, or ``None`` when no batch does."""
         entry = self.batches.get(key_index)
         if entry is None:
             return None
         position = bisect_right(entry.firsts, serial) - 1
         if position < 0:
             return None
-        _first, last, certificate_id, void = entry.ranges[position]
-        return (certificate_id, void) if serial <= last else None
+        issued = entry.ranges[position]
+        return IssuedBatch(issued.certificate_id, issued.voided) if serial <= issued.last else None
 
     def reasons(self, payload: Payload) -> tuple[str, ...]:
         """Return the registry's reasons against a signed stamp: its serial was never issued
         for its certificate, or its batch was voided (empty when neither)."""
         batch = self.batch_of(payload.key_index, payload.serial)
-        if batch is None or batch[0] != payload.certificate_id:
+        if batch is None or batch.certificate_id != payload.certificate_id:
             return ("serial_not_issued",)
-        return ("batch_voided",) if batch[1] else ()
+        return ("batch_voided",) if batch.voided else ()
 
     def current(self, certificate_id: int, issuer: str) -> PublicCertificate | None:
         """Return the certificate a stamp of ``issuer``'s key names, following re-evaluations
@@ -195,14 +214,12 @@ class RegistryIndex:
         certificate = self.certificates.get(certificate_id)
         if certificate is None or certificate.issuer != issuer:
             return None
-        for _ in range(_MAX_SUPERSEDE_CHAIN):
-            if certificate is None or certificate.superseded_by is None:
-                break
-            successor = self.certificates.get(certificate.superseded_by)
-            if successor is None:
-                break
-            certificate = successor
-        return certificate
+        return follow_supersedes(certificate, self._successor)
+
+    def _successor(self, certificate: PublicCertificate) -> PublicCertificate | None:
+        if certificate.superseded_by is None:
+            return None
+        return self.certificates.get(certificate.superseded_by)
 
 
 def current_version(session: Session) -> int:

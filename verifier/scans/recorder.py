@@ -7,18 +7,15 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from datetime import UTC, datetime
-from itertools import chain
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from verifier import provinces
-from verifier.scans import clones
-from verifier.store.models import Scan, UtcDateTime
+from verifier.scans import clone_marks, clones, scan_sql
+from verifier.store.models import Scan
 
 FLUSH_SECONDS = 0.25
 KEEP_FLUSHES = 256  # flushes kept for workers to follow (half a minute of them under load)
@@ -26,91 +23,13 @@ BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block
 CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
 _UNCOMMITTED = sys.maxsize  # the version of a flush that has not got its version yet
 _log = logging.getLogger(__name__)
-_SQL = {
-    "block": "SELECT serial, count, first_at, devices, places, flag, version FROM serial_scans"
-    " WHERE key_index = ? AND serial >= ? AND serial < ?",
-    "flushes": "SELECT version, rows FROM scan_flushes WHERE version > ? ORDER BY version",
-    "prune": "DELETE FROM scan_flushes WHERE version <= ?",
-    # a new or restored database (which may hold versions without the counter): start past
-    # them; MAX(version) has no index, so this runs only when the counter is missing
-    "start": "INSERT INTO meta (key, value) SELECT 'scan-version',"
-    " CAST(COALESCE(MAX(version), 0) AS TEXT) FROM serial_scans WHERE 1 = 1"
-    " ON CONFLICT (key) DO NOTHING",
-    "version": "SELECT value FROM meta WHERE key = 'scan-version'",
-    # the row stays locked to the commit, so flushes commit in the order of their versions
-    "bump": "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
-    " WHERE key = 'scan-version' RETURNING value",
-    "mark": "INSERT INTO serial_marks (key_index, serial, kind, value) VALUES (?, ?, ?, ?)"
-    " ON CONFLICT DO NOTHING",
-    "pattern": "UPDATE serial_scans SET devices = ?, places = ?, last_latitude = ?,"
-    " last_longitude = ?, last_located_at = ?, flag = ? WHERE key_index = ? AND serial = ?",
-    "markets": "SELECT markets FROM batches WHERE key_index = ? AND first_serial <= ?"
-    " AND last_serial >= ? AND markets IS NOT NULL",
-    "away": "UPDATE serial_scans SET away = ? WHERE key_index = ? AND serial = ?",
-    "forget_marks": "DELETE FROM serial_marks WHERE key_index = ? AND serial = ?",
-    "clear": "UPDATE serial_scans SET devices = 0, places = 0, last_latitude = NULL,"
-    " last_longitude = NULL, last_located_at = NULL, flag = NULL, away = ?, version = ?"
-    " WHERE key_index = ? AND serial = ? AND (flag IS NOT NULL OR away = ?)",
-}
-# per dialect: the new aggregates of the serials a flush changed, as one JSON text, built by
-# the database from the serials' keys (one parameter: no row crosses into Python); first_at
-# is the same naive UTC text on both
-_FLUSH = {
-    "sqlite": "INSERT INTO scan_flushes (version, rows) SELECT ?, json_group_array("
-    "json_array(s.key_index, s.serial, s.count, s.first_at, s.devices, s.places, s.flag,"
-    " s.version)) FROM json_each(?) AS j JOIN serial_scans AS s"
-    " ON s.key_index = json_extract(j.value, '$[0]') AND s.serial = json_extract(j.value, '$[1]')",
-    "postgresql": "INSERT INTO scan_flushes (version, rows) SELECT ?, COALESCE(json_agg("
-    "json_build_array(s.key_index, s.serial, s.count, to_char(s.first_at AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD HH24:MI:SS.US'), s.devices, s.places, s.flag, s.version)), '[]')::text"
-    " FROM jsonb_array_elements(?::jsonb) AS j JOIN serial_scans AS s"
-    " ON s.key_index = (j.value ->> 0)::int AND s.serial = (j.value ->> 1)::bigint",
-}
-# written out for a run of rows: see _execute_rows
-_INSERT = (
-    "INSERT INTO scans (at, key_index, serial, verdict, role, device_id, location, token_id)"
-    " VALUES {}",
-    "(?, ?, ?, ?, ?, ?, ?, ?)",
-)
-_UPSERT = (
-    "INSERT INTO serial_scans (key_index, serial, count, first_at, last_at, version) VALUES {}"
-    " ON CONFLICT (key_index, serial) DO UPDATE"
-    " SET count = serial_scans.count + excluded.count,"
-    " first_at = CASE WHEN excluded.first_at < serial_scans.first_at"
-    " THEN excluded.first_at ELSE serial_scans.first_at END,"
-    " last_at = CASE WHEN excluded.last_at > serial_scans.last_at"
-    " THEN excluded.last_at ELSE serial_scans.last_at END, version = excluded.version",
-    "(?, ?, ?, ?, ?, ?)",
-)
-_ROWS = 64  # rows per statement in the flush
-_MARK_COUNTS = (
-    "SELECT key_index, serial, kind, COUNT(*) FROM serial_marks WHERE {} GROUP BY key_index,"
-    " serial, kind"
-)
-_LAST_POINTS = (
-    "SELECT key_index, serial, last_latitude, last_longitude, last_located_at, flag"
-    " FROM serial_scans WHERE {}"
-)
-_CHUNK = 200  # serials per statement in the pattern queries
 SerialKey = tuple[int, int]  # (key index, serial)
-
-
-class _Statements(dict[int, str]):
-    """The statement for each number of parameters, made on first use."""
-
-    def __init__(self, make: Callable[[int], str]) -> None:
-        super().__init__()
-        self._make = make
-
-    def __missing__(self, count: int) -> str:
-        statement = self[count] = self._make(count)
-        return statement
 
 
 class Stored(NamedTuple):
     """A serial's stored aggregate as the driver or the flush feed gives it (``first_at`` is
-    naive UTC text from SQLite and from the feed, read with :func:`_time` when used), and the
-    version of the flush that last changed it."""
+    naive UTC text from SQLite and from the feed, read with :func:`scan_sql.stored_time` when
+    used), and the version of the flush that last changed it."""
 
     scans: int
     first_at: datetime | str
@@ -120,43 +39,22 @@ class Stored(NamedTuple):
     version: int
 
 
-def _joined(template: str, item: str, joint: str = ", ") -> Callable[[int], str]:
-    """Return the maker of ``template`` with ``n`` copies of ``item`` joined by ``joint``."""
+class _Flush(NamedTuple):
+    """One flush's record in the change feed: its version, and the new aggregates of the
+    serials it changed, each ``[key_index, serial, *Stored]``."""
 
-    def make(n: int) -> str:
-        return template.format(joint.join([item] * n))
-
-    return make
-
-
-def _execute_rows(connection: Any, statements: _Statements, rows: list[tuple[Any, ...]]) -> None:
-    """Execute a multi-row statement for ``rows``: runs of ``_ROWS`` rows, then the rest in
-    runs of powers of two, so that few distinct statements are prepared. A run is one step
-    for SQLite, which releases the GIL once where ``executemany`` releases it for every row
-    (under load each release hands the GIL to the request thread and back), and one round
-    trip for PostgreSQL."""
-    start, size = 0, _ROWS
-    while start < len(rows):
-        while size > len(rows) - start:
-            size //= 2
-        run = rows[start : start + size]
-        connection.exec_driver_sql(statements[size], tuple(chain.from_iterable(run)))
-        start += size
+    version: int
+    rows: list[list[Any]]
 
 
-def _sqlite_time(moment: datetime) -> str:
-    """Return ``moment`` as the ORM's UtcDateTime keeps it on SQLite, naive UTC text (made
-    directly: the flush makes one per scan, and SQLAlchemy's processor is twice as slow)."""
-    t = moment.astimezone(UTC)
-    return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - the fastest way here
-        t.year, t.month, t.day, t.hour, t.minute, t.second, t.microsecond
-    )  # fmt: skip
+class _Queued:
+    """A serial's queued checks: how many, and the index of its earliest and of its latest
+    in the queue (whatever order they arrive in)."""
 
+    __slots__ = ("count", "earliest", "latest")
 
-def _time(value: datetime | str) -> datetime:
-    if isinstance(value, str):  # SQLite keeps UTC timestamps as text without the zone
-        return datetime.fromisoformat(value + "+00:00")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    def __init__(self, index: int) -> None:
+        self.count, self.earliest, self.latest = 0, index, index
 
 
 class _Block:
@@ -237,42 +135,22 @@ class ScanRecorder:
         self._rules = rules
         self._engine = engine
         self._local = threading.local()
-        # written for sqlite3's qmark parameters; psycopg takes the format style
-        qmark = engine.dialect.paramstyle == "qmark"
-
-        def styled(sql: str) -> str:
-            return sql if qmark else sql.replace("?", "%s")
-
-        self._sql: dict[str, Any] = {k: styled(v) for k, v in _SQL.items()}
-        self._sql["flush"] = styled(_FLUSH[engine.dialect.name])
-        pair = styled("(key_index = ? AND serial = ?)")
-        for name, template in (("mark_counts", _MARK_COUNTS), ("last_points", _LAST_POINTS)):
-            self._sql[name] = _Statements(_joined(template, pair, " OR "))
-        for name, (template, item) in (("insert", _INSERT), ("upsert", _UPSERT)):
-            self._sql[name] = _Statements(_joined(template, styled(item)))
+        self._sql = scan_sql.ScanSql.for_dialect(engine.dialect)
         self._keep_flushes = keep_flushes
-        # stored as the ORM stores them, so that both paths read and compare alike
-        time_type = UtcDateTime().dialect_impl(engine.dialect)
-        self._bind_time: Callable[[datetime], Any] = (
-            _sqlite_time
-            if engine.dialect.name == "sqlite"
-            else time_type.bind_processor(engine.dialect) or (lambda t: t)
-        )
         self._events: list[ScanEvent] = []
-        # per serial: [queued scans, index of its earliest and of its latest event in _events]
-        self._pending: dict[SerialKey, list[int]] = {}
+        self._pending: dict[SerialKey, _Queued] = {}  # each queued serial's, in _events
         # the flush under way: its events and their _pending entries, and its version
         self._flushing_events: list[ScanEvent] = []
-        self._flushing: dict[SerialKey, list[int]] = {}
+        self._flushing: dict[SerialKey, _Queued] = {}
         self._flushing_version = _UNCOMMITTED
         self._blocks: OrderedDict[SerialKey, _Block] = OrderedDict()  # least recent first
         self._cached = 0
         self._cache_serials = cache_serials
         with engine.begin() as connection:
-            seen = connection.exec_driver_sql(self._sql["version"]).scalar()
+            seen = connection.exec_driver_sql(self._sql.version).scalar()
             if seen is None:  # only then: MAX(version) reads every serial's aggregate
-                connection.exec_driver_sql(self._sql["start"])
-                seen = connection.exec_driver_sql(self._sql["version"]).scalar_one()
+                connection.exec_driver_sql(self._sql.start)
+                seen = connection.exec_driver_sql(self._sql.version).scalar_one()
             self._seen = int(seen)
         self.trouble: Trouble | None = None  # None while the flushes succeed
         self._connections: list[Any] = []  # every thread's own, see _cursor
@@ -312,26 +190,25 @@ class ScanRecorder:
             events = self._events
             events.append(event)
             index = len(events) - 1
-            pending = self._pending.get(event.serial)
-            if pending is None:
-                pending = self._pending[event.serial] = [0, index, index]
-            pending[0] += 1
-            # the earliest and the latest check, whatever order they arrive in
-            if event.at < events[pending[1]].at:
-                pending[1] = index
-            if event.at >= events[pending[2]].at:
-                pending[2] = index
-            count, first = pending[0], events[pending[1]].at
+            queued = self._pending.get(event.serial)
+            if queued is None:
+                queued = self._pending[event.serial] = _Queued(index)
+            queued.count += 1
+            if event.at < events[queued.earliest].at:
+                queued.earliest = index
+            if event.at >= events[queued.latest].at:
+                queued.latest = index
+            count, first = queued.count, events[queued.earliest].at
             stored = block.stored.get(serial)
             flushing = self._flushing.get(event.serial)
             if flushing is not None and (stored is None or stored.version < self._flushing_version):
-                count += flushing[0]
-                first = min(first, self._flushing_events[flushing[1]].at)
+                count += flushing.count
+                first = min(first, self._flushing_events[flushing.earliest].at)
         if stored is None:
             return ScanSummary(count, first)
         return ScanSummary(
             stored.scans + count,
-            min(_time(stored.first_at), first),
+            min(scan_sql.stored_time(stored.first_at), first),
             stored.devices,
             stored.places,
             stored.flag,
@@ -347,7 +224,7 @@ class ScanRecorder:
         key_index, number = where
         first = number * BLOCK_SERIALS
         cursor = self._cursor()
-        cursor.execute(self._sql["block"], (key_index, first, first + BLOCK_SERIALS))
+        cursor.execute(self._sql.block, (key_index, first, first + BLOCK_SERIALS))
         rows = cursor.fetchall()
         with self._lock:
             for serial, *aggregate in rows:
@@ -405,45 +282,49 @@ class ScanRecorder:
                 self._flushing_events, self._flushing = [], {}
                 self._flushing_version = _UNCOMMITTED
 
-    def _write(self, events: list[ScanEvent], pending: dict[SerialKey, list[int]]) -> None:
-        bind_time = self._bind_time
+    def _write(self, events: list[ScanEvent], pending: dict[SerialKey, _Queued]) -> None:
+        """Write ``events`` and add them to their serials' aggregates (``pending``, each
+        serial's checks in ``events``) in one transaction, with the clone rules' marks, and
+        record the change in the feed under the flush's version."""
+        bind_time = self._sql.bind_time
         times = [bind_time(e.at) for e in events]
         with self._engine.begin() as connection:
-            version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
+            version = int(connection.exec_driver_sql(self._sql.bump).scalar_one())
             with self._lock:
                 self._flushing_version = version
-            _execute_rows(
+            scan_sql.execute_rows(
                 connection,
-                self._sql["insert"],
+                self._sql.insert,
                 [
                     (time, *e.serial, e.verdict, e.role, e.device_id, e.location, e.token_id)
                     for time, e in zip(times, events, strict=True)
                 ],
             )
-            _execute_rows(
+            scan_sql.execute_rows(
                 connection,
-                self._sql["upsert"],
+                self._sql.upsert,
                 [
-                    (*k, n, times[first], times[last], version)
-                    for k, (n, first, last) in sorted(pending.items())  # B-tree order
+                    (*key, q.count, times[q.earliest], times[q.latest], version)
+                    for key, q in sorted(pending.items())  # B-tree order
                 ],
             )
-            self._update_patterns(connection, events)
+            clone_marks.update_patterns(connection, self._sql, events, self._rules)
             keys = orjson.dumps(list(pending)).decode()
-            connection.exec_driver_sql(self._sql["flush"], (version, keys))
-            connection.exec_driver_sql(self._sql["prune"], (version - self._keep_flushes,))
+            connection.exec_driver_sql(self._sql.publish, (version, keys))
+            connection.exec_driver_sql(self._sql.prune, (version - self._keep_flushes,))
 
     def clear_pattern(self, connection: Any, key: SerialKey) -> bool:
         """Forget what one serial's checks so far say of copying (its phones, places, last
         located check, flag and *away* mark; its count of checks stays), in the caller's
         transaction on ``connection``, and pass the change to every worker through the feed.
         Returns whether there was a flag or an away mark to clear."""
-        version = int(connection.exec_driver_sql(self._sql["bump"]).scalar_one())
-        cleared = connection.exec_driver_sql(self._sql["clear"], (False, version, *key, True))
+        version = int(connection.exec_driver_sql(self._sql.bump).scalar_one())
+        # away becomes false, where there was a flag or away is true
+        cleared = connection.exec_driver_sql(self._sql.clear, (False, version, *key, True))
         if cleared.rowcount == 0:
             return False
-        connection.exec_driver_sql(self._sql["forget_marks"], key)
-        connection.exec_driver_sql(self._sql["flush"], (version, orjson.dumps([key]).decode()))
+        connection.exec_driver_sql(self._sql.forget_marks, key)
+        connection.exec_driver_sql(self._sql.publish, (version, orjson.dumps([key]).decode()))
         return True
 
     def _follow_changes(self) -> None:
@@ -451,97 +332,21 @@ class ScanRecorder:
         that belong to kept blocks. A worker that fell behind the flushes kept forgets every
         block (they are read again when asked)."""
         cursor = self._cursor()
-        cursor.execute(self._sql["flushes"], (self._seen,))
-        flushes = [(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
+        cursor.execute(self._sql.flushes, (self._seen,))
+        flushes = [_Flush(version, orjson.loads(rows)) for version, rows in cursor.fetchall()]
         with self._lock:
-            if flushes and flushes[0][0] > self._seen + 1:
+            if flushes and flushes[0].version > self._seen + 1:
                 self._forget_blocks()
             blocks, added = self._blocks, 0
-            for _version, rows in flushes:
-                for row in rows:
-                    serial = row[1]
-                    block = blocks.get((row[0], serial // BLOCK_SERIALS))
+            for flush in flushes:
+                for key_index, serial, *aggregate in flush.rows:
+                    block = blocks.get((key_index, serial // BLOCK_SERIALS))
                     if block is not None:
-                        added += block.keep(serial, Stored._make(row[2:]))
+                        added += block.keep(serial, Stored._make(aggregate))
             self._cached += added
             if flushes:
-                self._seen = flushes[-1][0]  # in version order, all past the last seen
+                self._seen = flushes[-1].version  # in version order, all past the last seen
             self._forget_oldest()
-
-    def _update_patterns(self, connection: Any, events: list[ScanEvent]) -> None:
-        """Count the distinct phones and places of the serials these events touched, follow
-        their located scans, and flag those that break a clone rule (a flag stays)."""
-        marks: set[tuple[int, int, str, str]] = set()
-        located: dict[SerialKey, list[clones.Point]] = {}
-        for event in events:
-            if event.device_id is None and event.location is None:
-                continue  # most scans: nothing to count
-            if event.device_id:
-                marks.add((*event.serial, "d", clones.device_mark(event.device_id)))
-            place = clones.place_of(event.location)
-            if place is not None:
-                marks.add((*event.serial, "p", place[0]))
-                if place[1] is not None:
-                    point = clones.Point(*place[1], event.at)
-                    located.setdefault(event.serial, []).append(point)
-        if not marks:
-            return
-        connection.exec_driver_sql(self._sql["mark"], sorted(marks))
-        touched = sorted({(k, s) for k, s, _, _ in marks})
-        counts: dict[tuple[int, int, str], int] = {}
-        state: dict[SerialKey, tuple[Any, ...]] = {}
-        for start in range(0, len(touched), _CHUNK):
-            chunk = touched[start : start + _CHUNK]
-            params = [n for key in chunk for n in key]
-            for k, s, kind, n in connection.exec_driver_sql(
-                self._sql["mark_counts"][len(chunk)], tuple(params)
-            ):
-                counts[(k, s, kind)] = int(n)
-            for k, s, *rest in connection.exec_driver_sql(
-                self._sql["last_points"][len(chunk)], tuple(params)
-            ):
-                state[(k, s)] = tuple(rest)
-        updates = []
-        for serial in touched:
-            latitude, longitude, located_at, flag = state.get(serial, (None, None, None, None))
-            previous = (
-                clones.Point(latitude, longitude, _time(located_at))
-                if located_at is not None
-                else None
-            )
-            travelled = False
-            for point in sorted(located.get(serial, []), key=lambda p: p.at):
-                if previous is not None and clones.impossible(previous, point, self._rules):
-                    travelled = True
-                previous = point
-            devices, places = counts.get((*serial, "d"), 0), counts.get((*serial, "p"), 0)
-            flag = flag or clones.flag_for(devices, places, travelled, self._rules)
-            updates.append((
-                devices, places,
-                previous.latitude if previous else None, previous.longitude if previous else None,
-                self._bind_time(previous.at) if previous else None, flag, *serial,
-            ))  # fmt: skip
-        connection.exec_driver_sql(self._sql["pattern"], updates)
-        self._mark_away(connection, located)
-
-    def _mark_away(self, connection: Any, located: dict[SerialKey, list[clones.Point]]) -> None:
-        """Mark the serials scanned far from every province their batch is sold in."""
-        away = []
-        for (key_index, serial), points in located.items():
-            row = connection.exec_driver_sql(
-                self._sql["markets"], (key_index, serial, serial)
-            ).first()
-            if row is None:
-                continue
-            found = (provinces.province(code) for code in row[0].split(","))
-            markets = [market.centre for market in found if market is not None]
-            if any(
-                clones.far_from_markets((point.latitude, point.longitude), markets, self._rules)
-                for point in points
-            ):
-                away.append((True, key_index, serial))
-        if away:
-            connection.exec_driver_sql(self._sql["away"], away)
 
     def close(self) -> None:
         """Stop the background thread after a last flush, and close the connections every

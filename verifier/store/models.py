@@ -338,8 +338,8 @@ class Scan(Base):
     device_id: Mapped[str | None] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(64))
     token_id: Mapped[int | None] = mapped_column(Integer)  # the signed-in caller's api_tokens.id
-    # No index by serial: it costs every write a random B-tree insert, which slowed
-    # verification by 13 % at 10 million events (bench/scan_growth.py); a serial's history is
+    # No index by serial: it costs every write a random B-tree insert, which slows
+    # verification as events pile up (docs/operations.md); a serial's history is
     # read through ix_scans_at within its aggregate's time span (verifier/scans/findings.py).
 
 

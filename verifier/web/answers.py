@@ -1,5 +1,6 @@
-"""The service's error answers: their JSON body, the request id each one carries (in the body
-and in ``X-Request-ID``), and the log line with the same id.
+"""The service's error answers: their HTTP status (for the service's domain errors, decided
+here only), their JSON body, the request id each one carries (in the body and in
+``X-Request-ID``), and the log line with the same id.
 
 Ids are made only when an error is answered, so a successful check costs nothing here: a
 success needs no id to be traced, and the hot path answers with no extra header."""
@@ -15,11 +16,50 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from starlette.types import Scope
 
+from verifier.service_errors import (
+    Busy,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    TooLarge,
+    Unauthorized,
+)
+
 _log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SCOPE_KEY = "ocop.request_id"
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,64}")  # printable, bounded, nothing to escape
+_STATUSES: dict[type[ServiceError], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Invalid: 422,
+    Busy: 503,
+}
+
+
+def status_of(error: ServiceError) -> int:
+    """Return the HTTP status that answers ``error``: its kind's (the nearest class in
+    :data:`_STATUSES`), else 400."""
+    for kind in type(error).__mro__:
+        status = _STATUSES.get(kind)
+        if status is not None:
+            return status
+    return 400
+
+
+def service_error_response(scope: Scope, error: ServiceError) -> JSONResponse:
+    """Return the JSON answer to ``error`` (see :func:`error_response`): its status, its
+    ``code`` and ``detail``, its figures and wording, and ``Retry-After`` when it says when to
+    retry."""
+    extra = {**error.extra, **({"messages": error.messages} if error.messages else {})}
+    retry = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+    return error_response(scope, status_of(error), error.code, error.detail, headers=retry, **extra)
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,10 +28,10 @@ from verifier.web.answers import (
     error_response,
     log_error,
     request_id,
+    service_error_response,
 )
 from verifier.web.deps import Clock, get_language
 from verifier.web.headers import Headers, SecurityHeaders, docs_page, security_headers, with_headers
-from verifier.web.inputs import is_line
 from verifier.web.qrimage import PhotoReader
 from verifier.web.ratelimits import Limiter, TrustedProxies, client_key, token_client
 from verifier.web.routes import (
@@ -46,7 +47,7 @@ from verifier.web.routes import (
     well_known,
 )
 from verifier.web.routes.consumer_pages import render
-from verifier.web.routes.verify_api import CODE_LIMIT
+from verifier.web.routes.verify_api import VerifyRequest
 from verifier.web.signin import FormRefused
 from verifier.web.views import verdict_body
 
@@ -105,26 +106,23 @@ class BodyLimit:
 
 class FastVerify:
     """Answers the hot path, an anonymous ``GET /api/v1/verify`` with well-formed parameters,
-    without the framework's routing and validation (the same service call, the same JSON and
-    the same security ``headers``). Anything else, including every malformed or authenticated
-    request, goes to ``app``."""
+    without the framework's routing (the same validation, :class:`VerifyRequest`; the same
+    service call, the same JSON and the same security ``headers``). Anything else, including
+    every malformed or authenticated request, goes to ``app``."""
 
     PATH = "/api/v1/verify"
-    _FIELDS = frozenset({"code", "stars_seen", "device_id", "location"})
+    _FIELDS = frozenset(VerifyRequest.model_fields)
 
     def __init__(self, app: ASGIApp, service: Service, clock: Clock, headers: Headers) -> None:
         self.app, self.service, self.clock, self.headers = app, service, clock, headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = self._simple_query(scope)
-        if query is None:
+        request = self._simple_request(scope)
+        if request is None:
             await self.app(scope, receive, send)
             return
-        stars = query.get("stars_seen")
         try:  # an anonymous caller's device_id and location count for nothing (see Service)
-            result = self.service.verify(
-                query["code"], self.clock(), stars_seen=int(stars) if stars else None
-            )
+            result = self.service.verify(request.code, self.clock(), stars_seen=request.stars_seen)
             body = verdict_body(result, self.service.settings.public_host)
         except Exception as exc:  # outside FastAPI, whose own handler answers its routes
             await _internal_error(scope, exc)(scope, receive, with_headers(send, self.headers))
@@ -137,7 +135,9 @@ class FastVerify:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _simple_query(self, scope: Scope) -> dict[str, str] | None:
+    def _simple_request(self, scope: Scope) -> VerifyRequest | None:
+        """Return the request when the hot path answers it: an anonymous ``GET`` of this path
+        whose parameters are valid, each given once."""
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != self.PATH:
             return None
         for name, _ in scope["headers"]:
@@ -145,19 +145,12 @@ class FastVerify:
                 return None
         pairs = _query_pairs(scope["query_string"].decode("latin-1"))
         query = dict(pairs)
-        if len(query) != len(pairs) or not query.keys() <= self._FIELDS or "code" not in query:
+        if len(query) != len(pairs) or not query.keys() <= self._FIELDS:
             return None
-        if len(query["code"]) > CODE_LIMIT:
-            return None
-        if len(query) > 1 and not all(
-            len(query.get(name, "")) <= 64 and is_line(query.get(name, ""))
-            for name in ("device_id", "location")
-        ):
+        try:
+            return VerifyRequest.model_validate(query)
+        except ValidationError:
             return None  # FastAPI answers with its 422
-        stars = query.get("stars_seen")
-        if stars is not None and stars not in ("1", "2", "3", "4", "5"):
-            return None
-        return query
 
 
 def _query_pairs(text: str) -> list[tuple[str, str]]:
@@ -357,11 +350,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
-        extra = {**exc.extra, **({"messages": exc.messages} if exc.messages else {})}
-        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-        return error_response(
-            request.scope, exc.status, exc.code, exc.detail, headers=retry, **extra
-        )
+        return service_error_response(request.scope, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

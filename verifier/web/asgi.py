@@ -23,8 +23,8 @@ def build() -> ASGIApp:
     # What exists now lives as long as the worker: keep it out of every garbage collection.
     gc.freeze()
     # A check allocates a few dozen containers and frees them as it answers (the scan queue
-    # when it is flushed): collecting the young generation every 700 allocations cost about
-    # 3 us a check under load and found nothing to free.
+    # when it is flushed): collecting the young generation every 700 allocations cost every
+    # check some time under load and found nothing to free.
     gc.set_threshold(10_000, 10, 10)
     return app
 

@@ -86,8 +86,8 @@ def _greyscale_to_read(data: bytes) -> Image.Image:
 
 # Threads, not processes: Pillow's decoders, its conversion and resizing, and zxing-cpp's
 # read_barcodes all release the GIL while they work (measured: a pure-Python loop in another
-# thread keeps its full speed during each of them, and drops to about 1% during a call that
-# holds the GIL), so a decoding thread leaves the event loop free. Processes would add a copy
+# thread keeps its full speed during each of them, and nearly stops during a call that holds
+# the GIL), so a decoding thread leaves the event loop free. Processes would add a copy
 # of every photo and a process's memory per decoder, and gain nothing.
 class PhotoReader:
     """Decodes photos in ``threads`` threads of its own, off the event loop, with at most

@@ -31,8 +31,8 @@ class Limiter:
     thread only.
 
     Written here rather than with the library's counters (the library parses the notation),
-    whose key formatting, locking and storage layers cost the hot path several times as much
-    as this dictionary (measured with bench/verify_http.py)."""
+    whose key formatting, locking and storage layers cost the hot path more than this
+    dictionary (measured with bench/verify_http.py)."""
 
     def __init__(self, rules: RateLimits) -> None:
         self._limits = {

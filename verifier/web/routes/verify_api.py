@@ -18,6 +18,9 @@ CODE_LIMIT = 2048
 
 
 class VerifyRequest(BaseModel):
+    """A verification request, as a query string or a JSON body: the one definition of its
+    fields and their limits, for the routes and for the hot path (``app.FastVerify``)."""
+
     code: str = Field(max_length=CODE_LIMIT, description="The stamp URL or its 193 digits")
     stars_seen: int | None = Field(
         default=None, ge=1, le=5, description="Stars printed on the pack (inspectors)"
@@ -57,15 +60,9 @@ def verify_get(
     service: ServiceDep,
     now: Now,
     actor: OptionalActor,
-    code: Annotated[str, Query(max_length=CODE_LIMIT)],
-    stars_seen: Annotated[int | None, Query(ge=1, le=5)] = None,
-    device_id: Annotated[Line | None, Query(max_length=64)] = None,
-    location: Annotated[Line | None, Query(max_length=64)] = None,
+    request: Annotated[VerifyRequest, Query()],
 ) -> Response:
     """Return the verdict on a stamp; every call is recorded as a scan."""
-    request = VerifyRequest(
-        code=code, stars_seen=stars_seen, device_id=device_id, location=location
-    )
     return _verify(service, now, actor, request)
 
 

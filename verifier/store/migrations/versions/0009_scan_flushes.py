@@ -1,5 +1,5 @@
 """scan_flushes: each flush's changed aggregates in one row, replacing the index on
-serial_scans.version (every scan moved an entry of that index: about 40 % of the flush)
+serial_scans.version (every scan moved an entry of that index: a large share of the flush)
 
 Revision ID: 0009
 Revises: 0008

@@ -136,7 +136,9 @@ def test_an_interrupted_batch_leaves_no_file_that_looks_complete(
     def interrupt(done: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("verifier.cli._Progress.__call__", lambda self, done: interrupt(done))
+    monkeypatch.setattr(
+        "verifier.cli.stamp_batches._Progress.__call__", lambda self, done: interrupt(done)
+    )
     monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
     certificate = str(parse_stamp(demo.sample("genuine")).payload.certificate_id)
     out = tmp_path / "out"

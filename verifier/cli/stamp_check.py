@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from verifier.cli.common import (
     read_file,
 )
 from verifier.i18n.catalogs import CATALOGS, SOURCE
-from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, every_language, text
+from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
 from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.web.qrimage import decode_image
@@ -128,48 +127,6 @@ def _stamp_text(argument: str) -> str:
     return argument
 
 
-def verdict_json(verdict: Verdict) -> dict[str, Any]:
-    """Return the verdict as the JSON object of the public contract (offline subset)."""
-    stamp = verdict.stamp
-    certificate = verdict.certificate
-    key = verdict.key
-    return {
-        "verdict": verdict.verdict.value,
-        "reasons": list(verdict.reasons),
-        "notes": list(verdict.notes),
-        "stamp": None
-        if stamp is None
-        else {
-            "key_index": stamp.payload.key_index,
-            "certificate_id": stamp.payload.certificate_id,
-            "stars": stamp.payload.stars,
-            "valid_until": stamp.payload.valid_until.isoformat(),
-            "serial": stamp.payload.serial,
-            "issuer": None if key is None else key.issuer,
-            "issuer_name": None if key is None else key.issuer_name,
-        },
-        "certificate": None
-        if certificate is None
-        else {
-            "issuer": certificate.ref.issuer,
-            "certificate_id": certificate.ref.certificate_id,
-            "status": certificate.status.value,
-            "stars": certificate.stars,
-            "valid_until": certificate.valid_until.isoformat(),
-            "reason": certificate.reason,
-            "decision": certificate.decision,
-        },
-        "lists": {
-            "trust_list_version": verdict.trust_list_version,
-            "status_list_version": verdict.status_list_version,
-            "status_list_age_hours": None
-            if verdict.status_list_age is None
-            else round(verdict.status_list_age.total_seconds() / 3600, 1),
-        },
-        "message": every_language(VERDICTS[verdict.verdict]),
-    }
-
-
 def _print_verdict(verdict: Verdict, language: Language) -> None:
     print(f"{verdict.verdict.value.upper()}: {text(VERDICTS, verdict.verdict, language)}")
     for reason in verdict.reasons:
@@ -200,7 +157,7 @@ def _verify(args: argparse.Namespace, now: datetime) -> int:
     trust_list, status_list = _lists(args, now)
     verdict = verify(stamp_text, trust_list, status_list, now, stars_seen=args.stars_seen)
     if args.json:
-        print(json.dumps(verdict_json(verdict), ensure_ascii=False, indent=2))
+        print(verdict_body(verdict, None, indent=True).decode())
     else:
         _print_verdict(verdict, args.lang)
     return EXIT_GENUINE if verdict.genuine else EXIT_NOT_GENUINE

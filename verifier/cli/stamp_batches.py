@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from signing import KeyLoadError
-from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, PAPERS, Layout
+from stamps.sheet import (
+    DEFAULT_GAP_MM,
+    DEFAULT_MARGIN_MM,
+    DEFAULT_PAPER,
+    DEFAULT_STAMP_MM,
+    MAX_STAMP_MM,
+    MIN_STAMP_MM,
+    PAPERS,
+    Layout,
+)
 from verifier import registry
 from verifier.cli.common import CommandError, Commands, load_settings, operator
 from verifier.registry import MAX_BATCH
@@ -36,13 +45,14 @@ def add_parsers(commands: Any) -> None:
     batch.add_argument("--csv", type=Path, help="also write the CSV manifest")
     batch.add_argument("--zip", type=Path, help="also write a ZIP of one PNG per stamp")
     batch.add_argument("--layout", choices=("sheet", "roll"), default="sheet")
-    batch.add_argument("--paper", choices=sorted(PAPERS), default="A4")
+    batch.add_argument("--paper", choices=sorted(PAPERS), default=DEFAULT_PAPER)
     batch.add_argument(
-        "--stamp-size", type=float, default=20.0,
+        "--stamp-size", type=float, default=DEFAULT_STAMP_MM,
         help=f"QR width with its quiet zone, mm ({MIN_STAMP_MM:g}-{MAX_STAMP_MM:g})",
     )  # fmt: skip
-    batch.add_argument("--margin", type=float, help="page margin, mm (10 sheet, 1.5 roll)")
-    batch.add_argument("--gap", type=float, default=3.0, help="gap between stamps, mm")
+    margins = ", ".join(f"{mm:g} {kind}" for kind, mm in DEFAULT_MARGIN_MM.items())
+    batch.add_argument("--margin", type=float, help=f"page margin, mm ({margins})")
+    batch.add_argument("--gap", type=float, default=DEFAULT_GAP_MM, help="gap between stamps, mm")
     batch.add_argument("--cut-marks", action="store_true", help="trim marks in the margins")
     batch.add_argument("--level", choices=("M", "Q"), default="M", help="QR error correction")
     batch.add_argument("--workers", type=int, default=2, help="signing processes")
@@ -50,11 +60,9 @@ def add_parsers(commands: Any) -> None:
 
 def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
     try:
-        if args.layout == "roll":
-            layout = Layout.roll(args.stamp_size, _or(args.margin, 1.5))
-        else:
-            margin = _or(args.margin, 10.0)
-            layout = Layout.sheet(args.paper, args.stamp_size, margin, args.gap, args.cut_marks)
+        layout = Layout.of_kind(
+            args.layout, args.paper, args.stamp_size, args.margin, args.gap, args.cut_marks
+        )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     outputs: dict[printing.Kind, Path] = {"pdf": args.out}
@@ -101,10 +109,6 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
     for kind, path in outputs.items():
         print(f"{kind}: {path} ({path.stat().st_size:,} bytes)")
     return 0
-
-
-def _or(value: float | None, default: float) -> float:
-    return default if value is None else value
 
 
 class _Progress:

@@ -1,6 +1,7 @@
 """The ``ocop`` command: ``main(argv) -> int``, so tests run it in-process.
 
-One module per family of commands, each adding its sub-commands to the parser:
+One module per family of commands, each adding its sub-commands to the parser with the
+handler each runs (``args.run(args, now)``):
 :mod:`~verifier.cli.key_commands` (``keys``), :mod:`~verifier.cli.stamp_batches`
 (``stamps batch``), :mod:`~verifier.cli.records` (``audit verify``, ``backup``, ``restore``,
 ``scans prune``), :mod:`~verifier.cli.deployment` (``demo``, ``serve``) and
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 
 from signing import OcopError
 from verifier.cli import deployment, key_commands, records, stamp_batches, stamp_check
-from verifier.cli.common import EXIT_USAGE, CommandError, Commands
+from verifier.cli.common import EXIT_USAGE, CommandError
 
 
 def _now() -> datetime:
@@ -32,20 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     key_commands.add_parsers(commands)
     stamp_batches.add_parsers(commands)
-    records.add_scans_parser(commands)
-    records.add_record_parsers(commands)
+    records.add_parsers(commands)
     deployment.add_parsers(commands)
     stamp_check.add_parsers(commands)
     return parser
-
-
-_COMMANDS: Commands = {
-    **deployment.COMMANDS,
-    **key_commands.COMMANDS,
-    **stamp_batches.COMMANDS,
-    **records.COMMANDS,
-    **stamp_check.COMMANDS,
-}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,10 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    action = getattr(args, f"{args.command}_command", None)  # e.g. keys_command
-    handler = _COMMANDS[(args.command, action)]
     try:
-        return handler(args, _now())
+        return int(args.run(args, _now()))
     except (CommandError, OcopError) as exc:
         print(f"ocop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

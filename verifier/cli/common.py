@@ -1,11 +1,10 @@
-"""What every ``ocop`` command shares: the clock, the exit statuses, the one error it reports,
-the deployment's settings and the registry write session."""
+"""What every ``ocop`` command shares: the exit statuses, the one error it reports, the data
+directory's files, the deployment's settings and service, and the registry write session."""
 
 from __future__ import annotations
 
-import argparse
 import getpass
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +22,11 @@ EXIT_GENUINE = 0
 EXIT_NOT_GENUINE = 1
 EXIT_USAGE = 2
 
-# A family's handlers by (command, action): each takes the arguments and the time the command
-# started, and returns the exit status.
-Commands = dict[tuple[str, str | None], Callable[[argparse.Namespace, datetime], int]]
+# The signed lists and the root public key in a data directory, as `ocop demo` writes them and
+# `ocop verify --offline` reads them.
+TRUST_LIST_FILE = "trust-list.json"
+STATUS_LIST_FILE = "status-list.json"
+ROOT_KEY_FILE = "root-public-key.txt"
 
 
 class CommandError(Exception):
@@ -33,19 +34,26 @@ class CommandError(Exception):
 
 
 def load_settings(data_dir: Path) -> Settings:
+    """Return the settings of the deployment in ``data_dir``. Raises :class:`CommandError`."""
     try:
         return Settings.load(data_dir)
     except SettingsError as exc:
         raise CommandError(str(exc)) from None
 
 
+def start_service(settings: Settings, now: datetime) -> Service:
+    """Return the deployment's service, started at ``now`` (close it after use). Raises
+    :class:`CommandError` when its keys cannot be loaded."""
+    try:
+        return Service.start(settings, now)
+    except (OSError, KeyLoadError) as exc:
+        raise CommandError(f"cannot load the keys of {settings.data_dir}: {exc}") from None
+
+
 @contextmanager
 def registry_write(settings: Settings, now: datetime) -> Iterator[Session]:
     """A registry write transaction that republishes the trust list, as the service does."""
-    try:
-        service = Service.start(settings, now)
-    except (OSError, KeyLoadError) as exc:
-        raise CommandError(f"cannot load the keys of {settings.data_dir}: {exc}") from None
+    service = start_service(settings, now)
     try:
         with service.write(now, keys_changed=True) as session:
             yield session
@@ -61,6 +69,7 @@ def operator() -> registry.Actor:
 
 
 def read_file(path: Path, what: str) -> bytes:
+    """Return the content of the file ``path`` (a ``what``). Raises :class:`CommandError`."""
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -9,19 +9,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from verifier.cli.common import CommandError, Commands, load_settings
+from verifier.cli.common import CommandError, load_settings
 from verifier.cli.demo import DemoExists, create_demo
 from verifier.settings import DEMO_PASSPHRASE
 from verifier.signer import keyfiles
 
 
 def add_parsers(commands: Any) -> None:
+    """Add ``demo`` and ``serve`` to ``commands``, each with its handler."""
     demo = commands.add_parser(
         "demo",
         help="make a complete demo deployment (SQLite, keys, sample stamps of every verdict)",
     )
+    demo.set_defaults(run=_demo)
     demo.add_argument("--data-dir", type=Path, required=True)
     serve = commands.add_parser("serve", help="run the verification service")
+    serve.set_defaults(run=_serve)
     serve.add_argument("--data-dir", type=Path, required=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -69,6 +72,3 @@ def _log_config(server: dict[str, Any]) -> dict[str, Any]:
         "verifier": {"handlers": ["default"], "level": "INFO", "propagate": False},
     }
     return {**server, "loggers": loggers}
-
-
-COMMANDS: Commands = {("demo", None): _demo, ("serve", None): _serve}

@@ -11,11 +11,13 @@ from signing import PrivateKey, key_id
 from signing.dates import add_months, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
-from verifier.cli.common import CommandError, Commands, load_settings, operator, registry_write
+from verifier.cli.common import CommandError, load_settings, operator, registry_write
 from verifier.signer import keyfiles
 
 
 def add_parsers(commands: Any) -> None:
+    """Add ``keys generate``, ``show``, ``add`` and ``retire`` to ``commands``, each with its
+    handler."""
     keys = commands.add_parser("keys", help="make and inspect signing keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     generate = key_commands.add_parser(
@@ -23,8 +25,10 @@ def add_parsers(commands: Any) -> None:
         help="make a new Ed25519 key, stored as encrypted PKCS#8 PEM (mode 0600)",
         description="The passphrase comes from OCOP_KEY_PASSPHRASE, or is asked on the terminal.",
     )
+    generate.set_defaults(run=_keys_generate)
     generate.add_argument("--out", type=Path, required=True, help="the new key file")
     show = key_commands.add_parser("show", help="print the public key of a key file")
+    show.set_defaults(run=_keys_show)
     show.add_argument("file", type=Path)
     add = key_commands.add_parser(
         "add",
@@ -32,6 +36,7 @@ def add_parsers(commands: Any) -> None:
         description="The key file must lie under DIR/keys/. Republishes the trust list; "
         "restart `ocop serve` so that it loads the new key.",
     )
+    add.set_defaults(run=_keys_add)
     add.add_argument("--data-dir", type=Path, required=True)
     add.add_argument("--authority", required=True, help="authority code, e.g. VN-01 or VN-TW")
     add.add_argument("--key", type=Path, required=True, help="the key file, under DIR/keys/")
@@ -41,6 +46,7 @@ def add_parsers(commands: Any) -> None:
         "retire",
         help="retire a key: it signs no more and its last serial is published",
     )
+    retire.set_defaults(run=_keys_retire)
     retire.add_argument("--data-dir", type=Path, required=True)
     retire.add_argument("index", type=int, help="the key index")
 
@@ -108,11 +114,3 @@ def _print_public(path: Path, key: PrivateKey) -> None:
     print(f"file:       {path}")
     print(f"public key: {b64url_encode(key.public_key)}")
     print(f"key id:     {key_id(key.public_key)}")
-
-
-COMMANDS: Commands = {
-    ("keys", "generate"): _keys_generate,
-    ("keys", "show"): _keys_show,
-    ("keys", "add"): _keys_add,
-    ("keys", "retire"): _keys_retire,
-}

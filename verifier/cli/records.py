@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from verifier.cli.common import CommandError, Commands, load_settings
+from verifier.cli.common import CommandError, load_settings
 from verifier.scans.recorder import prune_scans
 from verifier.store.audit_chain import ChainReport, first_line, verify_chain
 from verifier.store.backup import BackupError, compare_logs, restore, verify_backup, write_backup
@@ -21,24 +21,24 @@ from verifier.store.database import make_engine, migrate, session_factory
 _T = TypeVar("_T")
 
 
-def add_scans_parser(commands: Any) -> None:
+def add_parsers(commands: Any) -> None:
+    """Add ``scans prune``, ``audit verify``, ``backup`` and ``restore`` to ``commands``, each
+    with its handler."""
     scans = commands.add_parser("scans", help="the raw scan events")
     scan_commands = scans.add_subparsers(dest="scans_command", required=True, metavar="ACTION")
     prune = scan_commands.add_parser(
         "prune",
         help="delete raw scan events older than N days (per-serial aggregates stay)",
     )
+    prune.set_defaults(run=_scans_prune)
     prune.add_argument("--data-dir", type=Path, required=True)
     prune.add_argument("--older-than", type=int, required=True, metavar="DAYS")
-
-
-def add_record_parsers(commands: Any) -> None:
-    """The audit log, backup and restore commands."""
     audit_log = commands.add_parser("audit", help="the hash-chained audit log")
     audit_commands = audit_log.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     check_chain = audit_commands.add_parser(
         "verify", help="check the chain: exit 0 when intact, 1 with the first broken link"
     )
+    check_chain.set_defaults(run=_audit_verify)
     check_chain.add_argument("--data-dir", type=Path, help="check the live log of this deployment")
     check_chain.add_argument(
         "--backup", type=Path, metavar="FILE",
@@ -48,6 +48,7 @@ def add_record_parsers(commands: Any) -> None:
     backup = commands.add_parser(
         "backup", help="write the registry and its audit log to one zip file (restorable)"
     )
+    backup.set_defaults(run=_backup)
     backup.add_argument("--data-dir", type=Path, required=True)
     backup.add_argument("--out", type=Path, help="default: DATA_DIR/backups/ocop-backup-TIME.zip")
     backup.add_argument(
@@ -56,6 +57,7 @@ def add_record_parsers(commands: Any) -> None:
     restore = commands.add_parser(
         "restore", help="load a backup into the deployment's empty database (SQLite or PostgreSQL)"
     )
+    restore.set_defaults(run=_restore)
     restore.add_argument("--data-dir", type=Path, required=True)
     restore.add_argument("backup", type=Path, metavar="FILE")
 
@@ -163,11 +165,3 @@ def _restore(args: argparse.Namespace, now: datetime) -> int:
     print(f"restored {sum(loaded.values()):,} rows into {len(loaded)} tables")
     print(f"audit log {'intact' if report.intact else 'BROKEN'}: {report.entries} entries")
     return 0 if report.intact else 1
-
-
-COMMANDS: Commands = {
-    ("audit", "verify"): _audit_verify,
-    ("backup", None): _backup,
-    ("restore", None): _restore,
-    ("scans", "prune"): _scans_prune,
-}

@@ -9,7 +9,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from signing import KeyLoadError
 from stamps.sheet import (
     DEFAULT_GAP_MM,
     DEFAULT_MARGIN_MM,
@@ -21,15 +20,15 @@ from stamps.sheet import (
     Layout,
 )
 from verifier import registry
-from verifier.cli.common import CommandError, Commands, load_settings, operator
+from verifier.cli.common import CommandError, load_settings, operator, start_service
 from verifier.registry import MAX_BATCH
-from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.signer import batch_files as printing
 from verifier.store.models import Certificate, Role, SigningKey
 
 
 def add_parsers(commands: Any) -> None:
+    """Add ``stamps batch`` to ``commands``, with its handler."""
     stamps = commands.add_parser("stamps", help="make print-ready stamps")
     stamp_commands = stamps.add_subparsers(dest="stamps_command", required=True, metavar="ACTION")
     batch = stamp_commands.add_parser(
@@ -38,6 +37,7 @@ def add_parsers(commands: Any) -> None:
         description="Allocates the serials in the registry first, then signs and lays out the "
         "stamps; files appear only when complete.",
     )
+    batch.set_defaults(run=_stamps_batch)
     batch.add_argument("--data-dir", type=Path, required=True)
     batch.add_argument("--certificate", type=int, required=True, help="certificate id")
     batch.add_argument("--count", type=int, required=True, help=f"1 to {MAX_BATCH:,}")
@@ -73,11 +73,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
     for path in outputs.values():
         if not path.parent.is_dir():
             raise CommandError(f"the folder of {path} does not exist")
-    settings = load_settings(args.data_dir)
-    try:
-        service = Service.start(settings, now)
-    except (OSError, KeyLoadError) as exc:
-        raise CommandError(f"cannot load the keys of {settings.data_dir}: {exc}") from None
+    service = start_service(load_settings(args.data_dir), now)
     try:
         with service.write(now) as session:
             certificate = registry.get(session, Certificate, args.certificate)
@@ -129,6 +125,3 @@ class _Progress:
 
     def done(self) -> None:
         sys.stderr.write(f" in {time.monotonic() - self.started:.1f} s\n")
-
-
-COMMANDS: Commands = {("stamps", "batch"): _stamps_batch}

@@ -10,7 +10,6 @@ from typing import Any
 
 from signing import (
     DocumentError,
-    KeyLoadError,
     StatusList,
     TrustList,
     Verdict,
@@ -21,29 +20,29 @@ from stamps.sheet import human_serial
 from verifier.cli.common import (
     EXIT_GENUINE,
     EXIT_NOT_GENUINE,
+    ROOT_KEY_FILE,
+    STATUS_LIST_FILE,
+    TRUST_LIST_FILE,
     CommandError,
-    Commands,
     load_settings,
     read_file,
+    start_service,
 )
 from verifier.i18n.catalogs import CATALOGS, SOURCE
 from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
-from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.web.qrimage import decode_image
 from verifier.web.views import verdict_body
 
-TRUST_LIST_FILE = "trust-list.json"
-STATUS_LIST_FILE = "status-list.json"
-ROOT_KEY_FILE = "root-public-key.txt"
-
 
 def add_parsers(commands: Any) -> None:
+    """Add ``verify`` to ``commands``, with its handler."""
     check = commands.add_parser(
         "verify",
         help="check a stamp: exit 0 only when genuine",
         description="Check a stamp given as its URL, its 193 digits, or a photo of its QR code.",
     )
+    check.set_defaults(run=_verify)
     check.add_argument("stamp", metavar="CODE_OR_URL_OR_IMAGE", help="'-' reads standard input")
     check.add_argument(
         "--data-dir",
@@ -168,10 +167,7 @@ def _verify_online(args: argparse.Namespace, stamp_text: str, now: datetime) -> 
     recorded with the role ``operator``)."""
     if args.data_dir is None:
         raise CommandError("give --data-dir to check against the registry, or pass --offline")
-    try:
-        service = Service.start(load_settings(args.data_dir), now)
-    except (OSError, KeyLoadError) as exc:
-        raise CommandError(f"cannot load the keys of {args.data_dir}: {exc}") from None
+    service = start_service(load_settings(args.data_dir), now)
     try:
         result = service.verify(stamp_text, now, stars_seen=args.stars_seen, role="operator")
     finally:
@@ -189,6 +185,3 @@ def _verify_online(args: argparse.Namespace, stamp_text: str, now: datetime) -> 
         scans = text(LABELS, "scans", args.lang).format(count=result.scans.count)
         print(f"  {scans}")
     return EXIT_GENUINE if result.verdict.genuine else EXIT_NOT_GENUINE
-
-
-COMMANDS: Commands = {("verify", None): _verify}

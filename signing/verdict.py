@@ -72,9 +72,12 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
 _SEVERITY = {reason: verdict.severity for reason, verdict in REASON_VERDICTS.items()}
 
 
-def _by_severity(reasons: Iterable[str]) -> tuple[str, ...]:
-    """Return the distinct ``reasons``, most severe first."""
-    return tuple(sorted(dict.fromkeys(reasons), key=_SEVERITY.__getitem__))
+def _decide(reasons: Iterable[str]) -> tuple[VerdictCode, tuple[str, ...]]:
+    """Return the verdict of the most severe of ``reasons`` (genuine when there is none) and
+    the distinct reasons, most severe first: the one rule every verdict is made by. Raises
+    ``KeyError`` for a reason not in :data:`REASON_VERDICTS`."""
+    ordered = tuple(sorted(dict.fromkeys(reasons), key=_SEVERITY.__getitem__))
+    return (REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE), ordered
 
 
 class Verdict(NamedTuple):
@@ -104,26 +107,15 @@ class Verdict(NamedTuple):
     def from_reasons(cls, reasons: list[str], **fields: object) -> Verdict:
         """Return the verdict of the most severe reason (genuine when there is none), with the
         reasons ordered by severity."""
-        ordered = _by_severity(reasons)
-        verdict = REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE
+        verdict, ordered = _decide(reasons)
         return cls(verdict, ordered, **fields)  # type: ignore[arg-type]
 
     def completed_online(self, reasons: list[str]) -> Verdict:
         """Return this verdict as a registry completes it: ``reasons`` added (re-ordered by
         severity) and the ``offline`` note dropped."""
-        ordered = _by_severity((*self.reasons, *reasons)) if reasons else self.reasons
-        return Verdict(
-            REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE,
-            ordered,
-            self.stamp,
-            self.key,
-            self.certificate,
-            tuple(n for n in self.notes if n != "offline"),
-            self.trust_list_version,
-            self.trust_list_age,
-            self.status_list_version,
-            self.status_list_age,
-        )
+        verdict, ordered = _decide((*self.reasons, *reasons))
+        notes = tuple(n for n in self.notes if n != "offline")
+        return self._replace(verdict=verdict, reasons=ordered, notes=notes)
 
     @property
     def genuine(self) -> bool:
@@ -214,7 +206,6 @@ def _verdict(
     key: TrustedKey | None = None,
     certificate: CertificateStatus | None = None,
 ) -> Verdict:
-    """Return the verdict of the most severe of ``reasons``, with what the check found."""
-    ordered = _by_severity(reasons) if reasons else ()
-    verdict = REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE
+    """Return the verdict ``reasons`` lead to, with what the check found."""
+    verdict, ordered = _decide(reasons)
     return Verdict(verdict, ordered, stamp, key, certificate, tuple(notes), *lists)

@@ -17,8 +17,8 @@ from datetime import date, datetime
 
 import numpy as np
 
-from signing import Payload, PrivateKey, StampIssuer, TrustedKey
-from stamps.fastqr import STAMP_DIGITS, BatchQrEncoder
+from signing import STAMP_DIGITS, Payload, PrivateKey, StampIssuer, TrustedKey
+from stamps.fastqr import BatchQrEncoder
 from stamps.qr import ErrorCorrection, png_bytes
 from stamps.sheet import PNG_MODULE_PX, StampChunk
 

@@ -29,11 +29,11 @@ import qrcode
 import qrcode.base
 import qrcode.util
 
+from signing import STAMP_DIGITS
 from stamps.qr import ERROR_CORRECTION_LEVELS, ErrorCorrection
 
-__all__ = ["STAMP_DIGITS", "BatchQrEncoder", "QrBatch"]
+__all__ = ["BatchQrEncoder", "QrBatch"]
 
-STAMP_DIGITS = 193
 Matrix = npt.NDArray[np.bool_]
 
 

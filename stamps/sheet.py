@@ -14,7 +14,7 @@ import io
 import math
 import zipfile
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,10 @@ from stamps.qr import QUIET_ZONE, png_bytes
 from stamps.spreadsheet import text_cell
 
 __all__ = [
+    "DEFAULT_GAP_MM",
+    "DEFAULT_MARGIN_MM",
+    "DEFAULT_PAPER",
+    "DEFAULT_STAMP_MM",
     "MAX_STAMP_MM",
     "MIN_STAMP_MM",
     "PAPERS",
@@ -43,6 +47,12 @@ PAPERS: dict[str, tuple[float, float]] = {
 }
 MIN_STAMP_MM = 16.0  # QR with quiet zone: 0.33 mm a module at version 6, 2 px at 150 dpi
 MAX_STAMP_MM = 60.0
+# The print defaults, in millimetres, that the command and the API share: the stamp's width
+# with its quiet zone, the gap between stamps on a sheet, and each layout's page margin.
+DEFAULT_PAPER: Final = "A4"
+DEFAULT_STAMP_MM = 20.0
+DEFAULT_GAP_MM = 3.0
+DEFAULT_MARGIN_MM: dict[str, float] = {"sheet": 10.0, "roll": 1.5}
 PNG_MODULE_PX = 8
 _LABEL_RATIO = 0.32  # the label strip under the QR, as a share of the stamp width
 _DESIGN_MM = 20.0  # the label is drawn for a 20 mm stamp and scaled
@@ -85,9 +95,9 @@ class Layout:
     kind: Literal["sheet", "roll"]
     page_width: float
     page_height: float
-    stamp_mm: float = 20.0
-    margin: float = 10.0
-    gap: float = 3.0
+    stamp_mm: float = DEFAULT_STAMP_MM
+    margin: float = DEFAULT_MARGIN_MM["sheet"]
+    gap: float = DEFAULT_GAP_MM
     cut_marks: bool = False
     columns: int = field(init=False)
     rows: int = field(init=False)
@@ -108,12 +118,29 @@ class Layout:
         object.__setattr__(self, "rows", rows)
 
     @classmethod
+    def of_kind(
+        cls,
+        kind: Literal["sheet", "roll"],
+        paper: str = DEFAULT_PAPER,
+        stamp_mm: float = DEFAULT_STAMP_MM,
+        margin: float | None = None,
+        gap: float = DEFAULT_GAP_MM,
+        cut_marks: bool = False,
+    ) -> Layout:
+        """Return a :meth:`sheet` or a :meth:`roll` layout (a roll has no paper, gap or cut
+        marks); ``margin`` ``None`` is the kind's default. Raises ``ValueError``."""
+        margin = DEFAULT_MARGIN_MM[kind] if margin is None else margin
+        if kind == "roll":
+            return cls.roll(stamp_mm, margin)
+        return cls.sheet(paper, stamp_mm, margin, gap, cut_marks)
+
+    @classmethod
     def sheet(
         cls,
-        paper: str = "A4",
-        stamp_mm: float = 20.0,
-        margin: float = 10.0,
-        gap: float = 3.0,
+        paper: str = DEFAULT_PAPER,
+        stamp_mm: float = DEFAULT_STAMP_MM,
+        margin: float = DEFAULT_MARGIN_MM["sheet"],
+        gap: float = DEFAULT_GAP_MM,
         cut_marks: bool = False,
     ) -> Layout:
         """Label sheets: a grid on ``paper`` (A4, A5 or Letter). Raises ``ValueError``."""
@@ -123,7 +150,9 @@ class Layout:
         return cls("sheet", width, height, stamp_mm, margin, gap, cut_marks)
 
     @classmethod
-    def roll(cls, stamp_mm: float = 20.0, margin: float = 1.5) -> Layout:
+    def roll(
+        cls, stamp_mm: float = DEFAULT_STAMP_MM, margin: float = DEFAULT_MARGIN_MM["roll"]
+    ) -> Layout:
         """Label rolls: one stamp per page of the label's size plus ``margin``."""
         label = stamp_mm * (1 + _LABEL_RATIO)
         return cls("roll", stamp_mm + 2 * margin, label + 2 * margin, stamp_mm, margin, 0.0)

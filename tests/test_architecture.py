@@ -151,3 +151,25 @@ def test_no_two_modules_share_a_name() -> None:
                 continue
             other = seen.setdefault(path.name, path)
             assert other == path, f"{path.relative_to(ROOT)} and {other.relative_to(ROOT)}"
+
+
+# One writer per concept: each of these is written in one place, and a second copy (which
+# drifted before, issue 16) fails here.
+_ONE_WRITER = {
+    "STAMP_DIGITS = ": "signing/stamp.py",  # the stamp number's length
+    "REASON_VERDICTS[": "signing/verdict.py",  # reasons -> verdict (signing.verdict._decide)
+    "def verdict_json(": "verifier/web/views.py",  # the verdict JSON, API and `ocop verify`
+    '.post("/sign-in")': "verifier/web/signin.py",  # the desk's and the producer page's
+    "Phiên đăng nhập đã kết thúc": "verifier/i18n/messages.py",  # their "session ended"
+}
+
+
+@pytest.mark.parametrize(("text", "home"), _ONE_WRITER.items())
+def test_one_writer_per_concept(text: str, home: str) -> None:
+    places = [
+        f"{path.relative_to(ROOT)} ({path.read_text('utf-8').count(text)})"
+        for package in ("signing", "stamps", "verifier")
+        for path in sorted((ROOT / package).rglob("*"))
+        if path.suffix in {".py", ".html"} and text in path.read_text("utf-8")
+    ]
+    assert places == [f"{home} (1)"]

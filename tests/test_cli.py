@@ -204,6 +204,50 @@ def test_verify_without_offline_asks_the_registry_and_records_the_scan(
     assert "đã được kiểm tra" in out
 
 
+@pytest.mark.parametrize("sample", ["genuine", "revoked", "counterfeit"])
+def test_one_verdict_json_for_the_api_and_the_command_online_and_offline(
+    demo: Demo,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    sample: str,
+) -> None:
+    """``ocop verify --json`` writes the API's answer, online and offline (regression: the
+    offline answer had a shape of its own)."""
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    code = demo.sample(sample)
+    api = demo.client.get("/api/v1/verify", params={"code": code}).json()
+    demo.service.recorder.flush()
+    main(["verify", "--data-dir", str(demo.data_dir), "--json", code])
+    online = json.loads(capsys.readouterr().out)
+    if sample != "counterfeit":  # the command's check is recorded too
+        api["scans"]["count"] += 1
+    assert online == api
+
+    trust, status = tmp_path / "trust-list.json", tmp_path / "status-list.json"
+    trust.write_bytes(demo.client.get("/.well-known/ocop/trust-list").content)
+    status.write_bytes(demo.client.get("/.well-known/ocop/status-list").content)
+    root = demo.service.root.public_key.hex()
+    main(["verify", "--offline", "--trust-list", str(trust), "--status-list", str(status),
+          "--root-key", root, "--json", code])  # fmt: skip
+    offline = json.loads(capsys.readouterr().out)
+    assert list(offline) == list(api)
+    assert (offline["scans"], offline["official_domain"]) == (None, None)
+    assert offline["notes"] == ["offline", *api["notes"]]
+    for same in ("verdict", "reasons", "reason_messages", "stamp", "message"):
+        assert offline[same] == api[same]
+    if api["certificate"] is None:
+        assert offline["certificate"] is None
+    else:  # the status list's entry: what only the registry knows is null
+        assert list(offline["certificate"]) == list(api["certificate"])
+        known = {k: v for k, v in offline["certificate"].items() if v is not None}
+        assert known.pop("revocation", None) == (
+            api["certificate"]["revocation"] and {**api["certificate"]["revocation"], "date": None}
+        )
+        assert known == {k: api["certificate"][k] for k in known}
+        assert set(known) >= {"certificate_id", "issuer", "status", "stars", "valid_until"}
+
+
 def test_the_entry_point_loads_the_command_only_when_it_runs() -> None:
     """Worker processes of ``ocop stamps batch`` import ``ocop``'s entry point as they start;
     loading the whole service there cost each worker a second (regression)."""

@@ -8,7 +8,8 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from stamps.fastqr import STAMP_DIGITS, BatchQrEncoder
+from signing import STAMP_DIGITS
+from stamps.fastqr import BatchQrEncoder
 from stamps.qr import encode_qr
 
 CASES = {"M": 3000, "Q": 2000}  # 5,000 random stamps (issue 4); every mask asserted

@@ -5,6 +5,7 @@ order."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import zipfile
 from pathlib import Path
@@ -17,10 +18,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from signing import parse_stamp
-from stamps.sheet import MIN_STAMP_MM, Layout
+from stamps.sheet import DEFAULT_MARGIN_MM, MIN_STAMP_MM, Layout
 from tests.conftest import NOW, Demo
-from verifier.cli import main
+from verifier.cli import main, stamp_batches
 from verifier.store.models import Batch
+from verifier.web.routes.batch_api import PrintOptions
 
 MM_PER_INCH = 25.4
 
@@ -136,7 +138,9 @@ def test_an_interrupted_batch_leaves_no_file_that_looks_complete(
     def interrupt(done: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("verifier.cli._Progress.__call__", lambda self, done: interrupt(done))
+    monkeypatch.setattr(
+        "verifier.cli.stamp_batches._Progress.__call__", lambda self, done: interrupt(done)
+    )
     monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
     certificate = str(parse_stamp(demo.sample("genuine")).payload.certificate_id)
     out = tmp_path / "out"
@@ -184,3 +188,17 @@ def test_batch_limits_are_clear_errors_that_change_nothing(
     assert list(out.iterdir()) == []
     with demo.service.sessions() as session:
         assert session.scalars(select(Batch.id)).all() == before
+
+
+@pytest.mark.parametrize("kind", ["sheet", "roll"])
+def test_the_command_and_the_api_print_with_the_same_defaults(kind: str) -> None:
+    """One set of print defaults (they were written in the command and in the API apart)."""
+    parser = argparse.ArgumentParser()
+    stamp_batches.add_parsers(parser.add_subparsers())
+    args = parser.parse_args(["stamps", "batch", "--data-dir", ".", "--certificate", "1",
+                              "--count", "1", "--out", "s.pdf", "--layout", kind])  # fmt: skip
+    command = Layout.of_kind(
+        args.layout, args.paper, args.stamp_size, args.margin, args.gap, args.cut_marks
+    )
+    assert command == PrintOptions.model_validate({"layout": kind}).page_layout()
+    assert command.margin == DEFAULT_MARGIN_MM[kind]

@@ -59,6 +59,24 @@ def test_reasons_are_ordered_by_severity_without_duplicates() -> None:
     assert Verdict.from_reasons([]).verdict is VerdictCode.GENUINE
 
 
+def test_completing_a_verdict_online_follows_the_same_rule(world: World) -> None:
+    """The registry's reasons join the others by the rule every verdict is made by (it was
+    written three times: offline, from reasons, completed online)."""
+    offline = verify(_vector_input("valid_4_stars"), world.trust_list, world.status_list, world.now)
+    clone = offline.completed_online(["scan_pattern"])
+    assert clone.verdict is VerdictCode.SUSPECTED_CLONE
+    assert clone.reasons == ("scan_pattern",)
+    assert "offline" not in clone.notes
+    assert clone[2:5] == offline[2:5]  # the stamp, key and certificate found are kept
+    both = Verdict.from_reasons(["scan_pattern", "certificate_expired"])
+    assert both.completed_online(["certificate_expired"]) == both
+    assert both.completed_online(["bad_signature"]).reasons == (
+        "bad_signature",
+        "certificate_expired",
+        "scan_pattern",
+    )
+
+
 def test_every_reason_maps_to_a_verdict_other_than_genuine() -> None:
     assert VerdictCode.GENUINE not in REASON_VERDICTS.values()
     assert set(REASON_VERDICTS.values()) == set(VerdictCode) - {VerdictCode.GENUINE}

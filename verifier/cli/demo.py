@@ -21,6 +21,7 @@ from signing import KeyStatus, Payload, PrivateKey, sign_payload
 from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
+from verifier.cli.common import ROOT_KEY_FILE, STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
@@ -35,10 +36,6 @@ from verifier.store.models import (
     Role,
     SigningKey,
 )
-
-TRUST_LIST_FILE = "trust-list.json"
-STATUS_LIST_FILE = "status-list.json"
-ROOT_KEY_FILE = "root-public-key.txt"
 
 
 class DemoExists(Exception):

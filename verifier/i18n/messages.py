@@ -28,6 +28,7 @@ __all__ = [
     "ROLE_NAMES",
     "SCANNER",
     "SCAN_PATTERNS",
+    "SESSION_ENDED",
     "TONE",
     "VERDICTS",
     "Language",
@@ -320,13 +321,16 @@ PRODUCT_GROUPS: dict[str, str] = {
     "tourism_service": N_("Dịch vụ du lịch cộng đồng"),
 }
 
+#: The desk and the producer page, to a browser whose session ended (error code ``expired``).
+SESSION_ENDED: Final = N_(
+    "Phiên đăng nhập đã kết thúc (hết hạn, đã đăng xuất hoặc mã truy cập bị thu hồi). "
+    "Vui lòng đăng nhập lại; dữ liệu không thay đổi."
+)
+
 #: Why the producer's page sent the producer back; ``{max_batch}`` is filled in by the page.
 PRODUCER_ERRORS: dict[str, str] = {
     "unauthorized": N_("Mã truy cập không đúng hoặc đã bị thu hồi."),
-    "expired": N_(
-        "Phiên đăng nhập đã kết thúc (hết hạn, đã đăng xuất hoặc mã truy cập bị thu hồi). "
-        "Vui lòng đăng nhập lại; dữ liệu không thay đổi."
-    ),
+    "expired": SESSION_ENDED,
     "forbidden": N_("Bạn không có quyền với chứng nhận hoặc lô tem này."),
     "conflict": N_("Chứng nhận không còn hiệu lực hoặc lô tem đã bị hủy: không thể in tem."),
     "invalid": N_("Số lượng tem mỗi lô từ 1 đến {max_batch}."),

@@ -19,9 +19,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -29,6 +30,8 @@ from sqlalchemy.orm import Session
 from verifier.registry import Actor, actor_for_token, actor_of, hash_token
 from verifier.service import Service
 from verifier.store.models import ApiToken, Role, WebSession
+from verifier.web.deps import Now, ServiceDep
+from verifier.web.inputs import Line
 
 
 class FormRefused(Exception):
@@ -159,11 +162,11 @@ class SignInArea:
         return page
 
     def posted(
-        self, request: Request, service: Service, now: datetime, csrf: str
+        self, request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
     ) -> SignedIn | None:
-        """Return the session behind a form post, ``None`` when it has ended. Raises
-        :class:`FormRefused` when the post comes from another site or without the session's
-        CSRF token ``csrf``."""
+        """Return the session behind a form post of these pages, ``None`` when it has ended
+        (a dependency of their form routes). Raises :class:`FormRefused` when the post comes
+        from another site or without the session's CSRF token ``csrf``."""
         self.check_origin(request, service)
         signed = self.signed_in(request, service, now)
         if signed is not None and not hmac.compare_digest(csrf.encode(), signed.csrf.encode()):
@@ -212,3 +215,35 @@ class SignInArea:
             self.cookie, path=self.home, secure=service.settings.secure_cookies,
             httponly=True, samesite="strict",
         )  # fmt: skip
+
+    def routes(self) -> APIRouter:
+        """Return the routes ``POST sign-in`` (a token from the form: a session, and back to
+        the pages; a token these pages do not take: back with ``error=unauthorized``) and
+        ``POST sign-out`` (a form post of the pages: the session ends), to include in the
+        pages' router."""
+        router = APIRouter()
+
+        @router.post("/sign-in")
+        def sign_in(
+            request: Request,
+            service: ServiceDep,
+            now: Now,
+            token: Annotated[Line, Form(max_length=200)],
+        ) -> Response:
+            answer = RedirectResponse(self.home, status_code=303)
+            if self.sign_in(request, service, now, token.strip(), answer) is None:
+                return RedirectResponse(f"{self.home}?error=unauthorized", status_code=303)
+            return answer
+
+        @router.post("/sign-out")
+        def sign_out(
+            request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
+        ) -> Response:
+            """End the session on the server: the cookie no longer opens the pages, even if
+            copied."""
+            self.posted(request, service, now, csrf)
+            answer = RedirectResponse(self.home, status_code=303)
+            self.sign_out(request, service, answer)
+            return answer
+
+        return router

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from signing import Verdict
 from signing.dates import vietnam_date
 from verifier.i18n.catalogs import CATALOGS
 from verifier.i18n.messages import (
@@ -20,13 +21,19 @@ from verifier.i18n.messages import (
     every_language,
     text,
 )
+from verifier.scans.recorder import ScanSummary
 from verifier.service import OnlineVerdict
 
 
-def reason_text(code: str, result: OnlineVerdict, language: Language) -> str:
-    """Return the wording of a reason; a clone pattern is told with its figures."""
-    scans = result.scans
-    if code == "scan_pattern" and scans.flag in SCAN_PATTERNS and scans.first_at is not None:
+def reason_text(code: str, scans: ScanSummary | None, language: Language) -> str:
+    """Return the wording of a reason; a clone pattern is told with the figures of the serial's
+    ``scans``."""
+    if (
+        code == "scan_pattern"
+        and scans is not None
+        and scans.flag in SCAN_PATTERNS
+        and scans.first_at is not None
+    ):
         return text(SCAN_PATTERNS, scans.flag, language).format(
             count=scans.count,
             devices=scans.devices,
@@ -36,28 +43,40 @@ def reason_text(code: str, result: OnlineVerdict, language: Language) -> str:
     return text(REASONS, code, language)
 
 
-def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
-    """Return the public JSON answer for an online verdict. Its time and date stay
-    ``datetime`` and ``date`` objects (faster than formatting them here for every check):
-    write it with :func:`verdict_body`."""
-    verdict = result.verdict
-    stamp, key, certificate = verdict.stamp, verdict.key, result.certificate
+def verdict_json(result: OnlineVerdict | Verdict, official_host: str | None) -> dict[str, Any]:
+    """Return the public JSON answer on a check: the one shape the API and ``ocop verify
+    --json`` write, online and offline.
+
+    ``result`` is an online verdict (with the registry's certificate and the serial's scans)
+    or an offline one, decided from the signed lists alone: then ``certificate`` is the status
+    list's entry, null where only the registry knows, and ``scans`` is null. ``official_host``
+    is the domain the service answers on (``None`` offline). Times and dates stay ``datetime``
+    and ``date`` objects (faster than formatting them here for every check): write the answer
+    with :func:`verdict_body`."""
+    if isinstance(result, Verdict):
+        verdict, scans, certificate = result, None, _listed_certificate(result)
+    else:
+        verdict, scans = result.verdict, result.scans
+        certificate = None if result.certificate is None else result.certificate.to_json()
+    stamp, key = verdict.stamp, verdict.key
     answer: dict[str, Any] = {
         "verdict": str(verdict.verdict),  # the value, without the enum's slow property
         "reasons": list(verdict.reasons),
         "reason_messages": [
-            {"code": r, **{lang: reason_text(r, result, lang) for lang in CATALOGS.languages}}
+            {"code": r, **{lang: reason_text(r, scans, lang) for lang in CATALOGS.languages}}
             for r in verdict.reasons
         ],
         "notes": list(verdict.notes),
         "stamp": None,
-        "certificate": None,
-        "scans": {
-            "count": result.scans.count,
-            "first_at": result.scans.first_at,
-            "devices": result.scans.devices,
-            "places": result.scans.places,
-            "pattern": result.scans.flag,
+        "certificate": certificate,
+        "scans": None
+        if scans is None
+        else {
+            "count": scans.count,
+            "first_at": scans.first_at,
+            "devices": scans.devices,
+            "places": scans.places,
+            "pattern": scans.flag,
         },
         "message": every_language(VERDICTS[verdict.verdict]),
         "official_domain": official_host,
@@ -73,13 +92,41 @@ def verdict_json(result: OnlineVerdict, official_host: str) -> dict[str, Any]:
             "issuer": key.issuer if key else None,
             "issuer_name": key.issuer_name if key else None,
         }
-    if certificate is not None:
-        answer["certificate"] = certificate.to_json()
     return answer
 
 
-def verdict_body(result: OnlineVerdict, official_host: str, *, indent: bool = False) -> bytes:
-    """Return the public JSON answer as UTF-8 bytes, as every route and the CLI write it
+def _listed_certificate(verdict: Verdict) -> dict[str, Any] | None:
+    """Return the status list's entry an offline verdict found, as the ``certificate`` object
+    of the public answer (:meth:`PublicCertificate.to_json`'s keys), with null for what only
+    the registry knows: the decision, the renewal, the product and the producer."""
+    listed, key = verdict.certificate, verdict.key
+    if listed is None:
+        return None
+    ref = listed.ref
+    return {
+        "certificate_id": ref.certificate_id,
+        "issuer": ref.issuer,
+        # the trust list names the authorities of keys: the stamp's key names its own
+        "issuer_name": key.issuer_name if key is not None and key.issuer == ref.issuer else None,
+        "status": listed.status.value,
+        "stars": listed.stars,
+        "decision_number": None,
+        "decision_date": None,
+        "valid_until": listed.valid_until,
+        "revocation": None
+        if listed.decision is None
+        else {"decision": listed.decision, "date": None, "reason": listed.reason},
+        "renews": None,
+        "product": None,
+        "producer": None,
+    }
+
+
+def verdict_body(
+    result: OnlineVerdict | Verdict, official_host: str | None, *, indent: bool = False
+) -> bytes:
+    """Return the public JSON answer of :func:`verdict_json` as UTF-8 bytes, as every route and
+    the CLI write it
     (orjson: times in ISO 8601 with their offset, dates as YYYY-MM-DD); ``indent`` for a
     person to read."""
     option = orjson.OPT_INDENT_2 if indent else 0
@@ -97,7 +144,7 @@ def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
         "headline": headline,
         "meaning": meaning,
         "action": action,
-        "reasons": [reason_text(r, result, language) for r in verdict.reasons],
+        "reasons": [reason_text(r, result.scans, language) for r in verdict.reasons],
         "notes": [text(NOTES, n, language) for n in verdict.notes if n in NOTES],
         "stamp": verdict.stamp.payload if verdict.stamp else None,
         "key": verdict.key,

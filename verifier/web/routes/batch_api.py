@@ -12,7 +12,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from signing import SigningRefused
-from stamps.sheet import MAX_STAMP_MM, MIN_STAMP_MM, Layout
+from stamps.sheet import (
+    DEFAULT_GAP_MM,
+    DEFAULT_PAPER,
+    DEFAULT_STAMP_MM,
+    MAX_STAMP_MM,
+    MIN_STAMP_MM,
+    Layout,
+)
 from verifier import registry
 from verifier.registry import Actor
 from verifier.service import Service
@@ -144,19 +151,18 @@ class PrintOptions(BaseModel):
     """How the stamps are laid out (query parameters of a download)."""
 
     layout: Literal["sheet", "roll"] = "sheet"
-    paper: Literal["A4", "A5", "Letter"] = "A4"
-    stamp_size: float = Field(20.0, ge=MIN_STAMP_MM, le=MAX_STAMP_MM)
+    paper: Literal["A4", "A5", "Letter"] = DEFAULT_PAPER
+    stamp_size: float = Field(DEFAULT_STAMP_MM, ge=MIN_STAMP_MM, le=MAX_STAMP_MM)
     margin: float | None = Field(None, ge=0, le=50)
-    gap: float = Field(3.0, ge=0, le=50)
+    gap: float = Field(DEFAULT_GAP_MM, ge=0, le=50)
     cut_marks: bool = False
 
     def page_layout(self) -> Layout:
         """Return the layout. Raises :class:`Invalid` when no stamp fits."""
         try:
-            if self.layout == "roll":
-                return Layout.roll(self.stamp_size, 1.5 if self.margin is None else self.margin)
-            margin = 10.0 if self.margin is None else self.margin
-            return Layout.sheet(self.paper, self.stamp_size, margin, self.gap, self.cut_marks)
+            return Layout.of_kind(
+                self.layout, self.paper, self.stamp_size, self.margin, self.gap, self.cut_marks
+            )
         except ValueError as exc:
             raise Invalid(str(exc)) from None
 

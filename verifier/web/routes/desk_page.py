@@ -22,8 +22,10 @@ from verifier.i18n.messages import (
     REFUSALS,
     ROLE_NAMES,
     SCAN_PATTERNS,
+    SESSION_ENDED,
     Language,
     consumer,
+    translate,
     worded,
 )
 from verifier.registry import Actor
@@ -38,17 +40,10 @@ from verifier.web.signin import SignedIn, SignInArea
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 DESK = SignInArea("/desk", "ocop_desk", frozenset({Role.AUTHORITY}))
+router.include_router(DESK.routes())
 
 
-def _posted(
-    request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
-) -> SignedIn | None:
-    """The session behind a desk form post (``None``: it ended); refuses posts from other
-    sites or without the session's CSRF token."""
-    return DESK.posted(request, service, now, csrf)
-
-
-Posted = Annotated[SignedIn | None, Depends(_posted)]
+Posted = Annotated[SignedIn | None, Depends(DESK.posted)]  # a form post's session
 
 
 _BACK = re.compile(r"/desk(/serials/\d{1,5}/\d{1,15})?")
@@ -67,11 +62,15 @@ Error = Annotated[Line, Query(max_length=40)]  # a refusal's code, shown by its 
 
 
 def _refusals(service: Service, language: Language) -> dict[str, str]:
-    """The wording of each refusal the desk may be sent back with (its ``error``)."""
+    """The wording of each refusal the desk may be sent back with (its ``error``), and of the
+    end of a session (``expired``)."""
     limits = service.settings.inspector_blocks
     return {
-        reason: words.format(days=limits.check_days, per_day=limits.per_day)
-        for reason, words in worded(REFUSALS, language).items()
+        "expired": translate(language, SESSION_ENDED),
+        **{
+            reason: words.format(days=limits.check_days, per_day=limits.per_day)
+            for reason, words in worded(REFUSALS, language).items()
+        },
     }
 
 
@@ -101,24 +100,6 @@ def desk(
             "error": error[:40], "refusals": refusals, "csrf": signed.csrf,
         }  # fmt: skip
         return render(request, "desk.html", language, context)
-
-
-@router.post("/sign-in")
-def sign_in(
-    request: Request, service: ServiceDep, now: Now, token: Annotated[Line, Form(max_length=200)]
-) -> Response:
-    answer = _back()
-    if DESK.sign_in(request, service, now, token.strip(), answer) is None:
-        return _back(error="unauthorized")
-    return answer
-
-
-@router.post("/sign-out")
-def sign_out(request: Request, service: ServiceDep, _signed: Posted) -> Response:
-    """End the session on the server: the cookie no longer opens the desk, even if copied."""
-    answer = _back()
-    DESK.sign_out(request, service, answer)
-    return answer
 
 
 @router.post("/block")

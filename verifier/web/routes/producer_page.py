@@ -31,17 +31,10 @@ router = APIRouter(prefix="/producer", include_in_schema=False)
 # The cookie keeps the name it had when it held the token itself: a browser that still holds
 # such a cookie is told its session ended, and drops it.
 PRODUCER = SignInArea("/producer", "ocop_token", frozenset({Role.PRODUCER, Role.AUTHORITY}))
+router.include_router(PRODUCER.routes())
 
 
-def _posted(
-    request: Request, service: ServiceDep, now: Now, csrf: Annotated[str, Form()] = ""
-) -> SignedIn | None:
-    """The session behind a form post of the page (``None``: it ended); refuses posts from
-    other sites or without the session's CSRF token."""
-    return PRODUCER.posted(request, service, now, csrf)
-
-
-Posted = Annotated[SignedIn | None, Depends(_posted)]
+Posted = Annotated[SignedIn | None, Depends(PRODUCER.posted)]  # a form post's session
 
 
 def _desk(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch]]:
@@ -109,24 +102,6 @@ def desk(
             "csrf": signed.csrf,
         },
     )
-
-
-@router.post("/sign-in")
-def sign_in(
-    request: Request, service: ServiceDep, now: Now, token: Annotated[Line, Form(max_length=200)]
-) -> Response:
-    answer = RedirectResponse("/producer", status_code=303)
-    if PRODUCER.sign_in(request, service, now, token.strip(), answer) is None:
-        return RedirectResponse("/producer?error=unauthorized", status_code=303)
-    return answer
-
-
-@router.post("/sign-out")
-def sign_out(request: Request, service: ServiceDep, _signed: Posted) -> Response:
-    """End the session on the server: the cookie no longer opens the page, even if copied."""
-    answer = RedirectResponse("/producer", status_code=303)
-    PRODUCER.sign_out(request, service, answer)
-    return answer
 
 
 @router.post("/batches")

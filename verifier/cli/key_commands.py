@@ -1,0 +1,116 @@
+"""``ocop keys``: make and inspect signing keys, register and retire an authority's keys."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from signing import PrivateKey, key_id
+from signing.dates import add_months, vietnam_date
+from signing.keys import b64url_encode
+from verifier import registry
+from verifier.cli.common import CommandError, load_settings, operator, registry_write
+from verifier.signer import keyfiles
+
+
+def add_parsers(commands: Any) -> None:
+    """Add ``keys generate``, ``show``, ``add`` and ``retire`` to ``commands``, each with its
+    handler."""
+    keys = commands.add_parser("keys", help="make and inspect signing keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    generate = key_commands.add_parser(
+        "generate",
+        help="make a new Ed25519 key, stored as encrypted PKCS#8 PEM (mode 0600)",
+        description="The passphrase comes from OCOP_KEY_PASSPHRASE, or is asked on the terminal.",
+    )
+    generate.set_defaults(run=_keys_generate)
+    generate.add_argument("--out", type=Path, required=True, help="the new key file")
+    show = key_commands.add_parser("show", help="print the public key of a key file")
+    show.set_defaults(run=_keys_show)
+    show.add_argument("file", type=Path)
+    add = key_commands.add_parser(
+        "add",
+        help="register a key file as an authority's new stamp-signing key (rotation)",
+        description="The key file must lie under DIR/keys/. Republishes the trust list; "
+        "restart `ocop serve` so that it loads the new key.",
+    )
+    add.set_defaults(run=_keys_add)
+    add.add_argument("--data-dir", type=Path, required=True)
+    add.add_argument("--authority", required=True, help="authority code, e.g. VN-01 or VN-TW")
+    add.add_argument("--key", type=Path, required=True, help="the key file, under DIR/keys/")
+    add.add_argument("--not-before", type=date.fromisoformat, help="first signing day (today)")
+    add.add_argument("--not-after", type=date.fromisoformat, help="last signing day (in 5 years)")
+    retire = key_commands.add_parser(
+        "retire",
+        help="retire a key: it signs no more and its last serial is published",
+    )
+    retire.set_defaults(run=_keys_retire)
+    retire.add_argument("--data-dir", type=Path, required=True)
+    retire.add_argument("index", type=int, help="the key index")
+
+
+def _keys_generate(args: argparse.Namespace, now: datetime) -> int:
+    out: Path = args.out
+    if out.exists():
+        raise CommandError(f"{out} already exists; a key file is never overwritten")
+    key = PrivateKey.generate()
+    try:
+        keyfiles.write_key(out, key, keyfiles.passphrase(confirm=True))
+    except FileExistsError:
+        raise CommandError(f"{out} already exists; a key file is never overwritten") from None
+    except OSError as exc:
+        raise CommandError(f"cannot write {out}: {exc.strerror}") from None
+    _print_public(out, key)
+    return 0
+
+
+def _keys_show(args: argparse.Namespace, now: datetime) -> int:
+    try:
+        key = keyfiles.read_key(args.file, keyfiles.passphrase())
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}") from None
+    _print_public(args.file, key)
+    return 0
+
+
+def _keys_add(args: argparse.Namespace, now: datetime) -> int:
+    data_dir: Path = args.data_dir.resolve()
+    key_path: Path = args.key.resolve()
+    if not key_path.is_relative_to(data_dir / "keys"):
+        raise CommandError(f"put the key file under {data_dir / 'keys'} first")
+    settings = load_settings(data_dir)
+    try:
+        private = keyfiles.read_key(key_path, settings.passphrase)
+    except OSError as exc:
+        raise CommandError(f"cannot read {args.key}: {exc.strerror}") from None
+    today = vietnam_date(now)
+    period = (args.not_before or today, args.not_after or add_months(today, 60))
+    with registry_write(settings, now) as session:
+        key = registry.add_signing_key(
+            session,
+            actor=operator(),
+            authority_code=args.authority,
+            public_key=private.public_key,
+            period=period,
+            key_file=str(key_path.relative_to(data_dir)),
+            now=now,
+        )
+        print(f"key {key.index}: {args.authority}, stars {key.stars}, {period[0]} .. {period[1]}")
+    print("trust list republished; restart `ocop serve` to sign with the new key")
+    return 0
+
+
+def _keys_retire(args: argparse.Namespace, now: datetime) -> int:
+    with registry_write(load_settings(args.data_dir), now) as session:
+        key = registry.retire_signing_key(session, actor=operator(), key_index=args.index, now=now)
+        print(f"key {key.index} retired; serials above {key.last_serial} are now counterfeit")
+    print("trust list republished")
+    return 0
+
+
+def _print_public(path: Path, key: PrivateKey) -> None:
+    print(f"file:       {path}")
+    print(f"public key: {b64url_encode(key.public_key)}")
+    print(f"key id:     {key_id(key.public_key)}")

@@ -27,10 +27,8 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from verify_http import BENCH_LIMITS, free_port, run_wrk, serve  # noqa: E402
-
+from bench.verify_http import BENCH_LIMITS, free_port, run_wrk, serve  # noqa: E402
 from signing import Payload, PrivateKey, parse_stamp, sign_payload  # noqa: E402
 from verifier import registry  # noqa: E402
 from verifier.cli.demo import create_demo  # noqa: E402

@@ -3,6 +3,9 @@
 Build a :class:`TrustList` or :class:`StatusList`, sign it with the national root key
 (:meth:`TrustList.sign`), publish the bytes; verifiers load them with :meth:`TrustList.verify`,
 which checks the signature, the type, every field, the expiry and the version.
+
+Over 400 lines because the two documents share their envelope, field checks and freshness
+rules (:class:`_Fields`, :func:`_check_header`, :func:`_check_fresh`), kept private here.
 """
 
 from __future__ import annotations

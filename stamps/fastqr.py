@@ -16,6 +16,9 @@ those are computed for the whole batch with NumPy:
 The templates (function patterns, format bits, data order, the constant bits) are taken from
 ``qrcode`` itself, so the output matches the installed ``qrcode`` exactly; the tests compare
 thousands of random stamps.
+
+Over 400 lines because the steps share the templates taken from ``qrcode`` and are only
+correct together; apart, each would need the others' layout to be tested.
 """
 
 from __future__ import annotations

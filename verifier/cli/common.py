@@ -26,7 +26,7 @@ EXIT_USAGE = 2
 # `ocop verify --offline` reads them.
 TRUST_LIST_FILE = "trust-list.json"
 STATUS_LIST_FILE = "status-list.json"
-ROOT_KEY_FILE = "root-public-key.txt"
+ROOT_PUBLIC_KEY_FILE = "root-public-key.txt"
 
 
 class CommandError(Exception):

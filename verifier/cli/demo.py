@@ -3,6 +3,9 @@
 Keys (encrypted with the demo passphrase), an SQLite registry with producers, products and
 certificates in every state, signed lists, and ``demo.json`` with the API tokens and one sample
 stamp per verdict. Dates are relative to ``now``, so the demo is current whenever it is made.
+
+Over 400 lines because it is mostly data: the demo's producers, products, certificates,
+batches, keys and tokens, each written out through the registry as an operator would.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from signing import KeyStatus, Payload, PrivateKey, sign_payload
 from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
-from verifier.cli.common import ROOT_KEY_FILE, STATUS_LIST_FILE, TRUST_LIST_FILE
+from verifier.cli.common import ROOT_PUBLIC_KEY_FILE, STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
@@ -107,7 +110,7 @@ def create_demo(
 
     (data_dir / TRUST_LIST_FILE).write_bytes(trust)
     (data_dir / STATUS_LIST_FILE).write_bytes(status)
-    (data_dir / ROOT_KEY_FILE).write_text(b64url_encode(keys["root"].public_key) + "\n")
+    (data_dir / ROOT_PUBLIC_KEY_FILE).write_text(b64url_encode(keys["root"].public_key) + "\n")
     demo = {
         "warning": "DEMO ONLY: the key passphrase is 'demo' and the tokens are printed here.",
         "passphrase_variable": keyfiles.PASSPHRASE_VARIABLE,

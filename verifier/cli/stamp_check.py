@@ -20,7 +20,7 @@ from stamps.sheet import human_serial
 from verifier.cli.common import (
     EXIT_GENUINE,
     EXIT_NOT_GENUINE,
-    ROOT_KEY_FILE,
+    ROOT_PUBLIC_KEY_FILE,
     STATUS_LIST_FILE,
     TRUST_LIST_FILE,
     CommandError,
@@ -47,7 +47,7 @@ def add_parsers(commands: Any) -> None:
     check.add_argument(
         "--data-dir",
         type=Path,
-        help=f"holds {TRUST_LIST_FILE}, {STATUS_LIST_FILE} and {ROOT_KEY_FILE}",
+        help=f"holds {TRUST_LIST_FILE}, {STATUS_LIST_FILE} and {ROOT_PUBLIC_KEY_FILE}",
     )
     check.add_argument(
         "--offline",
@@ -85,7 +85,7 @@ def _root_key(args: argparse.Namespace) -> bytes:
     if args.root_key:
         value = args.root_key.strip()
     elif args.data_dir:
-        value = read_file(args.data_dir / ROOT_KEY_FILE, "root public key").decode().strip()
+        value = read_file(args.data_dir / ROOT_PUBLIC_KEY_FILE, "root public key").decode().strip()
     else:
         raise CommandError("give --data-dir, or --root-key with --trust-list and --status-list")
     try:

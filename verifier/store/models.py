@@ -1,4 +1,6 @@
-"""The registry's tables (SQLAlchemy 2). Alembic migrations in store/migrations create them."""
+"""The registry's tables (SQLAlchemy 2). Alembic migrations in store/migrations create them.
+
+Over 400 lines because it is the schema, one class per table, read best in one place."""
 
 from __future__ import annotations
 

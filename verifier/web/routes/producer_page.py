@@ -37,7 +37,7 @@ router.include_router(PRODUCER.routes())
 Posted = Annotated[SignedIn | None, Depends(PRODUCER.posted)]  # a form post's session
 
 
-def _desk(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch]]:
+def _orderable(service: Service, actor: Actor) -> tuple[list[Certificate], list[Batch]]:
     """The certificates the actor may order stamps for, and their latest batches."""
     with service.sessions() as session:
         query = select(Certificate).join(Product)
@@ -67,7 +67,7 @@ def _worded(error: str | None, language: Language) -> str | None:
 
 
 @router.get("", response_class=HTMLResponse)
-def desk(
+def producer_page(
     request: Request,
     service: ServiceDep,
     language: LanguageDep,
@@ -83,7 +83,7 @@ def desk(
                                  {"actor": None, "error": _worded(shown, language)}),
         )  # fmt: skip
     actor = signed.actor
-    certificates, batches = _desk(service, actor)
+    certificates, batches = _orderable(service, actor)
     return render(
         request,
         "producer.html",

@@ -266,3 +266,13 @@ def test_fifty_concurrent_batches_never_share_a_serial(demo: Demo) -> None:
     assert len(batches) == 50
     for (_, last), (first, _) in pairwise(ranges):
         assert first == last + 1, "serials are contiguous: no overlap and no gap"
+
+
+def test_a_missing_row_is_named_in_plain_words_regression(demo: Demo) -> None:
+    """The 404 named a batch "batche" and an authority "authoritie" (the table's name with its
+    last s cut off)."""
+    answer = demo.client.get("/api/v1/batches/999999", headers=demo.token("producer"))
+    assert answer.status_code == 404
+    assert answer.json()["error"]["message"] == "batch 999999 does not exist"
+    answer = demo.client.get("/api/v1/certificates/999999")
+    assert answer.json()["error"]["message"] == "certificate 999999 does not exist"

@@ -4,6 +4,7 @@ leaves, and the row lookup every registry function starts with."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -63,13 +64,18 @@ def audit(
     )
 
 
+def _noun(model: type[Base]) -> str:
+    """Return how an error names a row of ``model``: ``SigningKey`` -> "signing key"."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", model.__name__).lower()
+
+
 def get(session: Session, model: type[_Row], identifier: object) -> _Row:
     """Return the row of ``model`` with primary key ``identifier``; raise :class:`NotFound`.
 
     Positional, as :meth:`Session.get` is: the model and its key cannot be swapped unseen."""
     row = session.get(model, identifier)
     if row is None:
-        raise NotFound(model.__tablename__.rstrip("s").replace("_", " "), identifier)
+        raise NotFound(_noun(model), identifier)
     return row
 
 

@@ -3,7 +3,7 @@ status list, with no database (docs/stamp-format.md, section "Verdicts")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
@@ -72,12 +72,14 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
 _SEVERITY = {reason: verdict.severity for reason, verdict in REASON_VERDICTS.items()}
 
 
-def _decide(reasons: Iterable[str]) -> tuple[VerdictCode, tuple[str, ...]]:
+def _decide(reasons: Collection[str]) -> tuple[VerdictCode, tuple[str, ...]]:
     """Return the verdict of the most severe of ``reasons`` (genuine when there is none) and
     the distinct reasons, most severe first: the one rule every verdict is made by. Raises
     ``KeyError`` for a reason not in :data:`REASON_VERDICTS`."""
+    if not reasons:  # most checks: nothing to sort
+        return VerdictCode.GENUINE, ()
     ordered = tuple(sorted(dict.fromkeys(reasons), key=_SEVERITY.__getitem__))
-    return (REASON_VERDICTS[ordered[0]] if ordered else VerdictCode.GENUINE), ordered
+    return REASON_VERDICTS[ordered[0]], ordered
 
 
 class Verdict(NamedTuple):

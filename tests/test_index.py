@@ -30,9 +30,10 @@ def test_batch_lookup_edges(demo: Demo) -> None:
         index = RegistryIndex.load(session)
     genuine = parse_stamp(demo.sample("genuine")).payload
     entry = index.batches[genuine.key_index]
-    first, last, certificate_id, void = entry.ranges[0]
-    assert index.batch_of(genuine.key_index, first) == (certificate_id, void)
-    assert index.batch_of(genuine.key_index, last) == (certificate_id, void)
+    first, last = entry.ranges[0].first, entry.ranges[0].last
+    assert index.batch_of(genuine.key_index, first) == entry.ranges[0]
+    assert index.batch_of(genuine.key_index, last) == entry.ranges[0]
+    assert index.batch_of(genuine.key_index, last + 1) != entry.ranges[0]
     assert index.batch_of(genuine.key_index, 0) is None
     assert index.batch_of(genuine.key_index, 10**12) is None
     assert index.batch_of(999, first) is None

@@ -10,6 +10,7 @@ scanner text; the code is the few functions at the end."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final, TypeVar
 
 from signing import VerdictCode
@@ -377,9 +378,18 @@ def worded(table: Mapping[Code, str], language: Language) -> dict[Code, str]:
 def every_language(message: str, **figures: object) -> dict[Language, str]:
     """Return ``message`` in every language of the catalogs, its ``{figures}`` filled in (for
     the ``messages`` of a JSON answer)."""
-    return {
-        language: translate(language, message).format(**figures) for language in CATALOGS.languages
-    }
+    worded = _in_every_language(message, CATALOGS.languages)
+    if not figures:
+        return dict(worded)
+    return {language: words.format(**figures) for language, words in worded.items()}
+
+
+@lru_cache(maxsize=1024)
+def _in_every_language(message: str, languages: tuple[Language, ...]) -> dict[Language, str]:
+    """Return ``message`` in each of ``languages``; kept, as every check's answer carries its
+    verdict's message in every language and the catalogs do not change once read. The dict is
+    shared: read it, never change it."""
+    return {language: translate(language, message) for language in languages}
 
 
 def consumer(code: VerdictCode, language: Language) -> tuple[str, str, str]:

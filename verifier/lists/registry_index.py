@@ -143,13 +143,6 @@ class IssuedRange(NamedTuple):
     voided: bool
 
 
-class IssuedBatch(NamedTuple):
-    """The batch a serial belongs to, as a verdict needs it."""
-
-    certificate_id: int
-    voided: bool
-
-
 @dataclass(frozen=True, slots=True)
 class _KeyBatches:
     """One key's batches in the order of their first serials (``firsts`` for bisecting)."""
@@ -188,8 +181,8 @@ class RegistryIndex:
             entry.ranges.append(IssuedRange(first, last, certificate_id, state == BatchState.VOID))
         return cls(current_version(session), certificates, batches)
 
-    def batch_of(self, key_index: int, serial: int) -> IssuedBatch | None:
-        """Return the batch holding the serial, or ``None`` when no batch does."""
+    def batch_of(self, key_index: int, serial: int) -> IssuedRange | None:
+        """Return the issued range (a batch) holding the serial, or ``None`` when none does."""
         entry = self.batches.get(key_index)
         if entry is None:
             return None
@@ -197,7 +190,7 @@ class RegistryIndex:
         if position < 0:
             return None
         issued = entry.ranges[position]
-        return IssuedBatch(issued.certificate_id, issued.voided) if serial <= issued.last else None
+        return issued if serial <= issued.last else None
 
     def reasons(self, payload: Payload) -> tuple[str, ...]:
         """Return the registry's reasons against a signed stamp: its serial was never issued

@@ -23,7 +23,7 @@ from verifier import registry
 from verifier.cli.common import CommandError, load_settings, operator, start_service
 from verifier.registry import MAX_BATCH
 from verifier.service_errors import ServiceError
-from verifier.signer import batch_files as printing
+from verifier.signer import batch_files
 from verifier.store.models import Certificate, Role, SigningKey
 
 
@@ -65,7 +65,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    outputs: dict[printing.Kind, Path] = {"pdf": args.out}
+    outputs: dict[batch_files.Kind, Path] = {"pdf": args.out}
     if args.csv:
         outputs["csv"] = args.csv
     if args.zip:
@@ -84,7 +84,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
                 session, actor=actor, certificate_id=args.certificate, count=args.count, now=now
             )
             key = registry.get(session, SigningKey, batch.key_index)
-            spec, source = printing.batch_source(
+            spec, source = batch_files.batch_source(
                 service.settings, batch, certificate, key, now, with_pngs="zip" in outputs
             )
             title = f"OCOP {certificate.product.name} - {batch.count} stamps"
@@ -92,7 +92,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
         print(f"batch {batch.id}: serials {first}-{last} of key {batch.key_index} recorded",
               file=sys.stderr)  # fmt: skip
         progress = _Progress(batch.count)
-        printing.write_files(
+        batch_files.write_files(
             spec, source, outputs, layout, title, workers=args.workers, progress=progress
         )
         progress.done()

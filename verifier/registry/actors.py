@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from verifier.service_errors import Forbidden, NotFound
-from verifier.store import audit_chain as chain
+from verifier.store import audit_chain
 from verifier.store.models import Authority, AuthorityKind, Base, Producer, Role, SigningKey
 
 _Row = TypeVar("_Row", bound=Base)
@@ -53,7 +53,7 @@ def audit(
 
     Positional, unlike the registry's public functions: the package's own helper, called by
     every write with the same six in the same order."""
-    chain.append(
+    audit_chain.append(
         session,
         at=now,
         actor=actor.label,

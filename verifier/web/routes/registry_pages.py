@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from signing.dates import vietnam_date
 from stamps.spreadsheet import csv_text
 from verifier.i18n.messages import CERTIFICATE_STATES, PRODUCT_GROUPS, worded
-from verifier.lists import search as public
+from verifier.lists import search
 from verifier.lists.registry_index import PublicCertificate, RegistryIndex
 from verifier.provinces import PROVINCES
 from verifier.service import Service
@@ -38,8 +38,8 @@ class FilterQuery(BaseModel):
     stars: int | None = Field(None, ge=3, le=5)
     status: Status | None = None
 
-    def filters(self) -> public.Filters:
-        return public.Filters(self.q.strip(), self.province, self.group, self.stars, self.status)
+    def filters(self) -> search.Filters:
+        return search.Filters(self.q.strip(), self.province, self.group, self.stars, self.status)
 
 
 def _csv(rows: list[dict[str, Any]], name: str) -> Response:
@@ -62,10 +62,10 @@ def _provinces(index: RegistryIndex) -> dict[str, str]:
 
 
 def _search(
-    service: Service, now: datetime, filters: public.Filters
+    service: Service, now: datetime, filters: search.Filters
 ) -> tuple[RegistryIndex, list[PublicCertificate]]:
     index = service.lists(now).index
-    return index, public.search(index, filters, vietnam_date(now))
+    return index, search.search(index, filters, vietnam_date(now))
 
 
 @router.get("/registry", response_class=HTMLResponse, include_in_schema=False)
@@ -81,12 +81,12 @@ def registry_page(
     status: Annotated[Line, Query(max_length=12)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    filters = public.Filters(
+    filters = search.Filters(
         q.strip(),
         province if province.isdigit() else None,
         group if group in PRODUCT_GROUPS else None,
         int(stars) if stars in ("3", "4", "5") else None,
-        status if status in public.STATES else None,
+        status if status in search.STATES else None,
     )
     index, found = _search(service, now, filters)
     start = (page - 1) * PAGE_SIZE
@@ -95,7 +95,7 @@ def registry_page(
         "filters": filters, "found": found[start : start + PAGE_SIZE], "total": len(found),
         "page": page, "pages": max(1, -(-len(found) // PAGE_SIZE)),
         "provinces": _provinces(index), "groups": worded(PRODUCT_GROUPS, language), "today": today,
-        "status_of": lambda c: public.effective_status(c, today),
+        "status_of": lambda c: search.effective_status(c, today),
         "statuses": worded(CERTIFICATE_STATES, language),
         "query": request.url.query,
     })  # fmt: skip
@@ -111,7 +111,7 @@ def registry_json(
 ) -> dict[str, Any]:
     _, found = _search(service, now, query.filters())
     today = vietnam_date(now)
-    rows = [public.certificate_row(c, today) for c in found[offset : offset + limit]]
+    rows = [search.certificate_row(c, today) for c in found[offset : offset + limit]]
     return {"total": len(found), "offset": offset, "certificates": rows}
 
 
@@ -123,7 +123,7 @@ def registry_csv(
 ) -> Response:
     _, found = _search(service, now, query.filters())
     today = vietnam_date(now)
-    return _csv([public.certificate_row(c, today) for c in found], "ocop-registry")
+    return _csv([search.certificate_row(c, today) for c in found], "ocop-registry")
 
 
 @router.get("/registry/ended", response_class=HTMLResponse, include_in_schema=False)
@@ -133,23 +133,23 @@ def ended_page(
     index = service.lists(now).index
     today = vietnam_date(now)
     return render(request, "ended.html", language, {
-        "ended": public.ended(index, today), "provinces": _provinces(index),
-        "status_of": lambda c: public.effective_status(c, today),
+        "ended": search.ended(index, today), "provinces": _provinces(index),
+        "status_of": lambda c: search.effective_status(c, today),
     })  # fmt: skip
 
 
 @router.get("/api/v1/registry/ended", summary="Recognitions that expired or were revoked")
 def ended_json(service: ServiceDep, now: Now) -> dict[str, Any]:
     today = vietnam_date(now)
-    ended = public.ended(service.lists(now).index, today)
-    return {"certificates": [public.certificate_row(c, today) for c in ended]}
+    ended = search.ended(service.lists(now).index, today)
+    return {"certificates": [search.certificate_row(c, today) for c in ended]}
 
 
 @router.get("/api/v1/registry/ended.csv", summary="Recognitions that expired or were revoked (CSV)")
 def ended_csv(service: ServiceDep, now: Now) -> Response:
     today = vietnam_date(now)
-    ended = public.ended(service.lists(now).index, today)
-    return _csv([public.certificate_row(c, today) for c in ended], "ocop-ended")
+    ended = search.ended(service.lists(now).index, today)
+    return _csv([search.certificate_row(c, today) for c in ended], "ocop-ended")
 
 
 @router.get("/registry/provinces", response_class=HTMLResponse, include_in_schema=False)
@@ -157,19 +157,19 @@ def provinces_page(
     request: Request, service: ServiceDep, now: Now, language: LanguageDep
 ) -> HTMLResponse:
     index = service.lists(now).index
-    figures = public.province_figures(index, vietnam_date(now))
+    figures = search.province_figures(index, vietnam_date(now))
     return render(request, "provinces.html", language, {
-        "figures": figures, "provinces": _provinces(index), "days": public.EXPIRING_DAYS,
+        "figures": figures, "provinces": _provinces(index), "days": search.EXPIRING_DAYS,
     })  # fmt: skip
 
 
 @router.get("/api/v1/registry/provinces", summary="Certified products per province")
 def provinces_json(service: ServiceDep, now: Now) -> dict[str, Any]:
-    figures = public.province_figures(service.lists(now).index, vietnam_date(now))
-    return {"expiring_within_days": public.EXPIRING_DAYS, "provinces": figures}
+    figures = search.province_figures(service.lists(now).index, vietnam_date(now))
+    return {"expiring_within_days": search.EXPIRING_DAYS, "provinces": figures}
 
 
 @router.get("/api/v1/registry/provinces.csv", summary="Certified products per province (CSV)")
 def provinces_csv(service: ServiceDep, now: Now) -> Response:
-    figures = public.province_figures(service.lists(now).index, vietnam_date(now))
+    figures = search.province_figures(service.lists(now).index, vietnam_date(now))
     return _csv(figures, "ocop-provinces")

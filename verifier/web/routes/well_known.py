@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from verifier.lists import signed_lists as publish
+from verifier.lists import signed_lists
 from verifier.web.deps import Count, Now, ServiceDep
 
 router = APIRouter(prefix="/.well-known/ocop", tags=["lists"])
@@ -46,5 +46,5 @@ def registry_snapshot(
     lists = service.lists(now)
     if since is None or since > lists.snapshot.version:
         return _document(request, lists.snapshot.document, lists.snapshot.version, 300)
-    changes = publish.registry_snapshot(lists.index, service.root, now, since)
+    changes = signed_lists.registry_snapshot(lists.index, service.root, now, since)
     return _document(request, changes.document, changes.version, 300)

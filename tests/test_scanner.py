@@ -286,6 +286,30 @@ def _photo(url: str) -> bytes:
     return out.getvalue()
 
 
+def test_the_site_s_other_pages_never_come_from_the_scanner_s_cache_regression(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Once /scan had been opened, its service worker answered every page of the site from its
+    cache first: on that phone a stamp's page kept the verdict of its first visit (a revoked
+    stamp stayed genuine) and the desk its first state."""
+    genuine = demo_dir[1]["stamp_urls"]["genuine"]
+    browser = _browser(playwright, _camera(tmp_path, genuine))
+    try:
+        page = _context(browser).new_page()
+        _install_offline(page, server)
+        stamp_page = f"{server.url}/s/{genuine.rsplit('/', 1)[1]}"
+        for url in (stamp_page, stamp_page, f"{server.url}/desk", f"{server.url}/registry"):
+            response = page.goto(url)
+            assert response is not None, url
+            assert response.ok, url
+            assert not response.from_service_worker, url
+        response = page.goto(f"{server.url}/static/scan.js")  # its own files: from its cache
+        assert response is not None
+        assert response.from_service_worker
+    finally:
+        browser.close()
+
+
 def test_offline_with_the_server_stopped_it_still_verifies_and_rejects_a_forgery(
     playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -1,6 +1,6 @@
 // The scanner's service worker: the page, its code and the decoder come from the cache, so
 // the page opens with no signal; the signed lists are fetched fresh when the network is there.
-const CACHE = "ocop-scan-v2";
+const CACHE = "ocop-scan-v3"; // a new name drops what older workers cached
 const SHELL = [
   "/scan",
   "/scan?lang=en",
@@ -12,6 +12,7 @@ const SHELL = [
   "/static/vendor/zxing-wasm/zxing-reader.js",
   "/static/vendor/zxing-wasm/zxing_reader.wasm",
 ];
+const OWN = new Set(SHELL.map((path) => new URL(path, location.origin).pathname));
 const LISTS = ["/.well-known/ocop/trust-list", "/.well-known/ocop/status-list", "/.well-known/ocop/registry-snapshot"];
 
 self.addEventListener("install", (event) => {
@@ -29,7 +30,9 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== "GET" || url.origin !== location.origin) return;
-  if (url.pathname.startsWith("/api/")) return; // verdicts and reports always go to the network
+  // Only the scanner's own files: the site's other pages (a stamp's verdict, the desk) and the
+  // API always come from the network.
+  if (!OWN.has(url.pathname) && !LISTS.includes(url.pathname)) return;
   const networkFirst = url.pathname === "/scan" || LISTS.includes(url.pathname);
   event.respondWith(networkFirst ? fromNetwork(event.request) : fromCache(event.request));
 });

@@ -310,6 +310,24 @@ def test_the_site_s_other_pages_never_come_from_the_scanner_s_cache_regression(
         browser.close()
 
 
+def test_keeping_the_english_page_offline_leaves_the_phone_in_vietnamese_regression(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The service worker pre-caches /scan?lang=en, whose answer set a year-long lang=en
+    cookie: after one visit to the scanner every page of the site was in English."""
+    genuine = demo_dir[1]["stamp_urls"]["genuine"]
+    browser = _browser(playwright, _camera(tmp_path, genuine))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        _install_offline(page, server)
+        assert [c["value"] for c in context.cookies() if c["name"] == "lang"] in ([], ["vi"])
+        page.goto(f"{server.url}/s/{genuine.rsplit('/', 1)[1]}")
+        assert page.inner_text("h1") == consumer(VerdictCode.GENUINE, "vi")[0]
+    finally:
+        browser.close()
+
+
 def test_offline_with_the_server_stopped_it_still_verifies_and_rejects_a_forgery(
     playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:

@@ -1,6 +1,6 @@
 // The scanner's service worker: the page, its code and the decoder come from the cache, so
 // the page opens with no signal; the signed lists are fetched fresh when the network is there.
-const CACHE = "ocop-scan-v3"; // a new name drops what older workers cached
+const CACHE = "ocop-scan-v4"; // a new name drops what older workers cached
 const SHELL = [
   "/scan",
   "/scan?lang=en",
@@ -15,8 +15,12 @@ const SHELL = [
 const OWN = new Set(SHELL.map((path) => new URL(path, location.origin).pathname));
 const LISTS = ["/.well-known/ocop/trust-list", "/.well-known/ocop/status-list", "/.well-known/ocop/registry-snapshot"];
 
+// Fetched without cookies, so that keeping the English page never makes English the phone's
+// language (its answer sets the language cookie for a person who chose it).
+const PRECACHE = [...SHELL, ...LISTS].map((path) => new Request(path, { credentials: "omit" }));
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...SHELL, ...LISTS])).then(() => self.skipWaiting()));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

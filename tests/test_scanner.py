@@ -250,6 +250,36 @@ def test_a_genuine_stamp_filmed_tilted_and_blurred_is_green(
         browser.close()
 
 
+def test_the_verdict_is_in_view_without_scrolling_on_a_small_phone(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """At 360x740, offline (its notice shown), the verdict's band is on the screen as it opens,
+    headline and meaning: the band started at 617 px, under the fold, and the page did not
+    scroll to it."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = browser.new_context(
+            viewport=ViewportSize(width=360, height=740), is_mobile=True, has_touch=True,
+            permissions=["camera"],
+        )  # fmt: skip
+        page = context.new_page()
+        _install_offline(page, server)
+        context.set_offline(True)
+        page.reload()
+        assert _verdict(page)["verdict"] == "genuine"
+        assert page.is_visible("#offline-notice")
+        box = page.evaluate(
+            "(() => { const r = document.querySelector('#result .band').getBoundingClientRect();"
+            " return {top: r.top, bottom: r.bottom, scrolled: window.scrollY}; })()"
+        )
+        assert box["top"] >= 0
+        assert box["bottom"] <= 740
+        _shot(page, "14-verdict-in-view-360")
+    finally:
+        browser.close()
+
+
 @pytest.mark.parametrize("sample", ["counterfeit", "expired", "revoked", "star_mismatch"])
 def test_each_problem_has_its_own_verdict_and_wording(
     playwright: Playwright,

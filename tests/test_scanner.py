@@ -640,7 +640,37 @@ def test_old_lists_turn_the_offline_notice_amber(
         notice = page.wait_for_selector("#offline-notice.stale")
         assert notice is not None
         assert "Danh sách đã cũ (72 giờ)" in notice.inner_text()
+        # the verdict's band says so too (it used to stand green with no caveat)
+        assert "Danh sách đã cũ (72 giờ)" in page.inner_text("#result .band #lists-age")
         _shot(page, "07-offline-stale-lists")
+    finally:
+        browser.close()
+
+
+EIGHT_DAYS_LATER = THREE_DAYS_LATER.replace("72 * 3600", "8 * 24 * 3600")
+
+
+def test_expired_lists_still_catch_a_forgery_and_say_how_long_ago_regression(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """After a week offline (the status list is valid for seven days) the scanner gave no
+    verdict at all, not even on a forged signature, which needs only the trust list, and said
+    "no lists yet" although it held them."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        _install_offline(page, server)
+        context.set_offline(True)
+        context.add_init_script(EIGHT_DAYS_LATER)
+        page.reload()
+        assert _verdict(page)["verdict"] == "genuine"
+        assert "Danh sách đã hết hạn 1 ngày trước" in page.inner_text("#result .band #lists-age")
+        _upload(page, "#photo", "forged.jpg", info["stamp_urls"]["counterfeit"])
+        page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
+        assert "tem giả vẫn bị phát hiện" in page.inner_text("#result .band #lists-age")
+        _shot(page, "15-offline-expired-lists")
     finally:
         browser.close()
 

@@ -266,6 +266,10 @@ SCANNER: dict[str, str] = {
     "lists_stale": N_(
         "Danh sách đã cũ ({hours} giờ): hãy kết nối mạng để cập nhật trước khi kết luận."
     ),
+    "lists_expired": N_(
+        "Danh sách đã hết hạn {days} ngày trước: tem giả vẫn bị phát hiện, nhưng thu hồi và "
+        "khóa mới không được biết. Hãy kết nối mạng để cập nhật."
+    ),
     "no_lists": N_(
         "Chưa có danh sách để kiểm tra ngoại tuyến: hãy mở trang này một lần khi có mạng."
     ),

@@ -77,7 +77,10 @@ async function loadLists() {
   const now = Date.now();
   const stored = storedTexts();
   if (stored) {
-    try { lists = await readLists(stored, now); } catch { lists = null; }
+    // Checked as of when they were stored: lists that were valid then still serve, past their
+    // validity, with the verdict saying how old they are (docs/stamp-format.md, the notes).
+    const storedAt = Number(localStorage.getItem("ocop.doc.checked-at")) || now;
+    try { lists = await readLists(stored, Math.min(now, storedAt)); } catch { lists = null; }
   }
   try {
     const fresh = { trust: await fetchText(DOCS.trust[0]), status: await fetchText(DOCS.status[0]) };
@@ -103,6 +106,7 @@ async function loadLists() {
     localStorage.setItem("ocop.doc.status", fresh.status);
     localStorage.setItem("ocop.doc.snapshot", fresh.snapshot);
     localStorage.setItem("ocop.doc.snapshot-changes", JSON.stringify(fresh.deltas));
+    localStorage.setItem("ocop.doc.checked-at", String(now));
     for (const name of Object.keys(DOCS)) {
       localStorage.setItem(`ocop.version.${name}`, String(checked.versions[name].version));
     }
@@ -116,6 +120,15 @@ async function loadLists() {
 
 function listsAgeHours() {
   return lists ? (Date.now() - lists.issuedAt) / 3600000 : Infinity;
+}
+
+/** What an offline verdict says of its lists: how old they are once past the threshold, how
+ *  long ago they expired past their validity; null while they are fresh. */
+function listsCaveat() {
+  const expiredMs = Date.now() - Date.parse(lists.versions.status.expires_at);
+  if (expiredMs > 0) return T.ui.lists_expired.replace("{days}", Math.max(1, Math.floor(expiredMs / 86400000)));
+  if (listsAgeHours() <= config.max_list_age_hours) return null;
+  return T.ui.lists_stale.replace("{hours}", Math.floor(listsAgeHours()));
 }
 
 function showListsNotice(offlineCheck = false) {
@@ -154,12 +167,13 @@ function show(answer) {
   if (answer.issuer) rows.push([T.ui.issuer, answer.issuer]);
   if (c && c.valid_until) rows.push([T.ui.valid_until, ddmmyyyy(c.valid_until)]);
   if (c && c.decision) rows.push([T.ui.decision, c.decision]);
+  const caveat = answer.offline ? listsCaveat() : null;
   if (answer.scans) rows.push([T.ui.checks, T.ui.checks_value.replace("{count}", answer.scans.count).replace("{first}", ddmmyyyy(answer.scans.first_at))]);
   result.innerHTML = `
     <div class="band ${tone}" data-verdict="${answer.verdict}" data-tone="${tone}">
       ${ICONS[tone]}
       <div><h2>${escapeHtml(headline)}</h2>
-      <p>${escapeHtml(meaning)}</p><p><strong>${escapeHtml(action)}</strong></p></div>
+      <p>${escapeHtml(meaning)}</p><p><strong>${escapeHtml(action)}</strong></p>${caveat ? `<p class="lists-age" id="lists-age">${escapeHtml(caveat)}</p>` : ""}</div>
     </div>
     ${stars ? `<p class="stars" aria-label="${escapeHtml(T.ui.stars_label.replace("{n}", stars))}">${"★".repeat(stars)}<span class="off">${"★".repeat(5 - stars)}</span></p>` : ""}
     ${rows.length ? `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>` : ""}

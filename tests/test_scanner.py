@@ -667,6 +667,7 @@ def test_expired_lists_still_catch_a_forgery_and_say_how_long_ago_regression(
         page.reload()
         assert _verdict(page)["verdict"] == "genuine"
         assert "Danh sách đã hết hạn 1 ngày trước" in page.inner_text("#result .band #lists-age")
+        assert "Danh sách đã hết hạn 1 ngày trước" in page.inner_text("#offline-notice.stale")
         _upload(page, "#photo", "forged.jpg", info["stamp_urls"]["counterfeit"])
         page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
         assert "tem giả vẫn bị phát hiện" in page.inner_text("#result .band #lists-age")

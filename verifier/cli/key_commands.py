@@ -34,7 +34,7 @@ def add_parsers(commands: Any) -> None:
         "add",
         help="register a key file as an authority's new stamp-signing key (rotation)",
         description="The key file must lie under DIR/keys/. Republishes the trust list; "
-        "restart `ocop serve` so that it loads the new key.",
+        "`ocop serve` signs new batches with the key at once, without a restart.",
     )
     add.set_defaults(run=_keys_add)
     add.add_argument("--data-dir", type=Path, required=True)
@@ -98,7 +98,7 @@ def _keys_add(args: argparse.Namespace, now: datetime) -> int:
             now=now,
         )
         print(f"key {key.index}: {args.authority}, stars {key.stars}, {period[0]} .. {period[1]}")
-    print("trust list republished; restart `ocop serve` to sign with the new key")
+    print("trust list republished; new batches are signed with the new key")
     return 0
 
 

@@ -139,11 +139,10 @@ function showListsNotice(offlineCheck = false) {
     notice.textContent = T.ui.no_lists;
     return;
   }
-  const hours = Math.max(0, Math.floor(listsAgeHours()));
-  const stale = listsAgeHours() > config.max_list_age_hours;
-  notice.hidden = !(offlineCheck || stale || !navigator.onLine);
-  notice.className = stale ? "stale" : "";
-  notice.textContent = (stale ? T.ui.lists_stale : T.ui.checked_offline).replace("{hours}", hours);
+  const caveat = listsCaveat();
+  notice.hidden = !(offlineCheck || caveat || !navigator.onLine);
+  notice.className = caveat ? "stale" : "";
+  notice.textContent = caveat ?? T.ui.checked_offline.replace("{hours}", Math.max(0, Math.floor(listsAgeHours())));
 }
 
 // ---------- verdicts ----------

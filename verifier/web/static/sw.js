@@ -1,6 +1,6 @@
 // The scanner's service worker: the page, its code and the decoder come from the cache, so
 // the page opens with no signal; the signed lists are fetched fresh when the network is there.
-const CACHE = "ocop-scan-v5"; // a new name drops what older workers cached
+const CACHE = "ocop-scan-v6"; // a new name drops what older workers cached
 const SHELL = [
   "/scan",
   "/scan?lang=en",

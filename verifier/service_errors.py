@@ -4,6 +4,7 @@ refusal and its default ``code``; the web layer gives each kind its HTTP status
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Self
 
 from signing import OcopError
@@ -26,7 +27,7 @@ class ServiceError(OcopError):
     #: Seconds after which the same request may succeed.
     retry_after: int | None = None
     #: The message in each language of the catalogs ("vi", "en"), for errors a person reads.
-    messages: dict[Language, str] | None = None
+    messages: Mapping[Language, str] | None = None
 
     @classmethod
     def refusal(cls, reason: str, **figures: int) -> Self:

@@ -379,12 +379,12 @@ def worded(table: Mapping[Code, str], language: Language) -> dict[Code, str]:
     return {code: translate(language, message) for code, message in table.items()}
 
 
-def every_language(message: str, **figures: object) -> dict[Language, str]:
+def every_language(message: str, **figures: object) -> Mapping[Language, str]:
     """Return ``message`` in every language of the catalogs, its ``{figures}`` filled in (for
-    the ``messages`` of a JSON answer)."""
+    the ``messages`` of a JSON answer); without figures, the one kept for every caller."""
     worded = _in_every_language(message, CATALOGS.languages)
     if not figures:
-        return dict(worded)
+        return worded
     return {language: words.format(**figures) for language, words in worded.items()}
 
 

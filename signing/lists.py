@@ -10,11 +10,11 @@ rules (:class:`_Fields`, :func:`_check_header`, :func:`_check_fresh`), kept priv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from signing import _jws
 from signing.dates import format_time, parse_time
@@ -42,6 +42,9 @@ STATUS_LIST_TYPE = "ocop-status-list+json"
 MAX_SUPERSEDE_CHAIN = 16  # steps followed from a certificate to the one that replaced it
 
 _T = TypeVar("_T")
+_K = TypeVar("_K")
+_K_co = TypeVar("_K_co", covariant=True)
+_E = TypeVar("_E", bound="_Superseded[Any]")
 
 
 class CertificateState(StrEnum):
@@ -98,14 +101,22 @@ class SerialRange:
             raise ValueError("a serial range needs 0 <= first <= last < 2**48 and a key index")
 
 
-def follow_supersedes(start: _T, successor: Callable[[_T], _T | None]) -> _T:
-    """Return the certificate ``start`` resolves to after re-evaluations and renewals:
-    ``successor`` gives the one that replaced a certificate, or ``None`` when none did (or
-    it is unknown). A chain longer than :data:`MAX_SUPERSEDE_CHAIN`, or a cycle, resolves
-    to the last certificate reached. The one walk for the status list and the registry."""
+class _Superseded(Protocol[_K_co]):
+    """An entry naming the entry that replaced it, by its key, or ``None``."""
+
+    @property
+    def superseded_by(self) -> _K_co | None: ...
+
+
+def follow_supersedes(start: _E, entries: Mapping[_K, _E]) -> _E:
+    """Return the certificate ``start`` resolves to after re-evaluations and renewals, each
+    entry naming its successor's key in ``entries`` (``superseded_by``). An unknown successor
+    ends the walk; a chain longer than :data:`MAX_SUPERSEDE_CHAIN`, or a cycle, resolves to
+    the last certificate reached. The one walk for the status list and the registry."""
     current = start
     for _ in range(MAX_SUPERSEDE_CHAIN):
-        following = successor(current)
+        key = current.superseded_by
+        following = None if key is None else entries.get(key)
         if following is None:
             break
         current = following
@@ -359,12 +370,7 @@ class StatusList:
         listed = self.certificates.get(ref)
         if listed is None:
             return None, None
-        return listed, follow_supersedes(listed, self._successor)
-
-    def _successor(self, entry: CertificateStatus) -> CertificateStatus | None:
-        if entry.superseded_by is None:
-            return None
-        return self.certificates.get(entry.superseded_by)
+        return listed, follow_supersedes(listed, self.certificates)
 
     def is_blocked(self, key_index: int, serial: int) -> SerialRange | None:
         """Return the blocked range holding this serial, or ``None``."""

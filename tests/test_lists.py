@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -184,9 +184,20 @@ def test_supersede_chain_is_followed_and_cycles_stop(world: World) -> None:
 def test_a_supersede_chain_is_followed_for_at_most_its_limit() -> None:
     """The one walk the status list and the registry's snapshot share: a chain longer than
     the limit stops after the limit's steps, as a cycle does."""
-    assert follow_supersedes(0, lambda n: n + 1) == MAX_SUPERSEDE_CHAIN
-    assert follow_supersedes(0, lambda n: n + 1 if n < 3 else None) == 3
-    assert follow_supersedes(7, lambda _: None) == 7
+    endless = {n: _Entry(n, n + 1) for n in range(100)}
+    assert follow_supersedes(endless[0], endless).number == MAX_SUPERSEDE_CHAIN
+    three = {n: _Entry(n, n + 1 if n < 3 else None) for n in range(10)}
+    assert follow_supersedes(three[0], three).number == 3
+    assert follow_supersedes(three[7], three).number == 7
+    to_nowhere = {0: _Entry(0, 99)}  # a successor the entries do not hold ends the walk
+    assert follow_supersedes(to_nowhere[0], to_nowhere).number == 0
+    cycle = {0: _Entry(0, 1), 1: _Entry(1, 0)}
+    assert follow_supersedes(cycle[0], cycle).number == MAX_SUPERSEDE_CHAIN % 2
+
+
+class _Entry(NamedTuple):
+    number: int
+    superseded_by: int | None
 
 
 def test_lists_refuse_inconsistent_construction(world: World) -> None:

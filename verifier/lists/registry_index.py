@@ -207,12 +207,7 @@ class RegistryIndex:
         certificate = self.certificates.get(certificate_id)
         if certificate is None or certificate.issuer != issuer:
             return None
-        return follow_supersedes(certificate, self._successor)
-
-    def _successor(self, certificate: PublicCertificate) -> PublicCertificate | None:
-        if certificate.superseded_by is None:
-            return None
-        return self.certificates.get(certificate.superseded_by)
+        return follow_supersedes(certificate, self.certificates)
 
 
 def current_version(session: Session) -> int:

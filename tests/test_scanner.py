@@ -33,6 +33,7 @@ from playwright.sync_api import (
     Geolocation,
     Page,
     Playwright,
+    Route,
     ViewportSize,
     sync_playwright,
 )
@@ -46,7 +47,7 @@ from stamps.sheet import human_serial
 from tests.browser.camera import stamp_frame, write_y4m
 from verifier import registry
 from verifier.cli.demo import create_demo
-from verifier.i18n.messages import REFUSALS, TONE, consumer, text
+from verifier.i18n.messages import REFUSALS, SCANNER, TONE, consumer, text
 from verifier.registry import INSPECTOR_BLOCKS
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import Role
@@ -65,8 +66,9 @@ PHONE = ViewportSize(width=390, height=844)
 class Server:
     """``ocop serve`` on a demo data directory, in a subprocess, on a free port."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, static_dir: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.static_dir = static_dir  # the page's files from a copy the test may change
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -77,6 +79,8 @@ class Server:
         env = {**os.environ, "OCOP_DATA_DIR": str(self.data_dir), "OCOP_KEY_PASSPHRASE": "demo",
                "PYTHONPATH": str(ROOT)}  # fmt: skip
         env.pop("OCOP_DATABASE_URL", None)
+        if self.static_dir is not None:
+            env["OCOP_STATIC_DIR"] = str(self.static_dir)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "verifier.web.asgi:app", "--port", str(self.port),
              "--log-level", "warning"], env=env,
@@ -674,6 +678,223 @@ def test_expired_lists_still_catch_a_forgery_and_say_how_long_ago_regression(
         _shot(page, "15-offline-expired-lists")
     finally:
         browser.close()
+
+
+KEPT_LISTS = """new Promise((resolve, reject) => {
+  const open = indexedDB.open("ocop");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const tx = open.result.transaction("lists");
+    const keys = tx.objectStore("lists").getAllKeys(), values = tx.objectStore("lists").getAll();
+    tx.oncomplete = () => {
+      const kept = {};
+      keys.result.forEach((key, i) => { kept[key] = values.result[i]; });
+      open.result.close();
+      resolve(kept);
+    };
+  };
+})"""
+
+
+def test_the_lists_are_kept_in_indexeddb_and_a_revisit_uses_them_unchecked_offline(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The page kept whole documents in localStorage: saving the snapshot of a national
+    registry (about 5 MB there) failed, and the page then had no lists at all offline. Now the
+    verified claims are kept in IndexedDB with when they were checked; a revisit builds its
+    maps from them without checking a signature again; the old keys are dropped and the
+    versions they had reached are kept for the rollback check."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        page.goto(f"{server.url}/healthz")  # the origin, to leave what an older page kept
+        page.evaluate(
+            "localStorage.setItem('ocop.doc.status', 'x'.repeat(100000));"
+            "localStorage.setItem('ocop.doc.snapshot-changes', '[]');"
+            "localStorage.setItem('ocop.version.trust', '1');"
+            "localStorage.setItem('ocop.version.status', '1');"
+        )
+        _install_offline(page, server)
+        assert page.evaluate("window.ocopScanner.listsFrom") == "network"
+        assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('ocop.'))") == []
+        kept = page.evaluate(KEPT_LISTS)
+        assert set(kept) == {"trust", "status", "snapshot", "versions"}
+        for name in ("trust", "status", "snapshot"):
+            assert kept[name]["checkedAt"] > 0
+            assert kept["versions"][name] == kept[name]["claims"]["version"]
+        genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload.certificate_id
+        products = {
+            c["certificate_id"]: c["product"] for c in kept["snapshot"]["claims"]["certificates"]
+        }
+        assert products[genuine] == "Mật ong hoa nhãn Ba Vì"
+        server.stop()
+        context.set_offline(True)
+        page.reload()
+        answer = _verdict(page)
+        assert answer["verdict"] == "genuine"
+        assert "Mật ong hoa nhãn Ba Vì" in answer["text"]
+        assert page.evaluate("window.ocopScanner.listsFrom") == "kept"
+        assert page.evaluate("window.ocopScanner.documentsChecked") == 0  # no signature again
+        _upload(page, "#photo", "revoked.jpg", info["stamp_urls"]["revoked"])
+        page.wait_for_selector("#result .band[data-verdict='revoked']", timeout=15_000)
+        _shot(page, "16-offline-revisit-from-indexeddb")
+    finally:
+        browser.close()
+
+
+QUOTA_FULL = """
+const put = IDBObjectStore.prototype.put;
+IDBObjectStore.prototype.put = function (...args) {
+  if (this.name === "lists") {
+    throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+  }
+  return put.apply(this, args);
+};
+"""
+
+
+def test_lists_the_phone_cannot_keep_still_check_offline_and_the_page_says_so(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """At 15,158 certificates saving the snapshot failed with a quota error the page
+    swallowed; it dropped the lists it had just verified and, offline, gave no verdict at all,
+    not even for a forged signature, saying "open this page once with a connection"."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        context.add_init_script(QUOTA_FULL)
+        page = context.new_page()
+        page.goto(f"{server.url}/scan")
+        _wait_for(page, "window.ocopScanner && window.ocopScanner.ready")
+        assert page.evaluate("window.ocopScanner.listsKept") is False
+        assert page.evaluate("typeof window.ocopScanner.timings.listsReady") == "number"
+        notice = page.wait_for_selector("#storage-notice:not([hidden])")
+        assert notice is not None
+        assert notice.inner_text() == text(SCANNER, "lists_not_kept", "vi")
+        context.set_offline(True)
+        _upload(page, "#photo", "revoked.jpg", info["stamp_urls"]["revoked"])
+        page.wait_for_selector("#result .band[data-verdict='revoked']", timeout=15_000)
+        assert "ngoại tuyến" in page.inner_text("#how-checked")
+        _upload(page, "#photo", "forged.jpg", info["stamp_urls"]["counterfeit"])
+        page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
+        _shot(page, "17-lists-not-kept")
+    finally:
+        browser.close()
+
+
+def _hold_lists(page: Page) -> list[Route]:
+    """Hold the page's requests for the signed lists until the test lets them go."""
+    held: list[Route] = []
+    # a function of its own: Playwright marks the handler, which a bound builtin cannot take
+    page.route("**/.well-known/ocop/**", lambda route: held.append(route))  # noqa: PLW0108
+    return held
+
+
+def test_the_camera_starts_before_the_lists_and_a_stamp_read_meanwhile_gets_its_verdict(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The camera waited until the lists were fetched and verified (5.5 s to the camera on a
+    revisit on a slow phone). Now it starts first; a stamp read before the lists are usable is
+    checked online, or, with no network, the moment the lists are usable."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        # the worker could answer for the page: these requests must reach the test's routes
+        context = browser.new_context(
+            viewport=ViewportSize(width=360, height=740), is_mobile=True, has_touch=True,
+            permissions=["camera"], service_workers="block",
+        )  # fmt: skip
+        page = context.new_page()
+        held = _hold_lists(page)
+        page.goto(f"{server.url}/scan")
+        answer = _online_verdict(page)
+        assert answer["verdict"] == "genuine"
+        assert held  # the lists were asked for, and are not there yet
+        timings = page.evaluate("window.ocopScanner.timings")
+        assert "cameraStarted" in timings
+        assert "listsReady" not in timings
+        for route in held:
+            route.continue_()
+        page.unroute("**/.well-known/ocop/**")
+        _wait_for(page, "window.ocopScanner.ready")
+        timings = page.evaluate("window.ocopScanner.timings")
+        assert timings["cameraStarted"] < timings["listsReady"]
+
+        page = browser.new_context(
+            viewport=ViewportSize(width=360, height=740),
+            is_mobile=True,
+            has_touch=True,
+            permissions=["camera"],
+            service_workers="block",
+        ).new_page()  # fmt: skip  (nothing kept yet)
+        held = _hold_lists(page)
+        page.route("**/api/v1/verify?**", lambda route: route.abort("internetdisconnected"))
+        page.goto(f"{server.url}/scan")
+        checking = text(SCANNER, "checking", "vi")
+        _wait_for(page, f"document.querySelector('#status').textContent === {json.dumps(checking)}")
+        assert page.query_selector("#result .band") is None
+        _shot(page, "18-checking-before-the-lists")
+        for route in held:
+            route.continue_()
+        answer = _verdict(page)
+        assert answer["verdict"] == "genuine"
+        assert "ngoại tuyến" in page.inner_text("#how-checked")
+        assert page.evaluate("window.ocopScanner.history.length") == 1
+    finally:
+        browser.close()
+
+
+def test_a_code_update_reaches_a_page_already_installed(
+    playwright: Playwright, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The service worker served the page's code cache-first from a cache whose name never
+    changed: a changed scan.js was still not running after three reloads. Now the cache is
+    named by the files' content; a page running older code offers to reload when the new
+    version is in the cache, the next open runs it, and the old cache is deleted."""
+    info = demo_dir[1]
+    static = tmp_path / "static"
+    shutil.copytree(ROOT / "verifier/web/static", static)
+    server = Server(demo_dir[0], static_dir=static)
+    server.start()
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser)
+        page = context.new_page()
+        _install_offline(page, server)
+        old_caches = page.evaluate("caches.keys()")
+        assert len(old_caches) == 1
+        assert page.is_hidden("#new-version")
+        with (static / "scan.js").open("a", encoding="utf-8") as code:
+            code.write('\nwindow.ocopScanner.build = "changed";\n')
+        # the phone comes back online: the running page asks for a new version
+        context.set_offline(True)
+        context.set_offline(False)
+        banner = page.wait_for_selector("#new-version:not([hidden])", timeout=15_000)
+        assert banner is not None
+        assert banner.inner_text() == "Có phiên bản mới — chạm để tải lại"
+        assert page.evaluate("window.ocopScanner.build") is None  # still the old code
+        _shot(page, "19-new-version-banner")
+        new_caches = page.evaluate("caches.keys()")
+        assert len(new_caches) == 1
+        assert new_caches != old_caches  # the old cache is deleted
+        other = context.new_page()  # the next open runs the new code
+        other.goto(f"{server.url}/scan")
+        _wait_for(other, "window.ocopScanner && window.ocopScanner.build === 'changed'")
+        other.close()
+        banner.tap()
+        _wait_for(page, "window.ocopScanner && window.ocopScanner.build === 'changed'")
+        assert page.is_hidden("#new-version")
+        server.stop()  # and it is the one kept for offline use
+        context.set_offline(True)
+        page.reload()
+        _wait_for(page, "window.ocopScanner && window.ocopScanner.build === 'changed'")
+        assert _verdict(page)["verdict"] == "genuine"
+    finally:
+        browser.close()
+        server.stop()
 
 
 def _post(server: Server, path: str, body: dict[str, Any], token: str) -> int:

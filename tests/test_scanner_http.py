@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from signing import SNAPSHOT_TYPE, parse_stamp
 from signing._jws import verify as verify_jws
 from tests.conftest import NOW, Demo
 from verifier.settings import Settings, SettingsError
+from verifier.web.routes.scanner_page import PACKAGE_STATIC, SHELL_HEADER, shell
 
 
 def _config(page: str) -> dict[str, Any]:
@@ -163,3 +165,41 @@ def test_the_snapshot_sends_only_what_changed_since_a_version(demo: Demo) -> Non
         (certificate, "revoked")
     ]
     assert len(changes.content) < len(full.content) / 2
+
+
+def test_the_page_and_its_worker_name_the_files_by_their_content(
+    demo: Demo, tmp_path: Path
+) -> None:
+    """The worker's cache was named by hand (ocop-scan-v6) and served the page's code
+    cache-first: a changed scan.js never reached a phone that had the page. Now a change to a
+    file changes its name and the cache's, and only its own."""
+    page = demo.client.get("/scan")
+    urls = _config(page.text)["shell"]["urls"]
+    version = page.headers[SHELL_HEADER]
+    worker = demo.client.get("/sw.js").text
+    assert "__OCOP_" not in worker
+    assert f"const VERSION = {json.dumps(version)};" in worker
+    for url in urls.values():
+        assert url in worker
+    assert f'src="{urls["scan.js"]}"' in page.text
+    assert urls["scan.js"].startswith("/static/scan.js?v=")
+    served = demo.client.get(urls["scan.js"])
+    assert served.content == (PACKAGE_STATIC / "scan.js").read_bytes()
+    static = tmp_path / "static"
+    shutil.copytree(PACKAGE_STATIC, static)
+    before = shell(static)
+    assert before.version == version
+    with (static / "scan.js").open("a", encoding="utf-8") as code:
+        code.write("\n// changed\n")
+    after = shell(static)
+    assert after.version != before.version
+    changed = {name for name in before.urls if after.urls[name] != before.urls[name]}
+    assert changed == {"scan.js"}  # the decoder keeps its name: not downloaded again
+
+
+def test_the_static_files_directory_is_a_setting(tmp_path: Path) -> None:
+    (tmp_path / "demo.json").write_text("{}")
+    assert Settings.load(tmp_path, {}).static_dir is None
+    assert Settings.load(tmp_path, {"OCOP_STATIC_DIR": str(tmp_path)}).static_dir == tmp_path
+    with pytest.raises(SettingsError, match="OCOP_STATIC_DIR"):
+        Settings.load(tmp_path, {"OCOP_STATIC_DIR": str(tmp_path / "missing")})

@@ -94,6 +94,9 @@ class Settings:
     session_hours: int = 12  # a browser sign-in ends this long after it began
     rate_limits: RateLimits = RATE_LIMITS
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
+    # where /static and the scanner's service worker are served from; None: the package's own
+    # (tests change the scanner's code under a running server in a copy)
+    static_dir: Path | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -104,14 +107,15 @@ class Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
         ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
         ``OCOP_SECURE_COOKIES`` (on, except in a demo directory), ``OCOP_SESSION_HOURS``,
-        ``OCOP_TRUSTED_PROXIES``, ``OCOP_PHOTO_THREADS``, ``OCOP_PHOTO_QUEUE``, the clone
-        rules' ``OCOP_CLONE_*`` thresholds (see :data:`CLONE_VARIABLES`), what an inspector may
-        block (see :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits'
+        ``OCOP_TRUSTED_PROXIES``, ``OCOP_STATIC_DIR``, ``OCOP_PHOTO_THREADS``,
+        ``OCOP_PHOTO_QUEUE``, the clone rules' ``OCOP_CLONE_*`` thresholds (see
+        :data:`CLONE_VARIABLES`), what an inspector may block (see
+        :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits'
         ``OCOP_RATE_LIMIT_*`` (see :data:`RATE_LIMIT_VARIABLES`).
 
         Raises :class:`SettingsError` when the data directory is missing, no passphrase is
         set, the demo passphrase is used outside a demo, or a number, a switch, a rate limit
-        or a trusted proxy is not one.
+        or a trusted proxy is not one, or ``OCOP_STATIC_DIR`` names no directory.
         """
         env = dict(os.environ) if environ is None else environ
         if not data_dir.is_dir():
@@ -130,6 +134,9 @@ class Settings:
         hours = env.get("OCOP_SESSION_HOURS") or "12"
         if not hours.isdigit() or not 1 <= int(hours) <= 24 * 7:
             raise SettingsError("OCOP_SESSION_HOURS must be a whole number of hours, 1 to 168")
+        static = Path(env["OCOP_STATIC_DIR"]) if env.get("OCOP_STATIC_DIR") else None
+        if static is not None and not static.is_dir():
+            raise SettingsError(f"OCOP_STATIC_DIR must be a directory of static files: {static}")
         host = env.get("OCOP_PUBLIC_HOST") or DEFAULT_HOST
         if _HOST.fullmatch(host) is None:
             raise SettingsError(
@@ -150,6 +157,7 @@ class Settings:
             scanner_list_age_hours=int(age),
             secure_cookies=_switch(env, "OCOP_SECURE_COOKIES", default=not demo),
             session_hours=int(hours),
+            static_dir=static,
             **_photo_pool(env),
         )
 

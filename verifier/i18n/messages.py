@@ -285,6 +285,11 @@ SCANNER: dict[str, str] = {
     "block_needs_network": N_(
         "Cần có mạng để khóa tem. Hãy gửi báo cáo; báo cáo được lưu và gửi sau."
     ),
+    "checking": N_("Đang kiểm tra… kết quả hiện ra ngay khi danh sách được tải xong."),
+    "lists_not_kept": N_(
+        "Điện thoại này không lưu được danh sách để kiểm tra ngoại tuyến (bộ nhớ đầy hoặc bị "
+        "chặn): tem vẫn được kiểm tra ngoại tuyến đến khi đóng trang này; lần mở sau cần có mạng."
+    ),
 }
 
 

@@ -6,7 +6,6 @@ import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
@@ -51,7 +50,6 @@ from verifier.web.routes.verify_api import VerifyRequest
 from verifier.web.signin import FormRefused
 from verifier.web.views import verdict_body
 
-STATIC = Path(__file__).parent / "static"
 mimetypes.add_type("application/wasm", ".wasm")
 mimetypes.add_type("text/javascript", ".js")
 
@@ -384,7 +382,8 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     async def unexpected(request: Request, exc: Exception) -> Response:
         return _internal_error(request.scope, exc)
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    static = StaticFiles(directory=scanner_page.static_dir(service.settings))
+    app.mount("/static", static, name="static")
     app.add_middleware(Compressed)
     app.add_middleware(
         BodyLimit,

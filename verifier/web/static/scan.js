@@ -1,10 +1,12 @@
 // The scanner page: camera -> zxing-wasm -> offline verdict at once -> online verdict when
-// the network is there. Inspector reports wait in IndexedDB until they reach the server once.
-import {
-  checkDocument, ed25519Engine, hexToBytes, offlineVerdict, statusListOf, trustListOf,
-} from "/static/ocop-verify.js";
-
+// the network is there. The signed lists and the inspector's reports wait in IndexedDB.
 const config = JSON.parse(document.getElementById("ocop-config").textContent);
+// by its versioned name, so that no HTTP cache serves older code (scanner_page.py)
+const {
+  DocumentError, STATUS_CHANGES_TYPE, applyStatusChanges, checkDocument, ed25519Engine, hexToBytes,
+  offlineVerdict, statusListOf, trustListOf, unverifiedDocumentType,
+} = await import(config.shell.urls["ocop-verify.js"]);
+
 const T = config.texts;
 const roots = config.root_keys.map(hexToBytes);
 const $ = (id) => document.getElementById(id);
@@ -13,58 +15,166 @@ const frames = document.createElement("canvas"); // camera frames
 const photos = document.createElement("canvas"); // photos: never shared with the camera loop
 localStorage.removeItem("ocop.device"); // the phone id once sent with every check: no longer kept
 
-let lists = null; // { trust, status, snapshot: Map, issuedAt }
 let stream = null, busy = false, lastText = "", lastAt = 0, lastScan = null;
 // A serial as printed under the stamp's QR code: stamps.sheet.human_serial's rule (01-000001042).
 const humanSerial = (keyIndex, serial) =>
   `${String(keyIndex).padStart(2, "0")}-${String(serial).padStart(9, "0")}`;
-// read by the tests and bench/scanner.py
-window.ocopScanner = { ready: false, engine: ed25519Engine, history: [], timings: {}, humanSerial };
+// read by the tests and the benchmarks (bench/scanner.py): keep these names
+window.ocopScanner = {
+  ready: false, engine: ed25519Engine, history: [], timings: {}, humanSerial,
+  version: config.shell.version, listsFrom: null, documentsChecked: 0, listsKept: null,
+};
+
+// ---------- IndexedDB: the signed lists and the inspector's reports ----------
+let connection = null;
+function database() {
+  connection ??= new Promise((resolve, reject) => {
+    const open = indexedDB.open("ocop", 2);
+    open.onupgradeneeded = () => {
+      for (const name of ["reports", "lists"]) {
+        if (!open.result.objectStoreNames.contains(name)) {
+          open.result.createObjectStore(name, name === "reports" ? { keyPath: "client_id" } : undefined);
+        }
+      }
+    };
+    open.onsuccess = () => {
+      open.result.onversionchange = () => { open.result.close(); connection = null; }; // a newer page upgrades
+      resolve(open.result);
+    };
+    open.onerror = () => reject(open.error);
+    open.onblocked = () => reject(new Error("an older scanner page holds the database open"));
+  });
+  connection.catch(() => { connection = null; });
+  return connection;
+}
+
+/** Run `action` on the object store `name` in one transaction; resolves with the result of
+ *  the request it returns (or of each of an array of requests) once the transaction is
+ *  committed, rejects when it aborts (a full disk: QuotaExceededError). */
+async function inStore(name, mode, action) {
+  const db = await database();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(name, mode);
+    let request = null;
+    try {
+      request = action(tx.objectStore(name));
+    } catch (error) {
+      tx.abort();
+      reject(error);
+      return;
+    }
+    tx.oncomplete = () => resolve(Array.isArray(request) ? request.map((r) => r.result) : request && request.result);
+    tx.onabort = () => reject(tx.error || new Error("aborted"));
+  });
+}
 
 // ---------- signed lists ----------
-// The trust and status lists are kept whole; the registry snapshot is kept as one full
-// document and the signed changes since it, each checked again whenever they are read.
-const DOCS = {
-  trust: ["/.well-known/ocop/trust-list", "ocop-trust-list+json"],
-  status: ["/.well-known/ocop/status-list", "ocop-status-list+json"],
-};
+// Each list is checked once (docs/stamp-format.md 7.1) and kept in IndexedDB as its claims,
+// with when they were checked: a revisit builds its lookup maps from them without checking
+// signatures again, and serves them as of when they were checked, past their validity too
+// (the verdict then says how old they are). Online, the status list and the registry snapshot
+// are brought up to date with their changes since the version held (7.5, 7.6); the trust
+// list is small and fetched whole. In memory: one Map per document, no document text.
+const TRUST = ["/.well-known/ocop/trust-list", "ocop-trust-list+json"];
+const STATUS = ["/.well-known/ocop/status-list", "ocop-status-list+json"];
 const SNAPSHOT = ["/.well-known/ocop/registry-snapshot", "ocop-registry-snapshot+json"];
-const MAX_DELTAS = 20;
+const NAMES = ["trust", "status", "snapshot"];
+const ref = (c) => `${c.issuer}\u0000${c.certificate_id}`;
 
-async function readSnapshot(full, deltas, now) {
-  let claims = await checkDocument(full, SNAPSHOT[1], roots, now);
-  const entries = new Map(claims.certificates.map((c) => [`${c.issuer}\u0000${c.certificate_id}`, c]));
-  let version = claims.version;
-  for (const text of deltas) {
-    claims = await checkDocument(text, SNAPSHOT[1], roots, now, version);
-    if (claims.since !== version) throw new Error("a gap in the snapshot changes");
-    for (const c of claims.certificates) entries.set(`${c.issuer}\u0000${c.certificate_id}`, c);
-    version = claims.version;
-  }
-  return { entries, version };
+// { trust, status, snapshot: { version, issued_at, expires_at, entries: Map }, trustClaims }
+let lists = null;
+let seen = { trust: null, status: null, snapshot: null }; // the highest versions accepted: rollback
+let kept = { trust: null, status: null, snapshot: null }; // what IndexedDB holds: `${version} ${issued_at}`
+let listsPending = true; // until the first attempt to load the lists has ended
+let waiting = null; // a stamp read offline before the lists were usable: checked when they are
+
+async function checked(text, typ, now, held) {
+  window.ocopScanner.documentsChecked += 1;
+  return checkDocument(text, typ, roots, now, held);
 }
 
-async function readLists(texts, now) {
-  const claims = {};
-  for (const [name, [, typ]] of Object.entries(DOCS)) {
-    const held = Number(localStorage.getItem(`ocop.version.${name}`) || 0) || null;
-    claims[name] = await checkDocument(texts[name], typ, roots, now, held);
-  }
-  const snapshot = await readSnapshot(texts.snapshot, texts.deltas, now);
-  return {
-    trust: trustListOf(claims.trust), status: statusListOf(claims.status),
-    snapshot: snapshot.entries, snapshotVersion: snapshot.version,
-    issuedAt: Date.parse(claims.status.issued_at), versions: claims, texts,
-  };
+const snapshotOf = (claims, entries = new Map(claims.certificates.map((c) => [ref(c), c]))) => ({
+  version: claims.version, issued_at: claims.issued_at, expires_at: claims.expires_at, entries,
+});
+
+/** The status list as its claims (section 7.4), from what the page holds of it. */
+function statusClaimsOf(status) {
+  const { certificates, blocked, voided, ...rest } = status;
+  return { ...rest, certificates: [...certificates.values()].map(({ next, ...entry }) => entry) };
 }
 
-function storedTexts() {
-  const texts = {
-    trust: localStorage.getItem("ocop.doc.trust"), status: localStorage.getItem("ocop.doc.status"),
-    snapshot: localStorage.getItem("ocop.doc.snapshot"),
-    deltas: JSON.parse(localStorage.getItem("ocop.doc.snapshot-changes") || "[]"),
-  };
-  return texts.trust && texts.status && texts.snapshot ? texts : null;
+function claimsOf(name) {
+  if (name === "trust") return lists.trustClaims;
+  if (name === "status") return statusClaimsOf(lists.status);
+  const { entries, ...rest } = lists.snapshot;
+  return { type: "ocop-registry-snapshot", since: null, ...rest, certificates: [...entries.values()] };
+}
+
+// a list is kept again only when this changed: its version, or its validity (signed again)
+const keptAs = (list) => `${list.version} ${list.issued_at}`;
+
+function raiseSeen() {
+  for (const name of NAMES) {
+    const held = lists[name] ? lists[name].version : null;
+    if (held !== null && (seen[name] === null || held > seen[name])) seen[name] = held;
+  }
+}
+
+/** The lists kept by an earlier visit, or null. Old pages kept whole documents in
+ *  localStorage (which holds about 5 MB: not a national registry): they are dropped here,
+ *  and the versions they had reached are kept for the rollback check. */
+async function readKept() {
+  const versions = {};
+  for (const name of ["trust", "status"]) {
+    const held = Number(localStorage.getItem(`ocop.version.${name}`));
+    if (held) versions[name] = held;
+  }
+  for (const key of Object.keys(localStorage)) {
+    if (key.startsWith("ocop.doc.")) localStorage.removeItem(key);
+  }
+  let stored = {};
+  try {
+    const [keys, records] = await inStore("lists", "readonly", (store) => [store.getAllKeys(), store.getAll()]);
+    stored = Object.fromEntries(keys.map((key, i) => [key, records[i]]));
+  } catch {
+    // no IndexedDB here (or blocked): the lists live in memory only
+  }
+  for (const name of NAMES) {
+    const held = Math.max(versions[name] || 0, (stored.versions && stored.versions[name]) || 0);
+    seen[name] = held || null;
+  }
+  if (!stored.trust || !stored.status) return null;
+  try {
+    const held = {
+      trustClaims: stored.trust.claims,
+      trust: trustListOf(stored.trust.claims),
+      status: statusListOf(stored.status.claims),
+      snapshot: stored.snapshot ? snapshotOf(stored.snapshot.claims) : null,
+    };
+    for (const name of NAMES) kept[name] = stored[name] ? keptAs(stored[name].claims) : null;
+    return held;
+  } catch {
+    return null; // kept by a page that wrote another shape: fetched again
+  }
+}
+
+/** Keep in IndexedDB the versions seen and each list that changed since it was last kept;
+ *  return whether they are all kept. Never throws. */
+async function keepLists(now) {
+  try {
+    await inStore("lists", "readwrite", (store) => store.put({ ...seen }, "versions"));
+    for (const name of ["trust", "status"]) localStorage.removeItem(`ocop.version.${name}`);
+    const changed = NAMES.filter((name) => lists[name] && keptAs(lists[name]) !== kept[name]);
+    if (changed.length) {
+      await inStore("lists", "readwrite", (store) => {
+        for (const name of changed) store.put({ claims: claimsOf(name), checkedAt: now }, name);
+      });
+      for (const name of changed) kept[name] = keptAs(lists[name]);
+    }
+    return true;
+  } catch {
+    return false; // a full disk, a private window: the lists stay in memory for this visit
+  }
 }
 
 async function fetchText(url) {
@@ -73,59 +183,120 @@ async function fetchText(url) {
   return response.text();
 }
 
-async function loadLists() {
-  const now = Date.now();
-  const stored = storedTexts();
-  if (stored) {
-    // Checked as of when they were stored: lists that were valid then still serve, past their
-    // validity, with the verdict saying how old they are (docs/stamp-format.md, the notes).
-    const storedAt = Number(localStorage.getItem("ocop.doc.checked-at")) || now;
-    try { lists = await readLists(stored, Math.min(now, storedAt)); } catch { lists = null; }
-  }
-  try {
-    const fresh = { trust: await fetchText(DOCS.trust[0]), status: await fetchText(DOCS.status[0]) };
-    fresh.snapshot = lists ? lists.texts.snapshot : null;
-    fresh.deltas = lists ? lists.texts.deltas : [];
-    if (lists && fresh.deltas.length < MAX_DELTAS) {
-      const changes = await fetchText(`${SNAPSHOT[0]}?since=${lists.snapshotVersion}`);
-      const claims = await checkDocument(changes, SNAPSHOT[1], roots, now, lists.snapshotVersion);
-      if (claims.certificates.length) fresh.deltas = [...fresh.deltas, changes];
-    } else {
-      fresh.snapshot = await fetchText(SNAPSHOT[0]);
-      fresh.deltas = [];
+async function freshTrust(now) {
+  const trustClaims = await checked(await fetchText(TRUST[0]), TRUST[1], now, seen.trust);
+  return { trustClaims, trust: trustListOf(trustClaims) };
+}
+
+/** The status list brought up to date: the changes since the version held applied to it, or
+ *  the whole list (when none is held, when the service answers with the whole list, or when
+ *  the changes do not start at the version held). */
+async function freshStatus(now) {
+  const held = lists ? lists.status : null;
+  const text = await fetchText(held ? `${STATUS[0]}?since=${held.version}` : STATUS[0]);
+  if (held && unverifiedDocumentType(text) === STATUS_CHANGES_TYPE) {
+    const changes = await checked(text, STATUS_CHANGES_TYPE, now, held.version);
+    const none = ["certificates", "blocked_serials", "lifted_serials", "voided_batches"]
+      .every((field) => !changes[field] || changes[field].length === 0);
+    if (none && changes.since === held.version) {
+      return { ...held, version: changes.version, issued_at: changes.issued_at, expires_at: changes.expires_at };
     }
-    let checked;
     try {
-      checked = await readLists(fresh, now);
-    } catch {
-      fresh.snapshot = await fetchText(SNAPSHOT[0]); // start again from a whole snapshot
-      fresh.deltas = [];
-      checked = await readLists(fresh, now);
+      return statusListOf(applyStatusChanges(statusClaimsOf(held), changes));
+    } catch (error) {
+      if (!(error instanceof DocumentError && error.code === "document_gap")) throw error;
+      return statusListOf(await checked(await fetchText(STATUS[0]), STATUS[1], now, seen.status));
     }
-    localStorage.setItem("ocop.doc.trust", fresh.trust);
-    localStorage.setItem("ocop.doc.status", fresh.status);
-    localStorage.setItem("ocop.doc.snapshot", fresh.snapshot);
-    localStorage.setItem("ocop.doc.snapshot-changes", JSON.stringify(fresh.deltas));
-    localStorage.setItem("ocop.doc.checked-at", String(now));
-    for (const name of Object.keys(DOCS)) {
-      localStorage.setItem(`ocop.version.${name}`, String(checked.versions[name].version));
-    }
-    lists = checked;
-  } catch {
-    // no network, or refused documents: keep what is held
   }
-  window.ocopScanner.snapshot = lists ? { version: lists.snapshotVersion, changes: lists.texts.deltas.length } : null;
+  return statusListOf(await checked(text, STATUS[1], now, seen.status));
+}
+
+/** The registry snapshot brought up to date: the certificates changed since the version
+ *  held replace theirs, or the whole snapshot. */
+async function freshSnapshot(now) {
+  const held = lists ? lists.snapshot : null;
+  if (held) {
+    const changes = await checked(await fetchText(`${SNAPSHOT[0]}?since=${held.version}`), SNAPSHOT[1], now, held.version);
+    if (changes.since === null) return snapshotOf(changes); // the whole snapshot
+    if (changes.since === held.version) {
+      for (const entry of changes.certificates) held.entries.set(ref(entry), entry);
+      return snapshotOf(changes, held.entries);
+    }
+  }
+  return snapshotOf(await checked(await fetchText(SNAPSHOT[0]), SNAPSHOT[1], now, seen.snapshot));
+}
+
+/** Bring the lists up to date from the network; keep what is held of any list that cannot be
+ *  fetched or is refused. Returns whether any list changed. */
+async function refreshLists() {
+  const now = Date.now();
+  const outcomes = await Promise.allSettled([freshTrust(now), freshStatus(now), freshSnapshot(now)]);
+  const [trust, status, snapshot] = outcomes.map((outcome) => (outcome.status === "fulfilled" ? outcome.value : null));
+  const next = {
+    ...(trust || { trustClaims: lists && lists.trustClaims, trust: lists && lists.trust }),
+    status: status || (lists && lists.status),
+    snapshot: snapshot || (lists && lists.snapshot),
+  };
+  if (!next.trust || !next.status) return false; // no lists yet, and none to be had now
+  lists = next;
+  raiseSeen();
+  return Boolean(trust || status || snapshot);
+}
+
+let refreshing = null;
+/** Make the lists usable: those kept first, then those of the network, kept in turn; what
+ *  the page reads (the camera) never waits for this. */
+function loadLists() {
+  refreshing ??= (async () => {
+    try {
+      if (!lists) {
+        lists = await readKept();
+        if (lists) {
+          window.ocopScanner.listsFrom = "kept";
+          listsUsable(true);
+        }
+      }
+      if (await refreshLists()) {
+        window.ocopScanner.listsFrom ??= "network";
+        listsUsable(await keepLists(Date.now()));
+      }
+    } finally {
+      refreshing = null;
+      listsPending = false;
+      listsArrived();
+      showListsNotice();
+    }
+  })();
+  return refreshing;
+}
+
+/** The lists in memory are usable offline; `keptOnPhone`: they are kept for the next visit. */
+function listsUsable(keptOnPhone) {
+  window.ocopScanner.listsKept = keptOnPhone;
+  window.ocopScanner.timings.listsReady ??= performance.now();
+  $("storage-notice").hidden = keptOnPhone;
+  $("storage-notice").textContent = keptOnPhone ? "" : T.ui.lists_not_kept;
+  listsArrived();
   showListsNotice();
 }
 
+/** A stamp read offline while the lists were loading gets its verdict now. */
+function listsArrived() {
+  if (!waiting) return;
+  const text = waiting;
+  waiting = null;
+  lastText = "";
+  onText(text);
+}
+
 function listsAgeHours() {
-  return lists ? (Date.now() - lists.issuedAt) / 3600000 : Infinity;
+  return lists ? (Date.now() - Date.parse(lists.status.issued_at)) / 3600000 : Infinity;
 }
 
 /** What an offline verdict says of its lists: how old they are once past the threshold, how
  *  long ago they expired past their validity; null while they are fresh. */
 function listsCaveat() {
-  const expiredMs = Date.now() - Date.parse(lists.versions.status.expires_at);
+  const expiredMs = Date.now() - Date.parse(lists.status.expires_at);
   if (expiredMs > 0) return T.ui.lists_expired.replace("{days}", Math.max(1, Math.floor(expiredMs / 86400000)));
   if (listsAgeHours() <= config.max_list_age_hours) return null;
   return T.ui.lists_stale.replace("{hours}", Math.floor(listsAgeHours()));
@@ -187,7 +358,7 @@ function fromSnapshot(verdict) {
     // the current certificate may be another authority's (a 5-star upgrade of a 4-star one)
     const issuer = verdict.certificate ? verdict.certificate.issuer : key.issuer;
     const id = verdict.certificate ? verdict.certificate.certificate_id : stamp.certificateId;
-    const entry = lists.snapshot.get(`${issuer}\u0000${id}`);
+    const entry = lists.snapshot && lists.snapshot.entries.get(ref({ issuer, certificate_id: id }));
     certificate = {
       stars: verdict.certificate ? verdict.certificate.stars : stamp.stars,
       valid_until: verdict.certificate ? verdict.certificate.valid_until : stamp.validUntil,
@@ -230,6 +401,9 @@ async function onText(text) {
     answer = fromSnapshot(await offlineVerdict(text, lists.trust, lists.status, now, starsSeen));
     show(answer);
     showListsNotice(true);
+  } else if (listsPending) {
+    result.innerHTML = ""; // not the verdict of the stamp before
+    statusLine.textContent = T.ui.checking;
   }
   signal();
   try {
@@ -248,10 +422,15 @@ async function onText(text) {
   } catch {
     // offline: the offline verdict stands
   }
+  if (!answer && listsPending) {
+    waiting = text; // offline: checked the moment the lists are usable
+    return;
+  }
   if (!answer) {
     statusLine.textContent = T.ui.no_lists;
     return;
   }
+  if (statusLine.textContent === T.ui.checking) statusLine.textContent = T.ui.aim;
   // only a validly signed stamp that is not blocked yet has a serial worth blocking, and an
   // inspector blocks only a stamp the server saw it check, signed in
   const blockable = answer.stampId && !["counterfeit", "malformed"].includes(answer.verdict)
@@ -307,7 +486,7 @@ async function decodeNow(source, width, height, canvas) {
 
 async function scanLoop() {
   if (!stream) return;
-  if (!busy && video.readyState >= 2 && video.videoWidth) {
+  if (!busy && decoderReady && video.readyState >= 2 && video.videoWidth) {
     busy = true;
     try {
       const found = await decode(video, video.videoWidth, video.videoHeight, frames);
@@ -472,23 +651,7 @@ $("sign-out").addEventListener("click", () => {
   showInspector();
 });
 
-function queue() {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open("ocop", 1);
-    open.onupgradeneeded = () => open.result.createObjectStore("reports", { keyPath: "client_id" });
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  });
-}
-async function queued(mode, action) {
-  const db = await queue();
-  return new Promise((resolve, reject) => {
-    const tx = db.transaction("reports", mode);
-    const request = action(tx.objectStore("reports"));
-    tx.oncomplete = () => resolve(request && request.result);
-    tx.onerror = () => reject(tx.error);
-  });
-}
+const queued = (mode, action) => inStore("reports", mode, action);
 
 const readFile = (file) => new Promise((resolve) => {
   const reader = new FileReader();
@@ -558,18 +721,49 @@ async function renderReports() {
   ].join("");
 }
 
-window.addEventListener("online", () => { syncReports(); loadLists(); });
+window.addEventListener("online", () => { syncReports(); loadLists(); checkForNewVersion(); });
 window.addEventListener("offline", () => showListsNotice());
 
+// ---------- new versions of the page ----------
+// The service worker tells the page when a new version of the page's files is in its cache;
+// a page running older code offers to reload. The next open runs the new code anyway.
+let worker = null;
+function watchVersions() {
+  if (!("serviceWorker" in navigator)) return;
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    if (event.data && event.data.type === "ocop-shell" && event.data.version !== config.shell.version) {
+      $("new-version").hidden = false;
+    }
+  });
+  worker = navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => null);
+}
+async function checkForNewVersion() {
+  const registration = worker && await worker;
+  if (registration) registration.update().catch(() => {});
+}
+$("new-version").addEventListener("click", () => window.location.reload());
+document.addEventListener("visibilitychange", () => { if (!document.hidden) checkForNewVersion(); });
+
 // ---------- start ----------
-async function main() {
-  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => {});
+// The camera first: the decoder and the lists load while it starts, and a stamp read before
+// the lists are usable is checked online, or the moment they are.
+let decoderReady = false;
+async function prepareDecoder() {
   while (!window.ZXingWASM) await new Promise((r) => setTimeout(r, 20));
-  window.ZXingWASM.prepareZXingModule({ overrides: { locateFile: (path) => `/static/vendor/zxing-wasm/${path}` }, fireImmediately: true });
+  const wasm = config.shell.urls["vendor/zxing-wasm/zxing_reader.wasm"];
+  const locateFile = (path) => (path === "zxing_reader.wasm" ? wasm : `/static/vendor/zxing-wasm/${path}`);
+  await window.ZXingWASM.prepareZXingModule({ overrides: { locateFile }, fireImmediately: true });
+  decoderReady = true;
+}
+
+async function main() {
+  watchVersions();
+  prepareDecoder();
+  const camera = startCamera();
   await loadLists();
   showInspector();
   syncReports();
   window.ocopScanner.ready = true;
-  await startCamera();
+  await camera;
 }
 main();

@@ -117,3 +117,15 @@ class DocumentRollback(DocumentError):
         super().__init__(detail, kind=kind)
         self.held_version = held_version
         self.offered_version = offered_version
+
+
+class DocumentGap(DocumentError):
+    """Changes to a document apply to another version than the one held (section 7.5): the
+    holder fetches the whole document instead."""
+
+    code = "document_gap"
+
+    def __init__(self, detail: str, *, kind: str, held_version: int, since: int) -> None:
+        super().__init__(detail, kind=kind)
+        self.held_version = held_version
+        self.since = since

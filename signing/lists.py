@@ -1,11 +1,12 @@
-"""The trust list and the status list: signed JSON documents that offline verifiers hold.
+"""The trust list, the status list and its changes: signed JSON documents that offline
+verifiers hold.
 
 Build a :class:`TrustList` or :class:`StatusList`, sign it with the national root key
 (:meth:`TrustList.sign`), publish the bytes; verifiers load them with :meth:`TrustList.verify`,
 which checks the signature, the type, every field, the expiry and the version.
 
-Over 400 lines because the two documents share their envelope, field checks and freshness
-rules (:class:`_Fields`, :func:`_check_header`, :func:`_check_fresh`), kept private here.
+Over 400 lines because the status list and its changes (section 7.5) share how their
+certificate entries and serial ranges are written and read, kept private here.
 """
 
 from __future__ import annotations
@@ -14,22 +15,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, NamedTuple, Protocol, TypeVar
+from typing import Any, ClassVar, NamedTuple, Protocol, Self, TypeVar
 
 from signing import _jws
-from signing.dates import format_time, parse_time
-from signing.errors import DocumentExpired, DocumentInvalid, DocumentRollback
+from signing._claims import Fields, check_fresh, check_header
+from signing.dates import format_time
+from signing.errors import DocumentGap, DocumentInvalid
 from signing.keys import KeyStatus, PrivateKey, TrustedKey, b64url_decode, b64url_encode
 
 __all__ = [
     "MAX_SUPERSEDE_CHAIN",
     "SNAPSHOT_TYPE",
+    "STATUS_CHANGES_TYPE",
     "STATUS_LIST_TYPE",
     "TRUST_LIST_TYPE",
     "CertificateRef",
     "CertificateState",
     "CertificateStatus",
     "SerialRange",
+    "StatusChanges",
     "StatusList",
     "TrustList",
     "follow_supersedes",
@@ -39,6 +43,7 @@ __all__ = [
 TRUST_LIST_TYPE = "ocop-trust-list+json"
 SNAPSHOT_TYPE = "ocop-registry-snapshot+json"
 STATUS_LIST_TYPE = "ocop-status-list+json"
+STATUS_CHANGES_TYPE = "ocop-status-list-changes+json"
 MAX_SUPERSEDE_CHAIN = 16  # steps followed from a certificate to the one that replaced it
 
 _T = TypeVar("_T")
@@ -131,88 +136,52 @@ def _holding(ranges: tuple[SerialRange, ...], key_index: int, serial: int) -> Se
     return None
 
 
-class _Fields:
-    """Reads typed fields out of a decoded JSON object; every failure becomes DocumentInvalid."""
+class _Signed:
+    """What the three documents share: signing with the root key, and checking a signed one
+    (docs/stamp-format.md section 7.1). A subclass names its ``KIND`` and ``TYP`` and reads
+    and writes its claims."""
 
-    def __init__(self, data: Any, kind: str, where: str) -> None:
-        if not isinstance(data, dict):
-            raise DocumentInvalid(f"{where} must be a JSON object", kind=kind)
-        self.data, self.kind, self.where = data, kind, where
+    __slots__ = ()
+    KIND: ClassVar[str]
+    TYP: ClassVar[str]
+    version: int
+    expires_at: datetime
 
-    def fail(self, name: str, expected: str) -> DocumentInvalid:
-        return DocumentInvalid(f"{self.where}.{name} must be {expected}", kind=self.kind)
+    def to_claims(self) -> dict[str, Any]:
+        raise NotImplementedError
 
-    def get(self, name: str, kind: type[_T], expected: str, *, optional: bool = False) -> _T:
-        value = self.data.get(name)
-        if value is None and optional:
-            return value  # type: ignore[return-value]
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise self.fail(name, expected)
-        return value
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> Self:
+        raise NotImplementedError
 
-    def integer(self, name: str, bits: int = 53) -> int:
-        value = self.get(name, int, "an integer")
-        if not 0 <= value < 1 << bits:
-            raise self.fail(name, f"an integer in 0..2**{bits}-1")
-        return value
+    def sign(self, root_key: PrivateKey) -> bytes:
+        """Return the signed document (flattened JWS JSON, UTF-8 bytes)."""
+        return _jws.sign(self.to_claims(), self.TYP, root_key)
 
-    def text(self, name: str, *, optional: bool = False) -> str:
-        return self.get(name, str, "a string", optional=optional)
+    @classmethod
+    def verify(
+        cls,
+        document: bytes,
+        root_keys: Iterable[bytes],
+        now: datetime,
+        *,
+        held_version: int | None = None,
+    ) -> Self:
+        """Check a signed document of this kind and return it.
 
-    def day(self, name: str) -> date:
-        try:
-            return date.fromisoformat(self.text(name))
-        except ValueError:
-            raise self.fail(name, "a date YYYY-MM-DD") from None
-
-    def time(self, name: str) -> datetime:
-        try:
-            return parse_time(self.text(name))
-        except ValueError:
-            raise self.fail(name, "an RFC 3339 time with zone") from None
-
-    def items(self, name: str) -> list[_Fields]:
-        values = self.get(name, list, "a list")
-        return [_Fields(v, self.kind, f"{self.where}.{name}[{i}]") for i, v in enumerate(values)]
-
-    def choice(self, name: str, enum: type[StrEnum]) -> Any:
-        try:
-            return enum(self.text(name))
-        except ValueError:
-            raise self.fail(name, " or ".join(m.value for m in enum)) from None
-
-
-def _check_header(document: _Fields, doc_type: str) -> tuple[int, datetime, datetime]:
-    if document.text("type") != doc_type:
-        raise document.fail("type", doc_type)
-    version = document.integer("version")
-    issued_at, expires_at = document.time("issued_at"), document.time("expires_at")
-    if expires_at <= issued_at:
-        raise document.fail("expires_at", "later than issued_at")
-    return version, issued_at, expires_at
-
-
-def _check_fresh(
-    kind: str, version: int, expires_at: datetime, now: datetime, held_version: int | None
-) -> None:
-    if held_version is not None and version < held_version:
-        raise DocumentRollback(
-            f"the {kind} has version {version}, older than version {held_version} already held",
-            kind=kind,
-            held_version=held_version,
-            offered_version=version,
-        )
-    if now > expires_at:
-        raise DocumentExpired(
-            f"the {kind} expired at {format_time(expires_at)}",
-            kind=kind,
-            expires_at=expires_at,
-            now=now,
-        )
+        Raises :class:`DocumentInvalid` (not of this kind, or a bad field),
+        :class:`DocumentSignatureInvalid` (not signed by one of ``root_keys``),
+        :class:`DocumentRollback` (version below ``held_version``) or
+        :class:`DocumentExpired` (``now`` after ``expires_at``). Whether changes apply to the
+        list held is :meth:`StatusList.apply`'s to say.
+        """
+        document_read = cls.from_claims(_jws.verify(document, cls.TYP, root_keys, cls.KIND))
+        check_fresh(cls.KIND, document_read.version, document_read.expires_at, now, held_version)
+        return document_read
 
 
 @dataclass(frozen=True, slots=True)
-class TrustList:
+class TrustList(_Signed):
     """The keys that may sign stamps, with their scopes; signed by the national root key.
 
     Raises ``ValueError`` when two entries share an index or ``expires_at`` is not after
@@ -224,7 +193,8 @@ class TrustList:
     expires_at: datetime
     keys: Mapping[int, TrustedKey] = field(default_factory=dict)
 
-    KIND = "trust list"
+    KIND: ClassVar[str] = "trust list"
+    TYP: ClassVar[str] = TRUST_LIST_TYPE
 
     def __post_init__(self) -> None:
         if self.expires_at <= self.issued_at:
@@ -268,36 +238,11 @@ class TrustList:
             ],
         }
 
-    def sign(self, root_key: PrivateKey) -> bytes:
-        """Return the signed document (flattened JWS JSON, UTF-8 bytes)."""
-        return _jws.sign(self.to_claims(), TRUST_LIST_TYPE, root_key)
-
-    @classmethod
-    def verify(
-        cls,
-        document: bytes,
-        root_keys: Iterable[bytes],
-        now: datetime,
-        *,
-        held_version: int | None = None,
-    ) -> TrustList:
-        """Check a signed trust list and return it.
-
-        Raises :class:`DocumentInvalid` (not a trust list, or a bad field),
-        :class:`DocumentSignatureInvalid` (not signed by one of ``root_keys``),
-        :class:`DocumentRollback` (version below ``held_version``) or
-        :class:`DocumentExpired` (``now`` after ``expires_at``).
-        """
-        claims = _jws.verify(document, TRUST_LIST_TYPE, root_keys, cls.KIND)
-        trust_list = cls.from_claims(claims)
-        _check_fresh(cls.KIND, trust_list.version, trust_list.expires_at, now, held_version)
-        return trust_list
-
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> TrustList:
         """Decode the JSON content. Raises :class:`DocumentInvalid` on any bad field."""
-        document = _Fields(claims, cls.KIND, "trust_list")
-        version, issued_at, expires_at = _check_header(document, "ocop-trust-list")
+        document = Fields(claims, cls.KIND, "trust_list")
+        version, issued_at, expires_at = check_header(document, "ocop-trust-list")
         keys = []
         for entry in document.items("keys"):
             stars = entry.get("stars", list, "a list of star levels")
@@ -325,8 +270,69 @@ class TrustList:
             raise DocumentInvalid(str(exc), kind=cls.KIND) from None
 
 
+def _ref_claims(ref: CertificateRef | None) -> dict[str, Any] | None:
+    return None if ref is None else {"issuer": ref.issuer, "certificate_id": ref.certificate_id}
+
+
+def _certificate_claims(entry: CertificateStatus) -> dict[str, Any]:
+    return {
+        "issuer": entry.ref.issuer,
+        "certificate_id": entry.ref.certificate_id,
+        "status": entry.status.value,
+        "stars": entry.stars,
+        "valid_until": entry.valid_until.isoformat(),
+        "reason": entry.reason,
+        "decision": entry.decision,
+        "superseded_by": _ref_claims(entry.superseded_by),
+    }
+
+
+def _ranges_claims(ranges: Iterable[SerialRange]) -> list[dict[str, Any]]:
+    return [
+        {"key_index": r.key_index, "first": r.first, "last": r.last, "reason": r.reason}
+        for r in ranges
+    ]
+
+
+def _read_ref(entry: Fields, name: str) -> CertificateRef | None:
+    value = entry.data.get(name)
+    if value is None:
+        return None
+    inner = Fields(value, entry.kind, f"{entry.where}.{name}")
+    return CertificateRef(inner.text("issuer"), inner.integer("certificate_id", 32))
+
+
+def _read_certificates(document: Fields) -> list[CertificateStatus]:
+    """Return the ``certificates`` entries; raises ``ValueError`` (or DocumentInvalid) on a bad
+    one."""
+    return [
+        CertificateStatus(
+            ref=CertificateRef(c.text("issuer"), c.integer("certificate_id", 32)),
+            status=c.choice("status", CertificateState),
+            stars=c.integer("stars", 8),
+            valid_until=c.day("valid_until"),
+            reason=c.text("reason", optional=True),
+            decision=c.text("decision", optional=True),
+            superseded_by=_read_ref(c, "superseded_by"),
+        )
+        for c in document.items("certificates")
+    ]
+
+
+def _read_ranges(document: Fields, name: str) -> list[SerialRange]:
+    return [
+        SerialRange(
+            r.integer("key_index", 16),
+            r.integer("first", 48),
+            r.integer("last", 48),
+            r.text("reason", optional=True),
+        )
+        for r in document.items(name)
+    ]
+
+
 @dataclass(frozen=True, slots=True)
-class StatusList:
+class StatusList(_Signed):
     """Live facts that stamps cannot carry: each certificate's status and current stars,
     blocked serials and voided batches; signed by the national root key."""
 
@@ -337,7 +343,8 @@ class StatusList:
     blocked: tuple[SerialRange, ...] = ()
     voided: tuple[SerialRange, ...] = ()
 
-    KIND = "status list"
+    KIND: ClassVar[str] = "status list"
+    TYP: ClassVar[str] = STATUS_LIST_TYPE
 
     def __post_init__(self) -> None:
         if self.expires_at <= self.issued_at:
@@ -382,101 +389,132 @@ class StatusList:
 
     def to_claims(self) -> dict[str, Any]:
         """Return the document's JSON content (see docs/stamp-format.md)."""
-
-        def ref(r: CertificateRef | None) -> dict[str, Any] | None:
-            return None if r is None else {"issuer": r.issuer, "certificate_id": r.certificate_id}
-
-        def ranges(items: Iterable[SerialRange]) -> list[dict[str, Any]]:
-            return [
-                {"key_index": r.key_index, "first": r.first, "last": r.last, "reason": r.reason}
-                for r in items
-            ]
-
         return {
             "type": "ocop-status-list",
             "version": self.version,
             "issued_at": format_time(self.issued_at),
             "expires_at": format_time(self.expires_at),
             "certificates": [
-                {
-                    "issuer": c.ref.issuer,
-                    "certificate_id": c.ref.certificate_id,
-                    "status": c.status.value,
-                    "stars": c.stars,
-                    "valid_until": c.valid_until.isoformat(),
-                    "reason": c.reason,
-                    "decision": c.decision,
-                    "superseded_by": ref(c.superseded_by),
-                }
+                _certificate_claims(c)
                 for c in sorted(self.certificates.values(), key=lambda c: c.ref)
             ],
-            "blocked_serials": ranges(self.blocked),
-            "voided_batches": ranges(self.voided),
+            "blocked_serials": _ranges_claims(self.blocked),
+            "voided_batches": _ranges_claims(self.voided),
         }
-
-    def sign(self, root_key: PrivateKey) -> bytes:
-        """Return the signed document (flattened JWS JSON, UTF-8 bytes)."""
-        return _jws.sign(self.to_claims(), STATUS_LIST_TYPE, root_key)
-
-    @classmethod
-    def verify(
-        cls,
-        document: bytes,
-        root_keys: Iterable[bytes],
-        now: datetime,
-        *,
-        held_version: int | None = None,
-    ) -> StatusList:
-        """Check a signed status list and return it; raises as :meth:`TrustList.verify`."""
-        claims = _jws.verify(document, STATUS_LIST_TYPE, root_keys, cls.KIND)
-        status_list = cls.from_claims(claims)
-        _check_fresh(cls.KIND, status_list.version, status_list.expires_at, now, held_version)
-        return status_list
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> StatusList:
         """Decode the JSON content. Raises :class:`DocumentInvalid` on any bad field."""
-        document = _Fields(claims, cls.KIND, "status_list")
-        version, issued_at, expires_at = _check_header(document, "ocop-status-list")
-
-        def ref(entry: _Fields, name: str) -> CertificateRef | None:
-            value = entry.data.get(name)
-            if value is None:
-                return None
-            inner = _Fields(value, cls.KIND, f"{entry.where}.{name}")
-            return CertificateRef(inner.text("issuer"), inner.integer("certificate_id", 32))
-
-        def ranges(name: str) -> list[SerialRange]:
-            return [
-                SerialRange(
-                    r.integer("key_index", 16),
-                    r.integer("first", 48),
-                    r.integer("last", 48),
-                    r.text("reason", optional=True),
-                )
-                for r in document.items(name)
-            ]
-
+        document = Fields(claims, cls.KIND, "status_list")
+        version, issued_at, expires_at = check_header(document, "ocop-status-list")
         try:
-            certificates = [
-                CertificateStatus(
-                    ref=CertificateRef(c.text("issuer"), c.integer("certificate_id", 32)),
-                    status=c.choice("status", CertificateState),
-                    stars=c.integer("stars", 8),
-                    valid_until=c.day("valid_until"),
-                    reason=c.text("reason", optional=True),
-                    decision=c.text("decision", optional=True),
-                    superseded_by=ref(c, "superseded_by"),
-                )
-                for c in document.items("certificates")
-            ]
             return cls.of(
                 version,
                 issued_at,
                 expires_at,
-                certificates,
-                ranges("blocked_serials"),
-                ranges("voided_batches"),
+                _read_certificates(document),
+                _read_ranges(document, "blocked_serials"),
+                _read_ranges(document, "voided_batches"),
+            )
+        except DocumentInvalid:
+            raise
+        except ValueError as exc:
+            raise DocumentInvalid(str(exc), kind=cls.KIND) from None
+
+    def apply(self, changes: StatusChanges) -> StatusList:
+        """Return this list brought to ``changes.version`` (docs/stamp-format.md section 7.5).
+
+        Raises :class:`DocumentGap` when the changes apply to another version than this one.
+        """
+        if changes.since != self.version:
+            raise DocumentGap(
+                f"the changes apply to version {changes.since}, not to version {self.version}",
+                kind=StatusChanges.KIND,
+                held_version=self.version,
+                since=changes.since,
+            )
+        certificates = dict(self.certificates)
+        certificates.update((c.ref, c) for c in changes.certificates)
+        lifted = {(r.key_index, r.first, r.last) for r in changes.lifted}
+        blocked = [r for r in self.blocked if (r.key_index, r.first, r.last) not in lifted]
+        return StatusList(
+            changes.version,
+            changes.issued_at,
+            changes.expires_at,
+            certificates,
+            _with_new(blocked, changes.blocked),
+            _with_new(self.voided, changes.voided),
+        )
+
+
+def _with_new(held: Iterable[SerialRange], added: Iterable[SerialRange]) -> tuple[SerialRange, ...]:
+    """Return ``held`` and the ranges of ``added`` not held yet (by key, first and last)."""
+    ranges = list(held)
+    seen = {(r.key_index, r.first, r.last) for r in ranges}
+    for r in added:
+        if (r.key_index, r.first, r.last) not in seen:
+            seen.add((r.key_index, r.first, r.last))
+            ranges.append(r)
+    return tuple(ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanges(_Signed):
+    """What changed in the status list from version ``since`` to ``version``: whole entries of
+    the certificates that changed, ranges blocked, lifted and voided (section 7.5)."""
+
+    since: int
+    version: int
+    issued_at: datetime
+    expires_at: datetime
+    certificates: tuple[CertificateStatus, ...] = ()
+    blocked: tuple[SerialRange, ...] = ()
+    lifted: tuple[SerialRange, ...] = ()
+    voided: tuple[SerialRange, ...] = ()
+
+    KIND: ClassVar[str] = "status list changes"
+    TYP: ClassVar[str] = STATUS_CHANGES_TYPE
+
+    def __post_init__(self) -> None:
+        if self.expires_at <= self.issued_at:
+            raise ValueError("expires_at must be later than issued_at")
+        if self.version < self.since:
+            raise ValueError("changes cannot lead to a version below the one they apply to")
+
+    def to_claims(self) -> dict[str, Any]:
+        """Return the document's JSON content (section 7.5)."""
+        return {
+            "type": "ocop-status-list-changes",
+            "since": self.since,
+            "version": self.version,
+            "issued_at": format_time(self.issued_at),
+            "expires_at": format_time(self.expires_at),
+            "certificates": [
+                _certificate_claims(c) for c in sorted(self.certificates, key=lambda c: c.ref)
+            ],
+            "blocked_serials": _ranges_claims(self.blocked),
+            "lifted_serials": _ranges_claims(self.lifted),
+            "voided_batches": _ranges_claims(self.voided),
+        }
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> StatusChanges:
+        """Decode the JSON content. Raises :class:`DocumentInvalid` on any bad field."""
+        document = Fields(claims, cls.KIND, "status_list_changes")
+        version, issued_at, expires_at = check_header(document, "ocop-status-list-changes")
+        since = document.integer("since")
+        if since > version:
+            raise document.fail("since", "at most the version")
+        try:
+            return cls(
+                since,
+                version,
+                issued_at,
+                expires_at,
+                tuple(_read_certificates(document)),
+                tuple(_read_ranges(document, "blocked_serials")),
+                tuple(_read_ranges(document, "lifted_serials")),
+                tuple(_read_ranges(document, "voided_batches")),
             )
         except DocumentInvalid:
             raise

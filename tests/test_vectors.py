@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import signing
-from signing import DocumentError, StatusList, TrustList, verify
+from signing import DocumentError, StatusChanges, StatusList, TrustList, verify
 from tests.vectors import generate
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -19,10 +19,18 @@ NOW = datetime.fromisoformat(INDEX["now"])
 ROOT = bytes.fromhex(INDEX["root_public_key_hex"])
 
 
-def _load(kind: str, file: str, held_version: int | None = None) -> TrustList | StatusList:
+LOADERS: dict[str, type[TrustList | StatusList | StatusChanges]] = {
+    "trust_list": TrustList,
+    "status_list": StatusList,
+    "status_list_changes": StatusChanges,
+}
+
+
+def _load(
+    kind: str, file: str, held_version: int | None = None
+) -> TrustList | StatusList | StatusChanges:
     document = (VECTORS / file).read_bytes()
-    loader = TrustList if kind == "trust_list" else StatusList
-    return loader.verify(document, [ROOT], NOW, held_version=held_version)
+    return LOADERS[kind].verify(document, [ROOT], NOW, held_version=held_version)
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +91,30 @@ def test_committed_vectors_match_the_generator() -> None:
     """Vectors are published: a change in the format or the generator must show up here."""
     for name, content in generate.build().items():
         assert (VECTORS / name).read_bytes() == content, f"{name} is stale: regenerate it"
+
+
+def _status(file: str) -> StatusList:
+    status_list = _load("status_list", file)
+    assert isinstance(status_list, StatusList)
+    return status_list
+
+
+@pytest.mark.parametrize("case", INDEX["changes"], ids=lambda c: c["name"])
+def test_changes_vector(case: dict[str, Any]) -> None:
+    held = _status(case["held"])
+    changes = _load("status_list_changes", case["changes"], held.version)
+    assert isinstance(changes, StatusChanges)
+    if case["expected_error"] is not None:
+        with pytest.raises(DocumentError) as caught:
+            held.apply(changes)
+        assert caught.value.code == case["expected_error"]
+        return
+    applied, expected = held.apply(changes), _status(case["result"])
+    assert (applied.version, applied.issued_at, applied.expires_at) == (
+        expected.version,
+        expected.issued_at,
+        expected.expires_at,
+    )
+    assert applied.certificates == expected.certificates
+    assert set(applied.blocked) == set(expected.blocked)
+    assert set(applied.voided) == set(expected.voided)

@@ -89,18 +89,22 @@ const isTime = (v) => typeof v === "string" && /(Z|[+-]\d{2}:\d{2})$/i.test(v) &
 function checkDocument(bytes, typ, roots, now, heldVersion) {
   if (bytes.length > 16 * 1024 * 1024) throw new DocError("document_invalid");
   let outer, header, claims, signature;
+  let payload;
   try {
     outer = JSON.parse(bytes.toString("utf8"));
     header = JSON.parse(b64urlDecode(outer.protected).toString("utf8"));
     signature = b64urlDecode(outer.signature);
-    claims = JSON.parse(b64urlDecode(outer.payload).toString("utf8"));
+    if (typeof outer.payload !== "string") throw new Error("payload");
+    payload = Buffer.from(outer.payload, "utf8"); // unencoded (RFC 7797): signed as it is
+    claims = JSON.parse(outer.payload);
   } catch { throw new DocError("document_invalid"); }
-  if (!header || header.alg !== "EdDSA" || header.typ !== typ || "crit" in header) throw new DocError("document_invalid");
-  const input = Buffer.from(`${outer.protected}.${outer.payload}`, "ascii");
+  if (!header || header.alg !== "EdDSA" || header.typ !== typ) throw new DocError("document_invalid");
+  if (header.b64 !== false || JSON.stringify(header.crit) !== '["b64"]') throw new DocError("document_invalid");
+  const input = Buffer.concat([Buffer.from(`${outer.protected}.`, "ascii"), payload]);
   const matching = roots.filter((r) => keyId(r) === header.kid);
   if (!(matching.length ? matching : roots).some((r) => edVerifyRaw(r, signature, input))) throw new DocError("document_signature_invalid");
   if (!claims || typeof claims !== "object" || Array.isArray(claims)) throw new DocError("document_invalid");
-  const doc = typ === "ocop-trust-list+json" ? trustList(claims) : statusList(claims);
+  const doc = READERS[typ](claims);
   if (heldVersion !== null && heldVersion !== undefined && doc.version < heldVersion) throw new DocError("document_rollback");
   if (now > Date.parse(doc.expiresAt)) throw new DocError("document_expired");
   return doc;
@@ -132,33 +136,65 @@ function trustList(claims) {
   }
   return doc;
 }
+const ref = (r) => `${r.issuer}\u0000${r.certificate_id}`;
 function statusList(claims) {
-  const bad = () => { throw new DocError("document_invalid"); };
   const doc = header(claims, "ocop-status-list");
-  const ref = (r) => `${r.issuer}\u0000${r.certificate_id}`;
-  if (!Array.isArray(claims.certificates)) bad();
-  doc.certificates = new Map();
-  for (const c of claims.certificates) {
-    if (!c || typeof c.issuer !== "string" || !isInt(c.certificate_id, 32)) bad();
-    if (!["active", "expired", "revoked", "superseded"].includes(c.status) || ![3, 4, 5].includes(c.stars) || !isDay(c.valid_until)) bad();
-    const next = c.superseded_by ?? null;
-    if ((c.status === "superseded") !== (next !== null)) bad();
-    if (next !== null && (typeof next.issuer !== "string" || !isInt(next.certificate_id, 32))) bad();
-    if (doc.certificates.has(ref(c))) bad();
-    doc.certificates.set(ref(c), { ...c, next: next && ref(next) });
-  }
-  const ranges = (list) => {
-    if (!Array.isArray(list)) bad();
-    return list.map((r) => {
-      if (!r || !isInt(r.key_index, 16) || !isInt(r.first, 48) || !isInt(r.last, 48) || r.last < r.first) bad();
-      return r;
-    });
-  };
+  doc.certificates = certificates(claims.certificates);
   doc.blocked = ranges(claims.blocked_serials);
   doc.voided = ranges(claims.voided_batches);
   doc.ref = ref;
   return doc;
 }
+// section 7.5: changes since a version
+function statusChanges(claims) {
+  const doc = header(claims, "ocop-status-list-changes");
+  if (!isInt(claims.since, 53) || claims.since > claims.version) throw new DocError("document_invalid");
+  doc.since = claims.since;
+  doc.certificates = certificates(claims.certificates);
+  doc.blocked = ranges(claims.blocked_serials);
+  doc.lifted = ranges(claims.lifted_serials);
+  doc.voided = ranges(claims.voided_batches);
+  return doc;
+}
+function applyChanges(held, changes) {
+  if (changes.since !== held.version) throw new DocError("document_gap");
+  const same = (a, b) => a.key_index === b.key_index && a.first === b.first && a.last === b.last;
+  const added = (list, more) => [...list, ...more.filter((r) => !list.some((h) => same(h, r)))];
+  return {
+    version: changes.version, issuedAt: changes.issuedAt, expiresAt: changes.expiresAt, ref,
+    certificates: new Map([...held.certificates, ...changes.certificates]),
+    blocked: added(held.blocked.filter((r) => !changes.lifted.some((l) => same(l, r))), changes.blocked),
+    voided: added(held.voided, changes.voided),
+  };
+}
+function ranges(list) {
+  if (!Array.isArray(list)) throw new DocError("document_invalid");
+  return list.map((r) => {
+    if (!r || !isInt(r.key_index, 16) || !isInt(r.first, 48) || !isInt(r.last, 48) || r.last < r.first) throw new DocError("document_invalid");
+    return r;
+  });
+}
+function certificates(list) {
+  const bad = () => { throw new DocError("document_invalid"); };
+  if (!Array.isArray(list)) bad();
+  const entries = new Map();
+  for (const c of list) {
+    if (!c || typeof c.issuer !== "string" || !isInt(c.certificate_id, 32)) bad();
+    if (!["active", "expired", "revoked", "superseded"].includes(c.status) || ![3, 4, 5].includes(c.stars) || !isDay(c.valid_until)) bad();
+    const next = c.superseded_by ?? null;
+    if ((c.status === "superseded") !== (next !== null)) bad();
+    if (next !== null && (typeof next.issuer !== "string" || !isInt(next.certificate_id, 32))) bad();
+    if (entries.has(ref(c))) bad();
+    entries.set(ref(c), { ...c, next: next && ref(next) });
+  }
+  return entries;
+}
+const READERS = {
+  "ocop-trust-list+json": trustList,
+  "ocop-status-list+json": statusList,
+  "ocop-status-list-changes+json": statusChanges,
+};
+const TYPES = { trust_list: "ocop-trust-list+json", status_list: "ocop-status-list+json", status_list_changes: "ocop-status-list-changes+json" };
 
 // --- the offline verdict (section 8) ---
 const ORDER = ["malformed", "counterfeit", "unregistered", "revoked", "expired", "star_mismatch", "suspected_clone", "genuine"];
@@ -261,12 +297,25 @@ if (command === "vectors") {
     if (JSON.stringify(got) !== JSON.stringify(c.expected)) failures.push({ name: c.name, expected: c.expected, got });
   }
   for (const d of v.documents) {
-    const typ = d.kind === "trust_list" ? "ocop-trust-list+json" : "ocop-status-list+json";
     let got = null;
-    try { checkDocument(readFileSync(join(dir, d.file)), typ, roots, now, d.held_version); } catch (e) { got = e.code ?? String(e); }
+    try { checkDocument(readFileSync(join(dir, d.file)), TYPES[d.kind], roots, now, d.held_version); } catch (e) { got = e.code ?? String(e); }
     if (got !== d.expected_error) failures.push({ name: d.name, expected: d.expected_error, got });
   }
-  print({ stamp_cases: v.stamps.length, document_cases: v.documents.length, failures });
+  const load = (file, kind, held = null) => checkDocument(readFileSync(join(dir, file)), TYPES[kind], roots, now, held);
+  // a list is its version, dates, certificates and sets of ranges: compared in one order
+  const shape = (l) => JSON.stringify([l.version, l.issuedAt, l.expiresAt,
+    [...l.certificates.values()].map((c) => JSON.stringify([c.issuer, c.certificate_id, c.status, c.stars, c.valid_until, c.reason, c.decision, c.next])).sort(),
+    ...[l.blocked, l.voided].map((rs) => rs.map((r) => [r.key_index, r.first, r.last]).sort())]);
+  for (const c of v.changes) {
+    let got = null;
+    try {
+      const held = load(c.held, "status_list");
+      const applied = applyChanges(held, load(c.changes, "status_list_changes", held.version));
+      if (shape(applied) !== shape(load(c.result, "status_list"))) got = "result_differs";
+    } catch (e) { got = e.code ?? String(e); }
+    if (got !== c.expected_error) failures.push({ name: c.name, expected: c.expected_error, got });
+  }
+  print({ stamp_cases: v.stamps.length, document_cases: v.documents.length, change_cases: v.changes.length, failures });
   process.exit(failures.length ? 1 : 0);
 } else if (command === "verify") {
   const roots = [Buffer.from(o["root-key"].trim(), "hex")];

@@ -29,12 +29,12 @@ from signing import (
     SerialRange,
     Stamp,
     StampIssuer,
+    StatusChanges,
     StatusList,
     TrustedKey,
     TrustList,
     sign_payload,
 )
-from signing.keys import b64url_decode, b64url_encode
 from signing.stamp import DOMAIN_TAG
 
 HERE = Path(__file__).parent
@@ -45,6 +45,9 @@ TRUST_LIST_EXPIRES = datetime(2027, 11, 20, 0, 0, tzinfo=UTC)
 STATUS_LIST_EXPIRES = datetime(2026, 12, 20, 0, 0, tzinfo=UTC)
 TRUST_LIST_VERSION = 7
 STATUS_LIST_VERSION = 42
+CHANGES_ISSUED_AT = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+CHANGES_EXPIRES = datetime(2026, 12, 23, 0, 0, tzinfo=UTC)
+NEXT_STATUS_LIST_VERSION = 45
 
 
 def _seed(name: str) -> bytes:
@@ -185,6 +188,38 @@ def _documents(keys: dict[str, _TestKey]) -> tuple[TrustList, StatusList]:
         voided=[SerialRange(1, 9000, 9999, "Cuộn tem bị mất")],
     )
     return trust_list, status_list
+
+
+def _changes(status_list: StatusList) -> tuple[StatusChanges, StatusList]:
+    """Return changes from ``status_list`` (section 7.5: a revocation, a block, a lifted block,
+    a voided batch) and the whole list the service would sign after them."""
+    revoked = replace(
+        status_list.certificates[CertificateRef("VN-01", 108)],
+        status=CertificateState.REVOKED,
+        reason="Không duy trì điều kiện sản xuất",
+        decision="QĐ 77/QĐ-UBND",
+    )
+    blocked = SerialRange(1, 1500, 1509, "Tem sao chép bán trên mạng")
+    voided = SerialRange(1, 20000, 20999, "In lỗi")
+    changes = StatusChanges(
+        since=status_list.version,
+        version=NEXT_STATUS_LIST_VERSION,
+        issued_at=CHANGES_ISSUED_AT,
+        expires_at=CHANGES_EXPIRES,
+        certificates=(revoked,),
+        blocked=(blocked,),
+        lifted=(replace(status_list.blocked[0], reason=None),),
+        voided=(voided,),
+    )
+    following = StatusList.of(
+        NEXT_STATUS_LIST_VERSION,
+        CHANGES_ISSUED_AT,
+        CHANGES_EXPIRES,
+        [revoked if c.ref == revoked.ref else c for c in status_list.certificates.values()],
+        blocked=[blocked],
+        voided=[*status_list.voided, voided],
+    )
+    return changes, following
 
 
 def _stamp_fields(stamp: Stamp) -> dict[str, Any]:
@@ -707,10 +742,10 @@ def build() -> dict[str, bytes]:
     files["status-list.json"] = status_list.sign(root)
     files["trust-list-bad-signature.json"] = trust_list.sign(keys["not-root"].private)
     tampered = json.loads(files["trust-list.json"])
-    claims = json.loads(b64url_decode(tampered["payload"]))
+    claims = json.loads(tampered["payload"])
     claims["keys"][0]["stars"] = [3, 4, 5]
-    tampered["payload"] = b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
-    files["trust-list-tampered.json"] = (json.dumps(tampered, indent=1) + "\n").encode()
+    tampered["payload"] = json.dumps(claims, ensure_ascii=False, separators=(",", ":"))
+    files["trust-list-tampered.json"] = (json.dumps(tampered, ensure_ascii=False) + "\n").encode()
     files["trust-list-expired.json"] = replace(
         trust_list,
         issued_at=datetime(2025, 11, 1, tzinfo=UTC),
@@ -719,6 +754,9 @@ def build() -> dict[str, bytes]:
     files["trust-list-rolled-back.json"] = replace(trust_list, version=TRUST_LIST_VERSION - 1).sign(
         root
     )
+    changes, following = _changes(status_list)
+    files["status-list-changes.json"] = changes.sign(root)
+    files["status-list-next.json"] = following.sign(root)
     files["status-list-expired.json"] = replace(
         status_list,
         issued_at=datetime(2026, 10, 1, tzinfo=UTC),
@@ -792,6 +830,40 @@ def build() -> dict[str, bytes]:
             "document_rollback",
             "a verifier holding a newer version",
         ),
+        _doc(
+            "status_list_changes_valid",
+            "status-list-changes.json",
+            "status_list_changes",
+            STATUS_LIST_VERSION,
+            None,
+            "changes from the version held",
+        ),
+        _doc(
+            "status_list_changes_as_status_list",
+            "status-list-changes.json",
+            "status_list",
+            None,
+            "document_invalid",
+            "changes offered as a whole status list (typ differs)",
+        ),
+    ]
+    applied = [
+        {
+            "name": "status_list_changes_applied",
+            "description": "a revocation, a block, a lifted block and a voided batch",
+            "held": "status-list.json",
+            "changes": "status-list-changes.json",
+            "result": "status-list-next.json",
+            "expected_error": None,
+        },
+        {
+            "name": "status_list_changes_gap",
+            "description": "changes since version 42 offered to a holder of version 45",
+            "held": "status-list-next.json",
+            "changes": "status-list-changes.json",
+            "result": None,
+            "expected_error": "document_gap",
+        },
     ]
 
     test_keys = {
@@ -816,6 +888,7 @@ def build() -> dict[str, bytes]:
         "keys": test_keys,
         "stamps": cases,
         "documents": documents,
+        "changes": applied,
     }
     files["vectors.json"] = (json.dumps(index, indent=1, ensure_ascii=False) + "\n").encode()
     return files

@@ -115,16 +115,35 @@ async function keyId(raw) {
   return b64urlEncode(digest.slice(0, 12));
 }
 
-/** Section 7.1: check a signed document and return its claims. Throws DocumentError. */
+export const STATUS_CHANGES_TYPE = "ocop-status-list-changes+json";
+const protectedHeader = (outer) => JSON.parse(new TextDecoder().decode(b64urlDecode(outer.protected)));
+
+/** The `typ` a document's header claims, or null: only to choose which kind to check it as
+ *  with checkDocument, never trusted. */
+export function unverifiedDocumentType(text) {
+  try {
+    const typ = protectedHeader(JSON.parse(text)).typ;
+    return typeof typ === "string" ? typ : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Section 7.1: check a signed document (unencoded payload, RFC 7797) and return its claims.
+ *  Throws DocumentError. */
 export async function checkDocument(text, typ, roots, now, heldVersion = null) {
   let outer, header, claims, signature;
   try {
     outer = JSON.parse(text);
-    header = JSON.parse(new TextDecoder().decode(b64urlDecode(outer.protected)));
+    header = protectedHeader(outer);
     signature = b64urlDecode(outer.signature);
-    claims = JSON.parse(new TextDecoder().decode(b64urlDecode(outer.payload)));
+    if (typeof outer.payload !== "string") throw new Error("payload");
+    claims = JSON.parse(outer.payload);
   } catch { throw new DocumentError("document_invalid"); }
-  if (!header || header.alg !== "EdDSA" || header.typ !== typ || "crit" in header) throw new DocumentError("document_invalid");
+  if (!header || header.alg !== "EdDSA" || header.typ !== typ) throw new DocumentError("document_invalid");
+  if (header.b64 !== false || !Array.isArray(header.crit) || header.crit.length !== 1 || header.crit[0] !== "b64") {
+    throw new DocumentError("document_invalid");
+  }
   const input = new TextEncoder().encode(`${outer.protected}.${outer.payload}`);
   const ids = await Promise.all(roots.map(keyId));
   const matching = roots.filter((_, i) => ids[i] === header.kid);
@@ -165,6 +184,29 @@ export function statusListOf(claims) {
     certificates.set(ref(c.issuer, c.certificate_id), { ...c, next: next && ref(next.issuer, next.certificate_id) });
   }
   return { ...claims, certificates, blocked: claims.blocked_serials || [], voided: claims.voided_batches || [] };
+}
+
+/** Section 7.5: the status list `held` (claims) brought to the version of `changes` (claims
+ *  checked with checkDocument as STATUS_CHANGES_TYPE), as whole-list claims. Throws
+ *  DocumentError("document_gap") when the changes apply to another version. */
+export function applyStatusChanges(held, changes) {
+  if (changes.type !== "ocop-status-list-changes" || !Array.isArray(changes.certificates)) throw new DocumentError("document_invalid");
+  if (changes.since !== held.version) throw new DocumentError("document_gap");
+  const rangeKey = (r) => `${r.key_index}:${r.first}:${r.last}`;
+  const certificates = new Map(held.certificates.map((c) => [ref(c.issuer, c.certificate_id), c]));
+  for (const c of changes.certificates) certificates.set(ref(c.issuer, c.certificate_id), c);
+  const lifted = new Set((changes.lifted_serials || []).map(rangeKey));
+  const withNew = (ranges, added) => {
+    const seen = new Set(ranges.map(rangeKey));
+    return [...ranges, ...(added || []).filter((r) => !seen.has(rangeKey(r)) && seen.add(rangeKey(r)))];
+  };
+  return {
+    type: "ocop-status-list", version: changes.version,
+    issued_at: changes.issued_at, expires_at: changes.expires_at,
+    certificates: [...certificates.values()],
+    blocked_serials: withNew((held.blocked_serials || []).filter((r) => !lifted.has(rangeKey(r))), changes.blocked_serials),
+    voided_batches: withNew(held.voided_batches || [], changes.voided_batches),
+  };
 }
 
 const ORDER = ["malformed", "counterfeit", "unregistered", "revoked", "expired", "star_mismatch", "suspected_clone", "genuine"];

@@ -760,6 +760,9 @@ async function main() {
   watchVersions();
   prepareDecoder();
   const camera = startCamera();
+  // the lists' main-thread work (reading what is kept, building the maps) waits for the
+  // camera, for at most a second in case the phone is asking for permission
+  await Promise.race([camera, new Promise((resolve) => setTimeout(resolve, 1000))]);
   await loadLists();
   showInspector();
   syncReports();

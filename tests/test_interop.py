@@ -179,8 +179,8 @@ def test_both_verifiers_agree_on_every_stamp_our_service_makes(tmp_path: Path) -
         service.close()
     folder = tmp_path / "lists"
     folder.mkdir()
-    (folder / "trust.json").write_bytes(lists.trust_document)
-    (folder / "status.json").write_bytes(lists.status_document)
+    (folder / "trust.json").write_bytes(lists.trust.raw)
+    (folder / "status.json").write_bytes(lists.status.raw)
     root = keyfiles.read_key(data_dir / "keys/root.pem", b"demo")
     (folder / "root.hex").write_text(root.public_key.hex())
 

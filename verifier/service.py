@@ -2,61 +2,29 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from signing import (
-    DocumentError,
-    PrivateKey,
-    StatusList,
-    TrustList,
-    Verdict,
-    VerdictCode,
-    verify,
-)
-from verifier.lists.registry_index import (
-    PublicCertificate,
-    RegistryIndex,
-    bump_version,
-    current_version,
-)
-from verifier.lists.signed_lists import (
-    Snapshot,
-    publish_status_list,
-    publish_trust_list,
-    registry_snapshot,
-    stored_document,
-)
+from signing import PrivateKey, Verdict, VerdictCode, verify
+from verifier.list_keeper import ListKeeper, Lists
+from verifier.lists.registry_index import PublicCertificate, bump_version
+from verifier.lists.signed_lists import publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import Settings
 from verifier.signer import keyfiles
 from verifier.store.database import make_engine, migrate, session_factory
-from verifier.store.models import Certificate
+from verifier.store.models import Batch, BlockedSerials, Certificate
 
 ROOT_KEY_FILE = "keys/root.pem"
 # The roles whose checks are evidence of copying: each names a token the authority issued and
 # can revoke. Anyone can make up device ids and places by the thousand, for free.
 WITNESS_ROLES = frozenset({"inspector", "authority"})
-
-
-@dataclass(frozen=True, slots=True)
-class Lists:
-    """The current signed documents and what they say, with the registry snapshot."""
-
-    trust_list: TrustList
-    status_list: StatusList
-    trust_document: bytes
-    status_document: bytes
-    index: RegistryIndex
-    snapshot: Snapshot
 
 
 class OnlineVerdict(NamedTuple):
@@ -86,9 +54,7 @@ class Service:
     writer: sessionmaker[Session]
     root: PrivateKey
     recorder: ScanRecorder
-    _lists: Lists | None = None
-    _checked_at: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    keeper: ListKeeper
 
     @classmethod
     def start(cls, settings: Settings, now: datetime) -> Service:
@@ -100,15 +66,17 @@ class Service:
         migrate(write_engine)
         sessions, writer = session_factory(engine), session_factory(write_engine)
         root = keyfiles.read_key(settings.data_dir / ROOT_KEY_FILE, settings.passphrase)
+        recorder = ScanRecorder(writer, rules=settings.clone_rules)
         service = cls(
-            settings, sessions, writer, root, ScanRecorder(writer, rules=settings.clone_rules)
+            settings, sessions, writer, root, recorder, ListKeeper(settings, sessions, writer, root)
         )
         service.lists(now)
         return service
 
     def close(self) -> None:
-        """Flush pending scan events and close the pooled database connections (a later use
-        opens new ones)."""
+        """Stop the lists' thread, flush pending scan events and close the pooled database
+        connections (a later use opens new ones)."""
+        self.keeper.stop()
         self.recorder.close()
         for maker in (self.sessions, self.writer):
             engine = maker.kw.get("bind")
@@ -117,74 +85,39 @@ class Service:
 
     @contextmanager
     def write(self, now: datetime, *, keys_changed: bool = False) -> Iterator[Session]:
-        """A transaction for a registry write; the signed lists are republished in it."""
+        """A transaction for a registry write. Each certificate, batch and blocked range it
+        changes is marked with the new registry version (what the status list's changes are
+        made of); the trust list is signed again in it when keys changed. After the commit the
+        lists are brought up to date, and the write returns once they show it (or after
+        ``list_publish_wait_seconds``)."""
         with self.writer.begin() as session:
-            changed: set[Certificate] = set()
+            changed: set[Certificate | Batch | BlockedSerials] = set()
 
-            def note_certificates(session: Session, *_: object) -> None:
+            def note_changes(session: Session, *_: object) -> None:
                 changed.update(
-                    o for o in (*session.new, *session.dirty) if isinstance(o, Certificate)
+                    o
+                    for o in (*session.new, *session.dirty)
+                    if isinstance(o, (Certificate, Batch, BlockedSerials))
                 )
 
-            event.listen(session, "before_flush", note_certificates)
+            event.listen(session, "before_flush", note_changes)
             yield session
             session.flush()
             version = bump_version(session)
-            for certificate in changed:
-                certificate.changed_version = version
+            for row in changed:
+                row.changed_version = version
             session.flush()
             if keys_changed:
                 publish_trust_list(session, self.root, now)
-            publish_status_list(session, self.root, now)
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Make the next request re-read the lists and the registry version (changes made by
-        another process are otherwise seen within ``list_refresh_seconds``)."""
-        self._checked_at = 0.0
+        self.keeper.written(version)
 
     def lists(self, now: datetime) -> Lists:
-        """Return the current signed lists, re-reading them from the database at most every
-        ``list_refresh_seconds`` and re-signing any that is past half its validity."""
-        lists = self._lists
-        if lists is not None and time.monotonic() - self._checked_at < (
-            self.settings.list_refresh_seconds
-        ):
-            return lists
-        with self._lock:
-            with self.sessions() as session:
-                version = current_version(session)
-                same = lists is not None and lists.index.version == version
-                index = lists.index if lists is not None and same else RegistryIndex.load(session)
-            trust_list, trust = self._current(TrustList, "trust-list", now)
-            status_list, status = self._current(StatusList, "status-list", now)
-            snapshot = (
-                lists.snapshot
-                if lists is not None and same and now < lists.snapshot.renew_at
-                else registry_snapshot(index, self.root, now)
-            )
-            lists = Lists(trust_list, status_list, trust, status, index, snapshot)  # type: ignore[arg-type]
-            self._lists, self._checked_at = lists, time.monotonic()
-        return lists
+        """Return the current signed lists (see :class:`ListKeeper`)."""
+        return self.keeper.lists(now)
 
-    def _current(
-        self, kind: type[TrustList | StatusList], name: str, now: datetime
-    ) -> tuple[TrustList | StatusList, bytes]:
-        """Return the stored document, or publish a new one when it is missing, no longer
-        verifies, or is past half its validity (only then is a write transaction taken)."""
-        with self.sessions() as session:
-            document = stored_document(session, name)
-        if document is not None:
-            try:
-                current = kind.verify(document, [self.root.public_key], now)
-            except DocumentError:
-                pass
-            else:
-                if now < current.issued_at + (current.expires_at - current.issued_at) / 2:
-                    return current, document
-        publish = publish_trust_list if kind is TrustList else publish_status_list
-        with self.writer.begin() as session:
-            return publish(session, self.root, now)
+    def refresh(self) -> None:
+        """Make the next request re-read the lists and the registry version."""
+        self.keeper.refresh()
 
     def verify(
         self,

@@ -25,6 +25,7 @@ from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
 from verifier.cli.common import ROOT_PUBLIC_KEY_FILE, STATUS_LIST_FILE, TRUST_LIST_FILE
+from verifier.lists.registry_index import RegistryIndex, bump_version
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
@@ -104,8 +105,10 @@ def create_demo(
     recorder.close()
     with sessions.begin() as session:  # blocks rest on the inspector's checks, now recorded
         story.block_copy(session)
+        bump_version(session)  # the registry's first version, which the status list shows
+        session.flush()
         _, trust = publish_trust_list(session, keys["root"], now)
-        _, status = publish_status_list(session, keys["root"], now)
+        _, status = publish_status_list(session, RegistryIndex.load(session), keys["root"], now)
     engine.dispose()
 
     (data_dir / TRUST_LIST_FILE).write_bytes(trust)

@@ -11,9 +11,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from signing import Payload
+from signing import Payload, SerialRange
 from signing.lists import follow_supersedes
-from verifier.store.models import Batch, BatchState, Certificate, Meta
+from verifier.store.models import Batch, BatchState, BlockedSerials, Certificate, Meta
 
 VERSION_KEY = "registry-version"
 
@@ -143,6 +143,15 @@ class IssuedRange(NamedTuple):
     voided: bool
 
 
+class ListedRange(NamedTuple):
+    """Serials the status list publishes (blocked or voided), the registry version of their
+    last change, and whether the block was lifted since."""
+
+    serials: SerialRange
+    changed_version: int
+    lifted: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class _KeyBatches:
     """One key's batches in the order of their first serials (``firsts`` for bisecting)."""
@@ -158,14 +167,21 @@ class RegistryIndex:
     version: int
     certificates: dict[int, PublicCertificate]
     batches: dict[int, _KeyBatches]
+    blocked: tuple[ListedRange, ...] = ()
+    voided: tuple[ListedRange, ...] = ()
 
     @classmethod
     def load(cls, session: Session) -> RegistryIndex:
-        """Read every certificate and batch (one query each)."""
+        """Read every certificate, batch and blocked range (one query each)."""
+        # The version first: under READ COMMITTED a write may land between the queries, so
+        # what is read after it is at least as new as the version the index claims. The
+        # status list's changes since that version then repeat such a write, never miss it.
+        version = current_version(session)
         certificates = {
             row.id: PublicCertificate.of(row) for row in session.scalars(select(Certificate))
         }
         batches: dict[int, _KeyBatches] = {}
+        voided: list[ListedRange] = []
         rows = session.execute(
             select(
                 Batch.key_index,
@@ -173,13 +189,26 @@ class RegistryIndex:
                 Batch.last_serial,
                 Batch.certificate_id,
                 Batch.state,
+                Batch.void_reason,
+                Batch.changed_version,
             ).order_by(Batch.key_index, Batch.first_serial)
         )
-        for key_index, first, last, certificate_id, state in rows:
+        for key_index, first, last, certificate_id, state, reason, changed in rows:
             entry = batches.setdefault(key_index, _KeyBatches())
             entry.firsts.append(first)
-            entry.ranges.append(IssuedRange(first, last, certificate_id, state == BatchState.VOID))
-        return cls(current_version(session), certificates, batches)
+            is_void = state == BatchState.VOID
+            entry.ranges.append(IssuedRange(first, last, certificate_id, is_void))
+            if is_void:
+                voided.append(ListedRange(SerialRange(key_index, first, last, reason), changed))
+        blocked = [
+            ListedRange(
+                SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason),
+                b.changed_version,
+                b.lifted_at is not None,
+            )
+            for b in session.scalars(select(BlockedSerials).order_by(BlockedSerials.id))
+        ]
+        return cls(version, certificates, batches, tuple(blocked), tuple(voided))
 
     def batch_of(self, key_index: int, serial: int) -> IssuedRange | None:
         """Return the issued range (a batch) holding the serial, or ``None`` when none does."""

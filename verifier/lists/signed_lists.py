@@ -1,9 +1,10 @@
-"""The signed trust and status lists, built from the registry and kept in its ``meta`` table."""
+"""The signed trust and status lists, the status list's changes and the registry snapshot, built
+from the registry; the lists are kept in its ``meta`` table."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -12,17 +13,19 @@ from sqlalchemy.orm import Session
 from signing import (
     SNAPSHOT_TYPE,
     CertificateRef,
+    CertificateState,
     CertificateStatus,
     PrivateKey,
     SerialRange,
+    StatusChanges,
     StatusList,
     TrustedKey,
     TrustList,
     sign_document,
 )
 from signing.dates import format_time
-from verifier.lists.registry_index import RegistryIndex
-from verifier.store.models import Batch, BatchState, BlockedSerials, Certificate, Meta, SigningKey
+from verifier.lists.registry_index import PublicCertificate, RegistryIndex
+from verifier.store.models import Meta, SigningKey
 
 TRUST_LIST_VALIDITY = timedelta(days=30)
 STATUS_LIST_VALIDITY = timedelta(days=7)
@@ -44,23 +47,69 @@ def trusted_key(key: SigningKey) -> TrustedKey:
     )
 
 
-def certificate_status(certificate: Certificate, issuers: Mapping[int, str]) -> CertificateStatus:
-    """Return a registry certificate as its status-list entry. ``issuers`` gives the issuing
-    authority's code of each certificate id: the successor that ``superseded_by`` names may be
-    another authority's (the central council's 5 stars after a province's 4)."""
+def certificate_status(
+    certificate: PublicCertificate, certificates: Mapping[int, PublicCertificate]
+) -> CertificateStatus:
+    """Return a certificate as its status-list entry. The successor that ``superseded_by``
+    names is looked up in ``certificates``: it may be another authority's (the central
+    council's 5 stars after a province's 4)."""
     successor = None
-    if certificate.superseded_by_id is not None:
-        successor_id = certificate.superseded_by_id
-        successor = CertificateRef(issuers[successor_id], successor_id)
+    if certificate.superseded_by is not None:
+        successor_id = certificate.superseded_by
+        successor = CertificateRef(certificates[successor_id].issuer, successor_id)
     return CertificateStatus(
-        ref=CertificateRef(certificate.authority.code, certificate.id),
-        status=certificate.status,
+        ref=CertificateRef(certificate.issuer, certificate.id),
+        status=CertificateState(certificate.status),
         stars=certificate.stars,
         valid_until=certificate.valid_until,
         reason=certificate.revocation_reason,
         decision=certificate.revocation_decision,
         superseded_by=successor,
     )
+
+
+def status_list_of(index: RegistryIndex, now: datetime) -> StatusList:
+    """Return the status list of the registry at ``index.version``, valid from ``now``."""
+    certificates = index.certificates
+    return StatusList.of(
+        index.version,
+        now,
+        now + STATUS_LIST_VALIDITY,
+        [certificate_status(c, certificates) for c in certificates.values()],
+        blocked=[b.serials for b in index.blocked if not b.lifted],
+        voided=[v.serials for v in index.voided],
+    )
+
+
+def status_changes_of(index: RegistryIndex, since: int, now: datetime) -> StatusChanges:
+    """Return what changed in the status list after version ``since`` (at most
+    ``index.version``), valid from ``now`` (docs/stamp-format.md section 7.5)."""
+    certificates = index.certificates
+    changed = [b for b in index.blocked if b.changed_version > since]
+    still_blocked = {_span(b.serials) for b in index.blocked if not b.lifted}
+    return StatusChanges(
+        since=since,
+        version=index.version,
+        issued_at=now,
+        expires_at=now + STATUS_LIST_VALIDITY,
+        certificates=tuple(
+            certificate_status(c, certificates)
+            for c in certificates.values()
+            if c.changed_version > since
+        ),
+        blocked=tuple(b.serials for b in changed if not b.lifted),
+        # a lifted range that another block still holds stays blocked
+        lifted=tuple(
+            replace(b.serials, reason=None)
+            for b in changed
+            if b.lifted and _span(b.serials) not in still_blocked
+        ),
+        voided=tuple(v.serials for v in index.voided if v.changed_version > since),
+    )
+
+
+def _span(serials: SerialRange) -> tuple[int, int, int]:
+    return serials.key_index, serials.first, serials.last
 
 
 def _next_version(session: Session, name: str) -> int:
@@ -92,32 +141,11 @@ def publish_trust_list(
 
 
 def publish_status_list(
-    session: Session, root: PrivateKey, now: datetime
+    session: Session, index: RegistryIndex, root: PrivateKey, now: datetime
 ) -> tuple[StatusList, bytes]:
-    """Sign a new version of the status list from the registry, store it and return it with
+    """Sign the status list of the registry at ``index.version``, store it and return it with
     its signed document."""
-    certificates = session.scalars(select(Certificate).order_by(Certificate.id)).all()
-    issuers = {c.id: c.authority.code for c in certificates}
-    voided = session.scalars(
-        select(Batch).where(Batch.state == BatchState.VOID).order_by(Batch.id)
-    ).all()
-    status_list = StatusList.of(
-        _next_version(session, "status-list"),
-        now,
-        now + STATUS_LIST_VALIDITY,
-        [certificate_status(c, issuers) for c in certificates],
-        blocked=[
-            SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason)
-            for b in session.scalars(
-                select(BlockedSerials)
-                .where(BlockedSerials.lifted_at.is_(None))
-                .order_by(BlockedSerials.id)
-            )
-        ],
-        voided=[
-            SerialRange(b.key_index, b.first_serial, b.last_serial, b.void_reason) for b in voided
-        ],
-    )
+    status_list = status_list_of(index, now)
     document = status_list.sign(root)
     _store(session, "status-list", document)
     return status_list, document

@@ -243,6 +243,8 @@ class Batch(Base):
     # SHA-256 of the order, so that a retry finds this batch and another order is refused
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     order_digest: Mapped[str | None] = mapped_column(String(64))
+    # the registry version of the batch's last change (voided), for status list changes
+    changed_version: Mapped[int] = mapped_column(Integer, default=0)
 
     @property
     def market_codes(self) -> list[str]:
@@ -272,6 +274,8 @@ class BlockedSerials(Base):
     # a block lifted (a mistake, a cleared investigation) stays on record but stops counting
     lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lift_reason: Mapped[str | None] = mapped_column(String(500))
+    # the registry version of the last change (blocked, lifted), for status list changes
+    changed_version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SerialScans(Base):

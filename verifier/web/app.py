@@ -283,9 +283,10 @@ def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:
 
 class Compressed:
     """Gzip what a phone on a slow connection downloads to scan: the scanner page, its code
-    and decoder, the signed documents (the PDFs and PNGs of batches are compressed already)."""
+    and decoder (the signed documents are compressed once per version, the PDFs and PNGs of
+    batches are compressed already)."""
 
-    PREFIXES = ("/static/", "/.well-known/", "/scan", "/sw.js", "/s/", "/S/")
+    PREFIXES = ("/static/", "/scan", "/sw.js", "/s/", "/S/")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

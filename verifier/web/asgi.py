@@ -19,7 +19,9 @@ from verifier.web.app import create_app, system_clock
 def build() -> ASGIApp:
     """Return the app for the data directory named by ``OCOP_DATA_DIR``."""
     settings = Settings.load(Path(os.environ.get("OCOP_DATA_DIR", "data")))
-    app = create_app(Service.start(settings, system_clock()))
+    service = Service.start(settings, system_clock())
+    service.keeper.publish_in_background(system_clock)  # no request signs or rebuilds the lists
+    app = create_app(service)
     # What exists now lives as long as the worker: keep it out of every garbage collection.
     gc.freeze()
     # A check allocates a few dozen containers and frees them as it answers (the scan queue

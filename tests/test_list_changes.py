@@ -1,0 +1,192 @@
+"""The status list's changes since a version (docs/stamp-format.md section 7.5) as the service
+serves them, the documents compressed once per version, and the lists signed off the request
+path, coalesced."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from datetime import date
+from typing import Any
+
+import brotli
+from sqlalchemy import select
+
+from signing import CertificateState, StatusChanges, StatusList
+from signing._jws import unverified_type
+from signing.lists import STATUS_CHANGES_TYPE
+from tests.conftest import NOW, Demo
+from verifier import registry
+from verifier.registry import Actor
+from verifier.store.models import Batch, BatchState, Certificate
+
+STATUS = "/.well-known/ocop/status-list"
+
+
+def _whole(demo: Demo) -> StatusList:
+    answer = demo.client.get(STATUS)
+    assert answer.status_code == 200
+    return StatusList.verify(answer.content, [demo.service.root.public_key], NOW)
+
+
+def _authority(demo: Demo) -> Actor:
+    with demo.service.sessions() as session:
+        actor = registry.actor_for_token(session, token=demo.info["tokens"]["authority_VN-01"])
+    assert actor is not None
+    return actor
+
+
+def _own(demo: Demo, actor: Actor) -> tuple[Certificate, Batch]:
+    """An active certificate of the actor's authority with an issued batch of it."""
+    with demo.service.sessions() as session:
+        found = session.execute(
+            select(Certificate, Batch)
+            .join(Batch, Batch.certificate_id == Certificate.id)
+            .where(
+                Certificate.authority_id == actor.authority_id,
+                Certificate.status == CertificateState.ACTIVE,
+                Batch.state == BatchState.ISSUED,
+            )
+            .order_by(Certificate.id)
+        ).first()
+    assert found is not None
+    return found[0], found[1]
+
+
+def _as_held(status_list: StatusList) -> tuple[Any, ...]:
+    """What a holder uses of a list: its version, entries, and sets of ranges."""
+    spans = [
+        {(r.key_index, r.first, r.last) for r in rs}
+        for rs in (status_list.blocked, status_list.voided)
+    ]
+    return (status_list.version, dict(status_list.certificates), *spans)
+
+
+def test_changes_since_every_version_held_bring_it_to_the_whole_list(demo: Demo) -> None:
+    """A revocation, two blocks of one range, one of them lifted, a lifted block, a voided
+    batch: after each write, the changes since every earlier version, applied to the list of
+    that version, give the list the service signs now."""
+    actor = _authority(demo)
+    certificate, batch = _own(demo, actor)
+    held = {(first := _whole(demo)).version: first}
+
+    def block(serial: int) -> int:
+        with demo.service.write(NOW) as session:
+            return registry.block_serials(
+                session, actor=actor, key_index=batch.key_index, first_serial=serial,
+                last_serial=serial, reason="Tem sao chép", now=NOW,
+            ).id  # fmt: skip
+
+    def lift(block_id: int) -> None:
+        with demo.service.write(NOW) as session:
+            registry.lift_block(session, actor=actor, block_id=block_id, reason="Nhầm", now=NOW)
+
+    def revoke() -> None:
+        with demo.service.write(NOW) as session:
+            registry.revoke_certificate(
+                session, actor=actor, certificate_id=certificate.id, decision="QĐ 9/QĐ-UBND",
+                decision_date=date(2026, 11, 20), reason="Vi phạm", now=NOW,
+            )  # fmt: skip
+
+    def void() -> None:
+        with demo.service.write(NOW) as session:
+            registry.void_batch(session, actor=actor, batch_id=batch.id, reason="Mất cuộn", now=NOW)
+
+    twice = batch.first_serial + 1
+    first_block = block(twice)
+    steps = [
+        revoke,
+        lambda: block(twice),  # the same range blocked again, by a second row
+        lambda: lift(first_block),  # still blocked by the second
+        lambda: lift(block(batch.first_serial + 2)),  # blocked, then lifted
+        void,
+    ]
+    for step in steps:
+        step()
+        current = _whole(demo)
+        assert current.version > max(held)
+        for version, old in held.items():
+            answer = demo.client.get(STATUS, params={"since": version})
+            assert unverified_type(answer.content) == STATUS_CHANGES_TYPE
+            changes = StatusChanges.verify(
+                answer.content, [demo.service.root.public_key], NOW, held_version=version
+            )
+            assert _as_held(old.apply(changes)) == _as_held(current)
+        held[current.version] = current
+    assert (batch.key_index, twice, twice) in {
+        (r.key_index, r.first, r.last) for r in current.blocked
+    }
+    assert current.is_voided(batch.key_index, batch.first_serial) is not None
+
+
+def test_one_revocation_costs_a_phone_one_entry(demo: Demo) -> None:
+    actor = _authority(demo)
+    certificate, _ = _own(demo, actor)
+    before = _whole(demo)
+    with demo.service.write(NOW) as session:
+        registry.revoke_certificate(
+            session, actor=actor, certificate_id=certificate.id, decision="QĐ 9/QĐ-UBND",
+            decision_date=date(2026, 11, 20), reason="Vi phạm", now=NOW,
+        )  # fmt: skip
+    answer = demo.client.get(STATUS, params={"since": before.version})
+    changes = StatusChanges.verify(answer.content, [demo.service.root.public_key], NOW)
+    assert [c.ref.certificate_id for c in changes.certificates] == [certificate.id]
+    assert (changes.blocked, changes.lifted, changes.voided) == ((), (), ())
+
+
+def test_a_version_ahead_of_the_registry_gets_the_whole_list(demo: Demo) -> None:
+    """A holder ahead (a registry restored from a backup) keeps what it holds: the whole list
+    comes back and its rollback check refuses it."""
+    whole = demo.client.get(STATUS).content
+    for since in (_whole(demo).version + 1, 2**31 - 1):
+        assert demo.client.get(STATUS, params={"since": since}).content == whole
+    assert demo.client.get(STATUS, params={"since": -1}).status_code == 422
+    assert demo.client.get(STATUS, params={"since": 2**63}).status_code == 422
+
+
+def test_documents_are_served_compressed_as_the_client_allows(demo: Demo) -> None:
+    raw = demo.client.get(STATUS, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    for accept, encoding, unpack in (
+        ("gzip, deflate, br", "br", brotli.decompress),
+        ("gzip", "gzip", gzip.decompress),
+        ("br;q=0, gzip", "gzip", gzip.decompress),
+    ):
+        with demo.client.stream("GET", STATUS, headers={"Accept-Encoding": accept}) as answer:
+            wire = b"".join(answer.iter_raw())
+        assert answer.headers["content-encoding"] == encoding
+        assert answer.headers["vary"] == "Accept-Encoding"
+        assert unpack(wire) == raw.content
+        assert len(wire) < len(raw.content) / 2
+    again = demo.client.get(STATUS, headers={"If-None-Match": raw.headers["etag"]})
+    assert again.status_code == 304
+
+
+def test_lists_signed_in_the_background_coalesce_a_burst_of_writes(demo: Demo) -> None:
+    """Ten writes at once from ten clients: each returns once the lists show it, and the
+    lists are signed far fewer times than there were writes."""
+    service = demo.service
+    service.keeper.publish_in_background(lambda: NOW)
+    actor = _authority(demo)
+    _, batch = _own(demo, actor)
+    signed_before = service.lists(NOW).status_list.version
+    signings_before = service.keeper.status_signings
+    versions: list[int] = []
+
+    def write(serial: int) -> None:
+        with service.write(NOW) as session:
+            registry.block_serials(
+                session, actor=actor, key_index=batch.key_index, first_serial=serial,
+                last_serial=serial, reason="Tem sao chép", now=NOW,
+            )  # fmt: skip
+        versions.append(service.lists(NOW).status_list.version)
+
+    writers = [threading.Thread(target=write, args=(batch.first_serial + i,)) for i in range(10)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    published = service.lists(NOW).status_list
+    assert published.version >= signed_before + 10
+    assert all(published.is_blocked(batch.key_index, batch.first_serial + i) for i in range(10))
+    assert service.keeper.status_signings - signings_before <= len(set(versions)) < 10

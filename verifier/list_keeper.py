@@ -1,0 +1,263 @@
+"""The signed lists a process serves, kept up to the registry: made in one place,
+:meth:`ListKeeper._refresh`, either by the requests that find them stale (tests and one-shot
+commands) or by a thread of their own (``ocop serve``), so that no request signs or rebuilds
+anything."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from signing import DocumentError, PrivateKey, StatusList, TrustList
+from verifier.lists.compressed import CompressedDocument
+from verifier.lists.registry_index import RegistryIndex, current_version
+from verifier.lists.signed_lists import (
+    Snapshot,
+    publish_status_list,
+    publish_trust_list,
+    registry_snapshot,
+    status_changes_of,
+    stored_document,
+)
+from verifier.settings import Settings
+
+CHANGES_WINDOW = 500  # versions back for which changes are made; older holders get it whole
+_log = logging.getLogger(__name__)
+_L = TypeVar("_L", TrustList, StatusList)
+
+
+@dataclass(frozen=True, slots=True)
+class Lists:
+    """The current signed documents and what they say, with the registry snapshot; made once
+    per registry version, with the documents compressed as they are served."""
+
+    trust_list: TrustList
+    status_list: StatusList
+    index: RegistryIndex
+    snapshot: Snapshot
+    trust: CompressedDocument
+    status: CompressedDocument
+    snapshot_body: CompressedDocument
+    changes: dict[tuple[str, int], CompressedDocument] = field(default_factory=dict)
+
+
+@dataclass
+class ListKeeper:
+    """Holds the current :class:`Lists` and brings them up to the registry's version."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    writer: sessionmaker[Session]
+    root: PrivateKey
+    _lists: Lists | None = None
+    _checked_at: float = 0.0
+    _stale: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _published: threading.Condition = field(default_factory=threading.Condition)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _publisher: threading.Thread | None = None
+    status_signings: int = 0  # how many times this process signed the status list
+
+    def publish_in_background(self, clock: Callable[[], datetime]) -> None:
+        """Keep the lists fresh from a thread of their own from now on: woken by every write
+        here and every ``list_refresh_seconds`` for writes elsewhere, re-signing at most once
+        every ``list_publish_seconds`` however many writes arrive."""
+
+        def run() -> None:
+            rebuilt_at = -math.inf
+            while not self._stopping.is_set():
+                self._wake.wait(self.settings.list_refresh_seconds)
+                pause = rebuilt_at + self.settings.list_publish_seconds - time.monotonic()
+                if self._stopping.wait(max(0.0, pause)):
+                    return
+                self._wake.clear()
+                try:
+                    if self._refresh(clock())[0]:
+                        rebuilt_at = time.monotonic()
+                except Exception:  # the lists held keep serving; the next round tries again
+                    _log.exception("could not refresh the signed lists")
+
+        self._publisher = threading.Thread(target=run, name="ocop-lists", daemon=True)
+        self._publisher.start()
+
+    def stop(self) -> None:
+        """Stop the lists' thread, if there is one."""
+        self._stopping.set()
+        self._wake.set()
+        if self._publisher is not None:
+            self._publisher.join(timeout=30)
+
+    def written(self, version: int) -> None:
+        """Note a committed registry write of ``version``; with a thread of their own, return
+        once the lists show it (or after ``list_publish_wait_seconds``)."""
+        self._stale = True
+        if self._publisher is None:
+            return
+        self._wake.set()
+        with self._published:
+            self._published.wait_for(
+                lambda: self._lists is not None and self._lists.index.version >= version,
+                timeout=self.settings.list_publish_wait_seconds,
+            )
+
+    def refresh(self) -> None:
+        """Make the next request re-read the lists and the registry version (changes made by
+        another process are otherwise seen within ``list_refresh_seconds``)."""
+        self._stale = True
+        self._wake.set()
+
+    def lists(self, now: datetime) -> Lists:
+        """Return the current signed lists. Without a thread of their own, they are re-read
+        from the database when a write here made them stale or ``list_refresh_seconds`` have
+        passed."""
+        lists = self._lists
+        if lists is not None and (
+            self._publisher is not None
+            or (
+                not self._stale
+                and time.monotonic() - self._checked_at < self.settings.list_refresh_seconds
+            )
+        ):
+            return lists
+        return self._refresh(now)[1]
+
+    def _refresh(self, now: datetime) -> tuple[bool, Lists]:
+        """Bring the lists up to the registry's version: rebuild the index and the snapshot
+        when the version moved, take the stored documents or sign new ones (missing, behind
+        the registry, or past half their validity), and compress what changed. Returns whether
+        anything was rebuilt or signed, and the lists."""
+        with self._lock:
+            self._stale = False  # a write committed from here on marks them stale again
+            held = self._lists
+            with self.sessions() as session:
+                version = current_version(session)
+                same = held is not None and held.index.version == version
+                index = held.index if held is not None and same else RegistryIndex.load(session)
+            trust_list, trust = self._trust_list(now, held)
+            status_list, status = self._status_list(index, now, held)
+            if held is not None and same and now < held.snapshot.renew_at:
+                snapshot, snapshot_body = held.snapshot, held.snapshot_body
+            else:
+                snapshot = registry_snapshot(index, self.root, now)
+                snapshot_body = CompressedDocument.of(snapshot.document, snapshot.version)
+            kept = (held.index, held.trust, held.status, held.snapshot) if held else ()
+            if held is not None and all(
+                new is old for new, old in zip((index, trust, status, snapshot), kept, strict=True)
+            ):
+                lists, rebuilt = held, False
+            else:
+                lists = Lists(
+                    trust_list, status_list, index, snapshot, trust, status, snapshot_body
+                )
+                rebuilt = True
+            self._checked_at = time.monotonic()
+        with self._published:
+            self._lists = lists
+            self._published.notify_all()
+        return rebuilt, lists
+
+    def _trust_list(
+        self, now: datetime, held: Lists | None
+    ) -> tuple[TrustList, CompressedDocument]:
+        """Return the stored trust list, or publish a new one when it is missing, no longer
+        verifies, or is past half its validity (only then is a write transaction taken)."""
+        with self.sessions() as session:
+            document = stored_document(session, "trust-list")
+        if held is not None and document == held.trust.raw and _fresh(held.trust_list, now):
+            return held.trust_list, held.trust
+        current = _verified(TrustList, document, self.root, now)
+        if current is None or document is None or not _fresh(current, now):
+            with self.writer.begin() as session:
+                current, document = publish_trust_list(session, self.root, now)
+        return current, CompressedDocument.of(document, current.version)
+
+    def _status_list(
+        self, index: RegistryIndex, now: datetime, held: Lists | None
+    ) -> tuple[StatusList, CompressedDocument]:
+        """Return the stored status list when it shows ``index``'s version (or a later one
+        another process signed) and is within half its validity; else sign the one of
+        ``index`` and store it."""
+        with self.sessions() as session:
+            document = stored_document(session, "status-list")
+        if (
+            held is not None
+            and document == held.status.raw
+            and held.status_list.version >= index.version
+            and _fresh(held.status_list, now)
+        ):
+            return held.status_list, held.status
+        current = _verified(StatusList, document, self.root, now)
+        if (
+            current is None
+            or document is None
+            or current.version < index.version
+            or not _fresh(current, now)
+        ):
+            with self.writer.begin() as session:
+                current, document = publish_status_list(session, index, self.root, now)
+            self.status_signings += 1
+        return current, CompressedDocument.of(document, current.version)
+
+    def status_changes(self, since: int, now: datetime) -> CompressedDocument:
+        """Return the signed changes of the status list since version ``since``, or the whole
+        list when ``since`` is ahead of it or further back than :data:`CHANGES_WINDOW`
+        versions (each made once per version and ``since``)."""
+        lists = self.lists(now)
+        version = lists.status_list.version
+        if version != lists.index.version or not version - CHANGES_WINDOW <= since <= version:
+            return lists.status
+        return _changes(
+            lists,
+            "status",
+            since,
+            lambda: status_changes_of(lists.index, since, now).sign(self.root),
+        )
+
+    def snapshot_changes(self, since: int, now: datetime) -> CompressedDocument:
+        """Return the signed snapshot of the certificates changed since version ``since``, or
+        the whole snapshot as :meth:`status_changes` does."""
+        lists = self.lists(now)
+        version = lists.snapshot.version
+        if not version - CHANGES_WINDOW <= since <= version:
+            return lists.snapshot_body
+        return _changes(
+            lists,
+            "snapshot",
+            since,
+            lambda: registry_snapshot(lists.index, self.root, now, since).document,
+        )
+
+
+def _fresh(document: TrustList | StatusList, now: datetime) -> bool:
+    """Return whether a list is within the first half of its validity."""
+    return now < document.issued_at + (document.expires_at - document.issued_at) / 2
+
+
+def _verified(kind: type[_L], document: bytes | None, root: PrivateKey, now: datetime) -> _L | None:
+    """Return the stored ``document`` checked as a ``kind``, or ``None`` when there is none or
+    it fails (it is then signed again)."""
+    if document is None:
+        return None
+    try:
+        return kind.verify(document, [root.public_key], now)
+    except DocumentError:
+        return None
+
+
+def _changes(lists: Lists, kind: str, since: int, sign: Callable[[], bytes]) -> CompressedDocument:
+    """Return the changes of ``kind`` since ``since``, signed by ``sign`` the first time they
+    are asked for at this version (at most :data:`CHANGES_WINDOW` of each kind are kept)."""
+    found = lists.changes.get((kind, since))
+    if found is None:
+        found = CompressedDocument.of(sign(), lists.index.version)
+        lists.changes[(kind, since)] = found
+    return found

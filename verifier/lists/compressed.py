@@ -1,0 +1,60 @@
+"""A signed document as it is served: compressed once per version with gzip and brotli, so
+that no request compresses it again."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+
+import brotli
+
+
+@dataclass(frozen=True, slots=True)
+class CompressedDocument:
+    """A document's bytes as they are, gzipped and brotli-compressed, with its ETag."""
+
+    raw: bytes
+    gzip: bytes
+    brotli: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, document: bytes, version: int) -> CompressedDocument:
+        """Return ``document`` (at ``version``) compressed both ways, at the levels that pay for
+        a document fetched by many phones: gzip 9, brotli quality 9 (11 takes many times
+        longer for a few per cent)."""
+        etag = f'"{version}-{hashlib.sha256(document).hexdigest()[:16]}"'
+        return cls(
+            document,
+            gzip.compress(document, compresslevel=9, mtime=0),
+            brotli.compress(document, mode=brotli.MODE_TEXT, quality=9),
+            etag,
+        )
+
+    def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
+        """Return the body to send to a client that sent ``accept_encoding``, and its
+        ``Content-Encoding`` (``None`` for the bytes as they are)."""
+        accepted = {name for name, weight in _codings(accept_encoding) if weight > 0}
+        if "br" in accepted:
+            return self.brotli, "br"
+        if "gzip" in accepted:
+            return self.gzip, "gzip"
+        return self.raw, None
+
+
+def _codings(accept_encoding: str) -> list[tuple[str, float]]:
+    """Return the codings of an ``Accept-Encoding`` header with their weights (RFC 9110
+    section 12.5.3; an unreadable weight counts as 0, "not this")."""
+    codings = []
+    for part in accept_encoding.lower().split(","):
+        name, _, parameter = part.partition(";")
+        weight = 1.0
+        if parameter.strip():
+            key, _, value = parameter.strip().partition("=")
+            try:
+                weight = float(value) if key.strip() == "q" else 0.0
+            except ValueError:
+                weight = 0.0
+        codings.append((name.strip(), weight))
+    return codings

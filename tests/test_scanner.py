@@ -20,6 +20,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from playwright.sync_api import (
     Geolocation,
     Page,
     Playwright,
+    Response,
     Route,
     ViewportSize,
     sync_playwright,
@@ -41,6 +43,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from signing import PrivateKey, StatusList, VerdictCode, parse_stamp, sign_payload
 from signing.keys import b64url_decode
+from signing.lists import STATUS_CHANGES_TYPE
 from stamps import encode_qr
 from stamps.qr import png_bytes
 from stamps.sheet import human_serial
@@ -134,6 +137,17 @@ def server(demo_dir: tuple[Path, dict[str, Any]]) -> Iterator[Server]:
     running.start()
     yield running
     running.stop()
+
+
+@contextmanager
+def _own_server(data_dir: Path, static_dir: Path | None = None) -> Iterator[Server]:
+    """A server of a test's own (a registry it changes, or the page's files in a copy)."""
+    running = Server(data_dir, static_dir)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 @pytest.fixture(scope="module")
@@ -812,7 +826,10 @@ def test_the_camera_starts_before_the_lists_and_a_stamp_read_meanwhile_gets_its_
         page.goto(f"{server.url}/scan")
         answer = _online_verdict(page)
         assert answer["verdict"] == "genuine"
-        assert held  # the lists were asked for, and are not there yet
+        deadline = time.monotonic() + 15
+        while len(held) < 3:  # the three lists asked for (after the camera), not there yet
+            assert time.monotonic() < deadline, [route.request.url for route in held]
+            page.wait_for_timeout(50)
         timings = page.evaluate("window.ocopScanner.timings")
         assert "cameraStarted" in timings
         assert "listsReady" not in timings
@@ -847,6 +864,61 @@ def test_the_camera_starts_before_the_lists_and_a_stamp_read_meanwhile_gets_its_
         browser.close()
 
 
+def _status_version(server: Server) -> int:
+    document = server.get("/.well-known/ocop/status-list")
+    version: int = json.loads(document["payload"])["version"]
+    return version
+
+
+def test_a_revisit_after_a_revocation_fetches_only_the_changes_and_knows_it_offline(
+    playwright: Playwright, tmp_path: Path
+) -> None:
+    """Reopening the page after any registry write anywhere in the country downloaded the whole
+    status list and snapshot again (205 KB and 761 KB at national size). Now it asks for the
+    changes since the version it holds, applies them, and keeps the result."""
+    data_dir = tmp_path / "data"  # its own registry: a revocation would change the others'
+    info = create_demo(data_dir, b"demo", datetime.now(UTC))
+    with _own_server(data_dir) as server:
+        browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+        try:
+            context = _context(browser)
+            page = context.new_page()
+            _install_offline(page, server)
+            held = page.evaluate(KEPT_LISTS)["status"]["claims"]["version"]
+            certificate = parse_stamp(info["stamp_urls"]["genuine"]).payload.certificate_id
+            body = {"decision": "QĐ-7/2026", "decision_date": "2026-11-23", "reason": "Nhãn sai"}
+            token = info["tokens"]["authority_VN-01"]
+            assert _post(server, f"/api/v1/certificates/{certificate}/revoke", body, token) == 200
+            deadline = time.monotonic() + 30
+            while _status_version(server) == held:  # signed again in the background, in seconds
+                assert time.monotonic() < deadline, "the status list was not signed again"
+                time.sleep(0.2)
+            responses: list[Response] = []
+            page.on("response", lambda response: responses.append(response))  # noqa: PLW0108
+            page.reload()
+            _wait_for(page, "window.ocopScanner && window.ocopScanner.ready")
+            answers = {}  # each list's request, and the typ of its answer's header
+            for response in responses:
+                if "/.well-known/ocop/" in response.url:
+                    document = json.loads(response.body())
+                    header = json.loads(b64url_decode(document["protected"]))
+                    answers[response.url.removeprefix(server.url)] = header["typ"]
+            assert answers[f"/.well-known/ocop/status-list?since={held}"] == STATUS_CHANGES_TYPE
+            assert "/.well-known/ocop/status-list" not in answers  # not the whole list again
+            assert any(
+                url.startswith("/.well-known/ocop/registry-snapshot?since=") for url in answers
+            )
+            kept = page.evaluate(KEPT_LISTS)
+            assert kept["status"]["claims"]["version"] > held
+            server.stop()
+            context.set_offline(True)
+            page.reload()
+            assert _verdict(page)["verdict"] == "revoked"
+            assert page.evaluate("window.ocopScanner.documentsChecked") == 0
+        finally:
+            browser.close()
+
+
 def test_a_code_update_reaches_a_page_already_installed(
     playwright: Playwright, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -857,44 +929,42 @@ def test_a_code_update_reaches_a_page_already_installed(
     info = demo_dir[1]
     static = tmp_path / "static"
     shutil.copytree(ROOT / "verifier/web/static", static)
-    server = Server(demo_dir[0], static_dir=static)
-    server.start()
-    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
-    try:
-        context = _context(browser)
-        page = context.new_page()
-        _install_offline(page, server)
-        old_caches = page.evaluate("caches.keys()")
-        assert len(old_caches) == 1
-        assert page.is_hidden("#new-version")
-        with (static / "scan.js").open("a", encoding="utf-8") as code:
-            code.write('\nwindow.ocopScanner.build = "changed";\n')
-        # the phone comes back online: the running page asks for a new version
-        context.set_offline(True)
-        context.set_offline(False)
-        banner = page.wait_for_selector("#new-version:not([hidden])", timeout=15_000)
-        assert banner is not None
-        assert banner.inner_text() == "Có phiên bản mới — chạm để tải lại"
-        assert page.evaluate("window.ocopScanner.build") is None  # still the old code
-        _shot(page, "19-new-version-banner")
-        new_caches = page.evaluate("caches.keys()")
-        assert len(new_caches) == 1
-        assert new_caches != old_caches  # the old cache is deleted
-        other = context.new_page()  # the next open runs the new code
-        other.goto(f"{server.url}/scan")
-        _wait_for(other, "window.ocopScanner && window.ocopScanner.build === 'changed'")
-        other.close()
-        banner.tap()
-        _wait_for(page, "window.ocopScanner && window.ocopScanner.build === 'changed'")
-        assert page.is_hidden("#new-version")
-        server.stop()  # and it is the one kept for offline use
-        context.set_offline(True)
-        page.reload()
-        _wait_for(page, "window.ocopScanner && window.ocopScanner.build === 'changed'")
-        assert _verdict(page)["verdict"] == "genuine"
-    finally:
-        browser.close()
-        server.stop()
+    with _own_server(demo_dir[0], static) as server:
+        browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+        try:
+            context = _context(browser)
+            page = context.new_page()
+            _install_offline(page, server)
+            old_caches = page.evaluate("caches.keys()")
+            assert len(old_caches) == 1
+            assert page.is_hidden("#new-version")
+            with (static / "scan.js").open("a", encoding="utf-8") as code:
+                code.write('\nwindow.ocopScanner.build = "changed";\n')
+            # the phone comes back online: the running page asks for a new version
+            context.set_offline(True)
+            context.set_offline(False)
+            banner = page.wait_for_selector("#new-version:not([hidden])", timeout=15_000)
+            assert banner is not None
+            assert banner.inner_text() == "Có phiên bản mới — chạm để tải lại"
+            assert page.evaluate("window.ocopScanner.build") is None  # still the old code
+            _shot(page, "19-new-version-banner")
+            new_caches = page.evaluate("caches.keys()")
+            assert len(new_caches) == 1
+            assert new_caches != old_caches  # the old cache is deleted
+            other = context.new_page()  # the next open runs the new code
+            other.goto(f"{server.url}/scan")
+            _wait_for(other, "window.ocopScanner && window.ocopScanner.build === 'changed'")
+            other.close()
+            banner.tap()
+            _wait_for(page, "window.ocopScanner && window.ocopScanner.build === 'changed'")
+            assert page.is_hidden("#new-version")
+            server.stop()  # and it is the one kept for offline use
+            context.set_offline(True)
+            page.reload()
+            _wait_for(page, "window.ocopScanner && window.ocopScanner.build === 'changed'")
+            assert _verdict(page)["verdict"] == "genuine"
+        finally:
+            browser.close()
 
 
 def _post(server: Server, path: str, body: dict[str, Any], token: str) -> int:

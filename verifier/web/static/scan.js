@@ -218,6 +218,9 @@ async function freshSnapshot(now) {
   if (held) {
     const changes = await checked(await fetchText(`${SNAPSHOT[0]}?since=${held.version}`), SNAPSHOT[1], now, held.version);
     if (changes.since === null) return snapshotOf(changes); // the whole snapshot
+    // no certificate changed: what is held stands (asked again from its version next time,
+    // rather than kept again whole for a new version number)
+    if (changes.since === held.version && changes.certificates.length === 0) return held;
     if (changes.since === held.version) {
       for (const entry of changes.certificates) held.entries.set(ref(entry), entry);
       return snapshotOf(changes, held.entries);
@@ -227,7 +230,7 @@ async function freshSnapshot(now) {
 }
 
 /** Bring the lists up to date from the network; keep what is held of any list that cannot be
- *  fetched or is refused. Returns whether any list changed. */
+ *  fetched or is refused. Returns whether any list came from the network. */
 async function refreshLists() {
   const now = Date.now();
   const outcomes = await Promise.allSettled([freshTrust(now), freshStatus(now), freshSnapshot(now)]);
@@ -252,6 +255,7 @@ function loadLists() {
       if (!lists) {
         lists = await readKept();
         if (lists) {
+          raiseSeen();
           window.ocopScanner.listsFrom = "kept";
           listsUsable(true);
         }

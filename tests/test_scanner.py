@@ -710,6 +710,28 @@ KEPT_LISTS = """new Promise((resolve, reject) => {
 })"""
 
 
+# The database as pages before the lists kept it (version 1: the reports only), with a report.
+OLD_REPORT_QUEUE = """new Promise((resolve, reject) => {
+  const open = indexedDB.open("ocop", 1);
+  open.onupgradeneeded = () => open.result.createObjectStore("reports", { keyPath: "client_id" });
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const tx = open.result.transaction("reports", "readwrite");
+    tx.objectStore("reports").put({ client_id: "kept-across-the-upgrade", shop_name: "Tạp hóa",
+      verdict: "genuine" });
+    tx.oncomplete = () => { open.result.close(); resolve(); };
+  };
+})"""
+QUEUED_REPORTS = """new Promise((resolve, reject) => {
+  const open = indexedDB.open("ocop");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const keys = open.result.transaction("reports").objectStore("reports").getAllKeys();
+    keys.onsuccess = () => { open.result.close(); resolve(keys.result); };
+  };
+})"""
+
+
 def test_the_lists_are_kept_in_indexeddb_and_a_revisit_uses_them_unchecked_offline(
     playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -730,8 +752,10 @@ def test_the_lists_are_kept_in_indexeddb_and_a_revisit_uses_them_unchecked_offli
             "localStorage.setItem('ocop.version.trust', '1');"
             "localStorage.setItem('ocop.version.status', '1');"
         )
+        page.evaluate(OLD_REPORT_QUEUE)  # and an inspector's report it had queued
         _install_offline(page, server)
         assert page.evaluate("window.ocopScanner.listsFrom") == "network"
+        assert page.evaluate(QUEUED_REPORTS) == ["kept-across-the-upgrade"]
         assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('ocop.'))") == []
         kept = page.evaluate(KEPT_LISTS)
         assert set(kept) == {"trust", "status", "snapshot", "versions"}

@@ -178,6 +178,7 @@ def test_the_page_and_its_worker_name_the_files_by_their_content(
     version = page.headers[SHELL_HEADER]
     worker = demo.client.get("/sw.js").text
     assert "__OCOP_" not in worker
+    assert "/.well-known/" not in worker  # the page keeps the lists: a first visit gets them once
     assert f"const VERSION = {json.dumps(version)};" in worker
     for url in urls.values():
         assert url in worker

@@ -25,12 +25,11 @@ run, with a fresh browser profile:
    checks). With the network cut, a photo of a stamp of the revoked certificate must then be
    answered "revoked": the update reached the phone.
 
-A page has settled when its camera is on, ``ocopScanner.ready`` is set and the link has been
-quiet for 2 s with its lists ready (and, on a page that records ``listsReady``, once it has also
-recorded ``ocopScanner.timings.listsUpdated``: it has looked for newer lists), or for 5 s
-without. Figures are medians over the runs; a target is met when every run met it. The same
-runs on a small registry (``--baseline``) give a baseline measured on the same machine at the
-same time.
+A page has settled when its camera is on, ``ocopScanner.ready`` is set (the page sets it once it
+has loaded its lists and asked the network for newer ones) and the link has been quiet for 2 s
+with its lists ready, or for 5 s without. Figures are medians over the runs; a target is met
+when every run met it. The same runs on a small registry (``--baseline``) give a baseline
+measured on the same machine at the same time.
 """
 
 from __future__ import annotations
@@ -91,7 +90,6 @@ _STATE = """async () => {
   const band = document.querySelector("#result .band[data-verdict]");
   return {now: performance.now(), timings: s.timings || {}, ready: s.ready === true,
           lists: !!(s.timings && s.timings.listsReady !== undefined) || !!s.snapshot,
-          updated: !!(s.timings && s.timings.listsUpdated !== undefined),
           worker: !!(r && r.active && r.active.state === "activated"),
           verdict: band ? band.dataset.verdict : null};
 }"""
@@ -207,10 +205,8 @@ def settle(phone: Phone, page: Page, timeout: float = 120) -> Settled:
             if worker is None and state["worker"]:
                 worker = state["now"]
             begun = "cameraStarted" in state["timings"] and state["ready"]
-            # a page that says when its lists are ready says when it has looked for newer ones
-            updated = state["updated"] or "listsReady" not in state["timings"]
             quiet = link.quiet_for()
-            if begun and (quiet >= 5 or (quiet >= 2 and lists is not None and updated)):
+            if begun and (quiet >= 5 or (quiet >= 2 and lists is not None)):
                 break
         time.sleep(0.1)
     camera = None if state is None else state["timings"].get("cameraStarted")

@@ -27,7 +27,7 @@ from signing import CertificateState, KeyStatus, Payload, PrivateKey
 from signing.dates import RECOGNITION_MONTHS, VIETNAM, add_months, vietnam_date
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.cli.demo import create_demo
-from verifier.lists.registry_index import bump_version
+from verifier.lists.registry_index import RegistryIndex, bump_version
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list
 from verifier.provinces import PROVINCES
 from verifier.service import ROOT_KEY_FILE
@@ -148,8 +148,10 @@ def build_national_registry(
         with sessions.begin() as session:
             revocable = _Grower(session, data_dir, shape, now, random.Random(seed)).grow()
             bump_version(session)
-            _, trust = publish_trust_list(session, _root(data_dir), now)
-            _, status = publish_status_list(session, _root(data_dir), now)
+            session.flush()
+            root = keyfiles.read_key(data_dir / ROOT_KEY_FILE, PASSPHRASE)
+            _, trust = publish_trust_list(session, root, now)
+            _, status = publish_status_list(session, RegistryIndex.load(session), root, now)
         (data_dir / TRUST_LIST_FILE).write_bytes(trust)
         (data_dir / STATUS_LIST_FILE).write_bytes(status)
         with sessions() as session:
@@ -168,10 +170,6 @@ def build_national_registry(
             )
     finally:
         engine.dispose()
-
-
-def _root(data_dir: Path) -> PrivateKey:
-    return keyfiles.read_key(data_dir / ROOT_KEY_FILE, PASSPHRASE)
 
 
 def _count(session: Session, model: type[Any], *where: Any) -> int:

@@ -76,7 +76,7 @@ from tests.national_registry import (  # noqa: E402
 from tests.test_scanner import CHROMIUM, FLAGS, Server  # noqa: E402
 from verifier.settings import DEFAULT_HOST  # noqa: E402
 
-RATE = 4
+CPU_SLOWDOWN = 4
 PHONE = ViewportSize(width=360, height=740)
 DOCUMENTS = ("trust-list", "status-list", "registry-snapshot")
 CODE_PATHS = ("/scan", "/static/", "/sw.js", "/favicon.ico", "/api/v1/verify")
@@ -153,7 +153,7 @@ class Phone:
             page.close()
         page = self.context.new_page()
         self.cdp = self.context.new_cdp_session(page)
-        self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": RATE})
+        self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
         self.cdp.send("Performance.enable")
         with suppress(PlaywrightError):  # offline with nothing cached: the browser's error
             page.goto(f"{self.link.url}/scan", wait_until="commit", timeout=60_000)
@@ -260,7 +260,8 @@ def check_offline(
     with offline(phone) as page:
         filmed = _band(page, _camera_waited)
         timings = (_state(page) or {}).get("timings", {})
-        took = timings["firstVerdict"] - timings["cameraStarted"] if filmed else None
+        seen, started = timings.get("firstVerdict"), timings.get("cameraStarted")
+        took = seen - started if filmed and seen is not None and started is not None else None
         answers: list[str | None] = []
         for url in photos:
             try:
@@ -436,6 +437,12 @@ def _count(flags: list[bool]) -> str:
     return f"{sum(flags)}/{len(flags)}"
 
 
+def _short(path: str) -> str:
+    """Return a request path without its query's values (``/x?since=12`` -> ``/x?since``)."""
+    path, _, query = path.partition("?")
+    return f"{path}?{query.split('=')[0]}" if query else path
+
+
 def report(measured: Measured, baseline: Measured) -> list[str]:
     """Return the table for one registry size, beside the baseline's figures."""
     shape, built, runs = measured.built.shape, measured.built, measured.runs
@@ -486,7 +493,7 @@ def report(measured: Measured, baseline: Measured) -> list[str]:
     last = runs[-1]
     for title, paths in (("first visit", last.first_paths), ("revisit after the revocation",
                                                               last.revoked_paths)):  # fmt: skip
-        top = ", ".join(f"{p.split('?')[0]} {n / 1000:,.0f} KB" for p, n in list(paths.items())[:6])
+        top = ", ".join(f"{_short(p)} {n / 1000:,.1f} KB" for p, n in list(paths.items())[:6])
         lines.append(f"  bytes by request, {title} (last run): {top}")
     return lines
 

@@ -28,7 +28,7 @@ from signing.dates import RECOGNITION_MONTHS, VIETNAM, add_months, vietnam_date
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.cli.demo import create_demo
 from verifier.lists.registry_index import RegistryIndex, bump_version
-from verifier.lists.signed_lists import publish_status_list, publish_trust_list
+from verifier.lists.signed_lists import publish_status_list, publish_trust_list, status_list_of
 from verifier.provinces import PROVINCES
 from verifier.service import ROOT_KEY_FILE
 from verifier.signer import keyfiles
@@ -151,7 +151,8 @@ def build_national_registry(
             session.flush()
             root = keyfiles.read_key(data_dir / ROOT_KEY_FILE, PASSPHRASE)
             _, trust = publish_trust_list(session, root, now)
-            _, status = publish_status_list(session, RegistryIndex.load(session), root, now)
+            status_list = status_list_of(RegistryIndex.load(session), now)
+            status = publish_status_list(session, status_list, root)
         (data_dir / TRUST_LIST_FILE).write_bytes(trust)
         (data_dir / STATUS_LIST_FILE).write_bytes(status)
         with sessions() as session:

@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing import DocumentError, PrivateKey, StatusList, TrustList
 from verifier.lists.compressed import CompressedDocument
-from verifier.lists.registry_index import RegistryIndex, current_version
+from verifier.lists.registry_index import RegistryIndex
 from verifier.lists.signed_lists import (
     Snapshot,
     publish_status_list,
     publish_trust_list,
     registry_snapshot,
     status_changes_of,
+    status_list_of,
+    stored_digest,
     stored_document,
 )
 from verifier.settings import Settings
@@ -69,22 +71,31 @@ class ListKeeper:
 
     def publish_in_background(self, clock: Callable[[], datetime]) -> None:
         """Keep the lists fresh from a thread of their own from now on: woken by every write
-        here and every ``list_refresh_seconds`` for writes elsewhere, re-signing at most once
-        every ``list_publish_seconds`` however many writes arrive."""
+        here and every ``list_refresh_seconds`` for writes elsewhere. What verdicts read follows
+        each write at once; the documents are signed again at most once every
+        ``list_publish_seconds`` however many writes arrive."""
 
         def run() -> None:
-            rebuilt_at = -math.inf
+            signed_at = -math.inf
             while not self._stopping.is_set():
                 self._wake.wait(self.settings.list_refresh_seconds)
-                pause = rebuilt_at + self.settings.list_publish_seconds - time.monotonic()
-                if self._stopping.wait(max(0.0, pause)):
+                if self._stopping.is_set():
                     return
                 self._wake.clear()
+                may_sign = time.monotonic() - signed_at >= self.settings.list_publish_seconds
                 try:
-                    if self._refresh(clock())[0]:
-                        rebuilt_at = time.monotonic()
+                    signed, lists = self._refresh(clock(), sign=may_sign)
                 except Exception:  # the lists held keep serving; the next round tries again
                     _log.exception("could not refresh the signed lists")
+                    continue
+                if signed:
+                    signed_at = time.monotonic()
+                if min(lists.status.version, lists.snapshot.version) < lists.index.version:
+                    # behind the registry: sign once the pause between signings is over
+                    pause = signed_at + self.settings.list_publish_seconds - time.monotonic()
+                    if self._stopping.wait(max(0.0, pause)):
+                        return
+                    self._wake.set()
 
         self._publisher = threading.Thread(target=run, name="ocop-lists", daemon=True)
         self._publisher.start()
@@ -130,90 +141,104 @@ class ListKeeper:
             return lists
         return self._refresh(now)[1]
 
-    def _refresh(self, now: datetime) -> tuple[bool, Lists]:
-        """Bring the lists up to the registry's version: rebuild the index and the snapshot
-        when the version moved, take the stored documents or sign new ones (missing, behind
-        the registry, or past half their validity), and compress what changed. Returns whether
-        anything was rebuilt or signed, and the lists."""
+    def _refresh(self, now: datetime, *, sign: bool = True) -> tuple[bool, Lists]:
+        """Bring the lists up to the registry's version. What verdicts read (the index, the
+        trust list, the status list as it stands) is brought up at once, reading only the rows
+        writes changed. The documents phones download are signed and compressed again only
+        when ``sign`` (the thread allows it at most every ``list_publish_seconds``) and they
+        are behind or past half their validity. Returns whether a document was signed, and the
+        lists."""
         with self._lock:
             self._stale = False  # a write committed from here on marks them stale again
             held = self._lists
             with self.sessions() as session:
-                version = current_version(session)
-                same = held is not None and held.index.version == version
-                index = held.index if held is not None and same else RegistryIndex.load(session)
-            trust_list, trust = self._trust_list(now, held)
-            status_list, status = self._status_list(index, now, held)
-            if held is not None and same and now < held.snapshot.renew_at:
-                snapshot, snapshot_body = held.snapshot, held.snapshot_body
-            else:
-                snapshot = registry_snapshot(index, self.root, now)
-                snapshot_body = CompressedDocument.of(snapshot.document, snapshot.version)
-            kept = (held.index, held.trust, held.status, held.snapshot) if held else ()
-            if held is not None and all(
-                new is old for new, old in zip((index, trust, status, snapshot), kept, strict=True)
-            ):
-                lists, rebuilt = held, False
-            else:
-                lists = Lists(
-                    trust_list, status_list, index, snapshot, trust, status, snapshot_body
-                )
-                rebuilt = True
+                index = RegistryIndex.load(session) if held is None else held.index.updated(session)
+                trust_digest = stored_digest(session, "trust-list")
+                status_digest = stored_digest(session, "status-list")
+            trust_list, trust, signed = self._trust_list(now, held, trust_digest)
+            status_list = _status_now(index, now, held)
+            changes = held.changes if held is not None and held.index is index else {}
+            lists = None
+            if held is not None:
+                # what verdicts read, first: a write waits for this, not for the signing below
+                lists = replace(held, trust_list=trust_list, status_list=status_list,
+                                index=index, trust=trust, changes=changes)  # fmt: skip
+                self._publish(lists)
+            if lists is None or sign:
+                status, signed_status = self._status_document(status_list, now, held, status_digest)
+                signed = signed or signed_status
+                if (
+                    held is not None
+                    and held.snapshot.version == index.version
+                    and (now < held.snapshot.renew_at)
+                ):
+                    snapshot, snapshot_body = held.snapshot, held.snapshot_body
+                else:
+                    snapshot = registry_snapshot(index, self.root, now)
+                    snapshot_body = CompressedDocument.of(snapshot.document, snapshot.version)
+                    signed = True
+                lists = Lists(trust_list, status_list, index, snapshot, trust, status,
+                              snapshot_body, changes)  # fmt: skip
+                self._publish(lists)
             self._checked_at = time.monotonic()
+        return signed, lists
+
+    def _publish(self, lists: Lists) -> None:
+        """Make ``lists`` the current ones and wake the writes waiting for them."""
         with self._published:
             self._lists = lists
             self._published.notify_all()
-        return rebuilt, lists
 
     def _trust_list(
-        self, now: datetime, held: Lists | None
-    ) -> tuple[TrustList, CompressedDocument]:
-        """Return the stored trust list, or publish a new one when it is missing, no longer
-        verifies, or is past half its validity (only then is a write transaction taken)."""
+        self, now: datetime, held: Lists | None, digest: str | None
+    ) -> tuple[TrustList, CompressedDocument, bool]:
+        """Return the trust list held while it is the one stored (``digest``) and fresh; else
+        the stored one, or a new one published when it is missing, no longer verifies, or is
+        past half its validity. The last item says whether one was signed."""
+        if held is not None and digest == held.trust.digest and _fresh(held.trust_list, now):
+            return held.trust_list, held.trust, False
         with self.sessions() as session:
             document = stored_document(session, "trust-list")
-        if held is not None and document == held.trust.raw and _fresh(held.trust_list, now):
-            return held.trust_list, held.trust
         current = _verified(TrustList, document, self.root, now)
-        if current is None or document is None or not _fresh(current, now):
-            with self.writer.begin() as session:
-                current, document = publish_trust_list(session, self.root, now)
-        return current, CompressedDocument.of(document, current.version)
+        if current is not None and document is not None and _fresh(current, now):
+            return current, CompressedDocument.of(document, current.version), False
+        with self.writer.begin() as session:
+            current, document = publish_trust_list(session, self.root, now)
+        return current, CompressedDocument.of(document, current.version), True
 
-    def _status_list(
-        self, index: RegistryIndex, now: datetime, held: Lists | None
-    ) -> tuple[StatusList, CompressedDocument]:
-        """Return the stored status list when it shows ``index``'s version (or a later one
-        another process signed) and is within half its validity; else sign the one of
-        ``index`` and store it."""
-        with self.sessions() as session:
-            document = stored_document(session, "status-list")
+    def _status_document(
+        self, status_list: StatusList, now: datetime, held: Lists | None, digest: str | None
+    ) -> tuple[CompressedDocument, bool]:
+        """Return the signed status list to serve: the one held or stored while it shows
+        ``status_list``'s version (or a later one another process signed) and is within half
+        its validity; else ``status_list`` signed and stored. The second item says whether it
+        was signed here."""
+        signed = held.status if held is not None and digest == held.status.digest else None
+        if signed is None:
+            with self.sessions() as session:
+                document = stored_document(session, "status-list")
+            stored = _verified(StatusList, document, self.root, now)
+            if stored is not None and document is not None:
+                signed = CompressedDocument.of(document, stored.version, _renew_at(stored))
         if (
-            held is not None
-            and document == held.status.raw
-            and held.status_list.version >= index.version
-            and _fresh(held.status_list, now)
+            signed is not None
+            and signed.version >= status_list.version
+            and signed.renew_at is not None
+            and now < signed.renew_at
         ):
-            return held.status_list, held.status
-        current = _verified(StatusList, document, self.root, now)
-        if (
-            current is None
-            or document is None
-            or current.version < index.version
-            or not _fresh(current, now)
-        ):
-            with self.writer.begin() as session:
-                current, document = publish_status_list(session, index, self.root, now)
-            self.status_signings += 1
-        return current, CompressedDocument.of(document, current.version)
+            return signed, False
+        with self.writer.begin() as session:
+            document = publish_status_list(session, status_list, self.root)
+        self.status_signings += 1
+        return CompressedDocument.of(document, status_list.version, _renew_at(status_list)), True
 
     def status_changes(self, since: int, now: datetime) -> CompressedDocument:
         """Return the signed changes of the status list since version ``since``, or the whole
         list when ``since`` is ahead of it or further back than :data:`CHANGES_WINDOW`
         versions (each made once per version and ``since``)."""
         lists = self.lists(now)
-        version = lists.status_list.version
-        if version != lists.index.version or not version - CHANGES_WINDOW <= since <= version:
+        version = lists.index.version
+        if not version - CHANGES_WINDOW <= since <= version:
             return lists.status
         return _changes(
             lists,
@@ -237,9 +262,14 @@ class ListKeeper:
         )
 
 
+def _renew_at(document: TrustList | StatusList) -> datetime:
+    """Return when a list is half through its validity: it is signed again from then on."""
+    return document.issued_at + (document.expires_at - document.issued_at) / 2
+
+
 def _fresh(document: TrustList | StatusList, now: datetime) -> bool:
     """Return whether a list is within the first half of its validity."""
-    return now < document.issued_at + (document.expires_at - document.issued_at) / 2
+    return now < _renew_at(document)
 
 
 def _verified(kind: type[_L], document: bytes | None, root: PrivateKey, now: datetime) -> _L | None:
@@ -261,3 +291,13 @@ def _changes(lists: Lists, kind: str, since: int, sign: Callable[[], bytes]) -> 
         found = CompressedDocument.of(sign(), lists.index.version)
         lists.changes[(kind, since)] = found
     return found
+
+
+def _status_now(index: RegistryIndex, now: datetime, held: Lists | None) -> StatusList:
+    """Return the status list at ``index``'s version, as verdicts read it: the one held brought
+    up by the changes since its version, or made whole (at start, or past half its validity)."""
+    if held is None or not _fresh(held.status_list, now):
+        return status_list_of(index, now)
+    if index is held.index:
+        return held.status_list
+    return held.status_list.apply(status_changes_of(index, held.index.version, now))

@@ -26,7 +26,7 @@ from signing.keys import b64url_encode
 from verifier import registry
 from verifier.cli.common import ROOT_PUBLIC_KEY_FILE, STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.registry_index import RegistryIndex, bump_version
-from verifier.lists.signed_lists import publish_status_list, publish_trust_list
+from verifier.lists.signed_lists import publish_status_list, publish_trust_list, status_list_of
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST
 from verifier.signer import keyfiles
@@ -108,7 +108,9 @@ def create_demo(
         bump_version(session)  # the registry's first version, which the status list shows
         session.flush()
         _, trust = publish_trust_list(session, keys["root"], now)
-        _, status = publish_status_list(session, RegistryIndex.load(session), keys["root"], now)
+        status = publish_status_list(
+            session, status_list_of(RegistryIndex.load(session), now), keys["root"]
+        )
     engine.dispose()
 
     (data_dir / TRUST_LIST_FILE).write_bytes(trust)

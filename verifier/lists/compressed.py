@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 import brotli
 
@@ -17,19 +18,27 @@ class CompressedDocument:
     raw: bytes
     gzip: bytes
     brotli: bytes
+    version: int
+    digest: str  # SHA-256 of ``raw``, hex
     etag: str
+    renew_at: datetime | None  # when to sign it again (half its validity), if it expires
 
     @classmethod
-    def of(cls, document: bytes, version: int) -> CompressedDocument:
-        """Return ``document`` (at ``version``) compressed both ways, at the levels that pay for
-        a document fetched by many phones: gzip 9, brotli quality 9 (11 takes many times
-        longer for a few per cent)."""
-        etag = f'"{version}-{hashlib.sha256(document).hexdigest()[:16]}"'
+    def of(
+        cls, document: bytes, version: int, renew_at: datetime | None = None
+    ) -> CompressedDocument:
+        """Return ``document`` (at ``version``, to be signed again at ``renew_at``) compressed
+        both ways, at the levels that pay for a document fetched by many phones: gzip 9,
+        brotli quality 9 (11 takes many times longer for a few per cent)."""
+        digest = hashlib.sha256(document).hexdigest()
         return cls(
             document,
             gzip.compress(document, compresslevel=9, mtime=0),
             brotli.compress(document, mode=brotli.MODE_TEXT, quality=9),
-            etag,
+            version,
+            digest,
+            f'"{version}-{digest[:16]}"',
+            renew_at,
         )
 
     def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:

@@ -162,13 +162,15 @@ class _KeyBatches:
 
 @dataclass(frozen=True, slots=True)
 class RegistryIndex:
-    """The registry at one version. Build with :meth:`load`."""
+    """The registry at one version. Build with :meth:`load`, bring up to date with
+    :meth:`updated`. ``blocked`` holds every blocked range by its row id (lifted ones too, for
+    the status list's changes); ``voided`` every voided batch by its id."""
 
     version: int
     certificates: dict[int, PublicCertificate]
     batches: dict[int, _KeyBatches]
-    blocked: tuple[ListedRange, ...] = ()
-    voided: tuple[ListedRange, ...] = ()
+    blocked: dict[int, ListedRange] = field(default_factory=dict)
+    voided: dict[int, ListedRange] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> RegistryIndex:
@@ -180,35 +182,35 @@ class RegistryIndex:
         certificates = {
             row.id: PublicCertificate.of(row) for row in session.scalars(select(Certificate))
         }
-        batches: dict[int, _KeyBatches] = {}
-        voided: list[ListedRange] = []
-        rows = session.execute(
-            select(
-                Batch.key_index,
-                Batch.first_serial,
-                Batch.last_serial,
-                Batch.certificate_id,
-                Batch.state,
-                Batch.void_reason,
-                Batch.changed_version,
-            ).order_by(Batch.key_index, Batch.first_serial)
-        )
-        for key_index, first, last, certificate_id, state, reason, changed in rows:
-            entry = batches.setdefault(key_index, _KeyBatches())
-            entry.firsts.append(first)
-            is_void = state == BatchState.VOID
-            entry.ranges.append(IssuedRange(first, last, certificate_id, is_void))
-            if is_void:
-                voided.append(ListedRange(SerialRange(key_index, first, last, reason), changed))
-        blocked = [
-            ListedRange(
-                SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason),
-                b.changed_version,
-                b.lifted_at is not None,
+        batches, voided = _batches_of(session, None)
+        return cls(version, certificates, batches, _blocked_since(session, None), voided)
+
+    def updated(self, session: Session) -> RegistryIndex:
+        """Return the index at the registry's current version, reading only the rows that
+        writes marked with a later version than this one's (``changed_version``): itself when
+        nothing was written since."""
+        version = current_version(session)  # first, as in load
+        if version == self.version:
+            return self
+        since = self.version
+        certificates = dict(self.certificates)
+        certificates.update(
+            (row.id, PublicCertificate.of(row))
+            for row in session.scalars(
+                select(Certificate).where(Certificate.changed_version > since)
             )
-            for b in session.scalars(select(BlockedSerials).order_by(BlockedSerials.id))
-        ]
-        return cls(version, certificates, batches, tuple(blocked), tuple(voided))
+        )
+        keys = set(
+            session.scalars(select(Batch.key_index).where(Batch.changed_version > since).distinct())
+        )
+        batches = dict(self.batches)
+        voided = {i: v for i, v in self.voided.items() if v.serials.key_index not in keys}
+        if keys:
+            reread, reread_voided = _batches_of(session, keys)
+            batches.update(reread)
+            voided.update(reread_voided)
+        blocked = {**self.blocked, **_blocked_since(session, since)}
+        return RegistryIndex(version, certificates, batches, blocked, voided)
 
     def batch_of(self, key_index: int, serial: int) -> IssuedRange | None:
         """Return the issued range (a batch) holding the serial, or ``None`` when none does."""
@@ -251,3 +253,49 @@ def bump_version(session: Session) -> int:
     version = 1 if row is None else int(row.value) + 1
     session.merge(Meta(key=VERSION_KEY, value=str(version)))
     return version
+
+
+def _batches_of(
+    session: Session, keys: set[int] | None
+) -> tuple[dict[int, _KeyBatches], dict[int, ListedRange]]:
+    """Return the batches of the keys ``keys`` (of every key for ``None``) by key, and the
+    voided ones among them by batch id."""
+    query = select(
+        Batch.id,
+        Batch.key_index,
+        Batch.first_serial,
+        Batch.last_serial,
+        Batch.certificate_id,
+        Batch.state,
+        Batch.void_reason,
+        Batch.changed_version,
+    ).order_by(Batch.key_index, Batch.first_serial)
+    if keys is not None:
+        query = query.where(Batch.key_index.in_(keys))
+    batches: dict[int, _KeyBatches] = {}
+    voided: dict[int, ListedRange] = {}
+    for batch_id, key_index, first, last, certificate_id, state, reason, changed in session.execute(
+        query
+    ):
+        entry = batches.setdefault(key_index, _KeyBatches())
+        entry.firsts.append(first)
+        is_void = state == BatchState.VOID
+        entry.ranges.append(IssuedRange(first, last, certificate_id, is_void))
+        if is_void:
+            voided[batch_id] = ListedRange(SerialRange(key_index, first, last, reason), changed)
+    return batches, voided
+
+
+def _blocked_since(session: Session, since: int | None) -> dict[int, ListedRange]:
+    """Return the blocked ranges changed after version ``since`` (all for ``None``) by id."""
+    query = select(BlockedSerials).order_by(BlockedSerials.id)
+    if since is not None:
+        query = query.where(BlockedSerials.changed_version > since)
+    return {
+        b.id: ListedRange(
+            SerialRange(b.key_index, b.first_serial, b.last_serial, b.reason),
+            b.changed_version,
+            b.lifted_at is not None,
+        )
+        for b in session.scalars(query)
+    }

@@ -3,6 +3,7 @@ from the registry; the lists are kept in its ``meta`` table."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -76,8 +77,8 @@ def status_list_of(index: RegistryIndex, now: datetime) -> StatusList:
         now,
         now + STATUS_LIST_VALIDITY,
         [certificate_status(c, certificates) for c in certificates.values()],
-        blocked=[b.serials for b in index.blocked if not b.lifted],
-        voided=[v.serials for v in index.voided],
+        blocked=[b.serials for b in index.blocked.values() if not b.lifted],
+        voided=[v.serials for v in index.voided.values()],
     )
 
 
@@ -85,8 +86,8 @@ def status_changes_of(index: RegistryIndex, since: int, now: datetime) -> Status
     """Return what changed in the status list after version ``since`` (at most
     ``index.version``), valid from ``now`` (docs/stamp-format.md section 7.5)."""
     certificates = index.certificates
-    changed = [b for b in index.blocked if b.changed_version > since]
-    still_blocked = {_span(b.serials) for b in index.blocked if not b.lifted}
+    changed = [b for b in index.blocked.values() if b.changed_version > since]
+    still_blocked = {_span(b.serials) for b in index.blocked.values() if not b.lifted}
     return StatusChanges(
         since=since,
         version=index.version,
@@ -104,7 +105,7 @@ def status_changes_of(index: RegistryIndex, since: int, now: datetime) -> Status
             for b in changed
             if b.lifted and _span(b.serials) not in still_blocked
         ),
-        voided=tuple(v.serials for v in index.voided if v.changed_version > since),
+        voided=tuple(v.serials for v in index.voided.values() if v.changed_version > since),
     )
 
 
@@ -121,6 +122,7 @@ def _next_version(session: Session, name: str) -> int:
 
 def _store(session: Session, name: str, document: bytes) -> None:
     session.merge(Meta(key=name, value=document.decode()))
+    session.merge(Meta(key=f"{name}-digest", value=hashlib.sha256(document).hexdigest()))
 
 
 def publish_trust_list(
@@ -140,15 +142,21 @@ def publish_trust_list(
     return trust_list, document
 
 
-def publish_status_list(
-    session: Session, index: RegistryIndex, root: PrivateKey, now: datetime
-) -> tuple[StatusList, bytes]:
-    """Sign the status list of the registry at ``index.version``, store it and return it with
-    its signed document."""
-    status_list = status_list_of(index, now)
+def publish_status_list(session: Session, status_list: StatusList, root: PrivateKey) -> bytes:
+    """Sign ``status_list`` (see :func:`status_list_of`), store it and return the document."""
     document = status_list.sign(root)
     _store(session, "status-list", document)
-    return status_list, document
+    return document
+
+
+def stored_digest(session: Session, name: str) -> str | None:
+    """Return the SHA-256 (hex) of the stored document ``trust-list`` or ``status-list``, or
+    ``None`` when there is none: what tells whether it changed without reading it."""
+    row = session.get(Meta, f"{name}-digest")
+    if row is not None:
+        return row.value
+    document = stored_document(session, name)  # stored before digests were
+    return None if document is None else hashlib.sha256(document).hexdigest()
 
 
 def stored_document(session: Session, name: str) -> bytes | None:

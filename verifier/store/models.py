@@ -244,7 +244,7 @@ class Batch(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     order_digest: Mapped[str | None] = mapped_column(String(64))
     # the registry version of the batch's last change (voided), for status list changes
-    changed_version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_version: Mapped[int] = mapped_column(Integer, default=0, index=True)
 
     @property
     def market_codes(self) -> list[str]:
@@ -275,7 +275,7 @@ class BlockedSerials(Base):
     lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     lift_reason: Mapped[str | None] = mapped_column(String(500))
     # the registry version of the last change (blocked, lifted), for status list changes
-    changed_version: Mapped[int] = mapped_column(Integer, default=0)
+    changed_version: Mapped[int] = mapped_column(Integer, default=0, index=True)
 
 
 class SerialScans(Base):

@@ -30,6 +30,7 @@ def upgrade() -> None:
             table.add_column(
                 sa.Column("changed_version", sa.Integer(), nullable=False, server_default="0")
             )
+        op.create_index(op.f(f"ix_{name}_changed_version"), name, ["changed_version"])
     # Phones hold status lists numbered by the old counter: the registry's version, which
     # numbers them from now on, starts above it so that no phone sees a rollback.
     registry, status = _read("registry-version"), _read("status-list-version")
@@ -41,5 +42,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in ("blocked_serials", "batches"):
+        op.drop_index(op.f(f"ix_{name}_changed_version"), table_name=name)
         with op.batch_alter_table(name) as table:
             table.drop_column("changed_version")

@@ -545,7 +545,7 @@ $("photo").addEventListener("change", async () => {
     lastText = "";
     await onText(found.text);
   } else {
-    statusLine.textContent = T.ui.no_qr_in_photo;
+    statusLine.textContent = T.ui.no_qr_found;
   }
 });
 $("start").addEventListener("click", startCamera);

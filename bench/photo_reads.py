@@ -1,0 +1,191 @@
+"""How many phone photos of printed stamps the server reads, before and after the harder looks.
+
+    .venv/bin/python bench/photo_reads.py [--count 200] [--seed 17] [--rounds 3]
+
+The photos are simulated (tests/stamp_photos.py: genuine stamps printed at 16 and 20 mm, half
+each, photographed blurred, shaken, small in the frame, tilted, faded or heavily compressed).
+Each is decoded, in the same run, by BEFORE, the decoder as it was (the greyscale photo scaled
+down to 3 megapixels, one zxing-cpp read, reproduced here), and by AFTER, ``decode_image`` as
+it is now. Prints read rates overall, per stamp size and per family, wrong answers (a text
+other than the stamp's), and the time per photo (median, p95, max) with the ratios; then the
+time both take on photos made to be slow (finder patterns tiled, noise), the worst case. The
+machine's load moves every time by a good part: compare the two columns of one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import zxingcpp  # noqa: E402
+from PIL import Image, ImageFilter  # noqa: E402
+
+from tests.stamp_photos import (  # noqa: E402
+    FAMILIES,
+    SEED,
+    STAMP_SIZES_MM,
+    PhotoCase,
+    photo_cases,
+    photo_jpeg,
+)
+from verifier.service_errors import Invalid  # noqa: E402
+from verifier.web.qrimage import decode_image  # noqa: E402
+
+BEFORE_READ_PIXELS = 3_000_000
+Decoder = Callable[[bytes], str | None]
+
+
+def before(data: bytes) -> str | None:
+    """The decoder as it was: greyscale, scaled down to about 3 megapixels, one read."""
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+        scale = min(1.0, math.sqrt(BEFORE_READ_PIXELS / (width * height)))
+        target = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image.draft("L", target)
+        grey = image.convert("L")
+    if grey.width > target[0]:
+        grey = grey.resize(target, Image.Resampling.BOX)
+    qr = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    for result in zxingcpp.read_barcodes(grey, formats=qr):
+        if result.valid and result.text:
+            return str(result.text)
+    return None
+
+
+def after(data: bytes) -> str | None:
+    """The decoder as it is now; None for ``no_qr_found``."""
+    try:
+        return decode_image(data)
+    except Invalid:
+        return None
+
+
+DECODERS: dict[str, Decoder] = {"BEFORE": before, "AFTER": after}
+
+
+def timed(decoder: Decoder, data: bytes) -> tuple[str | None, float]:
+    started = time.perf_counter()
+    text = decoder(data)
+    return text, time.perf_counter() - started
+
+
+def slow_photos() -> dict[str, bytes]:
+    """Photos made to be slow to search: tiles of finder patterns (1:1:3:1:1 squares, the
+    shape zxing-cpp pairs up in threes) at the smallest sizes it still sees, and noise."""
+    finder = np.ones((8, 8), dtype=np.uint8)
+    finder[1:8, 1:8], finder[2:7, 2:7], finder[3:6, 3:6] = 0, 1, 0
+
+    def tiles(width: int, height: int, module: int, blur: float = 0.0) -> bytes:
+        rows, columns = height // (8 * module) + 1, width // (8 * module) + 1
+        pattern = np.kron(np.tile(finder, (rows, columns)), np.ones((module, module)))
+        image = Image.fromarray((pattern[:height, :width] * 255).astype(np.uint8))
+        return _jpeg(image.filter(ImageFilter.GaussianBlur(blur)) if blur else image)
+
+    noise = np.random.default_rng(SEED).integers(0, 256, (3000, 4000), dtype=np.uint8)
+    return {
+        "finder patterns, 1 px, 3 MP": tiles(2000, 1500, 1),
+        "finder patterns, 1 px, 3 MP, blurred": tiles(2000, 1500, 1, 0.8),
+        "finder patterns, 2 px, 12 MP": tiles(4000, 3000, 2),
+        "finder patterns, 1 px, 12 MP": tiles(4000, 3000, 1),
+        "noise, 12 MP": _jpeg(Image.fromarray(noise)),
+    }
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def _rate(read: int, total: int) -> str:
+    return f"{read:3d}/{total:<3d} {100 * read / total:5.1f} %" if total else "-"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.0f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds on the slow photos")
+    args = parser.parse_args()
+    cases = photo_cases(args.count, args.seed)
+    read: dict[str, set[int]] = {name: set() for name in DECODERS}
+    wrong: dict[str, list[int]] = {name: [] for name in DECODERS}
+    times: dict[str, list[float]] = {name: [] for name in DECODERS}
+    for case in cases:
+        data = photo_jpeg(case)
+        for name, decoder in DECODERS.items():
+            text, seconds = timed(decoder, data)
+            times[name].append(seconds)
+            if text == case.text:
+                read[name].add(case.number)
+            elif text is not None:
+                wrong[name].append(case.number)
+    print(f"{len(cases)} simulated phone photos of printed stamps, seed {args.seed}")
+    _print_rates(cases, read, wrong)
+    _print_times(times)
+    _print_worst_case(args.rounds)
+    return 0 if not any(wrong.values()) else 1
+
+
+def _print_rates(
+    cases: list[PhotoCase], read: dict[str, set[int]], wrong: dict[str, list[int]]
+) -> None:
+    groups: dict[str, list[PhotoCase]] = {"all": cases}
+    groups |= {f"{mm:g} mm": [c for c in cases if c.stamp_mm == mm] for mm in STAMP_SIZES_MM}
+    groups |= {family: [c for c in cases if c.family == family] for family in FAMILIES}
+    print(f"  {'':24s} {'BEFORE':>17s}   {'AFTER':>17s}")
+    for label, members in groups.items():
+        numbers = {c.number for c in members}
+        counts = [len(read[name] & numbers) for name in DECODERS]
+        print(f"  {label:24s} " + "   ".join(_rate(n, len(members)) for n in counts))
+    for name in DECODERS:
+        print(f"  wrong answers, {name}: {len(wrong[name])} {wrong[name] or ''}")
+    lost = sorted(read["BEFORE"] - read["AFTER"])
+    print(f"  read BEFORE, not AFTER: {lost or 'none'}")
+    print(f"  read AFTER, not BEFORE: {sorted(read['AFTER'] - read['BEFORE'])}")
+    unread = Counter(c.family for c in cases if c.number not in read["AFTER"])
+    print(f"  still unread AFTER, by family: {dict(unread)}")
+
+
+def _print_times(times: dict[str, list[float]]) -> None:
+    print("time per photo (decoding only, the photo already made)")
+    summary = {}
+    for name, seconds in times.items():
+        ordered = sorted(seconds)
+        p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+        summary[name] = (statistics.median(ordered), p95, ordered[-1])
+        print(f"  {name:7s} median {_ms(summary[name][0])}  p95 {_ms(p95)}  max {_ms(ordered[-1])}")
+    ratios = [a / b for a, b in zip(summary["AFTER"], summary["BEFORE"], strict=True)]
+    print("  ratio AFTER/BEFORE: " + ", ".join(
+        f"{label} {r:.2f}" for label, r in zip(("median", "p95", "max"), ratios, strict=True)
+    ))  # fmt: skip
+
+
+def _print_worst_case(rounds: int) -> None:
+    print(f"photos made to be slow (no code in them): time per photo, median of {rounds} rounds")
+    for label, data in slow_photos().items():
+        seconds: dict[str, list[float]] = {name: [] for name in DECODERS}
+        for _ in range(rounds):
+            for name, decoder in DECODERS.items():
+                seconds[name].append(timed(decoder, data)[1])
+        before_s, after_s = (statistics.median(seconds[name]) for name in DECODERS)
+        print(f"  {label:38s} BEFORE {_ms(before_s)}  AFTER {_ms(after_s)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

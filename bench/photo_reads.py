@@ -1,6 +1,6 @@
-"""How many phone photos of printed stamps the server reads, before and after the harder looks.
+"""How many phone photos of printed stamps are read, before and after the harder looks.
 
-    .venv/bin/python bench/photo_reads.py [--count 200] [--seed 17] [--rounds 3]
+    .venv/bin/python bench/photo_reads.py [--count 200] [--seed 17] [--rounds 3] [--browser]
 
 The photos are simulated (tests/stamp_photos.py: genuine stamps printed at 16 and 20 mm, half
 each, photographed blurred, shaken, small in the frame, tilted, faded or heavily compressed).
@@ -10,18 +10,26 @@ it is now. Prints read rates overall, per stamp size and per family, wrong answe
 other than the stamp's), and the time per photo (median, p95, max) with the ratios; then the
 time both take on photos made to be slow (finder patterns tiled, noise), the worst case. The
 machine's load moves every time by a good part: compare the two columns of one run.
+
+With ``--browser`` the same photos go to the scanner page's photo button instead, in headless
+Chromium on a demo server: BEFORE is the page's one look as it was (the photo scaled to 1280
+pixels across, zxing-wasm trying harder), reproduced in the page; AFTER is the page's
+``readPhoto`` as it is now. Times are the page's own, on this machine's CPU, not a phone's.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import math
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import zxingcpp  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.stamp_photos import (  # noqa: E402
     FAMILIES,
@@ -39,6 +48,8 @@ from tests.stamp_photos import (  # noqa: E402
     photo_cases,
     photo_jpeg,
 )
+from tests.test_scanner import CHROMIUM, FLAGS, PHONE, Server  # noqa: E402
+from verifier.cli.demo import create_demo  # noqa: E402
 from verifier.service_errors import Invalid  # noqa: E402
 from verifier.web.qrimage import decode_image  # noqa: E402
 
@@ -72,6 +83,32 @@ def after(data: bytes) -> str | None:
 
 
 DECODERS: dict[str, Decoder] = {"BEFORE": before, "AFTER": after}
+
+
+#: The scanner page's photo look as it was, for BEFORE in the browser.
+BEFORE_PAGE = """async (photo) => {
+  const bitmap = await createImageBitmap(photo);
+  const scale = Math.min(1, 1280 / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(bitmap.width * scale);
+  canvas.height = Math.round(bitmap.height * scale);
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+  const found = await window.ZXingWASM.readBarcodes(
+    pixels, { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 });
+  const read = found.find((r) => r.isValid !== false && r.text);
+  return read ? read.text : undefined;
+}"""
+AFTER_PAGE = "(photo) => window.ocopScanner.readPhoto(photo)"
+#: Runs one of the above on a photo given as base64; answers [text or null, milliseconds].
+IN_PAGE = """async ([read, data]) => {
+  const photo = new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))],
+                         { type: "image/jpeg" });
+  const started = performance.now();
+  const text = await eval(read)(photo);
+  return [text ?? null, performance.now() - started];
+}"""
 
 
 def timed(decoder: Decoder, data: bytes) -> tuple[str | None, float]:
@@ -121,25 +158,57 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--rounds", type=int, default=3, help="rounds on the slow photos")
+    parser.add_argument("--browser", action="store_true", help="the scanner page's photo button")
     args = parser.parse_args()
     cases = photo_cases(args.count, args.seed)
     read: dict[str, set[int]] = {name: set() for name in DECODERS}
     wrong: dict[str, list[int]] = {name: [] for name in DECODERS}
     times: dict[str, list[float]] = {name: [] for name in DECODERS}
-    for case in cases:
-        data = photo_jpeg(case)
-        for name, decoder in DECODERS.items():
-            text, seconds = timed(decoder, data)
-            times[name].append(seconds)
-            if text == case.text:
-                read[name].add(case.number)
-            elif text is not None:
-                wrong[name].append(case.number)
-    print(f"{len(cases)} simulated phone photos of printed stamps, seed {args.seed}")
+
+    def record(name: str, case: PhotoCase, text: str | None, seconds: float) -> None:
+        times[name].append(seconds)
+        if text == case.text:
+            read[name].add(case.number)
+        elif text is not None:
+            wrong[name].append(case.number)
+
+    if args.browser:
+        _in_browser(cases, record)
+    else:
+        for case in cases:
+            data = photo_jpeg(case)
+            for name, decoder in DECODERS.items():
+                record(name, case, *timed(decoder, data))
+    where = "the scanner page in Chromium" if args.browser else "the server's decode_image"
+    print(f"{len(cases)} simulated phone photos of printed stamps, seed {args.seed}, {where}")
     _print_rates(cases, read, wrong)
     _print_times(times)
-    _print_worst_case(args.rounds)
+    if not args.browser:
+        _print_worst_case(args.rounds)
     return 0 if not any(wrong.values()) else 1
+
+
+def _in_browser(cases: list[PhotoCase], record: Callable[..., None]) -> None:
+    """Read every photo with BEFORE and AFTER in the scanner page of a demo server."""
+    work = Path(tempfile.mkdtemp(prefix="ocop-bench-photos-"))
+    create_demo(work / "data", b"demo", datetime.now(UTC))
+    server = Server(work / "data")
+    server.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            context = browser.new_context(viewport=PHONE, is_mobile=True, bypass_csp=True)
+            page = context.new_page()  # bypass_csp: the bench passes its readers as text
+            page.goto(f"{server.url}/scan")
+            page.wait_for_function("window.ocopScanner && window.ocopScanner.ready")
+            for case in cases:
+                data = base64.b64encode(photo_jpeg(case)).decode()
+                for name, reader in (("BEFORE", BEFORE_PAGE), ("AFTER", AFTER_PAGE)):
+                    text, milliseconds = page.evaluate(IN_PAGE, [reader, data])
+                    record(name, case, text, milliseconds / 1000)
+            browser.close()
+    finally:
+        server.stop()
 
 
 def _print_rates(

@@ -6,14 +6,21 @@ makes them."""
 
 from __future__ import annotations
 
+import base64
 import io
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageFilter
+from playwright.sync_api import FilePayload, sync_playwright
 
+from bench.photo_reads import BEFORE_PAGE
 from stamps.qr import encode_qr, png_bytes
 from tests.conftest import Demo
 from tests.stamp_photos import photo_cases, photo_jpeg
+from tests.test_scanner import CHROMIUM, FLAGS, PHONE, Server, _wait_for
+from verifier.cli.demo import create_demo
 from verifier.i18n.messages import NO_QR_FOUND, scanner_texts, translate
 from verifier.web.qrimage import LOOKS, Look, PhotoViews, decode_image
 
@@ -23,6 +30,16 @@ ADVICE_EN = ("Hold the phone steady", "move closer", "good light", "without glar
 #: A photo of the bench's set that the first look misses and a harder look reads: a 16 mm stamp
 #: out of focus by half a module, in a 1600x1200 photo.
 HARD_CASE = 96
+#: One the scanner page's first look (the photo scaled to 1280 pixels across) misses: a 20 mm
+#: stamp small in the frame of a 2592x1944 photo.
+PAGE_HARD_CASE = 8
+#: The page's first look as it was, and its photo button's looks now, on one photo.
+BOTH_LOOKS = f"""async (data) => {{
+  const photo = new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))],
+                         {{ type: "image/jpeg" }});
+  const firstLook = {BEFORE_PAGE};
+  return [(await firstLook(photo)) ?? null, (await window.ocopScanner.readPhoto(photo)) ?? null];
+}}"""
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -59,6 +76,32 @@ def test_a_blurred_stamp_the_first_look_misses_is_read_by_a_harder_look() -> Non
     data = photo_jpeg(case)
     assert LOOKS[0].read(PhotoViews(data)) is None
     assert decode_image(data) == case.text
+
+
+def test_the_scanner_page_reads_a_small_stamp_its_first_look_misses(tmp_path: Path) -> None:
+    case = photo_cases()[PAGE_HARD_CASE]
+    assert (case.family, case.stamp_mm) == ("small", 20.0)
+    data = photo_jpeg(case)
+    create_demo(tmp_path / "data", b"demo", datetime.now(UTC))
+    server = Server(tmp_path / "data")
+    server.start()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_context(viewport=PHONE, is_mobile=True).new_page()
+            page.goto(f"{server.url}/scan")
+            _wait_for(page, "window.ocopScanner && window.ocopScanner.ready")
+            first_look, photo_button = page.evaluate(BOTH_LOOKS, base64.b64encode(data).decode())
+            assert (first_look, photo_button) == (None, case.text)
+            photo = FilePayload(name="photo.jpg", mimeType="image/jpeg", buffer=data)
+            page.set_input_files("#photo", files=[photo])
+            band = page.wait_for_selector("#result .band", timeout=15_000)
+            assert band is not None
+            # signed with the test vectors' key, which the demo does not trust
+            assert band.get_attribute("data-verdict") == "counterfeit"
+            browser.close()
+    finally:
+        server.stop()
 
 
 def test_a_harder_look_takes_only_a_stamps_code_regression() -> None:

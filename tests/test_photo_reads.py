@@ -22,6 +22,8 @@ from tests.stamp_photos import photo_cases, photo_jpeg
 from tests.test_scanner import CHROMIUM, FLAGS, PHONE, Server, _wait_for
 from verifier.cli.demo import create_demo
 from verifier.i18n.messages import NO_QR_FOUND, scanner_texts, translate
+from verifier.service_errors import Invalid
+from verifier.web import qrimage
 from verifier.web.qrimage import LOOKS, Look, PhotoViews, decode_image
 
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -70,12 +72,28 @@ def test_the_scanner_page_gives_the_same_advice_for_a_photo_without_a_code() -> 
     assert all(words in translate("en", NO_QR_FOUND) for words in ADVICE_EN)
 
 
-def test_a_blurred_stamp_the_first_look_misses_is_read_by_a_harder_look() -> None:
+def test_a_blurred_stamp_the_first_look_misses_is_read_by_a_harder_look(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(qrimage, "RESCUE_SECONDS", 60.0)  # however loaded the machine
     case = photo_cases()[HARD_CASE]
     assert (case.family, case.stamp_mm) == ("focus_blur", 16.0)
     data = photo_jpeg(case)
     assert LOOKS[0].read(PhotoViews(data)) is None
     assert decode_image(data) == case.text
+
+
+def test_no_look_after_the_first_begins_once_a_photo_has_cost_its_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A photo made to be slow for zxing-cpp gets one look, not four."""
+    monkeypatch.setattr(qrimage, "RESCUE_SECONDS", 0.0)
+    looked: list[str] = []
+    monkeypatch.setattr(Look, "read", lambda look, _photo: looked.append(look.name))
+    with pytest.raises(Invalid) as refused:
+        decode_image(photo_jpeg(photo_cases()[HARD_CASE]))
+    assert refused.value.code == "no_qr_found"
+    assert looked == [LOOKS[0].name]
 
 
 def test_the_scanner_page_reads_a_small_stamp_its_first_look_misses(tmp_path: Path) -> None:

@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import base64
 import io
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageFilter
-from playwright.sync_api import FilePayload, sync_playwright
+from playwright.sync_api import FilePayload
 
-from bench.photo_reads import BEFORE_PAGE
+from bench.photo_reads import BOTH_LOOKS, scanner_page
 from stamps.qr import encode_qr, png_bytes
 from tests.conftest import Demo
 from tests.stamp_photos import photo_cases, photo_jpeg
-from tests.test_scanner import CHROMIUM, FLAGS, PHONE, Server, _wait_for
-from verifier.cli.demo import create_demo
 from verifier.i18n.messages import NO_QR_FOUND, scanner_texts, translate
 from verifier.service_errors import Invalid
 from verifier.web import qrimage
@@ -33,15 +30,8 @@ ADVICE_EN = ("Hold the phone steady", "move closer", "good light", "without glar
 #: out of focus by half a module, in a 1600x1200 photo.
 HARD_CASE = 96
 #: One the scanner page's first look (the photo scaled to 1280 pixels across) misses: a 20 mm
-#: stamp small in the frame of a 2592x1944 photo.
+#: stamp small in the frame of a 3264x2448 photo.
 PAGE_HARD_CASE = 8
-#: The page's first look as it was, and its photo button's looks now, on one photo.
-BOTH_LOOKS = f"""async (data) => {{
-  const photo = new Blob([Uint8Array.from(atob(data), (c) => c.charCodeAt(0))],
-                         {{ type: "image/jpeg" }});
-  const firstLook = {BEFORE_PAGE};
-  return [(await firstLook(photo)) ?? null, (await window.ocopScanner.readPhoto(photo)) ?? null];
-}}"""
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -100,26 +90,17 @@ def test_the_scanner_page_reads_a_small_stamp_its_first_look_misses(tmp_path: Pa
     case = photo_cases()[PAGE_HARD_CASE]
     assert (case.family, case.stamp_mm) == ("small", 20.0)
     data = photo_jpeg(case)
-    create_demo(tmp_path / "data", b"demo", datetime.now(UTC))
-    server = Server(tmp_path / "data")
-    server.start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_context(viewport=PHONE, is_mobile=True).new_page()
-            page.goto(f"{server.url}/scan")
-            _wait_for(page, "window.ocopScanner && window.ocopScanner.ready")
-            first_look, photo_button = page.evaluate(BOTH_LOOKS, base64.b64encode(data).decode())
-            assert (first_look, photo_button) == (None, case.text)
-            photo = FilePayload(name="photo.jpg", mimeType="image/jpeg", buffer=data)
-            page.set_input_files("#photo", files=[photo])
-            band = page.wait_for_selector("#result .band", timeout=15_000)
-            assert band is not None
-            # signed with the test vectors' key, which the demo does not trust
-            assert band.get_attribute("data-verdict") == "counterfeit"
-            browser.close()
-    finally:
-        server.stop()
+    with scanner_page(tmp_path) as page:
+        (first_look, _), (photo_button, _) = page.evaluate(
+            BOTH_LOOKS, base64.b64encode(data).decode()
+        )
+        assert (first_look, photo_button) == (None, case.text)
+        photo = FilePayload(name="photo.jpg", mimeType="image/jpeg", buffer=data)
+        page.set_input_files("#photo", files=[photo])
+        band = page.wait_for_selector("#result .band", timeout=15_000)
+        assert band is not None
+        # signed with the test vectors' key, which the demo does not trust
+        assert band.get_attribute("data-verdict") == "counterfeit"
 
 
 def test_a_harder_look_takes_only_a_stamps_code_regression() -> None:

@@ -95,6 +95,7 @@ class PhotoViews:
                 scale = math.sqrt(READ_PIXELS / (width * height))
                 crop = (round(width * scale), round(height * scale))
                 left, top = (width - crop[0]) // 2, (height - crop[1]) // 2
+                image.draft("L", image.size)  # a JPEG is decoded to grey, not to colour first
                 return image.convert("L").crop((left, top, left + crop[0], top + crop[1]))
         except Exception as exc:  # read once already, scaled down; hostile bytes may differ
             _log.info("photo unreadable at full resolution: %r", exc)

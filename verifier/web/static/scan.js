@@ -544,6 +544,7 @@ function stopCamera() {
 }
 
 async function readPhoto(file) {
+  while (!decoderReady) await new Promise((r) => setTimeout(r, 20)); // a photo picked at once
   const bitmap = await createImageBitmap(file);
   for (const look of PHOTO_LOOKS) {
     const found = await decode(bitmap, bitmap.width, bitmap.height, photos, look);

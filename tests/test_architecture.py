@@ -161,6 +161,7 @@ _ONE_WRITER = {
     "def verdict_json(": "verifier/web/views.py",  # the verdict JSON, API and `ocop verify`
     '.post("/sign-in")': "verifier/web/signin.py",  # the desk's and the producer page's
     "Phiên đăng nhập đã kết thúc": "verifier/i18n/messages.py",  # their "session ended"
+    "Không tìm thấy mã QR trong ảnh": "verifier/i18n/messages.py",  # API and scanner page
 }
 
 

@@ -201,7 +201,7 @@ def test_a_photo_over_the_pixel_cap_is_refused_before_decoding_regression(
     [
         pytest.param(b"\x89PNG\r\n\x1a\n not really", "photo_unreadable", id="broken PNG"),
         pytest.param(b"%!PS-Adobe-3.0 EPSF-3.0\n", "photo_unreadable", id="EPS, never parsed"),
-        pytest.param(png_bytes([[False] * 21] * 21), "qr_not_found", id="blank"),
+        pytest.param(png_bytes([[False] * 21] * 21), "no_qr_found", id="blank"),
     ],
 )
 def test_a_photo_without_a_stamp_gets_a_typed_error_in_both_languages(

@@ -14,6 +14,7 @@ import pytest
 from signing import PrivateKey
 from signing.keys import b64url_encode
 from stamps import encode_qr, write_png
+from stamps.qr import png_bytes
 from tests.conftest import Demo, World
 from tests.vectors import generate
 from verifier.cli import main
@@ -71,8 +72,26 @@ def test_an_image_without_a_qr_is_a_clear_error(
 ) -> None:
     blank = tmp_path / "blank.png"
     blank.write_bytes(b"\x89PNG not really")
-    assert _verify(data_dir, str(blank)) == 2
+    assert _verify(data_dir, "--lang", "en", str(blank)) == 2
     assert "not a readable image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("language", "advice"),
+    [((), "Hãy giữ máy thật yên"), (("--lang", "en"), "Hold the phone steady")],
+    ids=["vi", "en"],
+)
+def test_a_photo_without_a_qr_code_gets_advice_in_the_chosen_language(
+    data_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    language: tuple[str, ...],
+    advice: str,
+) -> None:
+    blank = tmp_path / "blank.png"
+    blank.write_bytes(png_bytes([[False] * 21] * 21))
+    assert _verify(data_dir, *language, str(blank)) == 2
+    assert advice in capsys.readouterr().err
 
 
 def test_stars_seen_is_passed_to_the_verdict(

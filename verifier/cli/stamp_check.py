@@ -114,15 +114,19 @@ def _lists(args: argparse.Namespace, now: datetime) -> tuple[TrustList, StatusLi
         raise CommandError(f"{exc.detail} ({exc.code}); fetch fresh signed lists") from None
 
 
-def _stamp_text(argument: str) -> str:
+def _stamp_text(argument: str, language: Language) -> str:
+    """Return the stamp text ``argument`` gives: itself, standard input's for ``-``, or the
+    QR code's in the photo it names. Raises :class:`CommandError`, worded in ``language``,
+    when that photo is too large, unreadable or holds no QR code."""
     if argument == "-":
         return sys.stdin.read(4096)
     candidate = Path(argument)
     if "://" not in argument and len(argument) < 4096 and candidate.is_file():
         try:
             return decode_image(candidate.read_bytes())
-        except ServiceError as exc:  # the photo is too large, unreadable or holds no QR code
-            raise CommandError(f"{argument}: {exc.detail}") from None
+        except ServiceError as exc:
+            words = exc.messages[language] if exc.messages else exc.detail
+            raise CommandError(f"{argument}: {words}") from None
     return argument
 
 
@@ -150,7 +154,7 @@ def _print_verdict(verdict: Verdict, language: Language) -> None:
 
 def _verify(args: argparse.Namespace, now: datetime) -> int:
     now = args.at or now
-    stamp_text = _stamp_text(args.stamp)
+    stamp_text = _stamp_text(args.stamp, args.lang)
     if not args.offline:
         return _verify_online(args, stamp_text, now)
     trust_list, status_list = _lists(args, now)

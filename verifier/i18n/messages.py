@@ -21,6 +21,7 @@ __all__ = [
     "CONSUMER",
     "LABELS",
     "NOTES",
+    "NO_QR_FOUND",
     "PHOTO_ERRORS",
     "PLACES",
     "PRODUCER_ERRORS",
@@ -182,6 +183,13 @@ LABELS: dict[str, str] = {
 }
 
 
+#: A photo in which no QR code was found, with what to do: the API's ``no_qr_found`` and the
+#: scanner page's photo button say the same.
+NO_QR_FOUND: Final = N_(
+    "Không tìm thấy mã QR trong ảnh. Hãy giữ máy thật yên, đưa máy lại gần để mã QR chiếm gần "
+    "hết khung hình, và chụp nơi đủ sáng, không bị lóa."
+)
+
 #: What ``POST /api/v1/verify/image`` answers when it reads no stamp from a photo (the error's
 #: ``messages``; ``{placeholders}`` are filled in by the error).
 PHOTO_ERRORS: dict[str, str] = {
@@ -190,7 +198,7 @@ PHOTO_ERRORS: dict[str, str] = {
         "nhỏ ảnh."
     ),
     "photo_unreadable": N_("Tệp này không phải ảnh đọc được (JPEG, PNG hay WebP)."),
-    "qr_not_found": N_("Không tìm thấy mã QR trong ảnh. Chụp gần hơn, đủ sáng."),
+    "no_qr_found": NO_QR_FOUND,
     "photo_busy": N_("Máy chủ đang bận đọc các ảnh khác. Hãy thử lại sau {seconds} giây."),
 }
 
@@ -275,7 +283,7 @@ SCANNER: dict[str, str] = {
     ),
     "no_camera": N_("Không mở được camera. Hãy cho phép dùng camera, hoặc chụp ảnh tem."),
     "aim": N_("Đưa mã QR của tem vào khung."),
-    "no_qr_in_photo": N_("Không tìm thấy mã QR trong ảnh. Chụp gần hơn, đủ sáng."),
+    "no_qr_found": NO_QR_FOUND,
     "sign_in_failed": N_("Mã truy cập không đúng, hoặc không có mạng để kiểm tra."),
     "report_queued": N_("Đã lưu báo cáo; sẽ gửi khi có mạng."),
     "report_waiting": N_("chờ gửi"),

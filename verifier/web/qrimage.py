@@ -7,11 +7,16 @@ import io
 import logging
 import math
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
 
 import zxingcpp
-from PIL import Image
+from PIL import Image, ImageFilter
 
+from signing import MalformedStamp, parse_stamp
 from verifier.i18n.messages import PHOTO_ERRORS, every_language
 from verifier.service_errors import Busy, Invalid, ServiceError, TooLarge
 
@@ -22,6 +27,10 @@ MAX_IMAGE_PIXELS = 40_000_000
 #: Larger photos are scaled down to about this many pixels before the QR code is looked for:
 #: a stamp's QR code still reads when it spans a twentieth of a 12-megapixel photo's width.
 READ_PIXELS = 3_000_000
+#: A look after the first begins only while the photo has cost less than this: each look
+#: costs about what the first did, and zxing-cpp's time grows with the number of finder
+#: pattern shapes in a photo, so a photo made of them must not get more looks than one.
+RESCUE_SECONDS = 0.5
 #: What phones and browsers produce; other formats are not even parsed.
 FORMATS = ("JPEG", "PNG", "WEBP")
 #: Seconds a refused caller is told to wait: about one large photo's decoding.
@@ -47,16 +56,93 @@ def _too_large() -> ServiceError:
 def decode_image(data: bytes) -> str:
     """Return the text of the first QR code found in the photo ``data`` (JPEG, PNG or WebP).
 
+    The photo is looked at as :data:`LOOKS` say, in turn, until one finds a code; a look
+    after the first begins only while the photo has cost less than :data:`RESCUE_SECONDS`.
+
     Raises :class:`~verifier.service_errors.TooLarge` (``photo_too_large``) when the photo has more
     than :data:`MAX_IMAGE_PIXELS` pixels, known from its header before anything is decoded;
     :class:`~verifier.service_errors.Invalid` with ``photo_unreadable`` when the data is no readable
-    image of those formats, with ``qr_not_found`` when the image holds no QR code.
+    image of those formats, with ``no_qr_found`` when no look finds a QR code.
     """
-    grey = _greyscale_to_read(data)
-    for result in zxingcpp.read_barcodes(grey, formats=_QR_ONLY):
-        if result.valid and result.text:
-            return str(result.text)
-    raise _refusal(Invalid, "qr_not_found")
+    started = time.perf_counter()
+    photo = PhotoViews(data)
+    for number, look in enumerate(LOOKS):
+        if number and time.perf_counter() - started > RESCUE_SECONDS:
+            break
+        text = look.read(photo)
+        if text is not None:
+            return text
+    raise _refusal(Invalid, "no_qr_found")
+
+
+class PhotoViews:
+    """A photo in greyscale, as each look sees it: each view made when first asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.whole = _greyscale_to_read(data)
+
+    @cached_property
+    def middle(self) -> Image.Image | None:
+        """Return the middle of the photo at full resolution, :data:`READ_PIXELS` pixels of it
+        with the photo's proportions; None when the whole photo is no larger (it was seen
+        whole at full resolution)."""
+        try:
+            with Image.open(io.BytesIO(self.data), formats=FORMATS) as image:
+                width, height = image.size
+                if width * height <= READ_PIXELS:
+                    return None
+                scale = math.sqrt(READ_PIXELS / (width * height))
+                crop = (round(width * scale), round(height * scale))
+                left, top = (width - crop[0]) // 2, (height - crop[1]) // 2
+                image.draft("L", image.size)  # a JPEG is decoded to grey, not to colour first
+                return image.convert("L").crop((left, top, left + crop[0], top + crop[1]))
+        except Exception as exc:  # read once already, scaled down; hostile bytes may differ
+            _log.info("photo unreadable at full resolution: %r", exc)
+            return None
+
+
+@dataclass(frozen=True)
+class Look:
+    """One way of looking at a photo for its QR code: a view of it (``whole`` or ``middle``),
+    sharpened or not; ``stamps_only`` when only a stamp's code counts."""
+
+    name: str
+    view: Literal["whole", "middle"]
+    sharpen: ImageFilter.UnsharpMask | None = None
+    stamps_only: bool = True
+
+    def read(self, photo: PhotoViews) -> str | None:
+        """Return the text of the first QR code this look finds in ``photo``, or None."""
+        image = photo.whole if self.view == "whole" else photo.middle
+        if image is None:
+            return None
+        if self.sharpen is not None:
+            image = image.filter(self.sharpen)
+        for result in zxingcpp.read_barcodes(image, formats=_QR_ONLY):
+            if result.valid and result.text and (not self.stamps_only or _is_stamp(result.text)):
+                return str(result.text)
+        return None
+
+
+#: The looks at a photo, in turn. The first is what phones' photos mostly need; the others
+#: are for a code too blurred or too small in the frame for it (bench/photo_reads.py). Looking
+#: harder also finds codes that are not there (a sharpened photo of a blurred stamp read as
+#: "8158"), so after the first look only a stamp's code counts.
+LOOKS = (
+    Look("whole", "whole", stamps_only=False),
+    Look("whole, sharpened", "whole", ImageFilter.UnsharpMask(2, 200, 0)),
+    Look("middle at full resolution", "middle"),
+    Look("middle at full resolution, sharpened", "middle", ImageFilter.UnsharpMask(3, 300, 0)),
+)
+
+
+def _is_stamp(text: str) -> bool:
+    try:
+        parse_stamp(text)
+    except MalformedStamp:
+        return False
+    return True
 
 
 def _greyscale_to_read(data: bytes) -> Image.Image:

@@ -84,7 +84,7 @@ async def verify_image(
 ) -> Response:
     """Decode the QR code in the uploaded photo on the server (in a bounded pool of threads,
     off the event loop), then verify it. Errors: 413 ``photo_too_large``, 422
-    ``photo_unreadable`` or ``qr_not_found``, 503 ``photo_busy`` with ``Retry-After``."""
+    ``photo_unreadable`` or ``no_qr_found``, 503 ``photo_busy`` with ``Retry-After``."""
     limit = service.settings.max_upload_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:

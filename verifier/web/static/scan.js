@@ -471,18 +471,26 @@ function signal() {
 
 // ---------- camera and photos ----------
 let decoding = Promise.resolve(); // one decode at a time: the WebAssembly reader is shared
-function decode(source, width, height, canvas) {
-  const run = decoding.then(() => decodeNow(source, width, height, canvas));
+// A look at a frame or a photo: scaled down to `side` pixels across, or (`middle`) its middle
+// at full resolution, as many pixels. A photo the first look misses (a code too small in the
+// frame or blurred) gets the others (bench/photo_reads.py --browser counts what each reads).
+const FRAME_LOOK = { side: 1280 };
+const PHOTO_LOOKS = [FRAME_LOOK, { side: 1280, middle: true }, { side: 2000 }];
+function decode(source, width, height, canvas, look = FRAME_LOOK) {
+  const run = decoding.then(() => decodeNow(source, width, height, canvas, look));
   decoding = run.catch(() => {});
   return run;
 }
 
-async function decodeNow(source, width, height, canvas) {
+async function decodeNow(source, width, height, canvas, { side, middle = false }) {
   const context = canvas.getContext("2d", { willReadFrequently: true });
-  const scale = Math.min(1, 1280 / Math.max(width, height));
+  const scale = Math.min(1, side / Math.max(width, height));
+  if (middle && scale === 1) return undefined; // the whole was seen at full resolution
   canvas.width = Math.round(width * scale);
   canvas.height = Math.round(height * scale);
-  context.drawImage(source, 0, 0, canvas.width, canvas.height);
+  const [w, h] = [canvas.width, canvas.height];
+  const from = middle ? [(width - w) >> 1, (height - h) >> 1, w, h] : [0, 0, width, height];
+  context.drawImage(source, ...from, 0, 0, w, h);
   const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
   const found = await window.ZXingWASM.readBarcodes(pixels, { formats: ["QRCode"], tryHarder: true, maxNumberOfSymbols: 1 });
   return found.find((r) => r.isValid !== false && r.text);
@@ -535,17 +543,27 @@ function stopCamera() {
   $("torch").hidden = true;
 }
 
+async function readPhoto(file) {
+  while (!decoderReady) await new Promise((r) => setTimeout(r, 20)); // a photo picked at once
+  const bitmap = await createImageBitmap(file);
+  for (const look of PHOTO_LOOKS) {
+    const found = await decode(bitmap, bitmap.width, bitmap.height, photos, look);
+    if (found) return found.text;
+  }
+  return undefined;
+}
+window.ocopScanner.readPhoto = readPhoto;
+
 $("photo").addEventListener("change", async () => {
   const file = $("photo").files[0];
   if (!file) return;
   stopCamera(); // the photo's result must not be replaced by what the camera sees next
-  const bitmap = await createImageBitmap(file);
-  const found = await decode(bitmap, bitmap.width, bitmap.height, photos);
-  if (found) {
+  const text = await readPhoto(file);
+  if (text) {
     lastText = "";
-    await onText(found.text);
+    await onText(text);
   } else {
-    statusLine.textContent = T.ui.no_qr_in_photo;
+    statusLine.textContent = T.ui.no_qr_found;
   }
 });
 $("start").addEventListener("click", startCamera);

@@ -34,6 +34,10 @@ from bench.abuse import NO_LIMITS, Deployment, check_latencies, percentiles, run
 from bench.verify_http import free_port, make_codes, serve  # noqa: E402
 from tests.national_registry import NationalShape, build_national_registry  # noqa: E402
 
+# after a burst, the documents are signed once more (list_publish_seconds after the last
+# signing): the idle round starts after that
+SETTLE_SECONDS = 6.0
+
 
 def revoker(
     deployment: Deployment, token: str, certificates: list[int], took: list[float]
@@ -95,6 +99,7 @@ def main() -> int:
                 burst = revocable[start : start + args.writes]
                 with running([revoker(deployment, hanoi, burst, took)]):
                     busy += check_latencies(deployment, args.checkers, args.rate, 6.0)
+                time.sleep(SETTLE_SECONDS)  # the last signing of the burst ends before idle
         finally:
             process.terminate()
             process.wait(timeout=30)

@@ -41,19 +41,20 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from signing import PrivateKey, StatusList, VerdictCode, parse_stamp, sign_payload
+from signing import Payload, PrivateKey, StatusList, VerdictCode, parse_stamp, sign_payload
 from signing.keys import b64url_decode
 from signing.lists import STATUS_CHANGES_TYPE
 from stamps import encode_qr
 from stamps.qr import png_bytes
 from stamps.sheet import human_serial
 from tests.browser.camera import stamp_frame, write_y4m
+from tests.national_registry import NationalShape, build_national_registry
 from verifier import registry
 from verifier.cli.demo import create_demo
 from verifier.i18n.messages import REFUSALS, SCANNER, TONE, consumer, text
 from verifier.registry import INSPECTOR_BLOCKS
 from verifier.store.database import make_engine, session_factory, sqlite_url
-from verifier.store.models import Role
+from verifier.store.models import Certificate, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / ".screenshots"
@@ -1069,3 +1070,57 @@ def test_an_inspector_blocks_a_copied_stamp_from_the_scanner(
     )
     payload = parse_stamp(info["stamp_urls"]["genuine_5_stars"]).payload
     assert status_list.is_blocked(payload.key_index, payload.serial)  # offline scanners too
+
+
+def test_offline_at_national_size_genuine_revoked_and_forged(
+    playwright: Playwright, tmp_path: Path
+) -> None:
+    """50,000 certificates, 20,000 blocked serials, 2,000 voided batches (the size the issue
+    asks offline verdicts to survive; the old page lost its lists above about 8,400): after
+    one visit, with the server stopped and the phone offline, a genuine stamp of the national
+    registry is green with its product, one whose certificate was revoked before the visit is
+    revoked, and a forgery is caught."""
+    built = build_national_registry(tmp_path / "data", NationalShape.of(50_000), datetime.now(UTC))
+    key = PrivateKey.from_pem((tmp_path / "data/keys/province-01.pem").read_bytes(), b"demo")
+    genuine, revoked = (sign_payload(p, key).url("ocop.vn") for p in built.revocable[:2])
+    browser = _browser(playwright, _camera(tmp_path, genuine))
+    with _own_server(tmp_path / "data") as server:
+        token = built.demo["tokens"]["authority_VN-01"]
+        body = {"decision": "QĐ 12/QĐ-UBND", "decision_date": "2026-12-01", "reason": "Vi phạm"}
+        certificate = built.revocable[1].certificate_id
+        before = _status_version(server)
+        assert _post(server, f"/api/v1/certificates/{certificate}/revoke", body, token) == 200
+        deadline = time.monotonic() + 60  # signed off the request path, within seconds
+        while _status_version(server) == before:
+            assert time.monotonic() < deadline, "the revocation never reached the status list"
+            time.sleep(0.2)
+        try:
+            context = _context(browser)
+            page = context.new_page()
+            _install_offline(page, server)
+            _wait_for(page, "window.ocopScanner.listsKept === true", timeout=60_000)
+            server.stop()
+            context.set_offline(True)
+            page.reload()
+            answer = _verdict(page, timeout=30_000)
+            assert answer["verdict"] == "genuine"
+            assert page.evaluate("window.ocopScanner.listsFrom") == "kept"
+            assert _product_name(tmp_path / "data", built.revocable[0]) in answer["text"]
+            _upload(page, "#photo", "revoked.jpg", revoked)
+            page.wait_for_selector("#result .band[data-verdict='revoked']", timeout=30_000)
+            _upload(page, "#photo", "forged.jpg", built.demo["stamp_urls"]["counterfeit"])
+            page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=30_000)
+            _shot(page, "20-offline-national-size-forgery")
+        finally:
+            browser.close()
+
+
+def _product_name(data_dir: Path, payload: Payload) -> str:
+    """The registry's name of the product a stamp's certificate recognises."""
+    engine = make_engine(sqlite_url(data_dir))
+    try:
+        with session_factory(engine)() as session:
+            name: str = registry.get(session, Certificate, payload.certificate_id).product.name
+            return name
+    finally:
+        engine.dispose()

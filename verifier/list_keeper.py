@@ -234,32 +234,37 @@ class ListKeeper:
 
     def status_changes(self, since: int, now: datetime) -> CompressedDocument:
         """Return the signed changes of the status list since version ``since``, or the whole
-        list when ``since`` is ahead of it or further back than :data:`CHANGES_WINDOW`
-        versions (each made once per version and ``since``)."""
-        lists = self.lists(now)
-        version = lists.index.version
-        if not version - CHANGES_WINDOW <= since <= version:
-            return lists.status
-        return _changes(
-            lists,
+        list when ``since`` is ahead of the registry or further back than
+        :data:`CHANGES_WINDOW` versions (each made once per version and ``since``)."""
+        return self._changes(
             "status",
             since,
-            lambda: status_changes_of(lists.index, since, now).sign(self.root),
+            now,
+            lambda lists: status_changes_of(lists.index, since, now).sign(self.root),
         )
 
     def snapshot_changes(self, since: int, now: datetime) -> CompressedDocument:
         """Return the signed snapshot of the certificates changed since version ``since``, or
-        the whole snapshot as :meth:`status_changes` does."""
-        lists = self.lists(now)
-        version = lists.snapshot.version
-        if not version - CHANGES_WINDOW <= since <= version:
-            return lists.snapshot_body
-        return _changes(
-            lists,
+        the whole snapshot, as :meth:`status_changes` does."""
+        return self._changes(
             "snapshot",
             since,
-            lambda: registry_snapshot(lists.index, self.root, now, since).document,
+            now,
+            lambda lists: registry_snapshot(lists.index, self.root, now, since).document,
         )
+
+    def _changes(
+        self, kind: str, since: int, now: datetime, sign: Callable[[Lists], bytes]
+    ) -> CompressedDocument:
+        lists = self.lists(now)
+        version = lists.index.version
+        if not version - CHANGES_WINDOW <= since <= version:
+            return lists.status if kind == "status" else lists.snapshot_body
+        found = lists.changes.get((kind, since))
+        if found is None:  # at most CHANGES_WINDOW of each kind per registry version
+            found = CompressedDocument.of(sign(lists), version)
+            lists.changes[(kind, since)] = found
+        return found
 
 
 def _renew_at(document: TrustList | StatusList) -> datetime:
@@ -281,16 +286,6 @@ def _verified(kind: type[_L], document: bytes | None, root: PrivateKey, now: dat
         return kind.verify(document, [root.public_key], now)
     except DocumentError:
         return None
-
-
-def _changes(lists: Lists, kind: str, since: int, sign: Callable[[], bytes]) -> CompressedDocument:
-    """Return the changes of ``kind`` since ``since``, signed by ``sign`` the first time they
-    are asked for at this version (at most :data:`CHANGES_WINDOW` of each kind are kept)."""
-    found = lists.changes.get((kind, since))
-    if found is None:
-        found = CompressedDocument.of(sign(), lists.index.version)
-        lists.changes[(kind, since)] = found
-    return found
 
 
 def _status_now(index: RegistryIndex, now: datetime, held: Lists | None) -> StatusList:

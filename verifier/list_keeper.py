@@ -38,8 +38,9 @@ _L = TypeVar("_L", TrustList, StatusList)
 
 @dataclass(frozen=True, slots=True)
 class Lists:
-    """The current signed documents and what they say, with the registry snapshot; made once
-    per registry version, with the documents compressed as they are served."""
+    """What verdicts read, at the registry's version (the index, the trust list, the status
+    list), and the signed documents phones download, compressed as they are served (these
+    follow within ``list_publish_seconds``), with the changes since a version made so far."""
 
     trust_list: TrustList
     status_list: StatusList

@@ -10,14 +10,17 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from signing import PrivateKey
 from signing.keys import b64url_encode
 from stamps import encode_qr, write_png
 from stamps.qr import png_bytes
-from tests.conftest import Demo, World
+from tests.conftest import Demo, World, fresh_database
 from tests.vectors import generate
 from verifier.cli import main
+from verifier.store.database import make_engine, session_factory
+from verifier.store.models import Authority
 
 CASES = {c["name"]: c for c in json.loads((generate.HERE / "vectors.json").read_text())["stamps"]}
 AT = "2026-11-24T10:00:00+07:00"
@@ -284,3 +287,26 @@ def test_the_entry_point_loads_the_command_only_when_it_runs() -> None:
     )
     assert run.returncode == 0
     assert run.stdout.startswith("usage: ocop")
+
+
+def test_ocop_demo_honours_ocop_database_url_regression(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ocop demo` wrote SQLite whatever OCOP_DATABASE_URL said, so the demo could not be
+    tried on PostgreSQL; now it builds the demo where `ocop serve` will read it, and refuses a
+    database that already holds a registry."""
+    with fresh_database("postgresql", tmp_path / "db") as url:
+        monkeypatch.setenv("OCOP_DATABASE_URL", url)
+        assert main(["demo", "--data-dir", str(tmp_path / "data")]) == 0
+        assert not (tmp_path / "data" / "ocop.db").exists()
+        engine = make_engine(url)
+        try:
+            with session_factory(engine)() as session:
+                names = set(session.scalars(select(Authority.code)))
+        finally:
+            engine.dispose()
+        assert {"VN-01", "VN-TW"} <= names
+        capsys.readouterr()
+        assert main(["demo", "--data-dir", str(tmp_path / "again")]) == 2
+        assert "already holds a registry" in capsys.readouterr().err
+        assert not (tmp_path / "again" / "keys").exists()

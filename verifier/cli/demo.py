@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from signing import KeyStatus, Payload, PrivateKey, sign_payload
@@ -43,7 +44,7 @@ from verifier.store.models import (
 
 
 class DemoExists(Exception):
-    """The data directory already holds a deployment."""
+    """The data directory, or the database, already holds a deployment."""
 
 
 @dataclass(frozen=True)
@@ -89,14 +90,17 @@ def create_demo(
     if (data_dir / "ocop.db").exists() or (data_dir / "keys").exists():
         raise DemoExists(f"{data_dir} already holds a deployment; choose an empty directory")
     data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(database_url or sqlite_url(data_dir), writer=True)
+    migrate(engine)
+    sessions = session_factory(engine)
+    with sessions() as session:
+        if session.scalar(select(func.count()).select_from(Authority)):
+            engine.dispose()
+            raise DemoExists("the database already holds a registry; give the demo an empty one")
     today = vietnam_date(now)
     keys = {k.name: PrivateKey.generate() for k in _KEYS}
     for name, key in keys.items():
         keyfiles.write_key(data_dir / "keys" / f"{name}.pem", key, passphrase)
-
-    engine = make_engine(database_url or sqlite_url(data_dir), writer=True)
-    migrate(engine)
-    sessions = session_factory(engine)
     with sessions.begin() as session:
         state, story = _populate(session, keys, today)
     recorder = ScanRecorder(sessions)

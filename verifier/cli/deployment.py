@@ -34,7 +34,8 @@ def add_parsers(commands: Any) -> None:
 def _demo(args: argparse.Namespace, now: datetime) -> int:
     passphrase = os.environ.get(keyfiles.PASSPHRASE_VARIABLE) or DEMO_PASSPHRASE
     try:
-        demo = create_demo(args.data_dir, passphrase.encode(), now)
+        database_url = os.environ.get("OCOP_DATABASE_URL")  # as ocop serve reads it
+        demo = create_demo(args.data_dir, passphrase.encode(), now, database_url=database_url)
     except DemoExists as exc:
         raise CommandError(str(exc)) from None
     print(f"Demo ready in {args.data_dir}: tokens and sample stamps in {args.data_dir}/demo.json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
 
 from signing import parse_stamp
@@ -186,25 +187,53 @@ def test_a_nul_byte_is_refused_and_loses_no_one_elses_scans_regression(demo: Dem
 
 def test_healthz_says_when_checks_are_not_being_recorded_regression(demo: Demo) -> None:
     """A recorder that could not write (a full disk, a refused row) dropped checks while
-    /healthz said ok."""
-    assert demo.client.get("/healthz").json()["status"] == "ok"
+    /healthz said ok. Now the checks wait in the queue, /healthz answers 503 meanwhile, and
+    the first write that succeeds records them all (issue 18: a failed flush lost them)."""
+    assert demo.client.get("/healthz").status_code == 200
+    start = _settled(demo)["scans"]["count"]
     with demo.service.writer.begin() as session:
         session.execute(text("ALTER TABLE scans RENAME TO scans_unwritable"))
     try:
         for _ in range(3):
             _verify(demo, demo.sample("genuine"))
-        try:
-            demo.service.recorder.flush()
-        except Exception as exc:  # the real driver error, whichever the database raises
-            assert "scans" in str(exc)
+        for _ in range(2):  # failed flushes put the checks back, again and again
+            with pytest.raises(Exception, match="scans"):  # whichever the driver raises
+                demo.service.recorder.flush()
         health = demo.client.get("/healthz")
-        assert health.status_code == 200
+        assert health.status_code == 503
         assert health.json()["status"] == "degraded"
         scans = health.json()["scans"]
-        assert (scans["recording"], scans["not_recorded"]) == (False, 3)
+        assert (scans["recording"], scans["queued"], scans["dropped"]) == (False, 4, 0)
+        assert demo.client.get("/livez").status_code == 200
     finally:
         with demo.service.writer.begin() as session:
             session.execute(text("ALTER TABLE scans_unwritable RENAME TO scans"))
-    _verify(demo, demo.sample("genuine"))
-    demo.service.recorder.flush()  # the first write that succeeds ends the trouble
+    assert _settled(demo)["scans"]["count"] == start + 4  # the 3 queued and the settling one
+    # (the 4 queued: the 3 and the check that read ``start``)
     assert demo.client.get("/healthz").json()["status"] == "ok"
+
+
+def test_a_full_queue_drops_the_oldest_checks_and_counts_them(demo: Demo) -> None:
+    """While writes fail, the queue is bounded: a failed batch that no longer fits (the
+    oldest checks) is dropped, a check past the bound is not queued, both are counted and
+    shown in /healthz, and the checks that fit are still written."""
+    recorder = demo.service.recorder
+    start = _settled(demo)["scans"]["count"]
+    recorder.flush()  # the check that read ``start`` is written
+    with demo.service.writer.begin() as session:
+        session.execute(text("ALTER TABLE scans RENAME TO scans_unwritable"))
+    try:
+        for _ in range(3):
+            _verify(demo, demo.sample("genuine"))
+        recorder._max_queued = 2
+        with pytest.raises(Exception, match="scans"):
+            recorder.flush()  # the 3 no longer fit: dropped
+        for _ in range(3):
+            _verify(demo, demo.sample("genuine"))  # 2 fit, the third is dropped
+        scans = demo.client.get("/healthz").json()["scans"]
+        assert (scans["queued"], scans["dropped"]) == (2, 4)
+    finally:
+        with demo.service.writer.begin() as session:
+            session.execute(text("ALTER TABLE scans_unwritable RENAME TO scans"))
+        recorder._max_queued = 1000
+    assert _settled(demo)["scans"]["count"] == start + 3  # the 2 kept and the settling one

@@ -18,6 +18,8 @@ from verifier.scans import clone_marks, clones, scan_sql
 from verifier.store.models import Scan
 
 FLUSH_SECONDS = 0.25
+MAX_QUEUED = 200_000  # checks a worker holds while the database refuses them (tens of MB)
+BACKOFF_SECONDS = 5.0  # the longest pause between flushes while they fail
 KEEP_FLUSHES = 256  # flushes kept for workers to follow (half a minute of them under load)
 BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block at a time
 CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
@@ -101,12 +103,11 @@ class ScanSummary(NamedTuple):
 
 
 class Trouble(NamedTuple):
-    """Why the recorder's flushes have been failing: since when (``time.monotonic()``), the
-    last error's type, and how many checks were not recorded meanwhile."""
+    """Why the recorder's flushes have been failing: since when (``time.monotonic()``) and
+    the last error's type. The checks meanwhile wait in the queue."""
 
     since: float
     error: str
-    lost: int
 
 
 class ScanRecorder:
@@ -130,8 +131,12 @@ class ScanRecorder:
         rules: clones.CloneRules = clones.RULES,
         cache_serials: int = CACHE_SERIALS,
         keep_flushes: int = KEEP_FLUSHES,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         engine = sessions.kw["bind"]
+        self._max_queued = max_queued
+        self.dropped = 0  # checks never recorded: the queue was full while writes failed
+        self._said_dropped = False
         self._rules = rules
         self._engine = engine
         self._local = threading.local()
@@ -176,6 +181,26 @@ class ScanRecorder:
             cursor = self._local.cursor = driver.cursor()
         return cursor
 
+    @property
+    def queued(self) -> int:
+        """How many checks wait to be written."""
+        return len(self._events) + len(self._flushing_events)
+
+    def _forget_cursor(self) -> None:
+        """Close this thread's connection after an error (the server may have restarted and
+        closed it): the next :meth:`_cursor` opens a new one instead of failing for ever."""
+        connection = getattr(self._local, "connection", None)
+        self._local.cursor = self._local.connection = None
+        if connection is None:
+            return
+        with self._lock:
+            if connection in self._connections:
+                self._connections.remove(connection)
+        try:
+            connection.invalidate()
+        except Exception:  # already broken: nothing more to release
+            _log.debug("closing a broken connection failed", exc_info=True)
+
     def record(self, event: ScanEvent) -> ScanSummary:
         """Queue ``event`` and return the serial's summary including it. Reads the database
         only for the first scan of a block of serials this worker has not kept."""
@@ -188,6 +213,9 @@ class ScanRecorder:
             if where in self._blocks:
                 self._blocks.move_to_end(where)
             events = self._events
+            if len(events) >= self._max_queued:  # the database refuses writes for long
+                self._drop(1)
+                return self._summary(block, event.serial, 0, None)
             events.append(event)
             index = len(events) - 1
             queued = self._pending.get(event.serial)
@@ -198,17 +226,26 @@ class ScanRecorder:
                 queued.earliest = index
             if event.at >= events[queued.latest].at:
                 queued.latest = index
-            count, first = queued.count, events[queued.earliest].at
-            stored = block.stored.get(serial)
-            flushing = self._flushing.get(event.serial)
-            if flushing is not None and (stored is None or stored.version < self._flushing_version):
-                count += flushing.count
-                first = min(first, self._flushing_events[flushing.earliest].at)
+            return self._summary(block, event.serial, queued.count, events[queued.earliest].at)
+
+    def _summary(
+        self, block: _Block, key: SerialKey, count: int, first: datetime | None
+    ) -> ScanSummary:
+        """Return a serial's summary: its stored aggregate, the flush under way if the stored
+        row does not show it yet, and ``count`` queued checks, the first at ``first``. Call
+        with the lock held."""
+        stored = block.stored.get(key[1])
+        flushing = self._flushing.get(key)
+        if flushing is not None and (stored is None or stored.version < self._flushing_version):
+            count += flushing.count
+            at = self._flushing_events[flushing.earliest].at
+            first = at if first is None else min(first, at)
         if stored is None:
             return ScanSummary(count, first)
+        stored_first = scan_sql.stored_time(stored.first_at)
         return ScanSummary(
             stored.scans + count,
-            min(scan_sql.stored_time(stored.first_at), first),
+            stored_first if first is None else min(stored_first, first),
             stored.devices,
             stored.places,
             stored.flag,
@@ -223,9 +260,13 @@ class ScanRecorder:
                 block = self._blocks[where] = _Block()
         key_index, number = where
         first = number * BLOCK_SERIALS
-        cursor = self._cursor()
-        cursor.execute(self._sql.block, (key_index, first, first + BLOCK_SERIALS))
-        rows = cursor.fetchall()
+        try:
+            cursor = self._cursor()
+            cursor.execute(self._sql.block, (key_index, first, first + BLOCK_SERIALS))
+            rows = cursor.fetchall()
+        except Exception:
+            self._forget_cursor()
+            raise
         with self._lock:
             for serial, *aggregate in rows:
                 self._cached += block.keep(serial, Stored._make(aggregate))
@@ -268,19 +309,56 @@ class ScanRecorder:
             written = True
             self._follow_changes()
         except Exception as exc:
-            self.trouble = Trouble(
-                self.trouble.since if self.trouble else time.monotonic(),
-                type(exc).__name__,
-                (self.trouble.lost if self.trouble else 0) + (0 if written else len(events)),
-            )
+            self._forget_cursor()
+            if not written:
+                self._requeue(events, pending)
+            since = self.trouble.since if self.trouble else time.monotonic()
+            self.trouble = Trouble(since, type(exc).__name__)
             raise
         else:
             if events:  # reading alone proves nothing of writing (a full disk still reads)
                 self.trouble = None
+                self._said_dropped = False
         finally:
             with self._lock:
                 self._flushing_events, self._flushing = [], {}
                 self._flushing_version = _UNCOMMITTED
+
+    def _requeue(self, events: list[ScanEvent], pending: dict[SerialKey, _Queued]) -> None:
+        """Put the checks of a failed write back before those queued since, so that the next
+        flush writes them first; past ``max_queued`` the failed batch, the oldest, is dropped
+        instead (counted)."""
+        with self._lock:
+            if len(events) + len(self._events) > self._max_queued:
+                self._drop(len(events))
+                return
+            merged = dict(pending)
+            shift, queue = len(events), events + self._events
+            for key, later in self._pending.items():
+                earlier = merged.get(key)
+                if earlier is None:
+                    later.earliest += shift
+                    later.latest += shift
+                    merged[key] = later
+                    continue
+                earlier.count += later.count
+                if queue[later.earliest + shift].at < queue[earlier.earliest].at:
+                    earlier.earliest = later.earliest + shift
+                if queue[later.latest + shift].at >= queue[earlier.latest].at:
+                    earlier.latest = later.latest + shift
+            self._events, self._pending = queue, merged
+
+    def _drop(self, count: int) -> None:
+        """Count ``count`` checks that will never be recorded; say so in the log once until a
+        write succeeds again. Call with the lock held."""
+        if not self._said_dropped:
+            _log.error(
+                "the scan queue is full (%d checks) while the database refuses writes: "
+                "checks are being dropped",
+                self._max_queued,
+            )
+            self._said_dropped = True
+        self.dropped += count
 
     def _write(self, events: list[ScanEvent], pending: dict[SerialKey, _Queued]) -> None:
         """Write ``events`` and add them to their serials' aggregates (``pending``, each
@@ -362,13 +440,18 @@ class ScanRecorder:
             connection.close()
 
     def _run(self) -> None:
+        pause = self._flush_seconds
         while not self._stopped:
-            self._wake.wait(self._flush_seconds)
+            self._wake.wait(pause)
             self._wake.clear()
             try:
                 self.flush()
-            except Exception:  # the recorder must outlive a database hiccup
-                _log.exception("could not write scan events")
+            except Exception as exc:  # the recorder must outlive a database hiccup
+                if pause == self._flush_seconds:  # once per spell, not four times a second
+                    _log.error("could not write scan events (%s); they wait in the queue", exc)
+                pause = min(pause * 2, BACKOFF_SECONDS)
+            else:
+                pause = self._flush_seconds
 
 
 PRUNE_BATCH = 50_000

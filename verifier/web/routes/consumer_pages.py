@@ -10,7 +10,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
@@ -152,23 +152,35 @@ def report(request: Request, language: LanguageDep, code: str = "") -> HTMLRespo
     return render(request, "report.html", language, {"code": code[:2048]})
 
 
+@router.get("/livez", tags=["health"])
+def livez() -> dict[str, str]:
+    """Liveness: 200 while the process answers, whatever its database does (restart the
+    process only when this fails; /healthz says whether all is well)."""
+    return {"status": "alive"}
+
+
 @router.get("/healthz", tags=["health"])
-def healthz(service: ServiceDep, now: Now) -> dict[str, Any]:
-    """Liveness, the versions of the signed lists, and whether checks are being recorded:
-    ``status`` is ``degraded`` while the scan recorder's writes fail (verdicts are still
-    answered, so this stays 200: monitoring should alert on ``status``, not on the code)."""
+def healthz(service: ServiceDep, now: Now) -> JSONResponse:
+    """Readiness: the versions of the signed lists and whether checks are being recorded.
+    200 with ``status: ok`` when all is well; 503 with ``status: degraded`` while the scan
+    recorder's writes fail (verdicts are still answered; the checks wait in the queue, and
+    past its bound are dropped and counted)."""
     lists = service.lists(now)
-    trouble = service.recorder.trouble
-    answer: dict[str, Any] = {
+    recorder = service.recorder
+    trouble = recorder.trouble
+    scans: dict[str, Any] = {
+        "recording": trouble is None,
+        "queued": recorder.queued,
+        "dropped": recorder.dropped,
+    }
+    if trouble is not None:
+        scans.update(
+            failing_seconds=round(time.monotonic() - trouble.since, 1), error=trouble.error
+        )
+    answer = {
         "status": "ok" if trouble is None else "degraded",
         "trust_list_version": lists.trust_list.version,
         "status_list_version": lists.status_list.version,
-        "scans": {"recording": trouble is None},
+        "scans": scans,
     }
-    if trouble is not None:
-        answer["scans"].update(
-            failing_seconds=round(time.monotonic() - trouble.since, 1),
-            error=trouble.error,
-            not_recorded=trouble.lost,
-        )
-    return answer
+    return JSONResponse(answer, status_code=200 if trouble is None else 503)

@@ -237,3 +237,28 @@ def test_a_full_queue_drops_the_oldest_checks_and_counts_them(demo: Demo) -> Non
             session.execute(text("ALTER TABLE scans_unwritable RENAME TO scans"))
         recorder._max_queued = 1000
     assert _settled(demo)["scans"]["count"] == start + 3  # the 2 kept and the settling one
+
+
+def test_a_check_whose_serials_cannot_be_read_is_answered_and_kept_regression(
+    demo: Demo,
+) -> None:
+    """With the database unreachable, a stamp from a block of serials the worker had not
+    read yet was answered 500 on every check. Now the verdict is given from the lists, its
+    scans marked incomplete, and the check waits in the queue until it can be written."""
+    start = _settled(demo)["scans"]["count"]
+    demo.service.recorder.flush()
+    demo.service.recorder._forget_blocks()  # as after a restart: no block of serials read yet
+    with demo.service.writer.begin() as session:
+        session.execute(text("ALTER TABLE serial_scans RENAME TO serial_scans_unreadable"))
+    try:
+        answer = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["verdict"] == "genuine"
+        assert answer.json()["scans"]["complete"] is False
+        with pytest.raises(Exception, match="serial_scans"):
+            demo.service.recorder.flush()  # the check goes back to the queue
+    finally:
+        with demo.service.writer.begin() as session:
+            session.execute(text("ALTER TABLE serial_scans_unreadable RENAME TO serial_scans"))
+    settled = _settled(demo)["scans"]
+    assert (settled["count"], settled["complete"]) == (start + 2, True)

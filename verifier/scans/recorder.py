@@ -100,6 +100,7 @@ class ScanSummary(NamedTuple):
     devices: int = 0
     places: int = 0
     flag: str | None = None
+    complete: bool = True  # False: the stored aggregate could not be read (the database is down)
 
 
 class Trouble(NamedTuple):
@@ -208,25 +209,36 @@ class ScanRecorder:
         where = (key_index, serial // BLOCK_SERIALS)
         block = self._blocks.get(where)
         if block is None or not block.ready:
-            block = self._load(where)
+            try:
+                block = self._load(where)
+            except Exception as exc:  # the check is still answered, and queued
+                _log.warning("could not read the scans of a block of serials: %s", exc)
+                with self._lock:
+                    return self._queue(event, _Block(), complete=False)
         with self._lock:
             if where in self._blocks:
                 self._blocks.move_to_end(where)
-            events = self._events
-            if len(events) >= self._max_queued:  # the database refuses writes for long
-                self._drop(1)
-                return self._summary(block, event.serial, 0, None)
-            events.append(event)
-            index = len(events) - 1
-            queued = self._pending.get(event.serial)
-            if queued is None:
-                queued = self._pending[event.serial] = _Queued(index)
-            queued.count += 1
-            if event.at < events[queued.earliest].at:
-                queued.earliest = index
-            if event.at >= events[queued.latest].at:
-                queued.latest = index
-            return self._summary(block, event.serial, queued.count, events[queued.earliest].at)
+            return self._queue(event, block)
+
+    def _queue(self, event: ScanEvent, block: _Block, *, complete: bool = True) -> ScanSummary:
+        """Queue ``event`` (unless the queue is full: then it is dropped, counted) and return
+        its serial's summary from ``block``. Call with the lock held."""
+        events = self._events
+        if len(events) >= self._max_queued:  # the database refuses writes for long
+            self._drop(1)
+            return self._summary(block, event.serial, 0, None)._replace(complete=complete)
+        events.append(event)
+        index = len(events) - 1
+        queued = self._pending.get(event.serial)
+        if queued is None:
+            queued = self._pending[event.serial] = _Queued(index)
+        queued.count += 1
+        if event.at < events[queued.earliest].at:
+            queued.earliest = index
+        if event.at >= events[queued.latest].at:
+            queued.latest = index
+        summary = self._summary(block, event.serial, queued.count, events[queued.earliest].at)
+        return summary if complete else summary._replace(complete=False)
 
     def _summary(
         self, block: _Block, key: SerialKey, count: int, first: datetime | None

@@ -77,6 +77,7 @@ def verdict_json(result: OnlineVerdict | Verdict, official_host: str | None) -> 
             "devices": scans.devices,
             "places": scans.places,
             "pattern": scans.flag,
+            "complete": scans.complete,
         },
         "message": every_language(VERDICTS[verdict.verdict]),
         "official_domain": official_host,

@@ -93,6 +93,7 @@ def test_forged_codes_naming_a_real_serial_count_nothing_and_learn_nothing_regre
         assert answer["verdict"] == "counterfeit"
         assert answer["scans"] == {
             "count": 0, "first_at": None, "devices": 0, "places": 0, "pattern": None,
+            "complete": True,
         }  # fmt: skip
     never_issued = _verify(demo, demo.sample("unregistered_never_issued"))
     assert never_issued["reasons"] == ["serial_not_issued"]

@@ -192,6 +192,12 @@ NO_QR_FOUND: Final = N_(
 
 #: What ``POST /api/v1/verify/image`` answers when it reads no stamp from a photo (the error's
 #: ``messages``; ``{placeholders}`` are filled in by the error).
+#: A registry write or page that needs the database while it cannot be reached (503).
+DATABASE_UNAVAILABLE = N_(
+    "Tạm thời không kết nối được cơ sở dữ liệu của sổ đăng ký; việc kiểm tra tem vẫn hoạt động. "
+    "Hãy thử lại sau {seconds} giây."
+)
+
 PHOTO_ERRORS: dict[str, str] = {
     "photo_too_large": N_(
         "Ảnh quá lớn: tối đa {megapixels} megapixel. Hãy chụp ở độ phân giải thấp hơn hoặc thu "

@@ -20,6 +20,9 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'ocop.db').resolve()}"
 
 
+CONNECT_TIMEOUT_SECONDS = 3
+
+
 def make_engine(url: str, *, writer: bool = False) -> Engine:
     """Return an engine for ``url``. SQLite gets WAL mode, a busy timeout and foreign keys;
     a ``writer`` engine on SQLite opens every transaction with BEGIN IMMEDIATE, so concurrent
@@ -44,7 +47,14 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # a database out of reach fails a connection in seconds (503 to retry), not a TCP timeout
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
 
 
 def _use_wal(cursor: Any) -> None:

@@ -1,4 +1,8 @@
-"""Scan events: recorded off the request path, aggregated per serial as they arrive."""
+"""Scan events: recorded off the request path, aggregated per serial as they arrive.
+
+Over 400 lines because the queue, the blocks of stored aggregates and the change feed share
+one lock and one summary rule (:meth:`ScanRecorder._summary`), and a failed write puts its
+checks back into the same queue: apart, each would have to reach into the others' state."""
 
 from __future__ import annotations
 
@@ -103,6 +107,10 @@ class ScanSummary(NamedTuple):
     complete: bool = True  # False: the stored aggregate could not be read (the database is down)
 
 
+class DatabaseUnreachable(Exception):
+    """The database could not be reached to read a block of serials' stored checks."""
+
+
 class Trouble(NamedTuple):
     """Why the recorder's flushes have been failing: since when (``time.monotonic()``) and
     the last error's type. The checks meanwhile wait in the queue."""
@@ -173,7 +181,10 @@ class ScanRecorder:
         BEGIN and no COMMIT), checked out for the thread's lifetime."""
         cursor = getattr(self._local, "cursor", None)
         if cursor is None:
-            self._local.connection = connection = self._engine.raw_connection()
+            try:
+                self._local.connection = connection = self._engine.raw_connection()
+            except Exception as exc:  # whatever the driver raises when nothing answers
+                raise DatabaseUnreachable(str(exc)) from exc
             with self._lock:
                 self._connections.append(connection)
             driver = connection.driver_connection
@@ -186,6 +197,13 @@ class ScanRecorder:
     def queued(self) -> int:
         """How many checks wait to be written."""
         return len(self._events) + len(self._flushing_events)
+
+    def _lost_connection(self, exc: Exception) -> bool:
+        """Return whether ``exc`` says this thread's connection was closed or broken (the
+        server restarted or is gone), not that a statement failed."""
+        connection = getattr(self._local, "connection", None)
+        driver = None if connection is None else connection.driver_connection
+        return bool(self._engine.dialect.is_disconnect(exc, driver, None))
 
     def _forget_cursor(self) -> None:
         """Close this thread's connection after an error (the server may have restarted and
@@ -211,7 +229,7 @@ class ScanRecorder:
         if block is None or not block.ready:
             try:
                 block = self._load(where)
-            except Exception as exc:  # the check is still answered, and queued
+            except DatabaseUnreachable as exc:  # the check is still answered, and queued
                 _log.warning("could not read the scans of a block of serials: %s", exc)
                 with self._lock:
                     return self._queue(event, _Block(), complete=False)
@@ -276,8 +294,13 @@ class ScanRecorder:
             cursor = self._cursor()
             cursor.execute(self._sql.block, (key_index, first, first + BLOCK_SERIALS))
             rows = cursor.fetchall()
-        except Exception:
+        except DatabaseUnreachable:
+            raise
+        except Exception as exc:
+            lost = self._lost_connection(exc)
             self._forget_cursor()
+            if lost:
+                raise DatabaseUnreachable(str(exc)) from exc
             raise
         with self._lock:
             for serial, *aggregate in rows:

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.types import Scope
 
+from verifier.i18n.messages import DATABASE_UNAVAILABLE, every_language
 from verifier.service_errors import (
     Busy,
     Conflict,
@@ -125,3 +127,23 @@ def log_error(
         _log.error("%d %s on %s request_id=%s%s", status, code, where, rid, note, exc_info=exc)
     else:
         _log.info("%d %s on %s request_id=%s%s", status, code, where, rid, note)
+
+
+DATABASE_RETRY_SECONDS = 5
+
+
+def database_unavailable(scope: Scope, exc: BaseException) -> JSONResponse | None:
+    """Return the 503 ``database_unavailable`` answer (retry in a few seconds, in every
+    language) when ``exc`` says the database cannot be reached; ``None`` for any other
+    fault."""
+    if not (
+        isinstance(exc, OperationalError | InterfaceError)
+        or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    ):
+        return None
+    return error_response(
+        scope, 503, "database_unavailable",
+        "the registry's database cannot be reached; checks still work; try again shortly",
+        headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+        messages=every_language(DATABASE_UNAVAILABLE, seconds=DATABASE_RETRY_SECONDS),
+    )  # fmt: skip

@@ -13,18 +13,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from verifier.i18n.messages import DATABASE_UNAVAILABLE, RATE_LIMITED, every_language
+from verifier.i18n.messages import RATE_LIMITED, every_language
 from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.settings import Kind, Settings
 from verifier.web.answers import (
     REQUEST_ID_HEADER,
     accept_request_id,
+    database_unavailable,
     error_response,
     log_error,
     request_id,
@@ -241,7 +241,6 @@ class Edge:
 
 
 _HOMES = frozenset({"/desk", "/producer", "/registry", "/scan"})  # pages a person starts from
-DATABASE_RETRY_SECONDS = 5
 _MACHINE_PATHS = ("/api/", "/.well-known/", "/static/", "/healthz", "/openapi.json")
 
 
@@ -252,19 +251,11 @@ def for_a_person(path: str) -> bool:
 
 
 def _internal_error(scope: Scope, exc: Exception) -> Response:
-    """The answer to a fault of the service; logs it with its traceback and request id. The
-    database out of reach is a 503 to retry, not a fault of this request."""
-    if isinstance(exc, OperationalError | InterfaceError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
-        return error_response(
-            scope, 503, "database_unavailable",
-            "the registry's database cannot be reached; checks still work; try again shortly",
-            headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
-            messages=every_language(DATABASE_UNAVAILABLE, seconds=DATABASE_RETRY_SECONDS),
-        )  # fmt: skip
+    """The answer to a fault of the service; logs it with its traceback and request id (the
+    database out of reach is a 503 to retry instead)."""
     message = "something went wrong on our side; nothing was changed"
-    return error_response(scope, 500, "internal_error", message, exc=exc)
+    unreachable = database_unavailable(scope, exc)
+    return unreachable or error_response(scope, 500, "internal_error", message, exc=exc)
 
 
 def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:

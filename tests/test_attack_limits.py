@@ -143,6 +143,19 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy_regression(
         assert [a.status_code for a in sent] == [200, 200, 429]
 
 
+def test_a_flood_of_changes_since_a_version_gets_429_regression(
+    demo: Demo, make_app: MakeApp
+) -> None:
+    """Changes since a version are signed for each version asked, and the document routes
+    had no limit: one client could make the service sign hundreds of them a second. They
+    now share the checks' allowance."""
+    client = _client(make_app(OCOP_RATE_LIMIT_VERIFY="3/minute"))
+    for since in range(3):
+        answer = client.get("/.well-known/ocop/status-list", params={"since": since})
+        assert answer.status_code == 200
+    _assert_rate_limited(client.get("/.well-known/ocop/registry-snapshot", params={"since": 0}))
+
+
 def test_photo_verify_flood_gets_429_regression(demo: Demo, make_app: MakeApp) -> None:
     """Finding 8 on POST /api/v1/verify/image, which decodes a photo on the server."""
     client = _client(make_app(OCOP_RATE_LIMIT_PHOTO="2/minute"))

@@ -151,12 +151,10 @@ def publish_status_list(session: Session, status_list: StatusList, root: Private
 
 def stored_digest(session: Session, name: str) -> str | None:
     """Return the SHA-256 (hex) of the stored document ``trust-list`` or ``status-list``, or
-    ``None`` when there is none: what tells whether it changed without reading it."""
+    ``None`` when none was stored with one (then it is read and checked whole): what tells
+    whether it changed without reading it."""
     row = session.get(Meta, f"{name}-digest")
-    if row is not None:
-        return row.value
-    document = stored_document(session, name)  # stored before digests were
-    return None if document is None else hashlib.sha256(document).hexdigest()
+    return None if row is None else row.value
 
 
 def stored_document(session: Session, name: str) -> bytes | None:

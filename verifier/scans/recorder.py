@@ -24,6 +24,9 @@ from verifier.store.models import Scan
 FLUSH_SECONDS = 0.25
 MAX_QUEUED = 200_000  # checks a worker holds while the database refuses them (tens of MB)
 BACKOFF_SECONDS = 5.0  # the longest pause between flushes while they fail
+# after the database could not be reached, checks wait this long before a request tries to
+# connect again (each try may take the connection timeout, on the request's thread)
+UNREACHABLE_PAUSE_SECONDS = 1.0
 KEEP_FLUSHES = 256  # flushes kept for workers to follow (half a minute of them under load)
 BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block at a time
 CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
@@ -145,6 +148,7 @@ class ScanRecorder:
         engine = sessions.kw["bind"]
         self._max_queued = max_queued
         self.dropped = 0  # checks never recorded: the queue was full while writes failed
+        self._unreachable_until = 0.0  # time.monotonic() before which no block is read
         self._said_dropped = False
         self._rules = rules
         self._engine = engine
@@ -228,9 +232,13 @@ class ScanRecorder:
         block = self._blocks.get(where)
         if block is None or not block.ready:
             try:
+                if time.monotonic() < self._unreachable_until:  # no new attempt per check
+                    raise DatabaseUnreachable("unreachable a moment ago")
                 block = self._load(where)
             except DatabaseUnreachable as exc:  # the check is still answered, and queued
-                _log.warning("could not read the scans of a block of serials: %s", exc)
+                if time.monotonic() >= self._unreachable_until:
+                    _log.warning("could not read the scans of a block of serials: %s", exc)
+                    self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE_SECONDS
                 with self._lock:
                     return self._queue(event, _Block(), complete=False)
         with self._lock:
@@ -351,6 +359,7 @@ class ScanRecorder:
             self.trouble = Trouble(since, type(exc).__name__)
             raise
         else:
+            self._unreachable_until = 0.0  # the database answered: reads may try again
             if events:  # reading alone proves nothing of writing (a full disk still reads)
                 self.trouble = None
                 self._said_dropped = False

@@ -165,6 +165,9 @@ _LIMITED: dict[tuple[str, str], Kind] = {
     ("POST", "/api/v1/verify"): "verify",
     ("GET", "/check"): "verify",
     ("POST", "/api/v1/verify/image"): "photo",
+    # changes since a version are signed per version asked: a flood of them is not free
+    ("GET", "/.well-known/ocop/status-list"): "verify",
+    ("GET", "/.well-known/ocop/registry-snapshot"): "verify",
     ("POST", "/desk/sign-in"): "sign_in",
     ("POST", "/producer/sign-in"): "sign_in",
 }

@@ -132,15 +132,16 @@ def log_error(
 DATABASE_RETRY_SECONDS = 5
 
 
-def database_unavailable(scope: Scope, exc: BaseException) -> JSONResponse | None:
-    """Return the 503 ``database_unavailable`` answer (retry in a few seconds, in every
-    language) when ``exc`` says the database cannot be reached; ``None`` for any other
-    fault."""
+def fault_response(scope: Scope, exc: BaseException) -> JSONResponse:
+    """Return the answer to a fault of the service, logged with its traceback and request id:
+    500 ``internal_error``, or 503 ``database_unavailable`` (retry in a few seconds, in every
+    language) when ``exc`` says the database cannot be reached."""
     if not (
         isinstance(exc, OperationalError | InterfaceError)
         or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
     ):
-        return None
+        message = "something went wrong on our side; nothing was changed"
+        return error_response(scope, 500, "internal_error", message, exc=exc)
     return error_response(
         scope, 503, "database_unavailable",
         "the registry's database cannot be reached; checks still work; try again shortly",

@@ -24,8 +24,8 @@ from verifier.settings import Kind, Settings
 from verifier.web.answers import (
     REQUEST_ID_HEADER,
     accept_request_id,
-    database_unavailable,
     error_response,
+    fault_response,
     log_error,
     request_id,
     service_error_response,
@@ -124,7 +124,7 @@ class FastVerify:
             result = self.service.verify(request.code, self.clock(), stars_seen=request.stars_seen)
             body = verdict_body(result, self.service.settings.public_host)
         except Exception as exc:  # outside FastAPI, whose own handler answers its routes
-            await _internal_error(scope, exc)(scope, receive, with_headers(send, self.headers))
+            await fault_response(scope, exc)(scope, receive, with_headers(send, self.headers))
             return
         headers = [
             (b"content-type", b"application/json"),
@@ -253,14 +253,6 @@ def for_a_person(path: str) -> bool:
     return not path.startswith(_MACHINE_PATHS)
 
 
-def _internal_error(scope: Scope, exc: Exception) -> Response:
-    """The answer to a fault of the service; logs it with its traceback and request id (the
-    database out of reach is a 503 to retry instead)."""
-    message = "something went wrong on our side; nothing was changed"
-    unreachable = database_unavailable(scope, exc)
-    return unreachable or error_response(scope, 500, "internal_error", message, exc=exc)
-
-
 def _too_many(scope: Scope, kind: Kind, wait: int, client: str) -> Response:
     """The 429 answer to ``client`` over its ``kind`` limit, which may retry in ``wait`` s:
     JSON for the API, a page in the caller's language for a person."""
@@ -387,7 +379,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        return _internal_error(request.scope, exc)
+        return fault_response(request.scope, exc)
 
     static = StaticFiles(directory=scanner_page.static_dir(service.settings))
     app.mount("/static", static, name="static")

@@ -318,18 +318,41 @@ def test_rate_limit_settings_come_from_the_environment(tmp_path: Any) -> None:
 def test_the_limiter_counts_in_windows_and_says_when_to_come_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every limit of a kind counts (a burst and an hourly one); a new window starts afresh;
-    the wait is until the window that refused ends; counters of windows past are swept."""
+    """Every limit of a kind counts (a burst and an hourly one); the window before weighs by
+    the share of it still inside the last window's length; the wait is until one more request
+    fits; counters of clients quiet for two windows are swept."""
     clock = [3600.0 * 100 + 10]  # 10 s into a minute and into an hour
     monkeypatch.setattr("verifier.web.ratelimits.time.monotonic", lambda: clock[0])
     limiter = Limiter(RateLimits(sign_in="2/minute;3/hour"))
-    assert [limiter.hit("sign_in", "a") for _ in range(3)] == [None, None, 50]
-    assert limiter.exhausted("sign_in", "a") == 50
+    # the refused third counts too: 3 in this minute weigh 1 (what fits before one more) only
+    # 40 s into the next (3 x 20/60), 90 s from now
+    assert [limiter.hit("sign_in", "a") for _ in range(3)] == [None, None, 90]
+    assert limiter.exhausted("sign_in", "a") == 90
     assert limiter.hit("sign_in", "b") is None  # another client, its own counters
-    clock[0] += 60  # the next minute: the minute's count starts again, the hour's does not
-    assert limiter.exhausted("sign_in", "a") == 3600 - 70
-    assert limiter.hit("sign_in", "a") == 3600 - 70
-    clock[0] += 3600  # a new hour, and a sweep of what passed
+    clock[0] += 90  # the minute's count has room again; the hour's holds 3 of 3, which weigh 2
+    assert limiter.exhausted("sign_in", "a") == 3600 - 100 + 1200  # 20 minutes into the next
+    assert limiter.hit("sign_in", "a") == 3600 - 100 + 1800  # 4, refused, weigh 2 half-way
+    clock[0] += 2 * 3600  # two hours on, and a sweep of what passed
     assert limiter.exhausted("sign_in", "a") is None
     assert limiter.hit("sign_in", "a") is None
     assert len(limiter._counts) == 2  # client a's minute and hour; b's were swept
+
+
+def test_a_burst_across_a_windows_end_is_refused_regression(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CI run of stop 24: four checks at a 3/minute limit, the fourth past the minute's end,
+    all answered 200 (fixed windows started counting afresh). The window before still weighs:
+    a burst is refused wherever it falls, and a client waits out the even spread of it."""
+    clock = [60.0 * 1000 + 59.99]  # a hundredth of a second before a minute ends
+    monkeypatch.setattr("verifier.web.ratelimits.time.monotonic", lambda: clock[0])
+    limiter = Limiter(RateLimits(verify="3/minute"))
+    answers = [limiter.hit("verify", "a") for _ in range(3)]
+    clock[0] += 0.02  # into the next minute
+    answers.append(limiter.hit("verify", "a"))
+    assert answers[:3] == [None] * 3
+    # with the refused one, 3 of the last minute must weigh 1 (what fits before one more): 40 s in
+    assert answers[3] == 40
+    clock[0] += 40
+    assert limiter.hit("verify", "a") is None
+    assert limiter.hit("verify", "a") == 40  # this minute's 3 weigh 1 only 40 s into the next

@@ -11,6 +11,7 @@ import http.client
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -999,6 +1000,36 @@ def _post(server: Server, path: str, body: dict[str, Any], token: str) -> int:
     )  # fmt: skip
     with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
         return int(answer.status)
+
+
+def test_a_token_entered_before_the_page_s_script_ran_signs_in_regression(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """CI run of stop 24: on a slow machine the sign-in form was sent before scan.js had taken
+    it, so the browser sent it itself: the page reloaded, the token typed was lost, and nothing
+    said why. The form is disabled until the script is there."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        page = _context(browser).new_page()
+        held: list[Route] = []
+        script = re.compile(r".*/scan[^/]*\.js(\?.*)?$")
+        page.route(script, lambda route: held.append(route))  # noqa: PLW0108
+        page.goto(f"{server.url}/scan", wait_until="commit")
+        page.wait_for_selector("#token", state="attached")
+        _wait_for(page, "document.readyState !== 'loading'")
+        assert held, "the script was not asked for"
+        assert page.is_disabled("#token")
+        assert page.is_disabled("#sign-in")
+        navigations: list[str] = []
+        page.on("framenavigated", lambda frame: navigations.append(frame.url))
+        held[0].continue_()
+        page.fill("#token", info["tokens"]["inspector"])  # waits until the field is enabled
+        page.press("#token", "Enter")
+        page.wait_for_selector("#inspector-on:not([hidden])", timeout=15_000)
+        assert navigations == []
+    finally:
+        browser.close()
 
 
 def test_an_inspector_past_the_daily_cap_reads_why_the_scanner_did_not_block(

@@ -25,10 +25,12 @@ SWEEP_SECONDS = 10.0
 
 
 class Limiter:
-    """Counts each client's requests of each kind in this worker's memory, in fixed windows:
-    one counter a client per window (a client may fit up to twice a limit into the moments
-    around a window's end, harmless for limits this generous). Used from the event loop's
-    thread only.
+    """Counts each client's requests of each kind in this worker's memory over a sliding
+    window: the requests of the current fixed window plus those of the window before, weighted
+    by the share of it still inside the last window's length (the "sliding window counter" of
+    the ``limits`` library). A burst across a window's end is refused like one inside a window;
+    the price is an estimate that assumes the window before was spread evenly. Used from the
+    event loop's thread only.
 
     Written here rather than with the library's counters (the library parses the notation),
     whose key formatting, locking and storage layers cost the hot path more than this
@@ -42,7 +44,7 @@ class Limiter:
             )
             for kind in KINDS
         }
-        # (kind, client, window seconds) -> [the window's number, requests in it]
+        # (kind, client, window seconds) -> [the window's number, requests in it, in the one before]
         self._counts: dict[tuple[str, str, int], list[int]] = {}
         self._next_sweep = 0.0
 
@@ -55,13 +57,12 @@ class Limiter:
             self._sweep(now)
         wait = None
         for amount, seconds in self._limits[kind]:
-            window = int(now // seconds)
-            count = self._counts.setdefault((kind, client, seconds), [window, 0])
-            if count[0] != window:
-                count[0], count[1] = window, 0
+            key = (kind, client, seconds)
+            count = _rolled(self._counts.setdefault(key, [int(now // seconds), 0, 0]), now, seconds)
+            refused = _requests_in_window(count, now, seconds) + 1 > amount
             count[1] += 1
-            if count[1] > amount and wait is None:
-                wait = max(1, math.ceil((window + 1) * seconds - now))
+            if refused and wait is None:
+                wait = _seconds_until_room(count, now, seconds, amount)
         return wait
 
     def exhausted(self, kind: Kind, client: str) -> int | None:
@@ -69,17 +70,47 @@ class Limiter:
         its allowance is used up, else ``None``; counts nothing."""
         now = time.monotonic()
         for amount, seconds in self._limits[kind]:
-            window = int(now // seconds)
             count = self._counts.get((kind, client, seconds))
-            if count is not None and count[0] == window and count[1] >= amount:
-                return max(1, math.ceil((window + 1) * seconds - now))
+            if count is None:
+                continue
+            count = _rolled(count, now, seconds)
+            if _requests_in_window(count, now, seconds) + 1 > amount:
+                return _seconds_until_room(count, now, seconds, amount)
         return None
 
     def _sweep(self, now: float) -> None:
-        """Forget the counters of windows that have passed (they read as zero anyway)."""
+        """Forget the counters of clients quiet for two windows (they read as zero anyway)."""
         self._next_sweep = now + SWEEP_SECONDS
-        for key in [k for k, c in self._counts.items() if c[0] != int(now // k[2])]:
+        for key in [k for k, c in self._counts.items() if c[0] < int(now // k[2]) - 1]:
             del self._counts[key]
+
+
+def _rolled(count: list[int], now: float, seconds: int) -> list[int]:
+    """Return ``count`` (changed in place) moved on to the window holding ``now``: the requests
+    of the window just ended become the previous window's, older ones are forgotten."""
+    window = int(now // seconds)
+    if count[0] != window:
+        count[:] = [window, 0, count[1] if count[0] == window - 1 else 0]
+    return count
+
+
+def _requests_in_window(count: list[int], now: float, seconds: int) -> float:
+    """Return the estimated requests of the last ``seconds`` before ``now``."""
+    share_of_previous = 1 - (now - count[0] * seconds) / seconds
+    return count[1] + count[2] * share_of_previous
+
+
+def _seconds_until_room(count: list[int], now: float, seconds: int, amount: int) -> int:
+    """Return the whole seconds (at least 1) until one more request fits in ``amount``, if no
+    other request comes meanwhile: later in this window once the previous window's weight has
+    fallen far enough, else in the next one, as this window's requests in turn lose weight."""
+    elapsed = now - count[0] * seconds
+    room = amount - 1  # the most requests a window may hold before one more
+    if count[1] <= room:  # then the previous window holds some: it is what is too much
+        wait = seconds * (1 - (room - count[1]) / count[2]) - elapsed
+    else:
+        wait = seconds - elapsed + seconds * (1 - room / count[1])
+    return max(1, math.ceil(wait))
 
 
 class TrustedProxies:

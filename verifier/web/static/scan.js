@@ -622,6 +622,7 @@ $("inspector-off").addEventListener("submit", async (event) => {
   }
   await syncReports();
 });
+$("sign-in-fields").disabled = false; // the form is ours now (see scan.html)
 $("stars-seen").addEventListener("change", () => {
   if (!lastScan) return;
   lastText = ""; // check the last stamp again against the stars on its pack

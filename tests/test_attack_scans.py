@@ -9,15 +9,18 @@ serial. Control characters are refused at the edge, and a recorder that cannot w
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from signing import parse_stamp
-from tests.conftest import Demo, csrf_of
-from verifier.store.database import make_engine
+from tests.conftest import NOW, Demo, csrf_of
+from verifier.scans.recorder import ScanEvent
+from verifier.store.database import make_engine, session_factory
 from verifier.store.models import AuditEntry, SerialMark, SerialScans
 
 HANOI = "21.03,105.85"
@@ -121,6 +124,19 @@ def test_a_witness_still_catches_a_copy_travelling_impossibly(demo: Demo) -> Non
     assert answer["scans"]["pattern"] == "impossible_travel"
 
 
+def test_the_check_that_breaks_a_clone_rule_says_so_itself_regression(demo: Demo) -> None:
+    """Issue 18: the far check that broke impossible travel was answered "genuine" (the rule
+    was decided in the write after it); only the next check said so. A witness's check is
+    written before it is answered, the rules with it."""
+    inspector = demo.token("inspector")
+    near = _verify(demo, demo.sample("genuine"), location=HANOI, headers=inspector)
+    assert near["verdict"] == "genuine"
+    far = _verify(demo, demo.sample("genuine"), location=SAIGON, headers=inspector)
+    assert (far["verdict"], far["scans"]["pattern"]) == ("suspected_clone", "impossible_travel")
+    assert far["scans"]["count"] == near["scans"]["count"] + 1
+    assert demo.service.recorder.queued == 0  # written, not waiting for the next flush
+
+
 def test_a_stolen_inspector_token_is_one_phone_however_many_ids_it_sends(demo: Demo) -> None:
     inspector = demo.token("inspector")
     for phone in range(15):
@@ -206,15 +222,24 @@ def test_healthz_says_when_checks_are_not_being_recorded_regression(demo: Demo) 
         health = demo.client.get("/healthz")
         assert health.status_code == 503
         assert health.json()["status"] == "degraded"
+        assert health.json()["problems"] == ["scans_not_written"]
         scans = health.json()["scans"]
         assert (scans["recording"], scans["queued"], scans["dropped"]) == (False, 4, 0)
         assert demo.client.get("/livez").status_code == 200
+        app = demo.client.app
+        while not isinstance(app, FastAPI):
+            app = app.app  # type: ignore[attr-defined]
+        app.state.clock = lambda: NOW + timedelta(minutes=1)
+        health = demo.client.get("/healthz").json()  # the 4 have waited a minute
+        app.state.clock = lambda: NOW  # the fast path's, which answers the checks below
+        assert health["problems"] == ["scans_not_written", "scans_behind"]
+        assert health["scans"]["behind_seconds"] == 60
     finally:
         with demo.service.writer.begin() as session:
             session.execute(text("ALTER TABLE scans_unwritable RENAME TO scans"))
     assert _settled(demo)["scans"]["count"] == start + 4  # the 3 queued and the settling one
     # (the 4 queued: the 3 and the check that read ``start``)
-    assert demo.client.get("/healthz").json()["status"] == "ok"
+    assert demo.client.get("/healthz").json()["problems"] == []
 
 
 def test_a_full_queue_drops_the_oldest_checks_and_counts_them(demo: Demo) -> None:
@@ -234,13 +259,55 @@ def test_a_full_queue_drops_the_oldest_checks_and_counts_them(demo: Demo) -> Non
             recorder.flush()  # the 3 no longer fit: dropped
         for _ in range(3):
             _verify(demo, demo.sample("genuine"))  # 2 fit, the third is dropped
-        scans = demo.client.get("/healthz").json()["scans"]
-        assert (scans["queued"], scans["dropped"]) == (2, 4)
+        health = demo.client.get("/healthz").json()
+        assert (health["scans"]["queued"], health["scans"]["dropped"]) == (2, 4)
+        assert "scans_lost" in health["problems"]
     finally:
         with demo.service.writer.begin() as session:
             session.execute(text("ALTER TABLE scans_unwritable RENAME TO scans"))
         recorder._max_queued = 1000
     assert _settled(demo)["scans"]["count"] == start + 3  # the 2 kept and the settling one
+    assert demo.client.get("/healthz").json()["problems"] == ["scans_lost"]  # for a while
+
+
+def test_a_check_the_database_refuses_leaves_the_others_written_regression(demo: Demo) -> None:
+    """Issue 18: one row the database refuses failed the whole write, again and again, with
+    every check queued after it. The checks around it are written; it alone is counted,
+    logged and shown."""
+    recorder = demo.service.recorder
+    start = _settled(demo)["scans"]["count"]
+    key = parse_stamp(demo.sample("genuine")).payload
+    serial = (key.key_index, key.serial)
+    good = ScanEvent(NOW, serial, "genuine", "public")
+    refused = good._replace(token_id=2**64)  # too large for the column, on either database
+    for event in (good, good, refused, good):
+        recorder.record(event)
+    recorder.flush()
+    assert recorder.refused == 1
+    assert recorder.trouble is None
+    assert _settled(demo)["scans"]["count"] == start + 4  # the 3 good ones and the settling one
+    health = demo.client.get("/healthz")
+    assert health.status_code == 503
+    assert (health.json()["problems"], health.json()["scans"]["refused"]) == (["scans_lost"], 1)
+
+
+def test_healthz_of_an_idle_node_sees_the_database_unreachable_regression(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: /healthz said "ok" through an outage on a node nobody checked stamps on
+    (only failed writes told). It probes the database; the process stays live."""
+    assert demo.client.get("/healthz").json()["database"] == {"reachable": True, "error": None}
+    engine = make_engine("postgresql+psycopg://ocop@127.0.0.1:1/ocop")  # nothing there
+    monkeypatch.setattr(demo.service, "sessions", session_factory(engine))
+    monkeypatch.setattr(demo.service, "_probed", (-10.0, None))  # no answer kept
+    try:
+        health = demo.client.get("/healthz")
+    finally:
+        engine.dispose()
+    assert health.status_code == 503
+    assert health.json()["problems"] == ["database_unreachable"]
+    assert health.json()["database"] == {"reachable": False, "error": "OperationalError"}
+    assert demo.client.get("/livez").json() == {"status": "alive"}
 
 
 def test_a_check_whose_serials_cannot_be_read_is_answered_and_kept_regression(

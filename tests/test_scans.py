@@ -3,6 +3,7 @@ would have stored them, and the per-serial aggregate counts every scan once."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from verifier.cli import main
 from verifier.scans import clone_marks
 from verifier.scans.recorder import BLOCK_SERIALS, ScanEvent, ScanRecorder
 from verifier.scans.scan_sql import _sqlite_time
+from verifier.service import Service
+from verifier.settings import Settings, SettingsError
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
 from verifier.store.models import Meta, Scan, SerialScans, UtcDateTime
 
@@ -402,3 +405,19 @@ def test_a_recorder_connection_the_server_closed_is_opened_again_regression(demo
     recorder.flush()  # the database answers again: reads may try again at once
     again = recorder.record(event)  # a new connection, without a restart
     assert (again.complete, again.count) == (True, 2)
+
+
+def test_the_flush_interval_is_a_setting_the_recorder_follows(demo: Demo, tmp_path: Path) -> None:
+    """``OCOP_SCAN_FLUSH_SECONDS``: what a worker killed outright may lose (docs/operations.md)."""
+    assert Settings.load(tmp_path, {"OCOP_KEY_PASSPHRASE": "x"}).scan_flush_seconds == 0.25
+    env = {"OCOP_KEY_PASSPHRASE": "x", "OCOP_SCAN_FLUSH_SECONDS": "1.5"}
+    assert Settings.load(tmp_path, env).scan_flush_seconds == 1.5
+    for bad in ("0", "0.01", "6", "nan", "inf", "-1", "soon"):
+        with pytest.raises(SettingsError, match="OCOP_SCAN_FLUSH_SECONDS"):
+            Settings.load(tmp_path, {**env, "OCOP_SCAN_FLUSH_SECONDS": bad})
+    settings = dataclasses.replace(demo.service.settings, scan_flush_seconds=1.5)
+    service = Service.start(settings, NOW)
+    try:
+        assert service.recorder._flush_seconds == 1.5
+    finally:
+        service.close()

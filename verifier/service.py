@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -18,10 +20,11 @@ from verifier.lists.signed_lists import publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import Settings
 from verifier.signer import keyfiles
-from verifier.store.database import make_engine, migrate, session_factory
+from verifier.store.database import make_engine, migrate, probe, session_factory
 from verifier.store.models import Batch, BlockedSerials, Certificate
 
 ROOT_KEY_FILE = "keys/root.pem"
+PROBE_SECONDS = 1.0  # how long the database's answer to a probe stands for every health check
 # The roles whose checks are evidence of copying: each names a token the authority issued and
 # can revoke. Anyone can make up device ids and places by the thousand, for free.
 WITNESS_ROLES = frozenset({"inspector", "authority"})
@@ -55,6 +58,9 @@ class Service:
     root: PrivateKey
     recorder: ScanRecorder
     keeper: ListKeeper
+    # the database's last answer to a probe: when (time.monotonic()) and the error, if any
+    _probed: tuple[float, str | None] = (-PROBE_SECONDS, None)
+    _probing: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def start(cls, settings: Settings, now: datetime) -> Service:
@@ -66,7 +72,9 @@ class Service:
         migrate(write_engine)
         sessions, writer = session_factory(engine), session_factory(write_engine)
         root = keyfiles.read_key(settings.data_dir / ROOT_KEY_FILE, settings.passphrase)
-        recorder = ScanRecorder(writer, rules=settings.clone_rules)
+        recorder = ScanRecorder(
+            writer, flush_seconds=settings.scan_flush_seconds, rules=settings.clone_rules
+        )
         service = cls(
             settings, sessions, writer, root, recorder, ListKeeper(settings, sessions, writer, root)
         )
@@ -111,6 +119,21 @@ class Service:
                 publish_trust_list(session, self.root, now)
         self.keeper.written(version)
 
+    def database_trouble(self) -> str | None:
+        """Return why the database did not answer its last probe (the error's type), or
+        ``None`` when it did. Probes at most once every :data:`PROBE_SECONDS`, one at a time:
+        meanwhile (a probe of an unreachable database may take the connection timeout) the
+        last answer stands, so health checks never pile up on the database."""
+        at, trouble = self._probed
+        if time.monotonic() - at < PROBE_SECONDS or not self._probing.acquire(blocking=False):
+            return trouble
+        try:
+            bind = self.sessions.kw["bind"]
+            self._probed = (time.monotonic(), probe(bind))
+        finally:
+            self._probing.release()
+        return self._probed[1]
+
     def lists(self, now: datetime) -> Lists:
         """Return the current signed lists (see :class:`ListKeeper`)."""
         return self.keeper.lists(now)
@@ -138,7 +161,8 @@ class Service:
         (see :data:`WITNESS_ROLES`) brings a phone (its token: one per token, whatever phone
         ids it sends) and a place (``location``) to the clone rules; anyone else's place is
         ignored. A serial whose witnessed checks broke a clone rule adds the reason
-        ``scan_pattern`` (``suspected_clone`` unless something is worse)."""
+        ``scan_pattern`` (``suspected_clone`` unless something is worse), from the check that
+        broke it on."""
         verdict, certificate = self._judge(code, now, stars_seen)
         stamp = verdict.stamp
         if stamp is None or not _issued(verdict):
@@ -148,7 +172,9 @@ class Service:
         location = location if witness else None
         key = (stamp.payload.key_index, stamp.payload.serial)
         event = ScanEvent(now, key, str(verdict.verdict), role, device_id, location, token_id)
-        scans = self.recorder.record(event)
+        # only a witness's check can break a clone rule: it is written at once, so that its
+        # own answer says so (when another node's check is not written yet, the later says)
+        scans = (self.recorder.record_written if witness else self.recorder.record)(event)
         if scans.flag is not None:
             verdict = verdict.completed_online(["scan_pattern"])
         return OnlineVerdict(verdict, certificate, scans)

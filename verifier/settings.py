@@ -17,6 +17,7 @@ from limits import RateLimitItem, parse_many
 
 from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
 from verifier.scans.clones import RULES, CloneRules
+from verifier.scans.recorder import FLUSH_SECONDS
 from verifier.signer.keyfiles import PASSPHRASE_VARIABLE
 from verifier.store.database import sqlite_url
 
@@ -88,6 +89,9 @@ class Settings:
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
     photo_threads: int = 1  # threads decoding uploaded photos, in each worker
     photo_queue: int = 4  # photos waiting for a thread; beyond, a photo is answered 503
+    # how often each worker writes its queued checks: a worker killed outright (SIGKILL, a
+    # crash) loses the checks it answered since its last write
+    scan_flush_seconds: float = FLUSH_SECONDS
     clone_rules: CloneRules = RULES
     inspector_blocks: InspectorBlocks = INSPECTOR_BLOCKS
     # the desk's and the producer page's sign-in cookie is sent over HTTPS only (and HSTS is
@@ -108,7 +112,8 @@ class Settings:
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
         ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
-        ``OCOP_SECURE_COOKIES`` (on, except in a demo directory), ``OCOP_SESSION_HOURS``,
+        ``OCOP_SCAN_FLUSH_SECONDS``, ``OCOP_SECURE_COOKIES`` (on, except in a demo directory),
+        ``OCOP_SESSION_HOURS``,
         ``OCOP_TRUSTED_PROXIES``, ``OCOP_STATIC_DIR``, ``OCOP_PHOTO_THREADS``,
         ``OCOP_PHOTO_QUEUE``, the clone rules' ``OCOP_CLONE_*`` thresholds (see
         :data:`CLONE_VARIABLES`), what an inspector may block (see
@@ -133,6 +138,12 @@ class Settings:
         age = env.get("OCOP_SCANNER_LIST_AGE_HOURS") or "48"
         if not age.isdigit() or not 1 <= int(age) <= 24 * 90:
             raise SettingsError("OCOP_SCANNER_LIST_AGE_HOURS must be a whole number of hours")
+        try:  # nan and inf fail the range
+            flush = float(env.get("OCOP_SCAN_FLUSH_SECONDS") or FLUSH_SECONDS)
+        except ValueError:
+            flush = 0.0
+        if not 0.05 <= flush <= 5:
+            raise SettingsError("OCOP_SCAN_FLUSH_SECONDS must be a number of seconds, 0.05 to 5")
         hours = env.get("OCOP_SESSION_HOURS") or "12"
         if not hours.isdigit() or not 1 <= int(hours) <= 24 * 7:
             raise SettingsError("OCOP_SESSION_HOURS must be a whole number of hours, 1 to 168")
@@ -157,6 +168,7 @@ class Settings:
             passphrase=passphrase.encode(),
             public_host=host,
             scanner_list_age_hours=int(age),
+            scan_flush_seconds=flush,
             secure_cookies=_switch(env, "OCOP_SECURE_COOKIES", default=not demo),
             session_hours=int(hours),
             static_dir=static,

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from verifier.scans import clone_marks, clones, scan_sql
@@ -30,6 +31,9 @@ UNREACHABLE_PAUSE_SECONDS = 1.0
 KEEP_FLUSHES = 256  # flushes kept for workers to follow (half a minute of them under load)
 BLOCK_SERIALS = 1024  # the recorder reads and keeps serials' aggregates a block at a time
 CACHE_SERIALS = 200_000  # aggregates a worker keeps in memory (tens of MB at most)
+# what a driver or the database raises for a value it will not store: that check alone is left
+# out, never the checks written with it (an int too large for the column, a NUL in a text)
+_REFUSED_ROW = (DataError, IntegrityError, OverflowError)
 _UNCOMMITTED = sys.maxsize  # the version of a flush that has not got its version yet
 _log = logging.getLogger(__name__)
 SerialKey = tuple[int, int]  # (key index, serial)
@@ -64,6 +68,14 @@ class _Queued:
 
     def __init__(self, index: int) -> None:
         self.count, self.earliest, self.latest = 0, index, index
+
+    def note(self, events: list[ScanEvent], index: int) -> None:
+        """Count the check at ``index`` of ``events``, the queue this entry indexes."""
+        self.count += 1
+        if events[index].at < events[self.earliest].at:
+            self.earliest = index
+        if events[index].at >= events[self.latest].at:
+            self.latest = index
 
 
 class _Block:
@@ -148,6 +160,8 @@ class ScanRecorder:
         engine = sessions.kw["bind"]
         self._max_queued = max_queued
         self.dropped = 0  # checks never recorded: the queue was full while writes failed
+        self.refused = 0  # checks never recorded: the database refused their rows
+        self.lost_at: float | None = None  # time.monotonic() of the last one dropped or refused
         self._unreachable_until = 0.0  # time.monotonic() before which no block is read
         self._said_dropped = False
         self._rules = rules
@@ -202,6 +216,13 @@ class ScanRecorder:
         """How many checks wait to be written."""
         return len(self._events) + len(self._flushing_events)
 
+    def oldest_queued(self) -> datetime | None:
+        """Return when the check that has waited longest to be written was made, or ``None``
+        when none waits."""
+        with self._lock:
+            waiting = self._flushing_events or self._events
+            return waiting[0].at if waiting else None
+
     def _lost_connection(self, exc: Exception) -> bool:
         """Return whether ``exc`` says this thread's connection was closed or broken (the
         server restarted or is gone), not that a statement failed."""
@@ -246,6 +267,27 @@ class ScanRecorder:
                 self._blocks.move_to_end(where)
             return self._queue(event, block)
 
+    def record_written(self, event: ScanEvent) -> ScanSummary:
+        """Queue ``event``, write it now with every check queued, and return its serial's
+        summary after the write: the clone rules are decided in the write, against the checks
+        every worker has written, so a check that breaks one says so in its own answer. When
+        the write fails, return what :meth:`record` gives (the check waits in the queue)."""
+        summary = self.record(event)
+        if not summary.complete:
+            return summary
+        try:
+            self.flush()
+        except Exception:  # the background thread logs it and tries again
+            return summary
+        key_index, serial = event.serial
+        with self._lock:
+            block = self._blocks.get((key_index, serial // BLOCK_SERIALS))
+            queued = self._pending.get(event.serial)
+            if block is None or queued is None:
+                return self._summary(block or _Block(), event.serial, 0, None)
+            first = self._events[queued.earliest].at
+            return self._summary(block, event.serial, queued.count, first)
+
     def _queue(self, event: ScanEvent, block: _Block, *, complete: bool = True) -> ScanSummary:
         """Queue ``event`` (unless the queue is full: then it is dropped, counted) and return
         its serial's summary from ``block``. Call with the lock held."""
@@ -258,11 +300,7 @@ class ScanRecorder:
         queued = self._pending.get(event.serial)
         if queued is None:
             queued = self._pending[event.serial] = _Queued(index)
-        queued.count += 1
-        if event.at < events[queued.earliest].at:
-            queued.earliest = index
-        if event.at >= events[queued.latest].at:
-            queued.latest = index
+        queued.note(events, index)
         summary = self._summary(block, event.serial, queued.count, events[queued.earliest].at)
         return summary if complete else summary._replace(complete=False)
 
@@ -345,19 +383,23 @@ class ScanRecorder:
             events, self._events = self._events, []
             pending, self._pending = self._pending, {}
             self._flushing_events, self._flushing = events, pending
-        written = False
+        unwritten = events
         try:
             if events:
-                self._write(events, pending)
-            written = True
+                self._write_apart(events, pending)
+            unwritten = []
             self._follow_changes()
         except Exception as exc:
+            error = exc
+            if isinstance(exc, _Unwritten):
+                error, unwritten = exc.error, exc.events
             self._forget_cursor()
-            if not written:
-                self._requeue(events, pending)
+            if unwritten:
+                same = unwritten is events
+                self._requeue(unwritten, pending if same else _queued_of(unwritten))
             since = self.trouble.since if self.trouble else time.monotonic()
-            self.trouble = Trouble(since, type(exc).__name__)
-            raise
+            self.trouble = Trouble(since, type(error).__name__)
+            raise error from None
         else:
             self._unreachable_until = 0.0  # the database answered: reads may try again
             if events:  # reading alone proves nothing of writing (a full disk still reads)
@@ -367,6 +409,29 @@ class ScanRecorder:
             with self._lock:
                 self._flushing_events, self._flushing = [], {}
                 self._flushing_version = _UNCOMMITTED
+
+    def _write_apart(self, events: list[ScanEvent], pending: dict[SerialKey, _Queued]) -> None:
+        """Write ``events`` (see :meth:`_write`). When the database refuses a row, write them
+        in halves, and halves of those, so that only the checks it refuses are left out
+        (counted in ``refused``, logged). Raises :class:`_Unwritten` with the checks not
+        written when a write fails otherwise."""
+        parts = [(events, pending)]
+        while parts:
+            part, queued = parts.pop()
+            try:
+                self._write(part, queued)
+            except _REFUSED_ROW as exc:
+                if len(part) == 1:
+                    _log.error("the database refused a check of serial %s: %s", part[0].serial, exc)
+                    with self._lock:
+                        self.refused += 1
+                        self.lost_at = time.monotonic()
+                    continue
+                half = len(part) // 2
+                parts += [(p, _queued_of(p)) for p in (part[half:], part[:half])]
+            except Exception as exc:
+                rest = part + [e for later, _ in reversed(parts) for e in later]
+                raise _Unwritten(rest, exc) from exc
 
     def _requeue(self, events: list[ScanEvent], pending: dict[SerialKey, _Queued]) -> None:
         """Put the checks of a failed write back before those queued since, so that the next
@@ -395,6 +460,7 @@ class ScanRecorder:
     def _drop(self, count: int) -> None:
         """Count ``count`` checks that will never be recorded; say so in the log once until a
         write succeeds again. Call with the lock held."""
+        self.lost_at = time.monotonic()
         if not self._said_dropped:
             _log.error(
                 "the scan queue is full (%d checks) while the database refuses writes: "
@@ -496,6 +562,25 @@ class ScanRecorder:
                 pause = min(pause * 2, BACKOFF_SECONDS)
             else:
                 pause = self._flush_seconds
+
+
+class _Unwritten(Exception):
+    """A write failed part of the way, with ``error``: ``events`` were not written."""
+
+    def __init__(self, events: list[ScanEvent], error: Exception) -> None:
+        super().__init__(f"{len(events)} checks not written: {error}")
+        self.events, self.error = events, error
+
+
+def _queued_of(events: list[ScanEvent]) -> dict[SerialKey, _Queued]:
+    """Return each serial's checks in ``events``, as :meth:`ScanRecorder._queue` counts them."""
+    queued: dict[SerialKey, _Queued] = {}
+    for index, event in enumerate(events):
+        entry = queued.get(event.serial)
+        if entry is None:
+            entry = queued[event.serial] = _Queued(index)
+        entry.note(events, index)
+    return queued
 
 
 PRUNE_BATCH = 50_000

@@ -57,6 +57,18 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
     )
 
 
+def probe(engine: Engine) -> str | None:
+    """Ask the database for nothing (``SELECT 1``) on a connection of ``engine``'s pool.
+    Returns ``None`` when it answered, else the error's type name (the database could not be
+    reached, or refused the connection)."""
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except Exception as exc:  # whatever the driver raises: what matters is it did not answer
+        return type(exc).__name__
+    return None
+
+
 def _use_wal(cursor: Any) -> None:
     """Switch the database file to WAL (a lasting property of the file). The switch needs the
     file to itself and does not wait on the busy timeout, so workers opening a new database

@@ -38,6 +38,7 @@ from verifier.web.routes import (
     batch_api,
     consumer_pages,
     desk_page,
+    health,
     producer_page,
     registry_api,
     registry_pages,
@@ -332,9 +333,10 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     app.state.service = service
     app.state.clock = clock
     app.state.photos = photos
-    routes = (consumer_pages, scanner_page, producer_page, desk_page, registry_pages, verify_api)
-    for router in (r.router for r in (*routes, registry_api, batch_api, report_api, well_known)):
-        app.include_router(router)
+    pages = (consumer_pages, scanner_page, producer_page, desk_page, registry_pages)
+    apis = (verify_api, registry_api, batch_api, report_api, well_known, health)
+    for routes in (*pages, *apis):
+        app.include_router(routes.router)
 
     @app.get("/docs", include_in_schema=False)
     def openapi_page() -> HTMLResponse:

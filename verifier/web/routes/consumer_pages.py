@@ -1,16 +1,15 @@
-"""Server-rendered pages: the home page, the consumer page a QR opens, health."""
+"""Server-rendered pages: the home page, the consumer page a QR opens."""
 
 from __future__ import annotations
 
 import json
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
@@ -150,37 +149,3 @@ def label_photo(service: ServiceDep, product_id: RowId) -> Response:
 @router.get("/report", response_class=HTMLResponse, include_in_schema=False)
 def report(request: Request, language: LanguageDep, code: str = "") -> HTMLResponse:
     return render(request, "report.html", language, {"code": code[:2048]})
-
-
-@router.get("/livez", tags=["health"])
-def livez() -> dict[str, str]:
-    """Liveness: 200 while the process answers, whatever its database does (restart the
-    process only when this fails; /healthz says whether all is well)."""
-    return {"status": "alive"}
-
-
-@router.get("/healthz", tags=["health"])
-def healthz(service: ServiceDep, now: Now) -> JSONResponse:
-    """Readiness: the versions of the signed lists and whether checks are being recorded.
-    200 with ``status: ok`` when all is well; 503 with ``status: degraded`` while the scan
-    recorder's writes fail (verdicts are still answered; the checks wait in the queue, and
-    past its bound are dropped and counted)."""
-    lists = service.lists(now)
-    recorder = service.recorder
-    trouble = recorder.trouble
-    scans: dict[str, Any] = {
-        "recording": trouble is None,
-        "queued": recorder.queued,
-        "dropped": recorder.dropped,
-    }
-    if trouble is not None:
-        scans.update(
-            failing_seconds=round(time.monotonic() - trouble.since, 1), error=trouble.error
-        )
-    answer = {
-        "status": "ok" if trouble is None else "degraded",
-        "trust_list_version": lists.trust_list.version,
-        "status_list_version": lists.status_list.version,
-        "scans": scans,
-    }
-    return JSONResponse(answer, status_code=200 if trouble is None else 503)

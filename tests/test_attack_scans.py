@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 
 from signing import parse_stamp
 from tests.conftest import NOW, Demo, csrf_of
-from verifier.scans.recorder import ScanEvent
+from verifier.scans.recorder import ScanEvent, Trouble
 from verifier.store.database import make_engine, session_factory
 from verifier.store.models import AuditEntry, SerialMark, SerialScans
 
@@ -135,6 +135,33 @@ def test_the_check_that_breaks_a_clone_rule_says_so_itself_regression(demo: Demo
     assert (far["verdict"], far["scans"]["pattern"]) == ("suspected_clone", "impossible_travel")
     assert far["scans"]["count"] == near["scans"]["count"] + 1
     assert demo.service.recorder.queued == 0  # written, not waiting for the next flush
+
+
+def test_a_witness_s_check_does_not_wait_on_writes_that_are_failing(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the recorder's writes fail (the database out of reach: each try may take the
+    connection timeout), a witness's check is answered at once and waits in the queue."""
+
+    tries: list[str] = []
+
+    def must_not_write() -> None:
+        tries.append("a check tried to write while writes were failing")
+        raise OperationalError("", None, Exception("connection timeout"))
+
+    recorder = demo.service.recorder
+    recorder._stopped = True  # no background flush meanwhile (the closing one still runs)
+    recorder._wake.set()
+    recorder._thread.join()
+    monkeypatch.setattr(recorder, "trouble", Trouble(0.0, "OperationalError"))
+    monkeypatch.setattr(recorder, "flush", must_not_write)
+    try:
+        inspector = demo.token("inspector")
+        answer = _verify(demo, demo.sample("genuine"), location=HANOI, headers=inspector)
+    finally:
+        monkeypatch.undo()  # before the service closes, with a flush
+    assert (answer["verdict"], tries) == ("genuine", [])
+    assert recorder.queued == 1
 
 
 def test_a_stolen_inspector_token_is_one_phone_however_many_ids_it_sends(demo: Demo) -> None:

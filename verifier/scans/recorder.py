@@ -271,9 +271,10 @@ class ScanRecorder:
         """Queue ``event``, write it now with every check queued, and return its serial's
         summary after the write: the clone rules are decided in the write, against the checks
         every worker has written, so a check that breaks one says so in its own answer. When
-        the write fails, return what :meth:`record` gives (the check waits in the queue)."""
+        the write fails, or writes are failing already (then it would wait for the
+        connection timeout), return what :meth:`record` gives (the check waits in the queue)."""
         summary = self.record(event)
-        if not summary.complete:
+        if not summary.complete or self.trouble is not None:
             return summary
         try:
             self.flush()

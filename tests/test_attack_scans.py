@@ -355,10 +355,14 @@ def test_a_check_whose_serials_cannot_be_read_is_answered_and_kept_regression(
         assert answer.status_code == 200, answer.text
         assert answer.json()["verdict"] == "genuine"
         assert answer.json()["scans"]["complete"] is False
+        page = demo.client.get(demo.sample("genuine").replace("https://ocop.vn", ""))
+        assert page.status_code == 200  # and says so, instead of "checked 1 time in all"
+        assert "Tạm thời chưa xem được tem này đã được kiểm tra bao nhiêu lần." in page.text
+        assert "tổng cộng" not in page.text
         with pytest.raises(OperationalError):
             recorder.flush()  # the check goes back to the queue
     finally:
         recorder._engine, recorder._local = reachable, threading.local()
         unreachable.dispose()
     settled = _settled(demo)["scans"]
-    assert (settled["count"], settled["complete"]) == (start + 2, True)
+    assert (settled["count"], settled["complete"]) == (start + 3, True)

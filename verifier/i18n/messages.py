@@ -273,6 +273,7 @@ SCANNER: dict[str, str] = {
     "decision": N_("Quyết định"),
     "checks": N_("Lượt kiểm tra"),
     "checks_value": N_("{count} lượt, lần đầu {first}"),
+    "checks_unknown": N_("tạm thời chưa xem được"),
     "stars_label": N_("{n} sao OCOP"),
     "reasons": N_("Lý do:"),
     "checked_online": N_("Đã kiểm tra trực tuyến với sổ đăng ký."),

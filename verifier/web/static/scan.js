@@ -342,7 +342,8 @@ function show(answer) {
   if (c && c.valid_until) rows.push([T.ui.valid_until, ddmmyyyy(c.valid_until)]);
   if (c && c.decision) rows.push([T.ui.decision, c.decision]);
   const caveat = answer.offline ? listsCaveat() : null;
-  if (answer.scans) rows.push([T.ui.checks, T.ui.checks_value.replace("{count}", answer.scans.count).replace("{first}", ddmmyyyy(answer.scans.first_at))]);
+  if (answer.scans && answer.scans.complete === false) rows.push([T.ui.checks, T.ui.checks_unknown]); // the count stored could not be read
+  else if (answer.scans) rows.push([T.ui.checks, T.ui.checks_value.replace("{count}", answer.scans.count).replace("{first}", ddmmyyyy(answer.scans.first_at))]);
   result.innerHTML = `
     <div class="band ${tone}" data-verdict="${answer.verdict}" data-tone="${tone}">
       ${ICONS[tone]}

@@ -283,9 +283,11 @@ class ScanRecorder:
         key_index, serial = event.serial
         with self._lock:
             block = self._blocks.get((key_index, serial // BLOCK_SERIALS))
-            queued = self._pending.get(event.serial)
-            if block is None or queued is None:
-                return self._summary(block or _Block(), event.serial, 0, None)
+            if block is None:  # forgotten meanwhile (to keep the cache's bound)
+                return summary
+            queued = self._pending.get(event.serial)  # checks of it since the write
+            if queued is None:
+                return self._summary(block, event.serial, 0, None)
             first = self._events[queued.earliest].at
             return self._summary(block, event.serial, queued.count, first)
 

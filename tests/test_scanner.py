@@ -890,6 +890,33 @@ def test_the_camera_starts_before_the_lists_and_a_stamp_read_meanwhile_gets_its_
         browser.close()
 
 
+def test_a_count_the_server_could_not_read_is_not_shown_as_a_count(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """With the database out of reach, the server answers a stamp whose stored checks it could
+    not read with ``scans.complete: false`` (the count is its own checks only): the scanner
+    says the number cannot be shown now, not "1 check"."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+
+    def incomplete(route: Route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        body["scans"] = {**body["scans"], "count": 1, "complete": False}
+        route.fulfill(response=answer, json=body)
+
+    try:
+        page = _context(browser).new_page()
+        page.route("**/api/v1/verify?**", incomplete)
+        page.goto(f"{server.url}/scan")
+        assert _online_verdict(page)["verdict"] == "genuine"
+        checks = text(SCANNER, "checks", "vi")
+        row = page.inner_text(f"#result dt:text-is('{checks}') + dd")
+        assert row == text(SCANNER, "checks_unknown", "vi")
+    finally:
+        browser.close()
+
+
 def _status_version(server: Server) -> int:
     document = server.get("/.well-known/ocop/status-list")
     version: int = json.loads(document["payload"])["version"]

@@ -170,6 +170,12 @@ class Node:
             self.process.kill()
             return self.process.wait()
 
+    def cpu_seconds(self) -> float:
+        """Return the CPU time the process has used so far, in seconds."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         """Return the process's resident memory (VmRSS) in MB."""
         assert self.process is not None
@@ -182,12 +188,13 @@ class Node:
 @dataclass(slots=True)
 class Answer:
     """One request: the node asked, the serial checked, when it was answered
-    (``time.monotonic()``), its outcome (an HTTP status or a failure, see ``OUTCOMES``),
-    and from a 200 the answer's scan count and whether it was complete."""
+    (``time.monotonic()``) and how long that took, its outcome (an HTTP status or a failure,
+    see ``OUTCOMES``), and from a 200 the answer's scan count and whether it was complete."""
 
     node: int
     serial: int
     at: float
+    took: float
     outcome: str
     count: int | None = None
     complete: bool | None = None
@@ -249,8 +256,9 @@ async def check(
 ) -> Answer:
     """Verify the next code on ``node``; record and return the answer."""
     serial, code = codes.take()
+    sent = time.monotonic()
     try:
-        response = await client.get(f"{node.url}/api/v1/verify", params={"code": code})
+        response = await client.get(f"{node.url}/api/v1/verify?code={code}")  # digits only
     except httpx.TimeoutException:
         outcome = "timeout"
     except httpx.ConnectError:
@@ -258,13 +266,15 @@ async def check(
     except httpx.TransportError:  # the connection was cut mid-request
         outcome = "dropped"
     else:
-        answer = Answer(node.number, serial, time.monotonic(), outcome_of(response.status_code))
+        at = time.monotonic()
+        answer = Answer(node.number, serial, at, at - sent, outcome_of(response.status_code))
         if response.status_code == 200:
             scans = response.json()["scans"]
             answer.count, answer.complete = scans["count"], scans.get("complete", True)
         answers.append(answer)
         return answer
-    answer = Answer(node.number, serial, time.monotonic(), outcome)
+    at = time.monotonic()
+    answer = Answer(node.number, serial, at, at - sent, outcome)
     answers.append(answer)
     return answer
 
@@ -272,8 +282,8 @@ async def check(
 @dataclass
 class Load:
     """Paced load on every node: ``rate`` requests a second each, each a task, until
-    ``stop`` is set. ``late`` counts requests sent over a second behind their schedule
-    (the client could not keep up)."""
+    ``stop`` is set. ``skipped`` counts requests not sent because the client fell over a
+    second behind its schedule (it could not keep up)."""
 
     client: httpx.AsyncClient
     nodes: list[Node]
@@ -281,7 +291,7 @@ class Load:
     rate: float
     answers: list[Answer] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
-    late: int = 0
+    skipped: int = 0
     sent: int = 0
 
     async def pace(self, node: Node) -> None:
@@ -295,11 +305,11 @@ class Load:
             task.add_done_callback(tasks.discard)
             self.sent += 1
             due += 1 / self.rate
-            delay = due - loop.time()
-            if delay < -1:
-                self.late += 1
-            if delay > 0:
-                await asyncio.sleep(delay)
+            behind = loop.time() - due
+            if behind > 1:  # skip the missed requests rather than send them in a burst
+                self.skipped += int(behind * self.rate)
+                due = loop.time()
+            await asyncio.sleep(max(0.0, due - loop.time()))  # always yield to the others
         await asyncio.gather(*tasks)
 
     async def run(self) -> None:
@@ -473,6 +483,15 @@ def outcome_line(answers: list[Answer]) -> str:
     return f"{len(answers)} requests: " + "  ".join(f"{o} {outcomes[o]}" for o in OUTCOMES)
 
 
+def latency_line(answers: list[Answer]) -> str:
+    """Return the median and 99th percentile time to answer of the 200s, as text."""
+    times = sorted(a.took for a in answers if a.outcome == "200")
+    if not times:
+        return "no 200s"
+    p50, p99 = times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]
+    return f"200s answered in p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+
+
 def odd_answers(answers: list[Answer], asked: Counter[int]) -> str:
     """Return, as text, how many 200s said their scans were incomplete, and how many of
     those for a serial asked once only showed a count other than one."""
@@ -501,7 +520,7 @@ def report_phases(phases: list[Phase], answers: list[Answer], losses: Losses) ->
               f"{phase.back - phase.struck:.1f} s)")  # fmt: skip
         print(f"  answers:          {outcome_line(mine)}")
         print(f"  from the fault until recovered: {outcome_line(fault)}")
-        print(f"  {odd_answers(mine, asked)}")
+        print(f"  {latency_line(mine)}; {odd_answers(mine, asked)}")
         print(f"  acknowledged scans lost: {len(its_lost)} ({by_node(its_lost)})")
         print(f"  both nodes correct again: {seconds(phase.recovered)} after it was back, "
               f"{seconds(None if hand else phase.back - phase.struck + (phase.recovered or 0))} "
@@ -541,8 +560,9 @@ def phase_targets(phase: Phase, answers: list[Answer], lost: list[Answer]) -> li
 def report_totals(answers: list[Answer], losses: Losses, load: Load, seconds: float) -> None:
     """Print the whole run's answers, losses, duplicates and aggregate mismatches."""
     print(f"\nwhole run ({seconds:.0f} s): {outcome_line(answers)}")
-    print(f"  sent {load.sent} at {load.rate:.0f}/s per node; sent over a second late "
-          f"(the client fell behind): {load.late}")  # fmt: skip
+    print(f"  {latency_line(answers)}")
+    print(f"  sent {load.sent} at {load.rate:g}/s per node; not sent because the client fell "
+          f"behind: {load.skipped}")  # fmt: skip
     print(f"  acknowledged scans lost: {sum(losses.lost.values())} over {len(losses.lost)} serials")
     print(f"  serials stored more often than asked (duplicates): {len(losses.duplicated)} "
           f"{dict(list(losses.duplicated.items())[:5])}")  # fmt: skip
@@ -607,23 +627,40 @@ async def run_faults(
     return phases, load
 
 
-async def run_soak(
-    nodes: list[Node], codes: Codes, args: argparse.Namespace
-) -> tuple[Load, dict[int, tuple[float, float]]]:
+@dataclass
+class Soak:
+    """What a soak measured: each node's resident memory in MB after the warm-up and at the
+    end, and the share of one core each node and the bench itself used meanwhile."""
+
+    memory: dict[int, tuple[float, float]]
+    cpu: dict[str, float]
+
+
+async def run_soak(nodes: list[Node], codes: Codes, args: argparse.Namespace) -> tuple[Load, Soak]:
     """Load both nodes steadily for ``args.soak`` seconds after a warm-up; returns the load
-    and each node's resident memory in MB after the warm-up and at the end."""
+    and what the soak measured."""
     async with make_client() as client:
         for node in nodes:
             await wait_alive(client, node)
         load = Load(client, nodes, codes, args.rate)
         running = asyncio.create_task(load.run())
         await asyncio.sleep(args.phase_seconds)
-        start = {n.number: n.rss_mb() for n in nodes}
+        memory = {n.number: n.rss_mb() for n in nodes}
+        cpu = {f"node {n.number}": n.cpu_seconds() for n in nodes}
+        cpu["bench"], began = time.process_time(), time.monotonic()
         await asyncio.sleep(args.soak)
-        memory = {n.number: (start[n.number], n.rss_mb()) for n in nodes}
+        took = time.monotonic() - began
+        soak = Soak(
+            {n.number: (memory[n.number], n.rss_mb()) for n in nodes},
+            {
+                **{f"node {n.number}": (n.cpu_seconds() - cpu[f"node {n.number}"]) / took
+                   for n in nodes},
+                "bench": (time.process_time() - cpu["bench"]) / took,
+            },
+        )  # fmt: skip
         load.stop.set()
         await running
-    return load, memory
+    return load, soak
 
 
 def codes_needed(args: argparse.Namespace) -> int:
@@ -692,17 +729,20 @@ def main() -> int:
               f"codes; flush interval {flush_seconds()} s; logs in {logs}", flush=True)  # fmt: skip
         began = time.monotonic()
         if args.soak:
-            load, memory = asyncio.run(run_soak(nodes, codes, args))
+            load, soak = asyncio.run(run_soak(nodes, codes, args))
         else:
             phases, load = asyncio.run(run_faults(nodes, cluster, codes, args))
         took = time.monotonic() - began
         stop_nodes(nodes)
         losses = match(load.answers, *stored_per_serial(cluster.url, codes))
         if args.soak:
-            for number, (start, end) in memory.items():
+            for number, (start, end) in soak.memory.items():
                 print(
                     f"node {number} RSS: {start:.1f} MB after the warm-up, {end:.1f} MB at the end"
                 )
+            print(
+                "CPU, share of one core: " + ", ".join(f"{k} {v:.0%}" for k, v in soak.cpu.items())
+            )
             report_totals(load.answers, losses, load, took)
             return 0
         missed = report_phases(phases, load.answers, losses)

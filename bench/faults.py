@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -46,11 +47,12 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 import httpx
 from sqlalchemy import func, select
@@ -71,6 +73,7 @@ BENCH_LIMITS = {"OCOP_RATE_LIMIT_VERIFY": "1000000000/minute"}
 TIMEOUT_SECONDS = 5.0  # per request
 RECOVERY_LIMIT_SECONDS = 5.0  # the issue's target after the database is back
 GIVE_UP_SECONDS = 60.0  # a node not answering correctly by then needs a restart by hand
+Result = TypeVar("Result")
 OUTCOMES = ("200", "429", "500", "503", "other", "timeout", "refused", "dropped")
 
 
@@ -307,22 +310,41 @@ class Load:
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Task[Answer]] = set()
         due = loop.time()
-        while not self.stop.is_set():
-            task = asyncio.create_task(check(self.client, node, self.codes, self.answers))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            self.sent += 1
-            due += 1 / self.rate
-            behind = loop.time() - due
-            if behind > 1:  # skip the missed requests rather than send them in a burst
-                self.skipped += int(behind * self.rate)
-                due = loop.time()
-            await asyncio.sleep(max(0.0, due - loop.time()))  # always yield to the others
-        await asyncio.gather(*tasks)
+        try:
+            while not self.stop.is_set():
+                task = asyncio.create_task(check(self.client, node, self.codes, self.answers))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                self.sent += 1
+                due += 1 / self.rate
+                behind = loop.time() - due
+                if behind > 1:  # skip the missed requests rather than send them in a burst
+                    self.skipped += int(behind * self.rate)
+                    due = loop.time()
+                await asyncio.sleep(max(0.0, due - loop.time()))  # always yield to the others
+            await asyncio.gather(*tasks)
+        finally:  # interrupted: no request outlives the client
+            for task in tasks:
+                task.cancel()
 
     async def run(self) -> None:
         """Load every node until stopped."""
         await asyncio.gather(*(self.pace(node) for node in self.nodes))
+
+
+@contextlib.asynccontextmanager
+async def loading(load: Load) -> AsyncIterator[Load]:
+    """Run ``load`` for the block; returns once its requests are answered, or at once,
+    cancelling them, when the block fails."""
+    running = asyncio.create_task(load.run())
+    try:
+        yield load
+    except BaseException:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        raise
+    load.stop.set()
+    await running
 
 
 async def node_ready(client: httpx.AsyncClient, node: Node, load: Load) -> bool:
@@ -622,16 +644,13 @@ async def run_faults(
     async with make_client() as client, make_client() as probes:
         for node in nodes:
             await wait_alive(probes, node)
-        load = Load(client, nodes, codes, args.rate)
-        running = asyncio.create_task(load.run())
-        await asyncio.sleep(args.phase_seconds)  # warm-up
         phases = []
-        for name, fault, killed in faults:
-            phases.append(
-                await run_phase(name, fault, probes, load, args.phase_seconds, killed=killed)
-            )
-        load.stop.set()
-        await running
+        async with loading(Load(client, nodes, codes, args.rate)) as load:
+            await asyncio.sleep(args.phase_seconds)  # warm-up
+            for name, fault, killed in faults:
+                phases.append(
+                    await run_phase(name, fault, probes, load, args.phase_seconds, killed=killed)
+                )
     return phases, load
 
 
@@ -650,25 +669,22 @@ async def run_soak(nodes: list[Node], codes: Codes, args: argparse.Namespace) ->
     async with make_client() as client:
         for node in nodes:
             await wait_alive(client, node)
-        load = Load(client, nodes, codes, args.rate)
-        running = asyncio.create_task(load.run())
-        # warm: every serial checked once, so the recorder holds all their aggregates
-        await asyncio.sleep(args.phase_seconds + len(codes.codes) / (len(nodes) * args.rate))
-        memory = {n.number: n.rss_mb() for n in nodes}
-        cpu = {f"node {n.number}": n.cpu_seconds() for n in nodes}
-        cpu["bench"], began = time.process_time(), time.monotonic()
-        await asyncio.sleep(args.soak)
-        took = time.monotonic() - began
-        soak = Soak(
-            {n.number: (memory[n.number], n.rss_mb()) for n in nodes},
-            {
-                **{f"node {n.number}": (n.cpu_seconds() - cpu[f"node {n.number}"]) / took
-                   for n in nodes},
-                "bench": (time.process_time() - cpu["bench"]) / took,
-            },
-        )  # fmt: skip
-        load.stop.set()
-        await running
+        async with loading(Load(client, nodes, codes, args.rate)) as load:
+            # warm: every serial checked once, so the recorder holds all their aggregates
+            await asyncio.sleep(args.phase_seconds + len(codes.codes) / (len(nodes) * args.rate))
+            memory = {n.number: n.rss_mb() for n in nodes}
+            cpu = {f"node {n.number}": n.cpu_seconds() for n in nodes}
+            cpu["bench"], began = time.process_time(), time.monotonic()
+            await asyncio.sleep(args.soak)
+            took = time.monotonic() - began
+            soak = Soak(
+                {n.number: (memory[n.number], n.rss_mb()) for n in nodes},
+                {
+                    **{f"node {n.number}": (n.cpu_seconds() - cpu[f"node {n.number}"]) / took
+                       for n in nodes},
+                    "bench": (time.process_time() - cpu["bench"]) / took,
+                },
+            )  # fmt: skip
     return load, soak
 
 
@@ -713,8 +729,17 @@ def stop_nodes(nodes: list[Node]) -> None:
 
 
 def on_sigterm(number: int, frame: FrameType | None) -> None:
-    """End the script as an interrupt would, so that everything is cleaned up."""
-    raise SystemExit(128 + number)
+    """End the script as an interrupt does, so that everything is cleaned up."""
+    raise KeyboardInterrupt
+
+
+async def cancelled_by_sigterm(work: Awaitable[Result]) -> Result:
+    """Return what ``work`` returns; SIGTERM cancels it meanwhile (as asyncio.run does on an
+    interrupt), so that its requests end before the client closes."""
+    main = asyncio.current_task()
+    assert main is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+    return await work
 
 
 def main() -> int:
@@ -742,9 +767,11 @@ def main() -> int:
               f"codes; flush interval {flush_seconds()} s; logs in {logs}", flush=True)  # fmt: skip
         began = time.monotonic()
         if args.soak:
-            load, soak = asyncio.run(run_soak(nodes, codes, args))
+            load, soak = asyncio.run(cancelled_by_sigterm(run_soak(nodes, codes, args)))
         else:
-            phases, load = asyncio.run(run_faults(nodes, cluster, codes, args))
+            phases, load = asyncio.run(
+                cancelled_by_sigterm(run_faults(nodes, cluster, codes, args))
+            )
         took = time.monotonic() - began
         stop_nodes(nodes)
         losses = match(load.answers, *stored_per_serial(cluster.url, codes))
@@ -764,6 +791,9 @@ def main() -> int:
         for line in missed:
             print(f"  {line}")
         return 1 if missed else 0
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted: stopping the nodes and the cluster", file=sys.stderr)
+        return 130
     finally:
         for node in nodes:
             if node.process is not None and node.process.poll() is None:

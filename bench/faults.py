@@ -37,11 +37,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,28 +58,19 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from signing import Payload, PrivateKey, parse_stamp, sign_payload  # noqa: E402
-from verifier import registry  # noqa: E402
+from bench.verify_http import BENCH_LIMITS, free_port, make_codes  # noqa: E402
+from signing import parse_stamp  # noqa: E402
 from verifier.registry.batches import MAX_BATCH  # noqa: E402
 from verifier.scans import recorder  # noqa: E402
-from verifier.store.database import make_engine, session_factory  # noqa: E402
-from verifier.store.models import Certificate, Scan, SerialScans  # noqa: E402
+from verifier.store.database import make_engine  # noqa: E402
+from verifier.store.models import Scan, SerialScans  # noqa: E402
 
 OCOP = ROOT / ".venv" / "bin" / "ocop"
-# all load comes from one address: raise its verify limit (still counted on every request)
-BENCH_LIMITS = {"OCOP_RATE_LIMIT_VERIFY": "1000000000/minute"}
 TIMEOUT_SECONDS = 5.0  # per request
 RECOVERY_LIMIT_SECONDS = 5.0  # the issue's target after the database is back
 GIVE_UP_SECONDS = 60.0  # a node not answering correctly by then needs a restart by hand
 Result = TypeVar("Result")
 OUTCOMES = ("200", "429", "500", "503", "other", "timeout", "refused", "dropped")
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on at the moment."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def as_owner(command: list[str]) -> list[str]:
@@ -232,34 +221,18 @@ class Codes:
         return self.serials[i], self.codes[i]
 
 
-def make_codes(data_dir: Path, database_url: str, count: int, now: datetime) -> Codes:
-    """Order ``count`` new serials of the demo's genuine certificate (as its producer, in
-    batches as large as allowed) and sign them with the demo's province key."""
-    info = json.loads((data_dir / "demo.json").read_text())
-    genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
-    engine = make_engine(database_url, writer=True)
+def genuine_codes(data_dir: Path, database_url: str, count: int, now: datetime) -> Codes:
+    """Return ``count`` codes for new serials of the demo's genuine certificate, ordered in
+    batches as large as allowed."""
     serials: list[int] = []
-    with session_factory(engine).begin() as session:
-        producer = registry.actor_for_token(session, token=info["tokens"]["producer"])
-        assert producer is not None
-        while len(serials) < count:
-            batch = registry.allocate_batch(
-                session, actor=producer, certificate_id=genuine.certificate_id,
-                count=min(MAX_BATCH, count - len(serials)), now=now,
-            )  # fmt: skip
-            serials += range(batch.first_serial, batch.first_serial + batch.count)
-        certificate = session.get(Certificate, genuine.certificate_id)
-        assert certificate is not None
-        valid_until = certificate.valid_until
-    engine.dispose()
-    key = PrivateKey.from_pem((data_dir / "keys/province-01.pem").read_bytes(), b"demo")
-    codes = [
-        sign_payload(
-            Payload(genuine.key_index, genuine.certificate_id, genuine.stars, valid_until, s), key
-        ).digits
-        for s in serials
-    ]
-    return Codes(genuine.key_index, serials, codes)
+    codes: list[str] = []
+    while len(codes) < count:
+        size = min(MAX_BATCH, count - len(codes))
+        batch, _ = make_codes(data_dir, size, now, database_url=database_url)
+        first = parse_stamp(batch[0]).payload  # the batch's serials follow on
+        serials += range(first.serial, first.serial + size)
+        codes += batch
+    return Codes(first.key_index, serials, codes)
 
 
 async def check(
@@ -348,11 +321,10 @@ async def loading(load: Load) -> AsyncIterator[Load]:
 
 
 async def node_ready(client: httpx.AsyncClient, node: Node, load: Load) -> bool:
-    """Return whether ``node`` answers correctly: ``/healthz`` 200 with status ok, and a
+    """Return whether ``node`` answers correctly: ``/healthz`` 200, and a
     verify 200 whose scans are complete (the check is recorded among the load's answers)."""
     try:
-        health = await client.get(f"{node.url}/healthz")
-        if health.status_code != 200 or health.json().get("status") != "ok":
+        if (await client.get(f"{node.url}/healthz")).status_code != 200:  # 200: all is well
             return False
     except httpx.HTTPError:
         return False
@@ -708,7 +680,7 @@ def set_up(
     demo = home / "demo"
     subprocess.run([str(OCOP), "demo", "--data-dir", str(demo)], env=env, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    codes = make_codes(demo, cluster.url, codes_needed(args), datetime.now(UTC))
+    codes = genuine_codes(demo, cluster.url, codes_needed(args), datetime.now(UTC))
     nodes = []
     for number in (1, 2):
         shutil.copytree(demo, home / f"node{number}")

@@ -72,11 +72,15 @@ def wait_for(url: str, seconds: float = 30) -> None:
     raise SystemExit(f"server at {url} did not answer")
 
 
-def make_codes(data_dir: Path, count: int, now: datetime) -> tuple[list[str], bytes]:
-    """Issue a batch of ``count`` serials for the demo's genuine certificate and sign them."""
+def make_codes(
+    data_dir: Path, count: int, now: datetime, *, database_url: str | None = None
+) -> tuple[list[str], bytes]:
+    """Issue a batch of ``count`` serials for the demo's genuine certificate and sign them;
+    the demo's registry is in ``database_url``, by default the SQLite file of ``data_dir``.
+    Returns the codes (serials in order) and the signing key's public key."""
     info = json.loads((data_dir / "demo.json").read_text())
     genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
-    engine = make_engine(sqlite_url(data_dir), writer=True)
+    engine = make_engine(database_url or sqlite_url(data_dir), writer=True)
     with session_factory(engine).begin() as session:
         producer = registry.actor_for_token(session, token=info["tokens"]["producer"])
         assert producer is not None

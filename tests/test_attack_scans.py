@@ -338,7 +338,7 @@ def test_healthz_of_an_idle_node_sees_the_database_unreachable_regression(
 
 
 def test_a_check_whose_serials_cannot_be_read_is_answered_and_kept_regression(
-    demo: Demo,
+    demo: Demo, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With the database unreachable, a stamp from a block of serials the worker had not
     read yet was answered 500 on every check. Now the verdict is given from the lists, its
@@ -359,10 +359,15 @@ def test_a_check_whose_serials_cannot_be_read_is_answered_and_kept_regression(
         assert page.status_code == 200  # and says so, instead of "checked 1 time in all"
         assert "Tạm thời chưa xem được tem này đã được kiểm tra bao nhiêu lần." in page.text
         assert "tổng cộng" not in page.text
+        recorder._unreachable_until = 1.0  # the pause is over: the next check tries again
+        assert _verify(demo, demo.sample("genuine"))["scans"]["complete"] is False
         with pytest.raises(OperationalError):
-            recorder.flush()  # the check goes back to the queue
+            recorder.flush()  # the checks go back to the queue
     finally:
         recorder._engine, recorder._local = reachable, threading.local()
         unreachable.dispose()
     settled = _settled(demo)["scans"]
-    assert (settled["count"], settled["complete"]) == (start + 3, True)
+    assert (settled["count"], settled["complete"]) == (start + 4, True)
+    # said once in the spell (it was once a second), not for each try
+    warnings = [r for r in caplog.records if r.getMessage().startswith("could not read the scans")]
+    assert len(warnings) == 1

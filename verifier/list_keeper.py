@@ -78,6 +78,7 @@ class ListKeeper:
 
         def run() -> None:
             signed_at = -math.inf
+            failing_since: float | None = None  # time.monotonic() of a spell's first failure
             while not self._stopping.is_set():
                 self._wake.wait(self.settings.list_refresh_seconds)
                 if self._stopping.is_set():
@@ -87,8 +88,16 @@ class ListKeeper:
                 try:
                     signed, lists = self._refresh(clock(), sign=may_sign)
                 except Exception:  # the lists held keep serving; the next round tries again
-                    _log.exception("could not refresh the signed lists")
+                    if failing_since is None:  # the traceback once a spell, not every round
+                        _log.exception("could not refresh the signed lists")
+                        failing_since = time.monotonic()
                     continue
+                if failing_since is not None:
+                    _log.warning(
+                        "the signed lists are refreshed again, after %.1f s",
+                        time.monotonic() - failing_since,
+                    )
+                    failing_since = None
                 if signed:
                     signed_at = time.monotonic()
                 if min(lists.status.version, lists.snapshot.version) < lists.index.version:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -65,11 +67,31 @@ def _serve(args: argparse.Namespace, now: datetime) -> int:
     return 0
 
 
+class UtcFormatter(logging.Formatter):
+    """Log lines' times in UTC, whatever the host's time zone."""
+
+    def converter(self, seconds: float | None) -> time.struct_time:
+        return time.gmtime(seconds)
+
+
 def _log_config(server: dict[str, Any]) -> dict[str, Any]:
     """Return the server's logging configuration ``server`` with the service's own lines (each
-    error answer with its request id) written beside the server's."""
+    error answer with its request id), timed to the millisecond in UTC and named by worker,
+    written beside the server's (an outage is read by lining lines of several up)."""
+    formatters = {
+        **server["formatters"],
+        "service": {
+            "()": "verifier.cli.deployment.UtcFormatter",
+            "fmt": "%(asctime)s.%(msecs)03dZ %(process)d %(levelname)s %(name)s: %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S",
+        },
+    }
+    handlers = {
+        **server["handlers"],
+        "service": {**server["handlers"]["default"], "formatter": "service"},
+    }
     loggers = {
         **server["loggers"],
-        "verifier": {"handlers": ["default"], "level": "INFO", "propagate": False},
+        "verifier": {"handlers": ["service"], "level": "INFO", "propagate": False},
     }
-    return {**server, "loggers": loggers}
+    return {**server, "formatters": formatters, "handlers": handlers, "loggers": loggers}

@@ -24,7 +24,7 @@ from verifier.store.models import Scan
 
 FLUSH_SECONDS = 0.25
 MAX_QUEUED = 200_000  # checks a worker holds while the database refuses them (tens of MB)
-BACKOFF_SECONDS = 5.0  # the longest pause between flushes while they fail
+BACKOFF_SECONDS = 2.0  # the longest pause between flushes while they fail
 # after the database could not be reached, checks wait this long before a request tries to
 # connect again (each try may take the connection timeout, on the request's thread)
 UNREACHABLE_PAUSE_SECONDS = 1.0
@@ -258,7 +258,8 @@ class ScanRecorder:
                 block = self._load(where)
             except DatabaseUnreachable as exc:  # the check is still answered, and queued
                 if time.monotonic() >= self._unreachable_until:
-                    _log.warning("could not read the scans of a block of serials: %s", exc)
+                    if self._unreachable_until == 0.0:  # once a spell, until a flush gets through
+                        _log.warning("could not read the scans of a block of serials: %s", exc)
                     self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE_SECONDS
                 with self._lock:
                     return self._queue(event, _Block(), complete=False)
@@ -557,6 +558,7 @@ class ScanRecorder:
         while not self._stopped:
             self._wake.wait(pause)
             self._wake.clear()
+            trouble = self.trouble
             try:
                 self.flush()
             except Exception as exc:  # the recorder must outlive a database hiccup
@@ -565,6 +567,11 @@ class ScanRecorder:
                 pause = min(pause * 2, BACKOFF_SECONDS)
             else:
                 pause = self._flush_seconds
+                if trouble is not None and self.trouble is None:
+                    _log.warning(
+                        "scan events are written again, after %.1f s",
+                        time.monotonic() - trouble.since,
+                    )
 
 
 class _Unwritten(Exception):

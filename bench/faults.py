@@ -395,7 +395,8 @@ async def run_phase(
     await fault()
     phase.back = time.monotonic()
     phase.recovered = await recovery_seconds(client, load, phase.back)
-    print(f"  {name}: back, recovered in {phase.recovered}", flush=True)
+    recovered = "never" if phase.recovered is None else f"{phase.recovered:.1f} s"
+    print(f"  {name}: back, recovered in {recovered}", flush=True)
     await asyncio.sleep(seconds)
     phase.ended = time.monotonic()
     return phase

@@ -1,17 +1,20 @@
 """Stamps to print, per second: the naive path (one signed stamp, one ``qrcode`` object with
 its mask search, one Pillow PNG at a time) on a sample, and in the same run the project's
 pipeline (``ocop stamps batch``: registry allocation, signing in worker processes, batch QR
-encoding, PDF sheets and CSV manifest) on 100,000 stamps.
+encoding, PDF sheets and CSV manifest) on 100,000 stamps, signed with a key file and, side by
+side, with a key in a SoftHSM2 token (a copy of the same demo whose authority signs with it).
 
     .venv/bin/python bench/batch.py [--count 100000] [--sample 400] [--workers 2] [--rounds 3]
 
-Prints stamps per second, the ratio, wall time (medians of alternating rounds), peak memory
-and file sizes.
+Prints stamps per second, the ratio, wall time (medians of alternating rounds), peak memory,
+file sizes, and what one signature costs in one process with the key in memory and through
+the token.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -53,6 +56,41 @@ def naive(data_dir: Path, sample: int) -> float:
     return sample / (time.perf_counter() - started)
 
 
+def soft_token(folder: Path) -> dict[str, str]:
+    """Make a SoftHSM2 token in ``folder``; return the environment that reaches it."""
+    (folder / "tokens").mkdir(parents=True)
+    (folder / "softhsm2.conf").write_text(
+        f"directories.tokendir = {folder / 'tokens'}\nlog.level = ERROR\n"
+    )
+    env = {"SOFTHSM2_CONF": str(folder / "softhsm2.conf"), "OCOP_HSM_PIN": "246810",
+           "OCOP_PKCS11_MODULE": "/usr/lib/softhsm/libsofthsm2.so"}  # fmt: skip
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", "bench", "--pin",
+         env["OCOP_HSM_PIN"], "--so-pin", "13579135"],
+        env={**os.environ, **env}, check=True, capture_output=True,
+    )  # fmt: skip
+    return env
+
+
+def per_signature(data_dir: Path, token_uri: str, count: int) -> tuple[float, float]:
+    """Return the microseconds one signature takes in this process with the demo's file key
+    and with the key in the token, over ``count`` stamp-sized messages each."""
+    from signing import DOMAIN_TAG, PrivateKey  # noqa: PLC0415
+    from verifier.signer.token_keys import TokenAccess, TokenKeyRef, open_key  # noqa: PLC0415
+
+    file_key = PrivateKey.from_pem((data_dir / "keys/province-01.pem").read_bytes(), b"demo")
+    access = TokenAccess(os.environ["OCOP_PKCS11_MODULE"], os.environ["OCOP_HSM_PIN"])
+    token_key = open_key(access, TokenKeyRef.parse(token_uri))
+    messages = [DOMAIN_TAG + serial.to_bytes(16, "big") for serial in range(count)]
+    took = []
+    for key in (file_key, token_key):
+        started = time.perf_counter()
+        for message in messages:
+            key.sign(message)
+        took.append((time.perf_counter() - started) / count * 1e6)
+    return took[0], took[1]
+
+
 def child(argv: list[str]) -> int:
     """Run ``ocop`` in this process and report its peak memory (this process and the largest
     worker) as JSON on the last line."""
@@ -66,6 +104,67 @@ def child(argv: list[str]) -> int:
     return status
 
 
+TOKEN_KEY = "pkcs11:token=bench;object=stamp"  # noqa: S105 (a key's name, no secret)
+
+
+def prepare(work: Path) -> int:
+    """Make the demo in ``work/file`` and a copy in ``work/token`` whose VN-01 signs with a new
+    key in a SoftHSM2 token (reached through this process's environment from then on); return
+    the genuine sample's certificate id."""
+    from signing import parse_stamp  # noqa: PLC0415
+    from verifier.cli import main as ocop  # noqa: PLC0415
+    from verifier.cli.demo import create_demo  # noqa: PLC0415
+
+    create_demo(work / "file", b"demo", datetime.now(UTC))
+    shutil.copytree(work / "file", work / "token")
+    os.environ.update({**soft_token(work / "softhsm"), "OCOP_KEY_PASSPHRASE": "demo"})
+    for command in (
+        ["keys", "token-generate", "--token", "bench", "--label", "stamp"],
+        ["keys", "add", "--authority", "VN-01", "--key", TOKEN_KEY],
+    ):
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert ocop([*command, "--data-dir", str(work / "token")]) == 0
+    genuine = json.loads((work / "file/demo.json").read_text())["stamp_urls"]["genuine"]
+    return parse_stamp(genuine).payload.certificate_id
+
+
+def batch(work: Path, kind: str, certificate: int, args: argparse.Namespace) -> list[float]:
+    """Run ``ocop stamps batch`` on ``work/kind``; return its wall time and peak memory (KiB,
+    the command's process and its largest worker)."""
+    command = [
+        sys.executable, __file__, "--child", "stamps", "batch",
+        "--data-dir", str(work / kind), "--certificate", str(certificate),
+        "--count", str(args.count), "--out", str(work / f"{kind}.pdf"),
+        "--csv", str(work / f"{kind}.csv"), "--workers", str(args.workers),
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if run.returncode != 0:
+        raise SystemExit(f"ocop stamps batch on {kind} failed:\n{run.stderr[-8000:]}")
+    memory = json.loads(run.stdout.strip().splitlines()[-1])
+    return [wall, memory["self_kib"], memory["worker_kib"]]
+
+
+def report(work: Path, kind: str, runs: list[list[float]], args: argparse.Namespace) -> float:
+    """Print one kind of key's figures against the naive rate; return its median wall time."""
+    walls = [run[0] for run in runs]
+    wall = statistics.median(walls)
+    _, self_kib, worker_kib = max(runs, key=lambda r: r[1] + args.workers * r[2])
+    peak_mib = (self_kib + args.workers * worker_kib) / 1024
+    pdf_mb = (work / f"{kind}.pdf").stat().st_size / 1e6
+    csv_mb = (work / f"{kind}.csv").stat().st_size / 1e6
+    print(f"  wall time        {wall:.2f} s (whole command: start, allocation, files; "
+          f"rounds: {', '.join(f'{w:.2f}' for w in walls)})")  # fmt: skip
+    print(f"  stamps/s         {args.count / wall:,.0f}")
+    print(f"  peak memory      {peak_mib:,.0f} MiB (main {self_kib / 1024:,.0f} + "
+          f"{args.workers} x worker {worker_kib / 1024:,.0f}, upper bound, largest "
+          "round)")  # fmt: skip
+    print(f"  PDF              {pdf_mb:.1f} MB, CSV {csv_mb:.1f} MB")
+    return wall
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000)
@@ -77,49 +176,34 @@ def main() -> int:
     if args.child is not None:
         return child(args.child)
 
-    from signing import parse_stamp  # noqa: PLC0415
-    from verifier.cli.demo import create_demo  # noqa: PLC0415
-
     work = Path(tempfile.mkdtemp(prefix="ocop-bench-batch-"))
     try:
-        create_demo(work / "data", b"demo", datetime.now(UTC))
-        certificate = parse_stamp(
-            json.loads((work / "data/demo.json").read_text())["stamp_urls"]["genuine"]
-        ).payload.certificate_id
-        command = [
-            sys.executable, __file__, "--child", "stamps", "batch",
-            "--data-dir", str(work / "data"), "--certificate", str(certificate),
-            "--count", str(args.count), "--out", str(work / "stamps.pdf"),
-            "--csv", str(work / "stamps.csv"), "--workers", str(args.workers),
-        ]  # fmt: skip
-        env = {**os.environ, "OCOP_KEY_PASSPHRASE": "demo", "PYTHONPATH": str(ROOT)}
-        naive_rates, walls, peaks = [], [], []
-        for _ in range(args.rounds):  # alternate, so that drift on a noisy machine hits both
-            naive_rates.append(naive(work / "data", args.sample))
-            started = time.perf_counter()
-            run = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
-            walls.append(time.perf_counter() - started)
-            memory = json.loads(run.stdout.strip().splitlines()[-1])
-            peaks.append((memory["self_kib"], memory["worker_kib"]))
-        naive_rate, wall = statistics.median(naive_rates), statistics.median(walls)
-        self_kib, worker_kib = max(peaks, key=lambda p: p[0] + args.workers * p[1])
-        peak_mib = (self_kib + args.workers * worker_kib) / 1024
-        rate = args.count / wall
-        pdf_mb = (work / "stamps.pdf").stat().st_size / 1e6
-        csv_mb = (work / "stamps.csv").stat().st_size / 1e6
+        certificate = prepare(work)
+        naive_rates: list[float] = []
+        runs: dict[str, list[list[float]]] = {"file": [], "token": []}
+        for _ in range(args.rounds):  # alternate, so that drift on a noisy machine hits all
+            naive_rates.append(naive(work / "file", args.sample))
+            for kind, done in runs.items():
+                done.append(batch(work, kind, certificate, args))
+        file_us, token_us = per_signature(work / "file", TOKEN_KEY, args.sample * 10)
+        naive_rate = statistics.median(naive_rates)
         print(f"{args.rounds} alternating rounds; medians")
         print(
             f"naive qrcode + Pillow, per stamp ({args.sample} stamps): {naive_rate:,.0f} stamps/s"
         )
-        print(f"ocop stamps batch, {args.count:,} stamps to PDF + CSV, {args.workers} workers:")
-        print(f"  wall time        {wall:.2f} s (whole command: start, allocation, files; "
-              f"rounds: {', '.join(f'{w:.2f}' for w in walls)})")  # fmt: skip
-        print(f"  stamps/s         {rate:,.0f}  ({rate / naive_rate:.0f}x the naive path)")
-        print(f"  peak memory      {peak_mib:,.0f} MiB (main {self_kib / 1024:,.0f} + "
-              f"{args.workers} x worker {worker_kib / 1024:,.0f}, upper bound, largest "
-              "round)")  # fmt: skip
-        print(f"  PDF              {pdf_mb:.1f} MB, CSV {csv_mb:.1f} MB")
-        print("targets: <= 10 s, >= 10,000 stamps/s, < 1 GB, PDF < 40 MB")
+        print(f"ocop stamps batch, {args.count:,} stamps to PDF + CSV, {args.workers} workers,")
+        print(" with a key file:")
+        file_wall = report(work, "file", runs["file"], args)
+        print(f"  vs naive         {args.count / file_wall / naive_rate:.0f}x the naive path")
+        print(" with a key in a SoftHSM2 token:")
+        token_wall = report(work, "token", runs["token"], args)
+        extra = (token_wall - file_wall) / args.count * 1e6
+        print(f"  vs key file      {token_wall / file_wall:.2f}x the wall time, "
+              f"{extra:+.1f} us per stamp")  # fmt: skip
+        print(f"one signature in one process ({args.sample * 10:,} of each): key in memory "
+              f"{file_us:.1f} us, through the token {token_us:.1f} us, overhead "
+              f"{token_us - file_us:.1f} us ({token_us / file_us:.1f}x)")  # fmt: skip
+        print("targets: <= 10 s with a key file, >= 10,000 stamps/s, < 1 GB, PDF < 40 MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -16,6 +16,7 @@ fi
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)  # the pages, in a real browser
 command -v node >/dev/null || missing+=(nodejs)  # the independent verifier in tests/interop
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)  # a real PKCS#11 token for the keys
 postgres_bin() {  # the newest server's programs, as Debian's postgresql packages lay them out
   compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n 1
 }
@@ -36,9 +37,10 @@ if [ ${#missing[@]} -gt 0 ]; then
       echo
       echo "    sudo apt-get update && sudo apt-get install -y ${missing[*]}"
       echo
-      echo "then make test again. Elsewhere, install Chromium (as 'chromium' on the PATH) and"
-      echo "Node.js, and set OCOP_TEST_DATABASE_URL to a PostgreSQL database the tests may"
-      echo "create and drop schemas in (postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE)."
+      echo "then make test again. Elsewhere, install Chromium (as 'chromium' on the PATH),"
+      echo "Node.js and SoftHSM2 (set OCOP_TEST_PKCS11_MODULE to its libsofthsm2.so), and set"
+      echo "OCOP_TEST_DATABASE_URL to a PostgreSQL database the tests may create and drop"
+      echo "schemas in (postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE)."
     } >&2
     exit 1
   fi

@@ -16,7 +16,7 @@ from signing.errors import (
     OcopError,
     SigningRefused,
 )
-from signing.keys import KeyStatus, PrivateKey, TrustedKey, key_id
+from signing.keys import Ed25519Signer, KeyStatus, PrivateKey, TrustedKey, key_id
 from signing.lists import (
     SNAPSHOT_TYPE,
     CertificateRef,
@@ -54,6 +54,7 @@ __all__ = [
     "DocumentInvalid",
     "DocumentRollback",
     "DocumentSignatureInvalid",
+    "Ed25519Signer",
     "InvalidPayload",
     "KeyLoadError",
     "KeyStatus",

@@ -10,7 +10,7 @@ from typing import Any
 
 from signing import _ed25519
 from signing.errors import DocumentInvalid, DocumentSignatureInvalid
-from signing.keys import PrivateKey, b64url_decode, b64url_encode, key_id
+from signing.keys import Ed25519Signer, b64url_decode, b64url_encode, key_id
 
 MAX_DOCUMENT_SIZE = 16 * 1024 * 1024
 _UNENCODED = {"b64": False, "crit": ["b64"]}
@@ -42,7 +42,7 @@ def _json_string(text: str) -> str:
     return '"' + "".join(pieces) + '"'
 
 
-def sign(claims: dict[str, Any], typ: str, private_key: PrivateKey) -> bytes:
+def sign(claims: dict[str, Any], typ: str, private_key: Ed25519Signer) -> bytes:
     """Return the flattened JWS document (UTF-8 JSON bytes) over ``claims``, its payload the
     claims' canonical JSON text itself."""
     header = {"alg": "EdDSA", "typ": typ, "kid": key_id(private_key.public_key), **_UNENCODED}

@@ -7,11 +7,34 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Protocol
 
 from signing._ed25519 import PrivateKey, check_public_key
 from signing.payload import ALLOWED_STARS, Payload
 
-__all__ = ["KeyStatus", "PrivateKey", "TrustedKey", "b64url_decode", "b64url_encode", "key_id"]
+__all__ = [
+    "Ed25519Signer",
+    "KeyStatus",
+    "PrivateKey",
+    "TrustedKey",
+    "b64url_decode",
+    "b64url_encode",
+    "key_id",
+]
+
+
+class Ed25519Signer(Protocol):
+    """What signs stamps and lists: an Ed25519 private key, whether in memory
+    (:class:`PrivateKey`) or held in a hardware token that signs without letting it out."""
+
+    @property
+    def public_key(self) -> bytes:
+        """The raw 32-byte public key."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Return the 64-byte Ed25519 (RFC 8032, pure) signature of ``message``."""
+        ...
 
 
 def b64url_encode(data: bytes) -> str:

@@ -21,7 +21,13 @@ from signing import _jws
 from signing._claims import Fields, check_fresh, check_header
 from signing.dates import format_time
 from signing.errors import DocumentGap, DocumentInvalid
-from signing.keys import KeyStatus, PrivateKey, TrustedKey, b64url_decode, b64url_encode
+from signing.keys import (
+    Ed25519Signer,
+    KeyStatus,
+    TrustedKey,
+    b64url_decode,
+    b64url_encode,
+)
 
 __all__ = [
     "MAX_SUPERSEDE_CHAIN",
@@ -154,7 +160,7 @@ class _Signed:
     def from_claims(cls, claims: Mapping[str, Any]) -> Self:
         raise NotImplementedError
 
-    def sign(self, root_key: PrivateKey) -> bytes:
+    def sign(self, root_key: Ed25519Signer) -> bytes:
         """Return the signed document (flattened JWS JSON, UTF-8 bytes)."""
         return _jws.sign(self.to_claims(), self.TYP, root_key)
 
@@ -522,7 +528,7 @@ class StatusChanges(_Signed):
             raise DocumentInvalid(str(exc), kind=cls.KIND) from None
 
 
-def sign_document(claims: Mapping[str, Any], typ: str, root_key: PrivateKey) -> bytes:
+def sign_document(claims: Mapping[str, Any], typ: str, root_key: Ed25519Signer) -> bytes:
     """Return other root-signed JSON, such as the registry snapshot offline scanners keep, as a
     flattened JWS of type ``typ`` (the same envelope as the lists)."""
     return _jws.sign(dict(claims), typ, root_key)

@@ -9,7 +9,7 @@ from datetime import datetime
 from signing import _ed25519
 from signing.dates import vietnam_date
 from signing.errors import InvalidPayload, MalformedStamp, SigningRefused
-from signing.keys import KeyStatus, PrivateKey, TrustedKey
+from signing.keys import Ed25519Signer, KeyStatus, TrustedKey
 from signing.payload import PAYLOAD_SIZE, SERIAL_SIZE, Payload
 
 __all__ = [
@@ -132,7 +132,7 @@ def parse_stamp(text: str) -> Stamp:
         raise _malformed(code, exc.detail, text) from exc
 
 
-def sign_payload(payload: Payload, private_key: PrivateKey) -> Stamp:
+def sign_payload(payload: Payload, private_key: Ed25519Signer) -> Stamp:
     """Sign ``payload`` with no scope check at all. Returns the :class:`Stamp`.
 
     This is the raw primitive, used for test vectors; issuers use :class:`StampIssuer`.
@@ -142,13 +142,14 @@ def sign_payload(payload: Payload, private_key: PrivateKey) -> Stamp:
 
 @dataclass(frozen=True, slots=True)
 class StampIssuer:
-    """The safe way to sign stamps: a private key bound to its trust-list entry, refusing any
-    payload that a verifier would reject as outside the key's scope.
+    """The safe way to sign stamps: a private key (in memory or in a token) bound to its
+    trust-list entry, refusing any payload that a verifier would reject as outside the key's
+    scope.
 
     Raises :class:`SigningRefused` when the private key does not match the entry.
     """
 
-    private_key: PrivateKey
+    private_key: Ed25519Signer
     key: TrustedKey
 
     def __post_init__(self) -> None:

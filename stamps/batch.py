@@ -4,7 +4,7 @@ at once, and hand the chunks, in order, to the writers of :mod:`stamps.sheet`.
 Serials must already be recorded in the registry before this runs (the caller allocates them
 first), so a crash here can lose a file, never a record of what was signed. Signing and
 encoding run in worker processes when the batch is large enough to pay for starting them;
-each worker loads the signing key from its encrypted PEM.
+each worker opens the signing key itself, from its :class:`KeySource`.
 """
 
 from __future__ import annotations
@@ -14,32 +14,48 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 import numpy as np
 
-from signing import STAMP_DIGITS, Payload, PrivateKey, StampIssuer, TrustedKey
+from signing import STAMP_DIGITS, Ed25519Signer, Payload, PrivateKey, StampIssuer, TrustedKey
 from stamps.fastqr import BatchQrEncoder
 from stamps.qr import ErrorCorrection, png_bytes
 from stamps.sheet import PNG_MODULE_PX, StampChunk
 
-__all__ = ["CHUNK", "BatchSpec", "KeySource", "signed_chunks"]
+__all__ = ["CHUNK", "BatchSpec", "FileKeySource", "KeySource", "signed_chunks"]
 
 CHUNK = 2000  # stamps per chunk: large enough for NumPy, small enough to stream
 PARALLEL_FROM = 6000  # below this, starting worker processes costs more than it saves
 
 
+class KeySource(Protocol):
+    """How a worker process opens the signing key: a picklable description of where the
+    private key is, with the key's trust-list entry (the private key itself never crosses a
+    process boundary)."""
+
+    @property
+    def key(self) -> TrustedKey:
+        """The key's trust-list entry."""
+        ...
+
+    def private_key(self) -> Ed25519Signer:
+        """Return the private key, opened in this process. Raises ``KeyLoadError``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
-class KeySource:
-    """How a worker gets the signing key: the encrypted PEM, its passphrase and the key's
-    trust-list entry (the private key itself never crosses a process boundary)."""
+class FileKeySource:
+    """A key in an encrypted PEM file: the file's content, its passphrase and the key's
+    trust-list entry."""
 
     pem: bytes
     passphrase: bytes
     key: TrustedKey
 
-    def issuer(self) -> StampIssuer:
-        """Return the issuer. Raises ``KeyLoadError`` or ``SigningRefused``."""
-        return StampIssuer(PrivateKey.from_pem(self.pem, self.passphrase), self.key)
+    def private_key(self) -> PrivateKey:
+        """Return the decrypted key. Raises ``KeyLoadError``."""
+        return PrivateKey.from_pem(self.pem, self.passphrase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +83,7 @@ _worker: dict[str, object] = {}
 
 
 def _start_worker(source: KeySource, spec: BatchSpec) -> None:
-    _worker["issuer"] = source.issuer()
+    _worker["issuer"] = StampIssuer(source.private_key(), source.key)
     _worker["encoder"] = BatchQrEncoder(f"https://{spec.host}/s/", spec.error_correction)
     _worker["spec"] = spec
 

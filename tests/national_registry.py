@@ -30,7 +30,7 @@ from verifier.cli.demo import create_demo
 from verifier.lists.registry_index import RegistryIndex, bump_version
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list, status_list_of
 from verifier.provinces import PROVINCES
-from verifier.service import ROOT_KEY_FILE
+from verifier.settings import ROOT_KEY_FILE
 from verifier.signer import keyfiles
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import (

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from signing import DocumentError, PrivateKey, StatusList, TrustList
+from signing import DocumentError, Ed25519Signer, StatusList, TrustList
 from verifier.lists.compressed import CompressedDocument
 from verifier.lists.registry_index import RegistryIndex
 from verifier.lists.signed_lists import (
@@ -59,7 +59,7 @@ class ListKeeper:
     settings: Settings
     sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
-    root: PrivateKey
+    root: Ed25519Signer
     _lists: Lists | None = None
     _checked_at: float = 0.0
     _stale: bool = False
@@ -287,7 +287,9 @@ def _fresh(document: TrustList | StatusList, now: datetime) -> bool:
     return now < _renew_at(document)
 
 
-def _verified(kind: type[_L], document: bytes | None, root: PrivateKey, now: datetime) -> _L | None:
+def _verified(
+    kind: type[_L], document: bytes | None, root: Ed25519Signer, now: datetime
+) -> _L | None:
     """Return the stored ``document`` checked as a ``kind``, or ``None`` when there is none or
     it fails (it is then signed again)."""
     if document is None:

@@ -13,17 +13,16 @@ from typing import NamedTuple
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from signing import PrivateKey, Verdict, VerdictCode, verify
+from signing import Ed25519Signer, Verdict, VerdictCode, verify
 from verifier.list_keeper import ListKeeper, Lists
 from verifier.lists.registry_index import PublicCertificate, bump_version
 from verifier.lists.signed_lists import publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import Settings
-from verifier.signer import keyfiles
+from verifier.signer.key_access import open_private_key
 from verifier.store.database import make_engine, migrate, probe, session_factory
 from verifier.store.models import Batch, BlockedSerials, Certificate
 
-ROOT_KEY_FILE = "keys/root.pem"
 PROBE_SECONDS = 1.0  # how long the database's answer to a probe stands for every health check
 # The roles whose checks are evidence of copying: each names a token the authority issued and
 # can revoke. Anyone can make up device ids and places by the thousand, for free.
@@ -55,7 +54,7 @@ class Service:
     settings: Settings
     sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
-    root: PrivateKey
+    root: Ed25519Signer
     recorder: ScanRecorder
     keeper: ListKeeper
     # the database's last answer to a probe: when (time.monotonic()) and the error, if any
@@ -64,14 +63,14 @@ class Service:
 
     @classmethod
     def start(cls, settings: Settings, now: datetime) -> Service:
-        """Migrate the database, load the root key from its encrypted file (the list signer's;
-        stamp keys are read only where a batch is signed), and make sure signed lists exist.
-        Raises ``OSError``/``KeyLoadError`` on the key file."""
+        """Migrate the database, open the root key (the list signer's: an encrypted file, or a
+        key in a token; stamp keys are opened only where a batch is signed), and make sure
+        signed lists exist. Raises ``OSError``/``KeyLoadError`` on the root key."""
         engine = make_engine(settings.database_url)
         write_engine = make_engine(settings.database_url, writer=True)
         migrate(write_engine)
         sessions, writer = session_factory(engine), session_factory(write_engine)
-        root = keyfiles.read_key(settings.data_dir / ROOT_KEY_FILE, settings.passphrase)
+        root = open_private_key(settings, settings.root_key)
         recorder = ScanRecorder(
             writer, flush_seconds=settings.scan_flush_seconds, rules=settings.clone_rules
         )

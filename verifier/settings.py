@@ -6,6 +6,7 @@ The service refuses to start with the demo passphrase unless the data directory 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, replace
@@ -19,9 +20,11 @@ from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
 from verifier.scans.clones import RULES, CloneRules
 from verifier.scans.recorder import FLUSH_SECONDS
 from verifier.signer.keyfiles import PASSPHRASE_VARIABLE
+from verifier.signer.token_keys import MODULE_VARIABLE, PIN_VARIABLE
 from verifier.store.database import sqlite_url
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
+ROOT_KEY_FILE = "keys/root.pem"
 DEFAULT_HOST = "ocop.vn"
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)
 
@@ -80,6 +83,10 @@ class Settings:
     data_dir: Path
     database_url: str
     passphrase: bytes
+    # where the root key is: a file under the data directory or a key in a token (pkcs11:...)
+    root_key: str = ROOT_KEY_FILE
+    pkcs11_module: str | None = None  # the token vendor's PKCS#11 library, for keys in a token
+    token_pin: str | None = dataclasses.field(default=None, repr=False)  # the tokens' user PIN
     public_host: str = DEFAULT_HOST
     max_body_bytes: int = 64 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -111,7 +118,8 @@ class Settings:
     @classmethod
     def load(cls, data_dir: Path, environ: dict[str, str] | None = None) -> Settings:
         """Return settings for ``data_dir``, reading ``OCOP_DATABASE_URL``,
-        ``OCOP_KEY_PASSPHRASE``, ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
+        ``OCOP_KEY_PASSPHRASE``, ``OCOP_ROOT_KEY``, ``OCOP_PKCS11_MODULE``, ``OCOP_HSM_PIN``,
+        ``OCOP_PUBLIC_HOST``, ``OCOP_SCANNER_LIST_AGE_HOURS``,
         ``OCOP_SCAN_FLUSH_SECONDS``, ``OCOP_SECURE_COOKIES`` (on, except in a demo directory),
         ``OCOP_SESSION_HOURS``,
         ``OCOP_TRUSTED_PROXIES``, ``OCOP_STATIC_DIR``, ``OCOP_PHOTO_THREADS``,
@@ -166,6 +174,9 @@ class Settings:
             data_dir=data_dir,
             database_url=env.get("OCOP_DATABASE_URL") or sqlite_url(data_dir),
             passphrase=passphrase.encode(),
+            root_key=env.get("OCOP_ROOT_KEY") or ROOT_KEY_FILE,
+            pkcs11_module=env.get(MODULE_VARIABLE) or None,
+            token_pin=env.get(PIN_VARIABLE) or None,
             public_host=host,
             scanner_list_age_hours=int(age),
             scan_flush_seconds=flush,

@@ -51,11 +51,14 @@ def start_service(settings: Settings, now: datetime) -> Service:
 
 
 @contextmanager
-def registry_write(settings: Settings, now: datetime) -> Iterator[Session]:
-    """A registry write transaction that republishes the trust list, as the service does."""
+def registry_write(
+    settings: Settings, now: datetime, *, keys_changed: bool = True
+) -> Iterator[Session]:
+    """A registry write transaction that republishes the trust list (unless the keys in it
+    did not change), as the service does."""
     service = start_service(settings, now)
     try:
-        with service.write(now, keys_changed=True) as session:
+        with service.write(now, keys_changed=keys_changed) as session:
             yield session
     except ServiceError as exc:
         raise CommandError(str(exc)) from None

@@ -16,7 +16,7 @@ from signing import (
     CertificateRef,
     CertificateState,
     CertificateStatus,
-    PrivateKey,
+    Ed25519Signer,
     SerialRange,
     StatusChanges,
     StatusList,
@@ -126,7 +126,7 @@ def _store(session: Session, name: str, document: bytes) -> None:
 
 
 def publish_trust_list(
-    session: Session, root: PrivateKey, now: datetime
+    session: Session, root: Ed25519Signer, now: datetime
 ) -> tuple[TrustList, bytes]:
     """Sign a new version of the trust list from the registry's keys, store it and return it
     with its signed document."""
@@ -142,7 +142,7 @@ def publish_trust_list(
     return trust_list, document
 
 
-def publish_status_list(session: Session, status_list: StatusList, root: PrivateKey) -> bytes:
+def publish_status_list(session: Session, status_list: StatusList, root: Ed25519Signer) -> bytes:
     """Sign ``status_list`` (see :func:`status_list_of`), store it and return the document."""
     document = status_list.sign(root)
     _store(session, "status-list", document)
@@ -167,7 +167,7 @@ SNAPSHOT_VALIDITY = timedelta(days=7)
 
 
 def registry_snapshot(
-    index: RegistryIndex, root: PrivateKey, now: datetime, since: int | None = None
+    index: RegistryIndex, root: Ed25519Signer, now: datetime, since: int | None = None
 ) -> Snapshot:
     """Return the signed registry snapshot offline scanners keep: for every certificate, what
     the verdict page shows (product, producer, province, stars, validity, status). With

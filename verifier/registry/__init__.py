@@ -58,6 +58,7 @@ from verifier.registry.serial_flags import clear_scan_pattern, flagged_serials
 from verifier.registry.signing_keys import (
     add_signing_key,
     mark_key_compromised,
+    record_key_generated,
     retire_signing_key,
 )
 from verifier.registry.tokens import (
@@ -95,6 +96,7 @@ __all__ = [
     "mark_key_compromised",
     "order_digest",
     "printable_batch",
+    "record_key_generated",
     "reevaluate_certificate",
     "register_certificate",
     "register_producer",

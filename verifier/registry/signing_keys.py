@@ -1,4 +1,5 @@
-"""Stamp-signing keys: added under the next index, retired, marked compromised."""
+"""Stamp-signing keys: generated in a token, added under the next index, retired, marked
+compromised."""
 
 from __future__ import annotations
 
@@ -7,11 +8,21 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from signing import KeyStatus
+from signing import KeyStatus, key_id
 from signing.dates import vietnam_date
 from verifier.registry.actors import Actor, audit, authority_of, get
 from verifier.service_errors import Conflict, Forbidden, Invalid, NotFound
 from verifier.store.models import Authority, AuthorityKind, Role, SigningKey
+
+
+def record_key_generated(
+    session: Session, *, actor: Actor, where: str, public_key: bytes, now: datetime
+) -> None:
+    """Record in the audit log that ``actor`` generated the key ``public_key`` at ``where`` (a
+    key in a token: no file shows it was made, and it is not registered yet). Raises
+    :class:`Forbidden` unless the actor is an authority."""
+    actor.require(Role.AUTHORITY)
+    audit(session, actor, "key.generate", "key", key_id(public_key), now, where=where)
 
 
 def add_signing_key(
@@ -54,7 +65,10 @@ def add_signing_key(
     )
     session.add(key)
     session.flush()
-    audit(session, actor, "key.add", "signing_key", index, now, authority=authority_code)
+    audit(
+        session, actor, "key.add", "signing_key", index, now,
+        authority=authority_code, key_file=key_file,
+    )  # fmt: skip
     return key
 
 

@@ -15,6 +15,8 @@ from stamps.sheet import CsvManifest, Layout, PdfSheets, PngZip
 from verifier.lists.signed_lists import trusted_key
 from verifier.service_errors import Conflict
 from verifier.settings import Settings
+from verifier.signer.key_access import holds_key, key_source
+from verifier.signer.token_keys import TokenError
 from verifier.store.models import Batch, Certificate, SigningKey
 
 Kind = Literal["pdf", "csv", "zip"]
@@ -37,8 +39,9 @@ def batch_source(
 ) -> tuple[BatchSpec, KeySource]:
     """Return what :func:`stamps.batch.signed_chunks` needs to sign ``batch`` at ``now``.
 
-    Raises :class:`Conflict` when this server does not hold the batch's signing key."""
-    if not key.key_file or not (settings.data_dir / key.key_file).is_file():
+    Raises :class:`Conflict` when this server does not hold the batch's signing key (its file,
+    or the module and PIN of its token), or the key in its token does not open."""
+    if not key.key_file or not holds_key(settings, key.key_file):
         raise Conflict(f"this server does not hold the private key {key.index}")
     spec = BatchSpec(
         certificate_id=certificate.id,
@@ -50,8 +53,10 @@ def batch_source(
         host=settings.public_host,
         with_pngs=with_pngs,
     )
-    pem = (settings.data_dir / key.key_file).read_bytes()
-    return spec, KeySource(pem, settings.passphrase, trusted_key(key))
+    try:
+        return spec, key_source(settings, key.key_file, trusted_key(key))
+    except TokenError as exc:
+        raise Conflict(f"cannot open the private key {key.index}: {exc.detail}") from None
 
 
 def writer(kind: Kind, layout: Layout, host: str, title: str) -> Writer:

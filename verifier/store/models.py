@@ -126,8 +126,9 @@ class Authority(Base):
 
 
 class SigningKey(Base):
-    """A stamp-signing key: its public half, scope and serial counter. The private half stays in
-    an encrypted file named by ``key_file`` (relative to the data directory)."""
+    """A stamp-signing key: its public half, scope and serial counter. ``key_file`` says where
+    the private half is: an encrypted file (its path relative to the data directory) or a key
+    in a PKCS#11 token (a ``pkcs11:token=...;object=...`` URI)."""
 
     __tablename__ = "signing_keys"
     __table_args__ = (CheckConstraint("next_serial >= 1", name="next_serial_positive"),)

@@ -24,7 +24,7 @@ from verifier.cli.common import CommandError, load_settings, operator, start_ser
 from verifier.registry import MAX_BATCH
 from verifier.service_errors import ServiceError
 from verifier.signer import batch_files
-from verifier.store.models import Certificate, Role, SigningKey
+from verifier.store.models import Certificate, Role
 
 
 def add_parsers(commands: Any) -> None:
@@ -83,9 +83,11 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
             batch = registry.allocate_batch(
                 session, actor=actor, certificate_id=args.certificate, count=args.count, now=now
             )
-            key = registry.get(session, SigningKey, batch.key_index)
+            # granted with the allocation (which chose a key in scope), and its key opened:
+            # a key this server cannot use rolls the allocation back
+            grant = registry.grant_signing(session, actor=actor, batch_id=batch.id, now=now)
             spec, source = batch_files.batch_source(
-                service.settings, batch, certificate, key, now, with_pngs="zip" in outputs
+                service.settings, grant, now, with_pngs="zip" in outputs
             )
             title = f"OCOP {certificate.product.name} - {batch.count} stamps"
             first, last = batch.first_serial, batch.last_serial

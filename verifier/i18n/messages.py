@@ -114,6 +114,18 @@ REFUSALS: dict[str, str] = {
         "Bạn chỉ khóa được tem mà chính bạn đã kiểm tra khi đăng nhập trong {days} ngày qua. Hãy "
         "quét tem này khi có mạng rồi khóa."
     ),
+    "signing_batch_void": N_("Lô tem {batch} đã bị hủy: không ký và không in tem của lô này."),
+    "signing_serials_outside_batch": N_(
+        "Chỉ ký được các sê-ri đã cấp cho lô tem {batch} (từ {first} đến {last})."
+    ),
+    "signing_certificate_inactive": N_(
+        "Giấy chứng nhận {certificate} không còn hiệu lực (hoặc đã đổi hạng sao): không ký và "
+        "không in tem."
+    ),
+    "signing_key_out_of_scope": N_(
+        "Khóa ký {key} không được dùng cho lô tem này (khóa đã ngừng, hết thời hạn, của cơ quan "
+        "khác hoặc không cho hạng sao này): không ký."
+    ),
     "block_daily_cap": N_(
         "Bạn đã khóa {per_day} sê-ri trong 24 giờ qua, mức tối đa của một kiểm tra viên. Hãy gửi "
         "báo cáo để cơ quan quản lý xử lý."

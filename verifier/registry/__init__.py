@@ -9,7 +9,8 @@ One module per concept; call sites use the names below (``registry.allocate_batc
 - :mod:`~verifier.registry.tokens`: API tokens and the actors they stand for
 - :mod:`~verifier.registry.producers`: producers and products
 - :mod:`~verifier.registry.certificates`: recognition, revocation, supersession, expiry
-- :mod:`~verifier.registry.batches`: serials allocated, printed, voided
+- :mod:`~verifier.registry.batches`: serials allocated, voided
+- :mod:`~verifier.registry.signing_grants`: what may be signed of a batch, granted or refused
 - :mod:`~verifier.registry.serial_blocks`: serials blocked as clones, and lifted
 - :mod:`~verifier.registry.serial_flags`: serials flagged by the clone rules, and cleared
 - :mod:`~verifier.registry.signing_keys`: keys added, retired, compromised
@@ -28,7 +29,6 @@ from verifier.registry.batches import (
     batch_for,
     batch_ordered_with,
     order_digest,
-    printable_batch,
     void_batch,
 )
 from verifier.registry.certificates import (
@@ -55,6 +55,7 @@ from verifier.registry.serial_blocks import (
     lift_block,
 )
 from verifier.registry.serial_flags import clear_scan_pattern, flagged_serials
+from verifier.registry.signing_grants import SigningGrant, grant_signing, refuse_signing
 from verifier.registry.signing_keys import (
     add_signing_key,
     mark_key_compromised,
@@ -74,6 +75,7 @@ __all__ = [
     "MAX_REPORT_PHOTOS",
     "Actor",
     "InspectorBlocks",
+    "SigningGrant",
     "actor_for_token",
     "actor_of",
     "add_signing_key",
@@ -90,14 +92,15 @@ __all__ = [
     "file_report",
     "flagged_serials",
     "get",
+    "grant_signing",
     "hash_token",
     "key_indexes_of",
     "lift_block",
     "mark_key_compromised",
     "order_digest",
-    "printable_batch",
     "record_key_generated",
     "reevaluate_certificate",
+    "refuse_signing",
     "register_certificate",
     "register_producer",
     "register_product",

@@ -153,24 +153,6 @@ def batch_for(session: Session, *, actor: Actor, batch_id: int) -> tuple[Batch, 
     return batch, certificate
 
 
-def printable_batch(
-    session: Session, *, actor: Actor, batch_id: int, now: datetime
-) -> tuple[Batch, Certificate]:
-    """Return a batch that may be printed (again: signatures are deterministic, so every
-    download is the same stamps), with its certificate.
-
-    Raises as :func:`batch_for`, and :class:`Conflict` for a void batch or a certificate that
-    is no longer active."""
-    batch, certificate = batch_for(session, actor=actor, batch_id=batch_id)
-    if batch.state == BatchState.VOID:
-        raise Conflict(f"batch {batch_id} was voided; its stamps must not be printed")
-    if certificate.status != CertificateState.ACTIVE or (
-        certificate.valid_until < vietnam_date(now)
-    ):
-        raise Conflict(f"certificate {certificate.id} is no longer active; no stamps are printed")
-    return batch, certificate
-
-
 def void_batch(
     session: Session, *, actor: Actor, batch_id: int, reason: str, now: datetime
 ) -> Batch:

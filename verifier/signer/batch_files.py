@@ -10,14 +10,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from stamps.batch import BatchSpec, KeySource, signed_chunks
 from stamps.sheet import CsvManifest, Layout, PdfSheets, PngZip
+from verifier import registry
 from verifier.lists.signed_lists import trusted_key
+from verifier.registry import Actor, SigningGrant
 from verifier.service_errors import Conflict
 from verifier.settings import Settings
 from verifier.signer.key_access import holds_key, key_source
 from verifier.signer.token_keys import TokenError
-from verifier.store.models import Batch, Certificate, SigningKey
 
 Kind = Literal["pdf", "csv", "zip"]
 MEDIA_TYPES: dict[Kind, str] = {
@@ -28,27 +31,51 @@ MEDIA_TYPES: dict[Kind, str] = {
 Writer = PdfSheets | CsvManifest | PngZip
 
 
-def batch_source(
-    settings: Settings,
-    batch: Batch,
-    certificate: Certificate,
-    key: SigningKey,
-    now: datetime,
+def signing_grant(
+    writer: sessionmaker[Session],
     *,
-    with_pngs: bool = False,
+    actor: Actor,
+    batch_id: int,
+    first_serial: int | None = None,
+    last_serial: int | None = None,
+    now: datetime,
+) -> SigningGrant:
+    """Return the registry's grant to sign serials of batch ``batch_id`` (see
+    :func:`verifier.registry.grant_signing`), audited in a transaction of its own. Raises what
+    it raises; a refusal with a reason is audited first, in another transaction."""
+    serials = {"first_serial": first_serial, "last_serial": last_serial}
+    try:
+        with writer.begin() as session:
+            return registry.grant_signing(
+                session, actor=actor, batch_id=batch_id, now=now, **serials
+            )
+    except Conflict as refusal:
+        if refusal.reason is None:
+            raise
+        with writer.begin() as session:
+            registry.refuse_signing(
+                session, actor=actor, batch_id=batch_id, refusal=refusal, now=now, **serials
+            )
+        raise
+
+
+def batch_source(
+    settings: Settings, grant: SigningGrant, now: datetime, *, with_pngs: bool = False
 ) -> tuple[BatchSpec, KeySource]:
-    """Return what :func:`stamps.batch.signed_chunks` needs to sign ``batch`` at ``now``.
+    """Return what :func:`stamps.batch.signed_chunks` needs to sign the serials of ``grant``
+    at ``now``.
 
     Raises :class:`Conflict` when this server does not hold the batch's signing key (its file,
     or the module and PIN of its token), or the key in its token does not open."""
+    key, batch = grant.key, grant.batch
     if not key.key_file or not holds_key(settings, key.key_file):
         raise Conflict(f"this server does not hold the private key {key.index}")
     spec = BatchSpec(
-        certificate_id=certificate.id,
+        certificate_id=grant.certificate.id,
         stars=batch.stars,
         valid_until=batch.valid_until,
-        first_serial=batch.first_serial,
-        count=batch.count,
+        first_serial=grant.first_serial,
+        count=grant.count,
         now=now,
         host=settings.public_host,
         with_pngs=with_pngs,

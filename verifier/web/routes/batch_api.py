@@ -25,7 +25,7 @@ from verifier.registry import Actor
 from verifier.service import Service
 from verifier.service_errors import Conflict, Invalid
 from verifier.signer import batch_files
-from verifier.store.models import Batch, SigningKey
+from verifier.store.models import Batch
 from verifier.web.deps import ActorDep, IdempotencyKey, Now, RowId, ServiceDep
 from verifier.web.inputs import Line
 
@@ -178,15 +178,9 @@ def batch_file(
     """Return the streamed file of a batch. Raises :class:`ServiceError` subclasses (before
     anything is sent) for a batch that may not be printed."""
     page_layout = options.page_layout()
-    with service.sessions() as session:
-        batch, certificate = registry.printable_batch(
-            session, actor=actor, batch_id=batch_id, now=now
-        )
-        key = registry.get(session, SigningKey, batch.key_index)
-        spec, source = batch_files.batch_source(
-            service.settings, batch, certificate, key, now, with_pngs=kind == "zip"
-        )
-        title = f"OCOP {certificate.product.name} - batch {batch.id}"
+    grant = batch_files.signing_grant(service.writer, actor=actor, batch_id=batch_id, now=now)
+    spec, source = batch_files.batch_source(service.settings, grant, now, with_pngs=kind == "zip")
+    title = f"OCOP {grant.certificate.product.name} - batch {batch_id}"
     writer = batch_files.writer(kind, page_layout, spec.host, title)
     pieces = (piece for (piece,) in batch_files.stream(spec, source, [writer]))
     try:

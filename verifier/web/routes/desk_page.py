@@ -62,14 +62,15 @@ Error = Annotated[Line, Query(max_length=40)]  # a refusal's code, shown by its 
 
 
 def _refusals(service: Service, language: Language) -> dict[str, str]:
-    """The wording of each refusal the desk may be sent back with (its ``error``), and of the
-    end of a session (``expired``)."""
+    """The wording of each refusal the desk may be sent back with (its ``error``: a block's),
+    and of the end of a session (``expired``)."""
     limits = service.settings.inspector_blocks
     return {
         "expired": translate(language, SESSION_ENDED),
         **{
             reason: words.format(days=limits.check_days, per_day=limits.per_day)
             for reason, words in worded(REFUSALS, language).items()
+            if reason.startswith("block_")  # the desk's own: blocks of serials
         },
     }
 

@@ -428,13 +428,17 @@ class StatusList(_Signed):
             raise DocumentInvalid(str(exc), kind=cls.KIND) from None
 
     def apply(self, changes: StatusChanges) -> StatusList:
-        """Return this list brought to ``changes.version`` (docs/stamp-format.md section 7.5).
+        """Return this list brought to ``changes.version`` (docs/stamp-format.md section 7.5):
+        changes since this version or an older one (they hold whole entries, so what this list
+        has of them already is set again to the same).
 
-        Raises :class:`DocumentGap` when the changes apply to another version than this one.
+        Raises :class:`DocumentGap` when this version is not from ``changes.since`` to
+        ``changes.version``.
         """
-        if changes.since != self.version:
+        if not changes.since <= self.version <= changes.version:
             raise DocumentGap(
-                f"the changes apply to version {changes.since}, not to version {self.version}",
+                f"the changes from version {changes.since} to {changes.version} do not apply "
+                f"to version {self.version}",
                 kind=StatusChanges.KIND,
                 held_version=self.version,
                 since=changes.since,

@@ -18,6 +18,7 @@ from signing._jws import unverified_type
 from signing.lists import STATUS_CHANGES_TYPE
 from tests.conftest import NOW, Demo
 from verifier import registry
+from verifier.list_keeper import CHANGES_WINDOW, changes_start
 from verifier.lists.registry_index import RegistryIndex
 from verifier.lists.signed_lists import status_list_of
 from verifier.registry import Actor
@@ -115,12 +116,36 @@ def test_changes_since_every_version_held_bring_it_to_the_whole_list(demo: Demo)
             changes = StatusChanges.verify(
                 answer.content, [demo.service.root.public_key], NOW, held_version=version
             )
+            assert changes.since == changes_start(version, current.version) <= version
             assert _as_held(old.apply(changes)) == _as_held(current)
         held[current.version] = current
     assert (batch.key_index, twice, twice) in {
         (r.key_index, r.first, r.last) for r in current.blocked
     }
     assert current.is_voided(batch.key_index, batch.first_serial) is not None
+
+
+def test_a_dozen_changes_documents_serve_every_holder_of_the_last_versions() -> None:
+    """A holder of one of the last two versions gets the changes since its own; further back,
+    since the version a power of two back, at or below its own: at most twice the changes it
+    needs, and a flood of distinct ``since`` values costs a dozen signings per version."""
+    version = 1000
+    assert [changes_start(version - behind, version) for behind in (0, 1, 2, 3, 4, 5, 9)] == [
+        1000,
+        999,
+        998,
+        996,
+        996,
+        992,
+        984,
+    ]
+    starts = {changes_start(since, version) for since in range(version - CHANGES_WINDOW, version)}
+    assert len(starts) <= 12
+    for since in range(version - CHANGES_WINDOW, version + 1):
+        start = changes_start(since, version)
+        assert start <= since
+        assert version - start <= 2 * (version - since)
+    assert changes_start(3, 20) == 0  # never before the first version
 
 
 def _assert_index_is_the_registrys(demo: Demo) -> None:

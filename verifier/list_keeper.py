@@ -243,38 +243,51 @@ class ListKeeper:
         return CompressedDocument.of(document, status_list.version, _renew_at(status_list)), True
 
     def status_changes(self, since: int, now: datetime) -> CompressedDocument:
-        """Return the signed changes of the status list since version ``since``, or the whole
-        list when ``since`` is ahead of the registry or further back than
-        :data:`CHANGES_WINDOW` versions (each made once per version and ``since``)."""
+        """Return the signed changes of the status list for a holder of version ``since``
+        (from :func:`changes_start`), or the whole list when ``since`` is ahead of the
+        registry or further back than :data:`CHANGES_WINDOW` versions."""
         return self._changes(
             "status",
             since,
             now,
-            lambda lists: status_changes_of(lists.index, since, now).sign(self.root),
+            lambda lists, start: status_changes_of(lists.index, start, now).sign(self.root),
         )
 
     def snapshot_changes(self, since: int, now: datetime) -> CompressedDocument:
-        """Return the signed snapshot of the certificates changed since version ``since``, or
-        the whole snapshot, as :meth:`status_changes` does."""
+        """Return the signed snapshot of the certificates changed for a holder of version
+        ``since``, or the whole snapshot, as :meth:`status_changes` does."""
         return self._changes(
             "snapshot",
             since,
             now,
-            lambda lists: registry_snapshot(lists.index, self.root, now, since).document,
+            lambda lists, start: registry_snapshot(lists.index, self.root, now, start).document,
         )
 
     def _changes(
-        self, kind: str, since: int, now: datetime, sign: Callable[[Lists], bytes]
+        self, kind: str, since: int, now: datetime, sign: Callable[[Lists, int], bytes]
     ) -> CompressedDocument:
         lists = self.lists(now)
         version = lists.index.version
         if not version - CHANGES_WINDOW <= since <= version:
             return lists.status if kind == "status" else lists.snapshot_body
-        found = lists.changes.get((kind, since))
-        if found is None:  # at most CHANGES_WINDOW of each kind per registry version
-            found = CompressedDocument.of(sign(lists), version)
-            lists.changes[(kind, since)] = found
+        start = changes_start(since, version)
+        found = lists.changes.get((kind, start))
+        if found is None:  # a dozen of each kind per registry version, whatever is asked
+            found = CompressedDocument.of(sign(lists, start), version)
+            lists.changes[(kind, start)] = found
         return found
+
+
+def changes_start(since: int, version: int) -> int:
+    """Return the version the changes served to a holder of version ``since`` start from, at
+    ``version``: ``since`` itself when it is one of the last two versions, else the version a
+    power of two back from ``version`` at or below ``since`` (docs/stamp-format.md 7.5: changes
+    since an older version apply too). So a dozen documents per version serve every holder,
+    each at most twice the changes it needs."""
+    behind = version - since
+    if behind <= 2:
+        return since
+    return max(0, version - (1 << (behind - 1).bit_length()))
 
 
 def _renew_at(document: TrustList | StatusList) -> datetime:

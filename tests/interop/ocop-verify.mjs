@@ -157,7 +157,7 @@ function statusChanges(claims) {
   return doc;
 }
 function applyChanges(held, changes) {
-  if (changes.since !== held.version) throw new DocError("document_gap");
+  if (!(changes.since <= held.version && held.version <= changes.version)) throw new DocError("document_gap");
   const same = (a, b) => a.key_index === b.key_index && a.first === b.first && a.last === b.last;
   const added = (list, more) => [...list, ...more.filter((r) => !list.some((h) => same(h, r)))];
   return {

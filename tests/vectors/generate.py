@@ -757,6 +757,9 @@ def build() -> dict[str, bytes]:
     changes, following = _changes(status_list)
     files["status-list-changes.json"] = changes.sign(root)
     files["status-list-next.json"] = following.sign(root)
+    later = replace(changes, since=following.version, version=following.version + 1,
+                    certificates=(), blocked=(), lifted=(), voided=())  # fmt: skip
+    files["status-list-changes-later.json"] = later.sign(root)
     files["status-list-expired.json"] = replace(
         status_list,
         issued_at=datetime(2026, 10, 1, tzinfo=UTC),
@@ -857,10 +860,19 @@ def build() -> dict[str, bytes]:
             "expected_error": None,
         },
         {
-            "name": "status_list_changes_gap",
-            "description": "changes since version 42 offered to a holder of version 45",
+            "name": "status_list_changes_since_an_older_version",
+            "description": "changes since version 42 applied by a holder of version 45: they "
+            "set again what it holds",
             "held": "status-list-next.json",
             "changes": "status-list-changes.json",
+            "result": "status-list-next.json",
+            "expected_error": None,
+        },
+        {
+            "name": "status_list_changes_gap",
+            "description": "changes since version 45 offered to a holder of version 42",
+            "held": "status-list.json",
+            "changes": "status-list-changes-later.json",
             "result": None,
             "expected_error": "document_gap",
         },

@@ -187,11 +187,12 @@ export function statusListOf(claims) {
 }
 
 /** Section 7.5: the status list `held` (claims) brought to the version of `changes` (claims
- *  checked with checkDocument as STATUS_CHANGES_TYPE), as whole-list claims. Throws
- *  DocumentError("document_gap") when the changes apply to another version. */
+ *  checked with checkDocument as STATUS_CHANGES_TYPE), as whole-list claims: changes since the
+ *  version held or an older one. Throws DocumentError("document_gap") when the version held
+ *  is not from `changes.since` to `changes.version`. */
 export function applyStatusChanges(held, changes) {
   if (changes.type !== "ocop-status-list-changes" || !Array.isArray(changes.certificates)) throw new DocumentError("document_invalid");
-  if (changes.since !== held.version) throw new DocumentError("document_gap");
+  if (!(changes.since <= held.version && held.version <= changes.version)) throw new DocumentError("document_gap");
   const rangeKey = (r) => `${r.key_index}:${r.first}:${r.last}`;
   const certificates = new Map(held.certificates.map((c) => [ref(c.issuer, c.certificate_id), c]));
   for (const c of changes.certificates) certificates.set(ref(c.issuer, c.certificate_id), c);

@@ -198,7 +198,7 @@ async function freshStatus(now) {
     const changes = await checked(text, STATUS_CHANGES_TYPE, now, held.version);
     const none = ["certificates", "blocked_serials", "lifted_serials", "voided_batches"]
       .every((field) => !changes[field] || changes[field].length === 0);
-    if (none && changes.since === held.version) {
+    if (none && changes.since <= held.version) { // nothing changed since an older version
       return { ...held, version: changes.version, issued_at: changes.issued_at, expires_at: changes.expires_at };
     }
     try {
@@ -220,8 +220,9 @@ async function freshSnapshot(now) {
     if (changes.since === null) return snapshotOf(changes); // the whole snapshot
     // no certificate changed: what is held stands (asked again from its version next time,
     // rather than kept again whole for a new version number)
-    if (changes.since === held.version && changes.certificates.length === 0) return held;
-    if (changes.since === held.version) {
+    // changes since the version held or an older one: whole entries, set again if held
+    if (changes.since <= held.version && changes.certificates.length === 0) return held;
+    if (changes.since <= held.version) {
       for (const entry of changes.certificates) held.entries.set(ref(entry), entry);
       return snapshotOf(changes, held.entries);
     }

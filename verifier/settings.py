@@ -6,10 +6,9 @@ The service refuses to start with the demo passphrase unless the data directory 
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -86,7 +85,7 @@ class Settings:
     # where the root key is: a file under the data directory or a key in a token (pkcs11:...)
     root_key: str = ROOT_KEY_FILE
     pkcs11_module: str | None = None  # the token vendor's PKCS#11 library, for keys in a token
-    token_pin: str | None = dataclasses.field(default=None, repr=False)  # the tokens' user PIN
+    token_pin: str | None = field(default=None, repr=False)  # the tokens' user PIN
     public_host: str = DEFAULT_HOST
     max_body_bytes: int = 64 * 1024
     max_upload_bytes: int = 8 * 1024 * 1024
@@ -257,13 +256,13 @@ def _overrides(
     in place of its default, converted to the default's type. Raises :class:`SettingsError`
     naming the variable or ``what`` when a value does not fit."""
     changes: dict[str, Any] = {}
-    for variable, field in variables.items():
+    for variable, name in variables.items():
         value = env.get(variable)
         if not value:
             continue
-        kind = type(getattr(defaults, field))
+        kind = type(getattr(defaults, name))
         try:
-            changes[field] = kind(value)
+            changes[name] = kind(value)
         except ValueError:
             what_kind = "a whole number" if kind is int else "a number"
             raise SettingsError(f"{variable} must be {what_kind}") from None

@@ -79,7 +79,7 @@ def _count(demo: Demo, model: type[Any], *where: Any) -> int:
 
 def _lists(demo: Demo) -> tuple[TrustList, StatusList]:
     """The signed lists as an offline scanner downloads them."""
-    root = [demo.service.root.public_key]
+    root = [demo.service.root_public]
     trust = demo.client.get("/.well-known/ocop/trust-list").content
     status = demo.client.get("/.well-known/ocop/status-list").content
     return TrustList.verify(trust, root, NOW), StatusList.verify(status, root, NOW)
@@ -90,7 +90,7 @@ def _offline(demo: Demo, code: str, tmp_path: Path, capsys: pytest.CaptureFixtur
     trust, status = tmp_path / "trust-list.json", tmp_path / "status-list.json"
     trust.write_bytes(demo.client.get("/.well-known/ocop/trust-list").content)
     status.write_bytes(demo.client.get("/.well-known/ocop/status-list").content)
-    root = demo.service.root.public_key.hex()
+    root = demo.service.root_public.hex()
     capsys.readouterr()
     main(["verify", "--offline", "--trust-list", str(trust), "--status-list", str(status),
           "--root-key", root, "--json", code])  # fmt: skip

@@ -249,7 +249,7 @@ def test_one_verdict_json_for_the_api_and_the_command_online_and_offline(
     trust, status = tmp_path / "trust-list.json", tmp_path / "status-list.json"
     trust.write_bytes(demo.client.get("/.well-known/ocop/trust-list").content)
     status.write_bytes(demo.client.get("/.well-known/ocop/status-list").content)
-    root = demo.service.root.public_key.hex()
+    root = demo.service.root_public.hex()
     main(["verify", "--offline", "--trust-list", str(trust), "--status-list", str(status),
           "--root-key", root, "--json", code])  # fmt: skip
     offline = json.loads(capsys.readouterr().out)

@@ -69,7 +69,7 @@ def test_a_flagged_serial_is_shown_and_blocked_for_offline_scanners_too(demo: De
     assert online["verdict"] == "suspected_clone"
     assert "serial_blocked" in online["reasons"]
     document = demo.client.get("/.well-known/ocop/status-list").content
-    status_list = StatusList.verify(document, [demo.service.root.public_key], NOW)
+    status_list = StatusList.verify(document, [demo.service.root_public], NOW)
     trust = demo.service.lists(NOW).trust_list
     offline = verify(demo.sample("genuine"), trust, status_list, NOW)
     assert (offline.verdict.value, offline.reasons) == ("suspected_clone", ("serial_blocked",))
@@ -260,7 +260,7 @@ def test_a_block_can_be_lifted_and_stays_on_record(demo: Demo) -> None:
         demo.service.refresh()
         online = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")})
         document = demo.client.get("/.well-known/ocop/status-list").content
-        status_list = StatusList.verify(document, [demo.service.root.public_key], NOW)
+        status_list = StatusList.verify(document, [demo.service.root_public], NOW)
         offline = verify(demo.sample("genuine"), demo.service.lists(NOW).trust_list,
                          status_list, NOW)  # fmt: skip
         return online.json()["verdict"], offline.verdict.value

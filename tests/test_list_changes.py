@@ -30,7 +30,7 @@ STATUS = "/.well-known/ocop/status-list"
 def _whole(demo: Demo) -> StatusList:
     answer = demo.client.get(STATUS)
     assert answer.status_code == 200
-    return StatusList.verify(answer.content, [demo.service.root.public_key], NOW)
+    return StatusList.verify(answer.content, [demo.service.root_public], NOW)
 
 
 def _authority(demo: Demo) -> Actor:
@@ -114,7 +114,7 @@ def test_changes_since_every_version_held_bring_it_to_the_whole_list(demo: Demo)
             answer = demo.client.get(STATUS, params={"since": version})
             assert unverified_type(answer.content) == STATUS_CHANGES_TYPE
             changes = StatusChanges.verify(
-                answer.content, [demo.service.root.public_key], NOW, held_version=version
+                answer.content, [demo.service.root_public], NOW, held_version=version
             )
             assert changes.since == changes_start(version, current.version) <= version
             assert _as_held(old.apply(changes)) == _as_held(current)
@@ -169,7 +169,7 @@ def test_one_revocation_costs_a_phone_one_entry(demo: Demo) -> None:
             decision_date=date(2026, 11, 20), reason="Vi phạm", now=NOW,
         )  # fmt: skip
     answer = demo.client.get(STATUS, params={"since": before.version})
-    changes = StatusChanges.verify(answer.content, [demo.service.root.public_key], NOW)
+    changes = StatusChanges.verify(answer.content, [demo.service.root_public], NOW)
     assert [c.ref.certificate_id for c in changes.certificates] == [certificate.id]
     assert (changes.blocked, changes.lifted, changes.voided) == ((), (), ())
 
@@ -233,6 +233,6 @@ def test_lists_signed_in_the_background_coalesce_a_burst_of_writes(demo: Demo) -
     while service.lists(NOW).status.version < first_version + 10:
         assert time.monotonic() < deadline, "the served status list never caught up"
         time.sleep(0.05)
-    served = StatusList.verify(service.lists(NOW).status.raw, [service.root.public_key], NOW)
+    served = StatusList.verify(service.lists(NOW).status.raw, [service.root_public], NOW)
     assert all(served.is_blocked(batch.key_index, batch.first_serial + i) for i in range(10))
     assert 1 <= service.keeper.status_signings - signings_before < 10

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from signing import CertificateState, StatusList
 from signing.keys import b64url_decode
 from tests.national_registry import NationalRegistry, NationalShape, build_national_registry
-from verifier.cli.common import ROOT_PUBLIC_KEY_FILE
 from verifier.lists.signed_lists import stored_document
+from verifier.settings import ROOT_PUBLIC_KEY_FILE
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import (
     Authority,

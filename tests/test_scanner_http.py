@@ -33,7 +33,7 @@ def test_the_scan_page_is_vietnamese_first_and_carries_its_keys_and_words(demo: 
     assert page.status_code == 200
     assert "Quét tem OCOP" in page.text
     config = _config(page.text)
-    assert config["root_keys"] == [demo.service.root.public_key.hex()]
+    assert config["root_keys"] == [demo.service.root_public.hex()]
     assert config["texts"]["verdicts"]["genuine"][0] == "Tem OCOP thật"
     assert config["texts"]["tone"]["revoked"] == "red"
     assert config["max_list_age_hours"] == demo.service.settings.scanner_list_age_hours
@@ -60,7 +60,7 @@ def test_the_decoder_is_served_as_wasm_and_compressed(demo: Demo) -> None:
 
 def test_the_registry_snapshot_is_signed_and_names_every_product(demo: Demo) -> None:
     answer = demo.client.get("/.well-known/ocop/registry-snapshot")
-    claims = verify_jws(answer.content, SNAPSHOT_TYPE, [demo.service.root.public_key], "snapshot")
+    claims = verify_jws(answer.content, SNAPSHOT_TYPE, [demo.service.root_public], "snapshot")
     genuine = parse_stamp(demo.sample("genuine")).payload.certificate_id
     entry = next(c for c in claims["certificates"] if c["certificate_id"] == genuine)
     assert entry["product"] == "Mật ong hoa nhãn Ba Vì"
@@ -140,7 +140,7 @@ def test_the_scanner_list_age_is_a_setting(tmp_path: Path) -> None:
 
 
 def test_the_snapshot_sends_only_what_changed_since_a_version(demo: Demo) -> None:
-    root = [demo.service.root.public_key]
+    root = [demo.service.root_public]
     full = demo.client.get("/.well-known/ocop/registry-snapshot")
     held = verify_jws(full.content, SNAPSHOT_TYPE, root, "snapshot")
     nothing = demo.client.get(

@@ -185,7 +185,7 @@ def test_the_root_key_can_live_in_a_token(soft_token: SoftToken, demo: Demo) -> 
     )  # fmt: skip
     service = Service.start(settings, NOW)
     try:
-        assert service.root.public_key == root.public_key
+        assert service.root_public == root.public_key
         # the file root's lists do not verify with the token's root: they are signed again
         document = service.lists(NOW).trust.raw
         assert TrustList.verify(document, [root.public_key], NOW).keys

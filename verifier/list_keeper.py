@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing import DocumentError, Ed25519Signer, StatusList, TrustList
@@ -26,10 +27,14 @@ from verifier.lists.signed_lists import (
     registry_snapshot,
     status_changes_of,
     status_list_of,
+    store_snapshot,
     stored_digest,
     stored_document,
+    stored_snapshot,
+    trusted_key,
 )
 from verifier.settings import Settings
+from verifier.store.models import SigningKey
 
 CHANGES_WINDOW = 500  # versions back for which changes are made; older holders get it whole
 _log = logging.getLogger(__name__)
@@ -52,6 +57,11 @@ class Lists:
     changes: dict[tuple[str, int], CompressedDocument] = field(default_factory=dict)
 
 
+class ListsUnavailable(Exception):
+    """The public role found no valid signed document to serve: the signer has not published
+    one yet (start ``ocop signer``), or the one stored expired."""
+
+
 @dataclass
 class ListKeeper:
     """Holds the current :class:`Lists` and brings them up to the registry's version."""
@@ -59,7 +69,10 @@ class ListKeeper:
     settings: Settings
     sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
-    root: Ed25519Signer
+    # the root key that signs the documents, or None in the public role, which serves what the
+    # signer (``ocop signer``) stored, checked with the root's public key
+    root: Ed25519Signer | None
+    root_public: bytes
     _lists: Lists | None = None
     _checked_at: float = 0.0
     _stale: bool = False
@@ -184,9 +197,9 @@ class ListKeeper:
                 ):
                     snapshot, snapshot_body = held.snapshot, held.snapshot_body
                 else:
-                    snapshot = registry_snapshot(index, self.root, now)
+                    snapshot, signed_snapshot = self._snapshot(index, now, held)
                     snapshot_body = CompressedDocument.of(snapshot.document, snapshot.version)
-                    signed = True
+                    signed = signed or signed_snapshot
                 lists = Lists(trust_list, status_list, index, snapshot, trust, status,
                               snapshot_body, changes)  # fmt: skip
                 self._publish(lists)
@@ -205,16 +218,40 @@ class ListKeeper:
         """Return the trust list held while it is the one stored (``digest``) and fresh; else
         the stored one, or a new one published when it is missing, no longer verifies, or is
         past half its validity. The last item says whether one was signed."""
-        if held is not None and digest == held.trust.digest and _fresh(held.trust_list, now):
+        root = self.root
+        if (
+            held is not None
+            and digest == held.trust.digest
+            and _fresh(held.trust_list, now)
+            and (root is None or not self._keys_changed(held.trust_list))
+        ):
             return held.trust_list, held.trust, False
         with self.sessions() as session:
             document = stored_document(session, "trust-list")
-        current = _verified(TrustList, document, self.root, now)
-        if current is not None and document is not None and _fresh(current, now):
-            return current, CompressedDocument.of(document, current.version), False
+        current = _verified(TrustList, document, self.root_public, now)
+        if current is not None and document is not None:
+            stored = CompressedDocument.of(document, current.version)
+            if root is None:  # the signer's to renew
+                return current, stored, False
+            if _fresh(current, now) and not self._keys_changed(current):
+                return current, stored, False
+        if root is None:
+            raise ListsUnavailable("the database holds no valid signed trust list")
         with self.writer.begin() as session:
-            current, document = publish_trust_list(session, self.root, now)
+            current, document = publish_trust_list(session, root, now)
         return current, CompressedDocument.of(document, current.version), True
+
+    def _signer(self) -> Ed25519Signer:
+        """Return the root key; only called where ``root`` is known to be held."""
+        assert self.root is not None  # noqa: S101 - the public role never signs
+        return self.root
+
+    def _keys_changed(self, trust_list: TrustList) -> bool:
+        """Return whether the registry's keys differ from those ``trust_list`` names (a key
+        added, retired or compromised by a process that does not sign)."""
+        with self.sessions() as session:
+            keys = session.scalars(select(SigningKey).order_by(SigningKey.index)).all()
+        return {trusted_key(k) for k in keys} != set(trust_list.keys.values())
 
     def _status_document(
         self, status_list: StatusList, now: datetime, held: Lists | None, digest: str | None
@@ -227,9 +264,13 @@ class ListKeeper:
         if signed is None:
             with self.sessions() as session:
                 document = stored_document(session, "status-list")
-            stored = _verified(StatusList, document, self.root, now)
+            stored = _verified(StatusList, document, self.root_public, now)
             if stored is not None and document is not None:
                 signed = CompressedDocument.of(document, stored.version, _renew_at(stored))
+        if self.root is None:  # the signer's to bring up to the registry
+            if signed is None:
+                raise ListsUnavailable("the database holds no valid signed status list")
+            return signed, False
         if (
             signed is not None
             and signed.version >= status_list.version
@@ -242,6 +283,25 @@ class ListKeeper:
         self.status_signings += 1
         return CompressedDocument.of(document, status_list.version, _renew_at(status_list)), True
 
+    def _snapshot(
+        self, index: RegistryIndex, now: datetime, held: Lists | None
+    ) -> tuple[Snapshot, bool]:
+        """Return the registry snapshot to serve: signed at ``index``'s version and stored,
+        or, in the public role, the one stored (the signer's). The second item says whether
+        it was signed here."""
+        if self.root is None:
+            with self.sessions() as session:
+                stored = stored_snapshot(session)
+            if stored is None:
+                if held is not None:
+                    return held.snapshot, False
+                raise ListsUnavailable("the database holds no signed registry snapshot")
+            return stored, False
+        snapshot = registry_snapshot(index, self.root, now)
+        with self.writer.begin() as session:
+            store_snapshot(session, snapshot)
+        return snapshot, True
+
     def status_changes(self, since: int, now: datetime) -> CompressedDocument:
         """Return the signed changes of the status list for a holder of version ``since``
         (from :func:`changes_start`), or the whole list when ``since`` is ahead of the
@@ -250,7 +310,7 @@ class ListKeeper:
             "status",
             since,
             now,
-            lambda lists, start: status_changes_of(lists.index, start, now).sign(self.root),
+            lambda lists, start: status_changes_of(lists.index, start, now).sign(self._signer()),
         )
 
     def snapshot_changes(self, since: int, now: datetime) -> CompressedDocument:
@@ -260,7 +320,9 @@ class ListKeeper:
             "snapshot",
             since,
             now,
-            lambda lists, start: registry_snapshot(lists.index, self.root, now, start).document,
+            lambda lists, start: (
+                registry_snapshot(lists.index, self._signer(), now, start).document
+            ),
         )
 
     def _changes(
@@ -268,7 +330,7 @@ class ListKeeper:
     ) -> CompressedDocument:
         lists = self.lists(now)
         version = lists.index.version
-        if not version - CHANGES_WINDOW <= since <= version:
+        if self.root is None or not version - CHANGES_WINDOW <= since <= version:
             return lists.status if kind == "status" else lists.snapshot_body
         start = changes_start(since, version)
         found = lists.changes.get((kind, start))
@@ -300,15 +362,13 @@ def _fresh(document: TrustList | StatusList, now: datetime) -> bool:
     return now < _renew_at(document)
 
 
-def _verified(
-    kind: type[_L], document: bytes | None, root: Ed25519Signer, now: datetime
-) -> _L | None:
+def _verified(kind: type[_L], document: bytes | None, root: bytes, now: datetime) -> _L | None:
     """Return the stored ``document`` checked as a ``kind``, or ``None`` when there is none or
     it fails (it is then signed again)."""
     if document is None:
         return None
     try:
-        return kind.verify(document, [root.public_key], now)
+        return kind.verify(document, [root], now)
     except DocumentError:
         return None
 

@@ -8,18 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing import Ed25519Signer, Verdict, VerdictCode, verify
+from signing.keys import b64url_decode
 from verifier.list_keeper import ListKeeper, Lists
 from verifier.lists.registry_index import PublicCertificate, bump_version
 from verifier.lists.signed_lists import publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
-from verifier.settings import Settings
-from verifier.signer.key_access import open_private_key
+from verifier.settings import ROOT_PUBLIC_KEY_FILE, Settings
+from verifier.signer.key_access import holds_key, open_private_key
 from verifier.store.database import make_engine, migrate, probe, session_factory
 from verifier.store.models import Batch, BlockedSerials, Certificate
 
@@ -38,6 +40,17 @@ class OnlineVerdict(NamedTuple):
     scans: ScanSummary
 
 
+def _root_public_key(data_dir: Path) -> bytes:
+    """Return the root's public key from :data:`ROOT_PUBLIC_KEY_FILE` in ``data_dir`` (32 bytes,
+    in base64url or hex). Raises ``OSError`` when it cannot be read, ``ValueError`` when it
+    is not a key."""
+    text = (data_dir / ROOT_PUBLIC_KEY_FILE).read_text("ascii").strip()
+    raw = bytes.fromhex(text) if len(text) == 64 else b64url_decode(text)
+    if len(raw) != 32:
+        raise ValueError(f"{ROOT_PUBLIC_KEY_FILE} holds no Ed25519 public key")
+    return raw
+
+
 def _issued(verdict: Verdict) -> bool:
     """Return whether a verdict's stamp is one the registry issued: signed by a key in good
     standing, for a serial of one of its batches (voided ones included)."""
@@ -54,7 +67,10 @@ class Service:
     settings: Settings
     sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
-    root: Ed25519Signer
+    # the root key, in the process that signs the lists; None in the public role (``ocop
+    # serve`` on a data directory without it), which serves what ``ocop signer`` stored
+    root: Ed25519Signer | None
+    root_public: bytes
     recorder: ScanRecorder
     keeper: ListKeeper
     # the database's last answer to a probe: when (time.monotonic()) and the error, if any
@@ -63,20 +79,26 @@ class Service:
 
     @classmethod
     def start(cls, settings: Settings, now: datetime) -> Service:
-        """Migrate the database, open the root key (the list signer's: an encrypted file, or a
-        key in a token; stamp keys are opened only where a batch is signed), and make sure
-        signed lists exist. Raises ``OSError``/``KeyLoadError`` on the root key."""
+        """Migrate the database, open the root key when this deployment holds it (the list
+        signer's: an encrypted file, or a key in a token; stamp keys are opened only where a
+        batch is signed), else read its public half (the public role), and make sure signed
+        lists exist. Raises ``OSError``/``KeyLoadError`` on the root key, ``ValueError`` on
+        its public half, :class:`ListsUnavailable` when the public role finds no lists."""
         engine = make_engine(settings.database_url)
         write_engine = make_engine(settings.database_url, writer=True)
         migrate(write_engine)
         sessions, writer = session_factory(engine), session_factory(write_engine)
-        root = open_private_key(settings, settings.root_key)
+        root = (
+            open_private_key(settings, settings.root_key)
+            if holds_key(settings, settings.root_key)
+            else None
+        )
+        public = root.public_key if root is not None else _root_public_key(settings.data_dir)
         recorder = ScanRecorder(
             writer, flush_seconds=settings.scan_flush_seconds, rules=settings.clone_rules
         )
-        service = cls(
-            settings, sessions, writer, root, recorder, ListKeeper(settings, sessions, writer, root)
-        )
+        keeper = ListKeeper(settings, sessions, writer, root, public)
+        service = cls(settings, sessions, writer, root, public, recorder, keeper)
         service.lists(now)
         return service
 
@@ -114,7 +136,7 @@ class Service:
             for row in changed:
                 row.changed_version = version
             session.flush()
-            if keys_changed:
+            if keys_changed and self.root is not None:  # else the signer sees them change
                 publish_trust_list(session, self.root, now)
         self.keeper.written(version)
 

@@ -24,6 +24,7 @@ from verifier.store.database import sqlite_url
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 ROOT_KEY_FILE = "keys/root.pem"
+ROOT_PUBLIC_KEY_FILE = "root-public-key.txt"  # the public role verifies the lists with it
 DEFAULT_HOST = "ocop.vn"
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)
 
@@ -136,7 +137,7 @@ class Settings:
             raise SettingsError(f"{data_dir} is not a directory; run `ocop demo --data-dir DIR`")
         demo = (data_dir / "demo.json").is_file()
         passphrase = env.get(PASSPHRASE_VARIABLE) or (DEMO_PASSPHRASE if demo else "")
-        if not passphrase:
+        if not passphrase and any((data_dir / "keys").glob("*.pem")):  # none: the public role
             raise SettingsError(f"set {PASSPHRASE_VARIABLE} to the passphrase of the key files")
         if passphrase == DEMO_PASSPHRASE and not demo:
             raise SettingsError(

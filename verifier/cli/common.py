@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from signing import KeyLoadError
 from verifier import registry
+from verifier.list_keeper import ListsUnavailable
 from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.settings import Settings, SettingsError
@@ -26,7 +27,6 @@ EXIT_USAGE = 2
 # `ocop verify --offline` reads them.
 TRUST_LIST_FILE = "trust-list.json"
 STATUS_LIST_FILE = "status-list.json"
-ROOT_PUBLIC_KEY_FILE = "root-public-key.txt"
 
 
 class CommandError(Exception):
@@ -43,11 +43,18 @@ def load_settings(data_dir: Path) -> Settings:
 
 def start_service(settings: Settings, now: datetime) -> Service:
     """Return the deployment's service, started at ``now`` (close it after use). Raises
-    :class:`CommandError` when its keys cannot be loaded."""
+    :class:`CommandError` when its keys cannot be loaded, or it holds no root key and the
+    database no signed lists."""
     try:
         return Service.start(settings, now)
-    except (OSError, KeyLoadError) as exc:
+    except (OSError, KeyLoadError, ValueError) as exc:
         raise CommandError(f"cannot load the keys of {settings.data_dir}: {exc}") from None
+    except ListsUnavailable as exc:
+        raise CommandError(
+            f"{exc}, and {settings.data_dir} holds no root key to sign one: run `ocop signer "
+            "--data-dir DIR` on the directory that holds it (with OCOP_KEY_PASSPHRASE set), "
+            "or give this one the root key"
+        ) from None
 
 
 @contextmanager

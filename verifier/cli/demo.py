@@ -25,11 +25,11 @@ from signing import KeyStatus, Payload, PrivateKey, sign_payload
 from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
-from verifier.cli.common import ROOT_PUBLIC_KEY_FILE, STATUS_LIST_FILE, TRUST_LIST_FILE
+from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.registry_index import RegistryIndex, bump_version
 from verifier.lists.signed_lists import publish_status_list, publish_trust_list, status_list_of
 from verifier.scans.recorder import ScanEvent, ScanRecorder
-from verifier.settings import DEFAULT_HOST
+from verifier.settings import DEFAULT_HOST, ROOT_PUBLIC_KEY_FILE
 from verifier.signer import keyfiles
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
 from verifier.store.models import (

@@ -1,13 +1,17 @@
-"""``ocop demo`` and ``ocop serve``: make a demo deployment, and run the service."""
+"""``ocop demo``, ``ocop serve`` and ``ocop signer``: make a demo deployment, run the public
+service, and run the signer of its lists."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import os
+import signal
 import sys
+import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from verifier.cli.common import CommandError, load_settings
 from verifier.cli.demo import DemoExists, create_demo
 from verifier.settings import DEMO_PASSPHRASE
 from verifier.signer import keyfiles
+from verifier.signer.list_signer import NoRootKey, sign_lists_until
 
 
 def add_parsers(commands: Any) -> None:
@@ -31,6 +36,13 @@ def add_parsers(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    signer = commands.add_parser(
+        "signer",
+        help="sign the trust list, the status list and the registry snapshot as the registry "
+        "changes (the role that holds the root key)",
+    )
+    signer.set_defaults(run=_signer)
+    signer.add_argument("--data-dir", type=Path, required=True)
 
 
 def _demo(args: argparse.Namespace, now: datetime) -> int:
@@ -72,6 +84,23 @@ class UtcFormatter(logging.Formatter):
 
     def converter(self, seconds: float | None) -> time.struct_time:
         return time.gmtime(seconds)
+
+
+def _signer(args: argparse.Namespace, now: datetime) -> int:
+    settings = load_settings(args.data_dir)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    logging.config.dictConfig(_log_config({"version": 1, "formatters": {}, "handlers": {
+        "default": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+        "loggers": {}}))  # fmt: skip
+    print(f"Signing the lists of the registry at {settings.database_url.split('@')[-1]} "
+          "until stopped", file=sys.stderr)  # fmt: skip
+    try:
+        sign_lists_until(settings, lambda: datetime.now(UTC), stop)
+    except NoRootKey as exc:
+        raise CommandError(f"no root key to sign with: {exc}") from None
+    return 0
 
 
 def _log_config(server: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from stamps.sheet import human_serial
 from verifier.cli.common import (
     EXIT_GENUINE,
     EXIT_NOT_GENUINE,
-    ROOT_PUBLIC_KEY_FILE,
     STATUS_LIST_FILE,
     TRUST_LIST_FILE,
     CommandError,
@@ -31,6 +30,7 @@ from verifier.cli.common import (
 from verifier.i18n.catalogs import CATALOGS, SOURCE
 from verifier.i18n.messages import LABELS, NOTES, REASONS, VERDICTS, Language, text
 from verifier.service_errors import ServiceError
+from verifier.settings import ROOT_PUBLIC_KEY_FILE
 from verifier.web.qrimage import decode_image
 from verifier.web.views import verdict_body
 

@@ -24,7 +24,7 @@ from signing import (
     TrustList,
     sign_document,
 )
-from signing.dates import format_time
+from signing.dates import format_time, parse_time
 from verifier.lists.registry_index import PublicCertificate, RegistryIndex
 from verifier.store.models import Meta, SigningKey
 
@@ -158,9 +158,28 @@ def stored_digest(session: Session, name: str) -> str | None:
 
 
 def stored_document(session: Session, name: str) -> bytes | None:
-    """Return the stored signed document ``trust-list`` or ``status-list``, if any."""
+    """Return the stored signed document ``trust-list``, ``status-list`` or
+    ``registry-snapshot``, if any."""
     row = session.get(Meta, name)
     return None if row is None else row.value.encode()
+
+
+def store_snapshot(session: Session, snapshot: Snapshot) -> None:
+    """Store the signed registry snapshot, with its version and when to sign a fresh one, for
+    every process that serves it (the signer makes it, the public role only reads it)."""
+    _store(session, "registry-snapshot", snapshot.document)
+    session.merge(Meta(key="registry-snapshot-version", value=str(snapshot.version)))
+    session.merge(Meta(key="registry-snapshot-renew-at", value=format_time(snapshot.renew_at)))
+
+
+def stored_snapshot(session: Session) -> Snapshot | None:
+    """Return the stored registry snapshot (see :func:`store_snapshot`), or ``None``."""
+    document = stored_document(session, "registry-snapshot")
+    version = session.get(Meta, "registry-snapshot-version")
+    renew_at = session.get(Meta, "registry-snapshot-renew-at")
+    if document is None or version is None or renew_at is None:
+        return None
+    return Snapshot(document, int(version.value), parse_time(renew_at.value))
 
 
 SNAPSHOT_VALIDITY = timedelta(days=7)

@@ -99,7 +99,7 @@ def scan(request: Request, service: ServiceDep, language: LanguageDep) -> HTMLRe
     files = shell(static_dir(service.settings))
     config = {
         "lang": language,
-        "root_keys": [service.root.public_key.hex()],
+        "root_keys": [service.root_public.hex()],
         "max_list_age_hours": service.settings.scanner_list_age_hours,
         "shell": {"version": files.version, "urls": files.urls},
         "texts": scanner_texts(language),

@@ -1,0 +1,138 @@
+"""Issue 19's two roles: ``ocop serve`` on a data directory with no private key and no
+passphrase answers every verdict and serves the signed lists that ``ocop signer``, on the
+directory that holds the root key, publishes to their shared database; a revocation made
+through the public API reaches the next status list."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from signing import CertificateState, KeyStatus, StatusList, parse_stamp
+from signing.keys import b64url_decode
+from tests.conftest import NOW, Demo
+from verifier.settings import ROOT_PUBLIC_KEY_FILE
+from verifier.store.database import sqlite_url
+from verifier.store.models import SigningKey
+
+OCOP = [sys.executable, "-m", "verifier"]
+EXPECTED = {"genuine_5_stars": "genuine", "unregistered_never_issued": "unregistered"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _call(url: str, data: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url, data=None if data is None else json.dumps(data).encode(),
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+        return answer.read()
+
+
+@pytest.fixture
+def two_roles(tmp_path: Path) -> Iterator[tuple[str, dict[str, Any], bytes]]:
+    """The public role on a key-less copy and the signer on the demo, on one database: the
+    public role's URL, the demo's facts and the root public key."""
+    signer_dir, public_dir = tmp_path / "signer", tmp_path / "public"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
+    subprocess.run([*OCOP, "demo", "--data-dir", str(signer_dir)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    shutil.copytree(signer_dir, public_dir, ignore=shutil.ignore_patterns("*.pem", "ocop.db*"))
+    assert not list(public_dir.rglob("*.pem"))
+    shared = {**env, "OCOP_DATABASE_URL": sqlite_url(signer_dir)}
+    port = _free_port()
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    signer = subprocess.Popen([*OCOP, "signer", "--data-dir", str(signer_dir)], env=shared,
+                              stderr=(logs / "signer.log").open("wb"))  # fmt: skip
+    public = subprocess.Popen(
+        [*OCOP, "serve", "--data-dir", str(public_dir), "--port", str(port)],
+        env={**shared, "OCOP_SECURE_COOKIES": "0"}, stderr=(logs / "serve.log").open("wb"),
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _call(f"{url}/livez")
+                break
+            except OSError:
+                if time.monotonic() > deadline or public.poll() is not None:
+                    raise AssertionError((logs / "serve.log").read_text()) from None
+                time.sleep(0.2)
+        info = json.loads((signer_dir / "demo.json").read_text())
+        root = b64url_decode((public_dir / ROOT_PUBLIC_KEY_FILE).read_text().strip())
+        yield url, info, root
+    finally:
+        for process in (public, signer):
+            process.terminate()
+            process.wait(timeout=30)
+    assert signer.returncode == 0, (logs / "signer.log").read_text()
+
+
+def test_a_public_node_without_keys_answers_and_serves_the_signers_lists(
+    two_roles: tuple[str, dict[str, Any], bytes],
+) -> None:
+    url, info, root = two_roles
+    for name, code in info["stamp_urls"].items():
+        query = urllib.parse.urlencode({"code": code})
+        answer = json.loads(_call(f"{url}/api/v1/verify?{query}"))
+        assert answer["verdict"] == EXPECTED.get(name, name), name
+    status = StatusList.verify(_call(f"{url}/.well-known/ocop/status-list"), [root], _now())
+    genuine = parse_stamp(info["stamp_urls"]["genuine"]).payload
+    ref = next(r for r in status.certificates if r.certificate_id == genuine.certificate_id)
+    assert status.certificates[ref].status == CertificateState.ACTIVE
+    revoke = {"decision": "QĐ 5/QĐ-UBND", "decision_date": "2026-11-20", "reason": "Vi phạm"}
+    _call(f"{url}/api/v1/certificates/{genuine.certificate_id}/revoke", revoke,
+          info["tokens"]["authority_VN-01"])  # fmt: skip
+    query = urllib.parse.urlencode({"code": info["stamp_urls"]["genuine"]})
+    verdict = json.loads(_call(f"{url}/api/v1/verify?{query}"))
+    assert verdict["verdict"] == "revoked"  # at once, from the registry
+    deadline = time.monotonic() + 30
+    while True:  # the signed list follows when the signer has signed it
+        later = StatusList.verify(_call(f"{url}/.well-known/ocop/status-list"), [root], _now())
+        if later.version > status.version:
+            break
+        assert time.monotonic() < deadline, "the signer's status list never came"
+        time.sleep(0.5)
+    assert later.certificates[ref].status == CertificateState.REVOKED
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def test_the_signer_republishes_the_trust_list_when_keys_change_elsewhere(demo: Demo) -> None:
+    """A key retired or compromised by the public role (which cannot sign) reaches the trust
+    list at the signer's next round: it compares the registry's keys with the list's."""
+    before = demo.service.lists(NOW).trust_list
+    index = min(before.keys)
+    with demo.service.writer.begin() as session:  # as a write of the public role
+        session.execute(
+            update(SigningKey).where(SigningKey.index == index).values(status=KeyStatus.RETIRED)
+        )
+    demo.service.refresh()
+    after = demo.service.lists(NOW).trust_list
+    assert after.version == before.version + 1
+    assert after.keys[index].status == KeyStatus.RETIRED

@@ -136,3 +136,17 @@ def test_the_signer_republishes_the_trust_list_when_keys_change_elsewhere(demo: 
     after = demo.service.lists(NOW).trust_list
     assert after.version == before.version + 1
     assert after.keys[index].status == KeyStatus.RETIRED
+
+
+def test_a_public_node_with_no_signed_lists_says_so_in_one_line(tmp_path: Path) -> None:
+    """Without the root key and with no lists in its database, ``ocop serve`` exits 2 naming
+    ``ocop signer``, before any worker starts (each failed with a traceback)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
+    public = tmp_path / "public"
+    (public / "keys").mkdir(parents=True)
+    (public / ROOT_PUBLIC_KEY_FILE).write_text("A" * 43 + "\n")  # a key, no lists signed by it
+    command = [*OCOP, "serve", "--data-dir", str(public), "--port", str(_free_port())]
+    run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert run.returncode == 2, run.stderr
+    assert "ocop signer" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -27,7 +27,13 @@ from signing.keys import b64url_encode
 from verifier import registry
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.registry_index import RegistryIndex, bump_version
-from verifier.lists.signed_lists import publish_status_list, publish_trust_list, status_list_of
+from verifier.lists.signed_lists import (
+    publish_status_list,
+    publish_trust_list,
+    registry_snapshot,
+    status_list_of,
+    store_snapshot,
+)
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST, ROOT_PUBLIC_KEY_FILE
 from verifier.signer import keyfiles
@@ -112,9 +118,9 @@ def create_demo(
         bump_version(session)  # the registry's first version, which the status list shows
         session.flush()
         _, trust = publish_trust_list(session, keys["root"], now)
-        status = publish_status_list(
-            session, status_list_of(RegistryIndex.load(session), now), keys["root"]
-        )
+        index = RegistryIndex.load(session)
+        status = publish_status_list(session, status_list_of(index, now), keys["root"])
+        store_snapshot(session, registry_snapshot(index, keys["root"], now))  # all it serves
     engine.dispose()
 
     (data_dir / TRUST_LIST_FILE).write_bytes(trust)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from verifier.cli.common import CommandError, load_settings
+from verifier.cli.common import CommandError, load_settings, start_service
 from verifier.cli.demo import DemoExists, create_demo
 from verifier.settings import DEMO_PASSPHRASE
 from verifier.signer import keyfiles
@@ -62,7 +62,9 @@ def _demo(args: argparse.Namespace, now: datetime) -> int:
 def _serve(args: argparse.Namespace, now: datetime) -> int:
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
-    load_settings(args.data_dir)
+    # keys that do not open, or a public role with no signed lists to serve, are told here in
+    # one line, before the workers start (each would fail with a traceback)
+    start_service(load_settings(args.data_dir), now).close()
     os.environ["OCOP_DATA_DIR"] = str(args.data_dir.resolve())
     print(f"Serving on http://{args.host}:{args.port} (OpenAPI at /docs)", file=sys.stderr)
     uvicorn.run(

@@ -1,7 +1,8 @@
 """The signed lists a process serves, kept up to the registry: made in one place,
 :meth:`ListKeeper._refresh`, either by the requests that find them stale (tests and one-shot
-commands) or by a thread of their own (``ocop serve``), so that no request signs or rebuilds
-anything."""
+commands) or by a thread of their own (``ocop serve``, ``ocop signer``), so that no request
+signs or rebuilds anything. A keeper with the root key signs and stores the documents; one
+without it (the public role) serves those stored, checked with the root's public key."""
 
 from __future__ import annotations
 
@@ -241,11 +242,6 @@ class ListKeeper:
             current, document = publish_trust_list(session, root, now)
         return current, CompressedDocument.of(document, current.version), True
 
-    def _signer(self) -> Ed25519Signer:
-        """Return the root key; only called where ``root`` is known to be held."""
-        assert self.root is not None  # noqa: S101 - the public role never signs
-        return self.root
-
     def _keys_changed(self, trust_list: TrustList) -> bool:
         """Return whether the registry's keys differ from those ``trust_list`` names (a key
         added, retired or compromised by a process that does not sign)."""
@@ -310,7 +306,7 @@ class ListKeeper:
             "status",
             since,
             now,
-            lambda lists, start: status_changes_of(lists.index, start, now).sign(self._signer()),
+            lambda lists, root, start: status_changes_of(lists.index, start, now).sign(root),
         )
 
     def snapshot_changes(self, since: int, now: datetime) -> CompressedDocument:
@@ -320,22 +316,24 @@ class ListKeeper:
             "snapshot",
             since,
             now,
-            lambda lists, start: (
-                registry_snapshot(lists.index, self._signer(), now, start).document
-            ),
+            lambda lists, root, start: registry_snapshot(lists.index, root, now, start).document,
         )
 
     def _changes(
-        self, kind: str, since: int, now: datetime, sign: Callable[[Lists, int], bytes]
+        self,
+        kind: str,
+        since: int,
+        now: datetime,
+        sign: Callable[[Lists, Ed25519Signer, int], bytes],
     ) -> CompressedDocument:
-        lists = self.lists(now)
+        lists, root = self.lists(now), self.root
         version = lists.index.version
-        if self.root is None or not version - CHANGES_WINDOW <= since <= version:
+        if root is None or not version - CHANGES_WINDOW <= since <= version:
             return lists.status if kind == "status" else lists.snapshot_body
         start = changes_start(since, version)
         found = lists.changes.get((kind, start))
         if found is None:  # a dozen of each kind per registry version, whatever is asked
-            found = CompressedDocument.of(sign(lists, start), version)
+            found = CompressedDocument.of(sign(lists, root, start), version)
             lists.changes[(kind, start)] = found
         return found
 

@@ -15,16 +15,19 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus, StatusList, parse_stamp
 from signing.keys import b64url_decode
 from tests.conftest import NOW, Demo
+from verifier import list_keeper
+from verifier.lists.signed_lists import Snapshot, stored_snapshot
 from verifier.settings import ROOT_PUBLIC_KEY_FILE
 from verifier.store.database import sqlite_url
 from verifier.store.models import SigningKey
@@ -150,3 +153,31 @@ def test_a_public_node_with_no_signed_lists_says_so_in_one_line(tmp_path: Path) 
     assert run.returncode == 2, run.stderr
     assert "ocop signer" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_public_role_reads_the_stored_snapshot_again_only_when_it_changed(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The public role's rounds, every 2 s while the signer has not caught up, each read the
+    whole stored snapshot (hundreds of kilobytes at national size) and compressed it again."""
+    reads: list[int] = []
+
+    def counted(session: Session) -> Snapshot | None:
+        reads.append(1)
+        return stored_snapshot(session)
+
+    monkeypatch.setattr(list_keeper, "stored_snapshot", counted)
+    service = demo.service
+    keeper = list_keeper.ListKeeper(
+        service.settings, service.sessions, service.writer, None, service.root_public
+    )
+    first = keeper.lists(NOW)
+    for _ in range(3):
+        keeper.refresh()
+        assert keeper.lists(NOW).snapshot_body is first.snapshot_body
+    assert reads == [1]
+    service.refresh()  # the signer signs a new one (a new day: past half its validity)
+    service.lists(NOW + timedelta(days=4))
+    keeper.refresh()
+    assert keeper.lists(NOW).snapshot_body.digest != first.snapshot_body.digest
+    assert reads == [1, 1]

@@ -191,16 +191,8 @@ class ListKeeper:
             if lists is None or sign:
                 status, signed_status = self._status_document(status_list, now, held, status_digest)
                 signed = signed or signed_status
-                if (
-                    held is not None
-                    and held.snapshot.version == index.version
-                    and (now < held.snapshot.renew_at)
-                ):
-                    snapshot, snapshot_body = held.snapshot, held.snapshot_body
-                else:
-                    snapshot, signed_snapshot = self._snapshot(index, now, held)
-                    snapshot_body = CompressedDocument.of(snapshot.document, snapshot.version)
-                    signed = signed or signed_snapshot
+                snapshot, snapshot_body, signed_snapshot = self._snapshot(index, now, held)
+                signed = signed or signed_snapshot
                 lists = Lists(trust_list, status_list, index, snapshot, trust, status,
                               snapshot_body, changes)  # fmt: skip
                 self._publish(lists)
@@ -281,22 +273,32 @@ class ListKeeper:
 
     def _snapshot(
         self, index: RegistryIndex, now: datetime, held: Lists | None
-    ) -> tuple[Snapshot, bool]:
-        """Return the registry snapshot to serve: signed at ``index``'s version and stored,
-        or, in the public role, the one stored (the signer's). The second item says whether
-        it was signed here."""
+    ) -> tuple[Snapshot, CompressedDocument, bool]:
+        """Return the registry snapshot to serve, compressed: the one held while it shows
+        ``index``'s version within half its validity, else signed now and stored; in the public
+        role, the one stored (the signer's), read again only when its digest changed. The last
+        item says whether it was signed here."""
         if self.root is None:
             with self.sessions() as session:
+                digest = stored_digest(session, "registry-snapshot")
+                if held is not None and digest == held.snapshot_body.digest:
+                    return held.snapshot, held.snapshot_body, False
                 stored = stored_snapshot(session)
             if stored is None:
                 if held is not None:
-                    return held.snapshot, False
+                    return held.snapshot, held.snapshot_body, False
                 raise ListsUnavailable("the database holds no signed registry snapshot")
-            return stored, False
+            return stored, CompressedDocument.of(stored.document, stored.version), False
+        if (
+            held is not None
+            and held.snapshot.version == index.version
+            and now < held.snapshot.renew_at
+        ):
+            return held.snapshot, held.snapshot_body, False
         snapshot = registry_snapshot(index, self.root, now)
         with self.writer.begin() as session:
             store_snapshot(session, snapshot)
-        return snapshot, True
+        return snapshot, CompressedDocument.of(snapshot.document, snapshot.version), True
 
     def status_changes(self, since: int, now: datetime) -> CompressedDocument:
         """Return the signed changes of the status list for a holder of version ``since``

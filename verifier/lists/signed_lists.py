@@ -150,9 +150,9 @@ def publish_status_list(session: Session, status_list: StatusList, root: Ed25519
 
 
 def stored_digest(session: Session, name: str) -> str | None:
-    """Return the SHA-256 (hex) of the stored document ``trust-list`` or ``status-list``, or
-    ``None`` when none was stored with one (then it is read and checked whole): what tells
-    whether it changed without reading it."""
+    """Return the SHA-256 (hex) of the stored document ``trust-list``, ``status-list`` or
+    ``registry-snapshot``, or ``None`` when none was stored with one (then it is read and
+    checked whole): what tells whether it changed without reading it."""
     row = session.get(Meta, f"{name}-digest")
     return None if row is None else row.value
 

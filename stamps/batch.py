@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-import numpy as np
-
-from signing import STAMP_DIGITS, Ed25519Signer, Payload, PrivateKey, StampIssuer, TrustedKey
-from stamps.fastqr import BatchQrEncoder
-from stamps.qr import ErrorCorrection, png_bytes
-from stamps.sheet import PNG_MODULE_PX, StampChunk
+from signing import Ed25519Signer, Payload, PrivateKey, StampIssuer, TrustedKey
+from stamps.chunks import ChunkEncoder
+from stamps.qr import ErrorCorrection
+from stamps.sheet import StampChunk
 
 __all__ = ["CHUNK", "BatchSpec", "FileKeySource", "KeySource", "signed_chunks"]
 
@@ -84,28 +82,18 @@ _worker: dict[str, object] = {}
 
 def _start_worker(source: KeySource, spec: BatchSpec) -> None:
     _worker["issuer"] = StampIssuer(source.private_key(), source.key)
-    _worker["encoder"] = BatchQrEncoder(f"https://{spec.host}/s/", spec.error_correction)
+    _worker["encoder"] = ChunkEncoder(spec.host, spec.error_correction, with_pngs=spec.with_pngs)
     _worker["spec"] = spec
 
 
 def _make_chunk(serials: range) -> StampChunk:
     issuer: StampIssuer = _worker["issuer"]  # type: ignore[assignment]
-    encoder: BatchQrEncoder = _worker["encoder"]  # type: ignore[assignment]
+    encoder: ChunkEncoder = _worker["encoder"]  # type: ignore[assignment]
     spec: BatchSpec = _worker["spec"]  # type: ignore[assignment]
     index = issuer.key.index
     first = Payload(index, spec.certificate_id, spec.stars, spec.valid_until, serials.start)
     digits = issuer.sign_serials(first, len(serials), spec.now)
-    array = np.frombuffer("".join(digits).encode("ascii"), dtype=np.uint8)
-    qr = encoder.encode((array - ord("0")).reshape(len(digits), STAMP_DIGITS))
-    return StampChunk(
-        key_index=index,
-        stars=spec.stars,
-        serials=serials,
-        digits=digits,
-        size=encoder.size,
-        modules=qr.row_bytes(),
-        pngs=[png_bytes(m, PNG_MODULE_PX) for m in qr.modules] if spec.with_pngs else None,
-    )
+    return encoder.encode(index, spec.stars, serials, digits)
 
 
 def signed_chunks(spec: BatchSpec, source: KeySource, *, workers: int = 2) -> Iterator[StampChunk]:

@@ -23,6 +23,7 @@ from verifier import cli
 from verifier.cli.demo import create_demo
 from verifier.service import Service
 from verifier.settings import Settings
+from verifier.signer.signing_role import Signer
 from verifier.store.database import sqlite_url
 from verifier.web.app import create_app
 
@@ -116,6 +117,13 @@ class Demo:
     info: dict[str, Any]
     service: Service
     client: TestClient
+    signer: Signer  # the signing role on the same database; it answers batches as they come
+
+    def publish(self, now: datetime = NOW) -> None:
+        """Let the signer bring the signed lists up to the registry (``ocop signer`` does every
+        ``list_publish_seconds``), and the service read them."""
+        self.signer.lists.publish(now)
+        self.service.refresh()
 
     def token(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.info['tokens'][role]}"}
@@ -139,12 +147,17 @@ def _demo(database_url: str, tmp_path: Path) -> Iterator[Demo]:
     data_dir = tmp_path / "data"
     info = create_demo(data_dir, b"demo", NOW, database_url=database_url)
     settings = Settings(data_dir=data_dir, database_url=database_url, passphrase=b"demo")
+    signer = Signer.start(settings)
+    signer.batches.answer_in_background(lambda: NOW)
     service = Service.start(settings, NOW)
-    # over HTTPS, as in production: the sign-in cookies are Secure
-    with TestClient(
-        create_app(service, clock=lambda: NOW), base_url="https://testserver"
-    ) as client:
-        yield Demo(data_dir, info, service, client)
+    try:
+        # over HTTPS, as in production: the sign-in cookies are Secure
+        with TestClient(
+            create_app(service, clock=lambda: NOW), base_url="https://testserver"
+        ) as client:
+            yield Demo(data_dir, info, service, client, signer)
+    finally:
+        signer.close()
 
 
 @pytest.fixture

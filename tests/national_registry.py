@@ -27,11 +27,12 @@ from signing import CertificateState, KeyStatus, Payload, PrivateKey
 from signing.dates import RECOGNITION_MONTHS, VIETNAM, add_months, vietnam_date
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.cli.demo import create_demo
-from verifier.lists.registry_index import RegistryIndex, bump_version
-from verifier.lists.signed_lists import publish_status_list, publish_trust_list, status_list_of
+from verifier.lists.registry_index import bump_version
+from verifier.lists.signed_lists import stored_document
 from verifier.provinces import PROVINCES
 from verifier.settings import ROOT_KEY_FILE
 from verifier.signer import keyfiles
+from verifier.signer.list_publisher import ListPublisher
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import (
     Authority,
@@ -148,13 +149,11 @@ def build_national_registry(
         with sessions.begin() as session:
             revocable = _Grower(session, data_dir, shape, now, random.Random(seed)).grow()
             bump_version(session)
-            session.flush()
-            root = keyfiles.read_key(data_dir / ROOT_KEY_FILE, PASSPHRASE)
-            _, trust = publish_trust_list(session, root, now)
-            status_list = status_list_of(RegistryIndex.load(session), now)
-            status = publish_status_list(session, status_list, root)
-        (data_dir / TRUST_LIST_FILE).write_bytes(trust)
-        (data_dir / STATUS_LIST_FILE).write_bytes(status)
+        root = keyfiles.read_key(data_dir / ROOT_KEY_FILE, PASSPHRASE)
+        ListPublisher(sessions, sessions, root).publish(now)
+        with sessions() as session:
+            for name, file in (("trust-list", TRUST_LIST_FILE), ("status-list", STATUS_LIST_FILE)):
+                (data_dir / file).write_bytes(stored_document(session, name) or b"")
         with sessions() as session:
             return NationalRegistry(
                 demo=demo,

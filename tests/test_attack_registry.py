@@ -225,7 +225,7 @@ def test_an_inspector_blocks_at_most_its_daily_cap_regression(demo: Demo) -> Non
     with demo.service.sessions() as session:
         actor = registry.actor_for_token(session, token=demo.info["tokens"]["inspector"])
     assert actor is not None
-    with demo.service.write(tomorrow) as session:
+    with demo.service.write() as session:
         registry.block_serials(
             session,
             actor=actor,
@@ -435,7 +435,7 @@ def test_the_status_list_names_the_successors_issuer_regression(demo: Demo) -> N
     successor's own issuer, so the chain resolves."""
     tea = parse_stamp(demo.sample("genuine_5_stars")).payload.certificate_id
     honey = parse_stamp(demo.sample("genuine")).payload.certificate_id
-    with demo.service.write(NOW) as session:
+    with demo.service.write() as session:
         old = session.get(Certificate, tea)
         assert old is not None
         old.status, old.superseded_by_id = CertificateState.SUPERSEDED, honey

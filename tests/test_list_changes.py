@@ -18,9 +18,8 @@ from signing._jws import unverified_type
 from signing.lists import STATUS_CHANGES_TYPE
 from tests.conftest import NOW, Demo
 from verifier import registry
-from verifier.list_keeper import CHANGES_WINDOW, changes_start
 from verifier.lists.registry_index import RegistryIndex
-from verifier.lists.signed_lists import status_list_of
+from verifier.lists.signed_lists import CHANGES_WINDOW, changes_start, status_list_of
 from verifier.registry import Actor
 from verifier.store.models import Batch, BatchState, Certificate
 
@@ -75,25 +74,25 @@ def test_changes_since_every_version_held_bring_it_to_the_whole_list(demo: Demo)
     held = {(first := _whole(demo)).version: first}
 
     def block(serial: int) -> int:
-        with demo.service.write(NOW) as session:
+        with demo.service.write() as session:
             return registry.block_serials(
                 session, actor=actor, key_index=batch.key_index, first_serial=serial,
                 last_serial=serial, reason="Tem sao chép", now=NOW,
             ).id  # fmt: skip
 
     def lift(block_id: int) -> None:
-        with demo.service.write(NOW) as session:
+        with demo.service.write() as session:
             registry.lift_block(session, actor=actor, block_id=block_id, reason="Nhầm", now=NOW)
 
     def revoke() -> None:
-        with demo.service.write(NOW) as session:
+        with demo.service.write() as session:
             registry.revoke_certificate(
                 session, actor=actor, certificate_id=certificate.id, decision="QĐ 9/QĐ-UBND",
                 decision_date=date(2026, 11, 20), reason="Vi phạm", now=NOW,
             )  # fmt: skip
 
     def void() -> None:
-        with demo.service.write(NOW) as session:
+        with demo.service.write() as session:
             registry.void_batch(session, actor=actor, batch_id=batch.id, reason="Mất cuộn", now=NOW)
 
     twice = batch.first_serial + 1
@@ -163,7 +162,7 @@ def test_one_revocation_costs_a_phone_one_entry(demo: Demo) -> None:
     actor = _authority(demo)
     certificate, _ = _own(demo, actor)
     before = _whole(demo)
-    with demo.service.write(NOW) as session:
+    with demo.service.write() as session:
         registry.revoke_certificate(
             session, actor=actor, certificate_id=certificate.id, decision="QĐ 9/QĐ-UBND",
             decision_date=date(2026, 11, 20), reason="Vi phạm", now=NOW,
@@ -206,16 +205,17 @@ def test_lists_signed_in_the_background_coalesce_a_burst_of_writes(demo: Demo) -
     """Ten writes at once from ten clients: each returns once verdicts see it, the served
     document catches up with all of them, and it is signed far fewer times than there were
     writes (at most once every list_publish_seconds)."""
-    service = demo.service
-    service.keeper.publish_in_background(lambda: NOW)
+    service, publisher = demo.service, demo.signer.lists
+    service.keeper.keep_in_background(lambda: NOW)
+    publisher.publish_in_background(lambda: NOW, service.settings.list_publish_seconds)
     actor = _authority(demo)
     _, batch = _own(demo, actor)
     first_version = service.lists(NOW).index.version
-    signings_before = service.keeper.status_signings
+    signings_before = publisher.status_signings
     seen_at_return: list[bool] = []
 
     def write(serial: int) -> None:
-        with service.write(NOW) as session:
+        with service.write() as session:
             registry.block_serials(
                 session, actor=actor, key_index=batch.key_index, first_serial=serial,
                 last_serial=serial, reason="Tem sao chép", now=NOW,
@@ -230,9 +230,9 @@ def test_lists_signed_in_the_background_coalesce_a_burst_of_writes(demo: Demo) -
         writer.join()
     assert seen_at_return == [True] * 10
     deadline = time.monotonic() + 30
-    while service.lists(NOW).status.version < first_version + 10:
+    while service.lists(NOW).status.version < first_version + 10:  # the signer's, read here
         assert time.monotonic() < deadline, "the served status list never caught up"
         time.sleep(0.05)
     served = StatusList.verify(service.lists(NOW).status.raw, [service.root_public], NOW)
     assert all(served.is_blocked(batch.key_index, batch.first_serial + i) for i in range(10))
-    assert 1 <= service.keeper.status_signings - signings_before < 10
+    assert 1 <= publisher.status_signings - signings_before < 10

@@ -168,16 +168,13 @@ def test_the_public_role_reads_the_stored_snapshot_again_only_when_it_changed(
 
     monkeypatch.setattr(list_keeper, "stored_snapshot", counted)
     service = demo.service
-    keeper = list_keeper.ListKeeper(
-        service.settings, service.sessions, service.writer, None, service.root_public
-    )
+    keeper = list_keeper.ListKeeper(service.settings, service.sessions, service.root_public)
     first = keeper.lists(NOW)
     for _ in range(3):
         keeper.refresh()
         assert keeper.lists(NOW).snapshot_body is first.snapshot_body
     assert reads == [1]
-    service.refresh()  # the signer signs a new one (a new day: past half its validity)
-    service.lists(NOW + timedelta(days=4))
+    demo.signer.lists.publish(NOW + timedelta(days=4))  # past half its validity: signed again
     keeper.refresh()
     assert keeper.lists(NOW).snapshot_body.digest != first.snapshot_body.digest
     assert reads == [1, 1]

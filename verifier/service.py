@@ -1,4 +1,5 @@
-"""The running service: keys loaded at start, the signed lists kept fresh, online verdicts."""
+"""The running public service: online verdicts from the signed lists the signer stored and the
+registry, registry writes, scans. It holds no private key: it reads the root's public half."""
 
 from __future__ import annotations
 
@@ -14,14 +15,12 @@ from typing import NamedTuple
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from signing import Ed25519Signer, Verdict, VerdictCode, verify
+from signing import Verdict, VerdictCode, verify
 from signing.keys import b64url_decode
 from verifier.list_keeper import ListKeeper, Lists
 from verifier.lists.registry_index import PublicCertificate, bump_version
-from verifier.lists.signed_lists import publish_trust_list
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import ROOT_PUBLIC_KEY_FILE, Settings
-from verifier.signer.key_access import holds_key, open_private_key
 from verifier.store.database import make_engine, migrate, probe, session_factory
 from verifier.store.models import Batch, BlockedSerials, Certificate
 
@@ -67,10 +66,7 @@ class Service:
     settings: Settings
     sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
-    # the root key, in the process that signs the lists; None in the public role (``ocop
-    # serve`` on a data directory without it), which serves what ``ocop signer`` stored
-    root: Ed25519Signer | None
-    root_public: bytes
+    root_public: bytes  # the root's public key, from ROOT_PUBLIC_KEY_FILE
     recorder: ScanRecorder
     keeper: ListKeeper
     # the database's last answer to a probe: when (time.monotonic()) and the error, if any
@@ -79,26 +75,19 @@ class Service:
 
     @classmethod
     def start(cls, settings: Settings, now: datetime) -> Service:
-        """Migrate the database, open the root key when this deployment holds it (the list
-        signer's: an encrypted file, or a key in a token; stamp keys are opened only where a
-        batch is signed), else read its public half (the public role), and make sure signed
-        lists exist. Raises ``OSError``/``KeyLoadError`` on the root key, ``ValueError`` on
-        its public half, :class:`ListsUnavailable` when the public role finds no lists."""
+        """Migrate the database, read the root's public key and the signed lists the signer
+        stored. Raises ``OSError``/``ValueError`` when the root's public key cannot be read,
+        :class:`ListsUnavailable` when the database holds no signed lists yet."""
         engine = make_engine(settings.database_url)
         write_engine = make_engine(settings.database_url, writer=True)
         migrate(write_engine)
         sessions, writer = session_factory(engine), session_factory(write_engine)
-        root = (
-            open_private_key(settings, settings.root_key)
-            if holds_key(settings, settings.root_key)
-            else None
-        )
-        public = root.public_key if root is not None else _root_public_key(settings.data_dir)
+        public = _root_public_key(settings.data_dir)
         recorder = ScanRecorder(
             writer, flush_seconds=settings.scan_flush_seconds, rules=settings.clone_rules
         )
-        keeper = ListKeeper(settings, sessions, writer, root, public)
-        service = cls(settings, sessions, writer, root, public, recorder, keeper)
+        keeper = ListKeeper(settings, sessions, public)
+        service = cls(settings, sessions, writer, public, recorder, keeper)
         service.lists(now)
         return service
 
@@ -113,12 +102,12 @@ class Service:
                 engine.dispose()
 
     @contextmanager
-    def write(self, now: datetime, *, keys_changed: bool = False) -> Iterator[Session]:
+    def write(self) -> Iterator[Session]:
         """A transaction for a registry write. Each certificate, batch and blocked range it
         changes is marked with the new registry version (what the status list's changes are
-        made of); the trust list is signed again in it when keys changed. After the commit the
-        lists are brought up to date, and the write returns once they show it (or after
-        ``list_publish_wait_seconds``)."""
+        made of). After the commit what verdicts read is brought up to date, and the write
+        returns once it shows it (or after ``list_publish_wait_seconds``); the signer follows
+        with the signed documents."""
         with self.writer.begin() as session:
             changed: set[Certificate | Batch | BlockedSerials] = set()
 
@@ -136,8 +125,6 @@ class Service:
             for row in changed:
                 row.changed_version = version
             session.flush()
-            if keys_changed and self.root is not None:  # else the signer sees them change
-                publish_trust_list(session, self.root, now)
         self.keeper.written(version)
 
     def database_trouble(self) -> str | None:

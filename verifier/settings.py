@@ -93,6 +93,7 @@ class Settings:
     list_refresh_seconds: float = 2.0
     list_publish_seconds: float = 2.0  # at least this long between two re-signings of the lists
     list_publish_wait_seconds: float = 10.0  # a write waits at most this long to be published
+    signer_wait_seconds: float = 15.0  # a download waits this long for the signer to take it
     scanner_list_age_hours: int = 48  # older signed lists turn the scanner's notice amber
     photo_threads: int = 1  # threads decoding uploaded photos, in each worker
     photo_queue: int = 4  # photos waiting for a thread; beyond, a photo is answered 503

@@ -17,6 +17,7 @@ from verifier.list_keeper import ListsUnavailable
 from verifier.service import Service
 from verifier.service_errors import ServiceError
 from verifier.settings import Settings, SettingsError
+from verifier.signer.signing_role import publish_lists_once
 from verifier.store.models import Role
 
 EXIT_GENUINE = 0
@@ -42,35 +43,37 @@ def load_settings(data_dir: Path) -> Settings:
 
 
 def start_service(settings: Settings, now: datetime) -> Service:
-    """Return the deployment's service, started at ``now`` (close it after use). Raises
-    :class:`CommandError` when its keys cannot be loaded, or it holds no root key and the
-    database no signed lists."""
+    """Return the deployment's public service, started at ``now`` (close it after use): it
+    opens no private key. Raises :class:`CommandError` when the root's public key cannot be
+    read, or the database holds no signed lists."""
     try:
         return Service.start(settings, now)
-    except (OSError, KeyLoadError, ValueError) as exc:
+    except (OSError, ValueError) as exc:
         raise CommandError(f"cannot load the keys of {settings.data_dir}: {exc}") from None
     except ListsUnavailable as exc:
         raise CommandError(
-            f"{exc}, and {settings.data_dir} holds no root key to sign one: run `ocop signer "
-            "--data-dir DIR` on the directory that holds it (with OCOP_KEY_PASSPHRASE set), "
-            "or give this one the root key"
+            f"{exc}: run `ocop signer --data-dir DIR` on the directory that holds the root key "
+            "(with OCOP_KEY_PASSPHRASE set), on the same database"
         ) from None
 
 
 @contextmanager
-def registry_write(
-    settings: Settings, now: datetime, *, keys_changed: bool = True
-) -> Iterator[Session]:
-    """A registry write transaction that republishes the trust list (unless the keys in it
-    did not change), as the service does."""
+def registry_write(settings: Settings, now: datetime) -> Iterator[Session]:
+    """A registry write transaction, as the service makes one. On the signer's host (it holds
+    the root key) the signed lists show the write when it returns; elsewhere, once the signer
+    has seen it."""
     service = start_service(settings, now)
     try:
-        with service.write(now, keys_changed=keys_changed) as session:
+        with service.write() as session:
             yield session
     except ServiceError as exc:
         raise CommandError(str(exc)) from None
     finally:
         service.close()
+    try:
+        publish_lists_once(settings, now)
+    except (OSError, KeyLoadError) as exc:
+        raise CommandError(f"cannot open the root key of {settings.data_dir}: {exc}") from None
 
 
 def operator() -> registry.Actor:

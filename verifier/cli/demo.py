@@ -26,17 +26,12 @@ from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
-from verifier.lists.registry_index import RegistryIndex, bump_version
-from verifier.lists.signed_lists import (
-    publish_status_list,
-    publish_trust_list,
-    registry_snapshot,
-    status_list_of,
-    store_snapshot,
-)
+from verifier.lists.registry_index import bump_version
+from verifier.lists.signed_lists import stored_document
 from verifier.scans.recorder import ScanEvent, ScanRecorder
 from verifier.settings import DEFAULT_HOST, ROOT_PUBLIC_KEY_FILE
 from verifier.signer import keyfiles
+from verifier.signer.list_publisher import ListPublisher
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
 from verifier.store.models import (
     Authority,
@@ -116,15 +111,12 @@ def create_demo(
     with sessions.begin() as session:  # blocks rest on the inspector's checks, now recorded
         story.block_copy(session)
         bump_version(session)  # the registry's first version, which the status list shows
-        session.flush()
-        _, trust = publish_trust_list(session, keys["root"], now)
-        index = RegistryIndex.load(session)
-        status = publish_status_list(session, status_list_of(index, now), keys["root"])
-        store_snapshot(session, registry_snapshot(index, keys["root"], now))  # all it serves
+    ListPublisher(sessions, sessions, keys["root"]).publish(now)  # as `ocop signer` would
+    with sessions() as session:
+        for name, file in (("trust-list", TRUST_LIST_FILE), ("status-list", STATUS_LIST_FILE)):
+            (data_dir / file).write_bytes(stored_document(session, name) or b"")
     engine.dispose()
 
-    (data_dir / TRUST_LIST_FILE).write_bytes(trust)
-    (data_dir / STATUS_LIST_FILE).write_bytes(status)
     (data_dir / ROOT_PUBLIC_KEY_FILE).write_text(b64url_encode(keys["root"].public_key) + "\n")
     demo = {
         "warning": "DEMO ONLY: the key passphrase is 'demo' and the tokens are printed here.",

@@ -1,5 +1,5 @@
 """``ocop demo``, ``ocop serve`` and ``ocop signer``: make a demo deployment, run the public
-service, and run the signer of its lists."""
+service, and run the signer of its lists and batches."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from signing import KeyLoadError
 from verifier.cli.common import CommandError, load_settings, start_service
 from verifier.cli.demo import DemoExists, create_demo
 from verifier.settings import DEMO_PASSPHRASE
 from verifier.signer import keyfiles
-from verifier.signer.list_signer import NoRootKey, sign_lists_until
+from verifier.signer.signing_role import NoRootKey, sign_until
 
 
 def add_parsers(commands: Any) -> None:
@@ -39,7 +40,8 @@ def add_parsers(commands: Any) -> None:
     signer = commands.add_parser(
         "signer",
         help="sign the trust list, the status list and the registry snapshot as the registry "
-        "changes (the role that holds the root key)",
+        "changes, and the stamps of batches the public role asks for (the role that holds the "
+        "keys)",
     )
     signer.set_defaults(run=_signer)
     signer.add_argument("--data-dir", type=Path, required=True)
@@ -53,7 +55,8 @@ def _demo(args: argparse.Namespace, now: datetime) -> int:
     except DemoExists as exc:
         raise CommandError(str(exc)) from None
     print(f"Demo ready in {args.data_dir}: tokens and sample stamps in {args.data_dir}/demo.json")
-    print(f"Start it with: ocop serve --data-dir {args.data_dir}")
+    print(f"Start it with: ocop signer --data-dir {args.data_dir} & "
+          f"ocop serve --data-dir {args.data_dir}")  # fmt: skip
     for verdict, url in demo["stamp_urls"].items():
         print(f"  {verdict:26} {url[:60]}...")
     return 0
@@ -96,12 +99,14 @@ def _signer(args: argparse.Namespace, now: datetime) -> int:
     logging.config.dictConfig(_log_config({"version": 1, "formatters": {}, "handlers": {
         "default": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
         "loggers": {}}))  # fmt: skip
-    print(f"Signing the lists of the registry at {settings.database_url.split('@')[-1]} "
-          "until stopped", file=sys.stderr)  # fmt: skip
+    print(f"Signing the lists and batches of the registry at "
+          f"{settings.database_url.split('@')[-1]} until stopped", file=sys.stderr)  # fmt: skip
     try:
-        sign_lists_until(settings, lambda: datetime.now(UTC), stop)
+        sign_until(settings, lambda: datetime.now(UTC), stop)
     except NoRootKey as exc:
         raise CommandError(f"no root key to sign with: {exc}") from None
+    except (OSError, KeyLoadError) as exc:
+        raise CommandError(f"cannot open the root key of {args.data_dir}: {exc}") from None
     return 0
 
 

@@ -98,7 +98,7 @@ def _keys_show(args: argparse.Namespace, now: datetime) -> int:
 def _keys_token_generate(args: argparse.Namespace, now: datetime) -> int:
     settings = load_settings(args.data_dir)
     ref = token_keys.TokenKeyRef(args.token, args.label)
-    with registry_write(settings, now, keys_changed=False) as session:
+    with registry_write(settings, now) as session:
         key = token_keys.generate_key(token_access(settings), ref)
         registry.record_key_generated(
             session, actor=operator(), where=ref.uri, public_key=key.public_key, now=now

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from stamps.print_files import FileKind
 from stamps.sheet import (
     DEFAULT_GAP_MM,
     DEFAULT_MARGIN_MM,
@@ -65,7 +66,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
         )
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    outputs: dict[batch_files.Kind, Path] = {"pdf": args.out}
+    outputs: dict[FileKind, Path] = {"pdf": args.out}
     if args.csv:
         outputs["csv"] = args.csv
     if args.zip:
@@ -75,7 +76,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
             raise CommandError(f"the folder of {path} does not exist")
     service = start_service(load_settings(args.data_dir), now)
     try:
-        with service.write(now) as session:
+        with service.write() as session:
             certificate = registry.get(session, Certificate, args.certificate)
             actor = registry.Actor(
                 Role.AUTHORITY, operator().label, authority_id=certificate.authority_id

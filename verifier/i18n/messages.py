@@ -126,6 +126,21 @@ REFUSALS: dict[str, str] = {
         "Khóa ký {key} không được dùng cho lô tem này (khóa đã ngừng, hết thời hạn, của cơ quan "
         "khác hoặc không cho hạng sao này): không ký."
     ),
+    "signing_not_allowed": N_(
+        "Yêu cầu ký tem không còn được phép: mã truy cập, quyền hoặc lô tem đã thay đổi từ lúc "
+        "gửi yêu cầu. Không tem nào được ký."
+    ),
+    "signing_requests_open": N_(
+        "Bạn đang có {open} lần tải tem chưa xong. Hãy đợi các lần tải đó xong rồi tải tiếp."
+    ),
+    "signing_signer_silent": N_(
+        "Máy ký tem chưa trả lời sau {seconds} giây nên chưa tem nào được ký. Tem đã cấp vẫn "
+        "được kiểm tra bình thường. Hãy thử tải lại sau vài phút."
+    ),
+    "signing_key_unusable": N_(
+        "Máy ký tem không dùng được khóa ký {key} lúc này, nên tệp tem không hoàn tất. Hãy báo "
+        "cơ quan quản lý và tải lại sau."
+    ),
     "block_daily_cap": N_(
         "Bạn đã khóa {per_day} sê-ri trong 24 giờ qua, mức tối đa của một kiểm tra viên. Hãy gửi "
         "báo cáo để cơ quan quản lý xử lý."

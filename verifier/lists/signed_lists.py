@@ -1,35 +1,34 @@
-"""The signed trust and status lists, the status list's changes and the registry snapshot, built
-from the registry; the lists are kept in its ``meta`` table."""
+"""The signed trust and status lists, the status list's changes and the registry snapshot: what
+each holds, built from the registry, and where they are kept (its ``meta`` table). Only the
+signer (:mod:`verifier.signer.list_publisher`) signs and stores them; every role reads them."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from signing import (
-    SNAPSHOT_TYPE,
     CertificateRef,
     CertificateState,
     CertificateStatus,
-    Ed25519Signer,
     SerialRange,
     StatusChanges,
     StatusList,
     TrustedKey,
     TrustList,
-    sign_document,
 )
-from signing.dates import format_time, parse_time
+from signing.dates import parse_time
 from verifier.lists.registry_index import PublicCertificate, RegistryIndex
 from verifier.store.models import Meta, SigningKey
 
 TRUST_LIST_VALIDITY = timedelta(days=30)
 STATUS_LIST_VALIDITY = timedelta(days=7)
+SNAPSHOT_VALIDITY = timedelta(days=7)
+CHANGES_WINDOW = 500  # versions back for which changes are signed; older holders get it whole
+CHANGES_KINDS = ("status-list", "registry-snapshot")
 
 
 def trusted_key(key: SigningKey) -> TrustedKey:
@@ -113,42 +112,6 @@ def _span(serials: SerialRange) -> tuple[int, int, int]:
     return serials.key_index, serials.first, serials.last
 
 
-def _next_version(session: Session, name: str) -> int:
-    row = session.get(Meta, f"{name}-version", with_for_update=True)
-    version = 1 if row is None else int(row.value) + 1
-    session.merge(Meta(key=f"{name}-version", value=str(version)))
-    return version
-
-
-def _store(session: Session, name: str, document: bytes) -> None:
-    session.merge(Meta(key=name, value=document.decode()))
-    session.merge(Meta(key=f"{name}-digest", value=hashlib.sha256(document).hexdigest()))
-
-
-def publish_trust_list(
-    session: Session, root: Ed25519Signer, now: datetime
-) -> tuple[TrustList, bytes]:
-    """Sign a new version of the trust list from the registry's keys, store it and return it
-    with its signed document."""
-    keys = session.scalars(select(SigningKey).order_by(SigningKey.index)).all()
-    trust_list = TrustList.of(
-        _next_version(session, "trust-list"),
-        now,
-        now + TRUST_LIST_VALIDITY,
-        [trusted_key(k) for k in keys],
-    )
-    document = trust_list.sign(root)
-    _store(session, "trust-list", document)
-    return trust_list, document
-
-
-def publish_status_list(session: Session, status_list: StatusList, root: Ed25519Signer) -> bytes:
-    """Sign ``status_list`` (see :func:`status_list_of`), store it and return the document."""
-    document = status_list.sign(root)
-    _store(session, "status-list", document)
-    return document
-
-
 def stored_digest(session: Session, name: str) -> str | None:
     """Return the SHA-256 (hex) of the stored document ``trust-list``, ``status-list`` or
     ``registry-snapshot``, or ``None`` when none was stored with one (then it is read and
@@ -164,14 +127,6 @@ def stored_document(session: Session, name: str) -> bytes | None:
     return None if row is None else row.value.encode()
 
 
-def store_snapshot(session: Session, snapshot: Snapshot) -> None:
-    """Store the signed registry snapshot, with its version and when to sign a fresh one, for
-    every process that serves it (the signer makes it, the public role only reads it)."""
-    _store(session, "registry-snapshot", snapshot.document)
-    session.merge(Meta(key="registry-snapshot-version", value=str(snapshot.version)))
-    session.merge(Meta(key="registry-snapshot-renew-at", value=format_time(snapshot.renew_at)))
-
-
 def stored_snapshot(session: Session) -> Snapshot | None:
     """Return the stored registry snapshot (see :func:`store_snapshot`), or ``None``."""
     document = stored_document(session, "registry-snapshot")
@@ -182,45 +137,6 @@ def stored_snapshot(session: Session) -> Snapshot | None:
     return Snapshot(document, int(version.value), parse_time(renew_at.value))
 
 
-SNAPSHOT_VALIDITY = timedelta(days=7)
-
-
-def registry_snapshot(
-    index: RegistryIndex, root: Ed25519Signer, now: datetime, since: int | None = None
-) -> Snapshot:
-    """Return the signed registry snapshot offline scanners keep: for every certificate, what
-    the verdict page shows (product, producer, province, stars, validity, status). With
-    ``since``, only the certificates changed after that registry version (a scanner that holds
-    version ``since`` merges them into what it holds)."""
-    certificates = [
-        {
-            "issuer": c.issuer,
-            "certificate_id": c.id,
-            "status": c.status,
-            "stars": c.stars,
-            "valid_until": c.valid_until.isoformat(),
-            "decision_number": c.decision_number,
-            "product": c.product.name,
-            "pack_description": c.product.pack_description,
-            "producer": c.producer.name,
-            "province_code": c.producer.province_code,
-        }
-        for c in sorted(index.certificates.values(), key=lambda c: c.id)
-        if since is None or c.changed_version > since
-    ]
-    claims = {
-        "type": "ocop-registry-snapshot",
-        "version": index.version,
-        "since": since,
-        "issued_at": format_time(now),
-        "expires_at": format_time(now + SNAPSHOT_VALIDITY),
-        "certificates": certificates,
-    }
-    return Snapshot(
-        sign_document(claims, SNAPSHOT_TYPE, root), index.version, now + SNAPSHOT_VALIDITY / 2
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The signed snapshot, the registry version it shows, and when to sign a fresh one."""
@@ -228,3 +144,59 @@ class Snapshot:
     document: bytes
     version: int
     renew_at: datetime
+
+
+def status_list_now(
+    index: RegistryIndex, now: datetime, held: tuple[RegistryIndex, StatusList] | None
+) -> StatusList:
+    """Return the status list at ``index``'s version: the one ``held`` (with the index it was
+    made from) brought up by the changes since, or made whole (at start, or when the one held
+    is past half its validity)."""
+    if held is None or not fresh(held[1], now):
+        return status_list_of(index, now)
+    held_index, held_list = held
+    if index is held_index:
+        return held_list
+    return held_list.apply(status_changes_of(index, held_index.version, now))
+
+
+def renew_at(document: TrustList | StatusList) -> datetime:
+    """Return when a list is half through its validity: it is signed again from then on."""
+    return document.issued_at + (document.expires_at - document.issued_at) / 2
+
+
+def fresh(document: TrustList | StatusList, now: datetime) -> bool:
+    """Return whether a list is within the first half of its validity."""
+    return now < renew_at(document)
+
+
+def changes_start(since: int, version: int) -> int:
+    """Return the version the changes served to a holder of version ``since`` start from, at
+    ``version``: ``since`` itself when it is one of the last two versions, else the version a
+    power of two back from ``version`` at or below ``since`` (docs/stamp-format.md 7.5: changes
+    since an older version apply too). So a dozen documents per version serve every holder,
+    each at most twice the changes it needs."""
+    behind = version - since
+    if behind <= 2:
+        return since
+    return max(0, version - (1 << (behind - 1).bit_length()))
+
+
+def changes_starts(version: int) -> list[int]:
+    """Return every start :func:`changes_start` gives the holders within
+    :data:`CHANGES_WINDOW` versions of ``version``: the changes documents signed for it."""
+    since = range(max(0, version - CHANGES_WINDOW), version + 1)
+    return sorted({changes_start(s, version) for s in since})
+
+
+def changes_key(kind: str, version: int, start: int) -> str:
+    """Return the ``meta`` key of the signed changes of ``kind`` (one of
+    :data:`CHANGES_KINDS`) from version ``start`` to ``version``."""
+    return f"{kind}-changes-{version}-{start}"
+
+
+def stored_changes(session: Session, kind: str, version: int, start: int) -> bytes | None:
+    """Return the stored changes document of ``kind`` from ``start`` to ``version``, if the
+    signer stored one."""
+    row = session.get(Meta, changes_key(kind, version, start))
+    return None if row is None else row.value.encode()

@@ -1,6 +1,7 @@
-"""Print-ready files of a batch already recorded in the registry: the PDF sheets or roll, the
-CSV manifest and the ZIP of PNGs, streamed, or written to files that appear complete or not
-at all."""
+"""Print-ready files of a batch already recorded in the registry, signed here, on the signer's
+host (``ocop stamps batch``): the PDF sheets or roll, the CSV manifest and the ZIP of PNGs,
+written to files that appear complete or not at all; and the registry's grant to sign, which
+the signer's queue (:mod:`verifier.signer.batch_signer`) asks too."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from stamps.batch import BatchSpec, KeySource, signed_chunks
-from stamps.sheet import CsvManifest, Layout, PdfSheets, PngZip
+from stamps.print_files import FileKind, FileWriter, file_writer
+from stamps.sheet import Layout
 from verifier import registry
 from verifier.lists.signed_lists import trusted_key
 from verifier.registry import Actor, SigningGrant
@@ -21,14 +22,6 @@ from verifier.service_errors import Conflict
 from verifier.settings import Settings
 from verifier.signer.key_access import holds_key, key_source
 from verifier.signer.token_keys import TokenError
-
-Kind = Literal["pdf", "csv", "zip"]
-MEDIA_TYPES: dict[Kind, str] = {
-    "pdf": "application/pdf",
-    "csv": "text/csv; charset=utf-8",
-    "zip": "application/zip",
-}
-Writer = PdfSheets | CsvManifest | PngZip
 
 
 def signing_grant(
@@ -86,17 +79,8 @@ def batch_source(
         raise Conflict(f"cannot open the private key {key.index}: {exc.detail}") from None
 
 
-def writer(kind: Kind, layout: Layout, host: str, title: str) -> Writer:
-    """Return the writer of one kind of file."""
-    if kind == "pdf":
-        return PdfSheets(layout, host, title)
-    if kind == "csv":
-        return CsvManifest(layout, host)
-    return PngZip()
-
-
 def stream(
-    spec: BatchSpec, source: KeySource, writers: list[Writer], *, workers: int = 1,
+    spec: BatchSpec, source: KeySource, writers: list[FileWriter], *, workers: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[list[bytes]]:  # fmt: skip
     """Sign and lay out the batch, yielding after each chunk what each writer made."""
@@ -116,7 +100,7 @@ def stream(
 def write_files(
     spec: BatchSpec,
     source: KeySource,
-    outputs: dict[Kind, Path],
+    outputs: dict[FileKind, Path],
     layout: Layout,
     title: str,
     *,
@@ -128,7 +112,7 @@ def write_files(
 
     Raises ``OSError`` for files that cannot be written (temporary files are removed)."""
     kinds = list(outputs)
-    writers = [writer(k, layout, spec.host, title) for k in kinds]
+    writers = [file_writer(k, layout, spec.host, title) for k in kinds]
     partial = {k: outputs[k].with_name(outputs[k].name + ".part") for k in kinds}
     handles = {k: partial[k].open("wb") for k in kinds}
     try:

@@ -256,6 +256,52 @@ class Batch(Base):
         return self.last_serial - self.first_serial + 1
 
 
+class SigningState(StrEnum):
+    """Where a :class:`SigningRequest` stands."""
+
+    QUEUED = "queued"  # waiting for the signer
+    SIGNING = "signing"  # taken by the signer, which stores its codes chunk by chunk
+    SIGNED = "signed"  # every code stored
+    REFUSED = "refused"  # the signer refused it: see ``reason`` and ``figures``
+    FAILED = "failed"  # the signer could not finish (its key did not open, it stopped)
+    ABANDONED = "abandoned"  # the public role stopped waiting before the signer took it
+
+
+class SigningRequest(Base):
+    """A request from the public role to sign serials of a batch, for the token that asked:
+    the signer takes it, checks it against the registry itself and answers it (see
+    :mod:`verifier.signer.batch_signer`)."""
+
+    __tablename__ = "signing_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    first_serial: Mapped[int] = mapped_column(BigInteger)
+    last_serial: Mapped[int] = mapped_column(BigInteger)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[SigningState] = mapped_column(
+        _enum(SigningState), default=SigningState.QUEUED, index=True
+    )
+    reason: Mapped[str | None] = mapped_column(String(64))  # a refusal's reason code
+    figures: Mapped[dict[str, int] | None] = mapped_column(JSON)  # and what it names
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SignedCodes(Base):
+    """The signed codes of a request, one chunk per row from ``first_serial`` on: the stamps'
+    digits, concatenated. Kept only until the public role has streamed them, at most
+    ``SIGNED_CODES_KEPT`` (a file of signed codes is as good as printed stamps)."""
+
+    __tablename__ = "signed_codes"
+
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("signing_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_serial: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    digits: Mapped[str] = mapped_column(Text)
+
+
 class BlockedSerials(Base):
     """Serials blocked as clones by an inspector or an authority; published in the status list."""
 

@@ -21,7 +21,7 @@ def build() -> ASGIApp:
     """Return the app for the data directory named by ``OCOP_DATA_DIR``."""
     settings = Settings.load(Path(os.environ.get("OCOP_DATA_DIR", "data")))
     service = Service.start(settings, system_clock())
-    service.keeper.publish_in_background(system_clock)  # no request signs or rebuilds the lists
+    service.keeper.keep_in_background(system_clock)  # no request rebuilds the lists
     app = create_app(service)
     # What exists now lives as long as the worker: keep it out of every garbage collection.
     gc.freeze()

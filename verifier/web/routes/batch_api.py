@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import chain
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
@@ -11,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
-from signing import SigningRefused
+from stamps.print_files import MEDIA_TYPES, FileKind
 from stamps.sheet import (
     DEFAULT_GAP_MM,
     DEFAULT_PAPER,
@@ -23,11 +22,11 @@ from stamps.sheet import (
 from verifier import registry
 from verifier.registry import Actor
 from verifier.service import Service
-from verifier.service_errors import Conflict, Invalid
-from verifier.signer import batch_files
+from verifier.service_errors import Invalid
 from verifier.store.models import Batch
 from verifier.web.deps import ActorDep, IdempotencyKey, Now, RowId, ServiceDep
 from verifier.web.inputs import Line
+from verifier.web.stamp_downloads import signed_file
 
 router = APIRouter(prefix="/api/v1", tags=["batches"])
 
@@ -47,7 +46,7 @@ class VoidIn(BaseModel):
 
 def batch_json(b: Batch) -> dict[str, Any]:
     """Return a batch as the API shows it, with the links to its files."""
-    files = {kind: f"/api/v1/batches/{b.id}/stamps.{kind}" for kind in batch_files.MEDIA_TYPES}
+    files = {kind: f"/api/v1/batches/{b.id}/stamps.{kind}" for kind in MEDIA_TYPES}
     return {
         "id": b.id,
         "certificate_id": b.certificate_id,
@@ -87,7 +86,7 @@ def order_batch(
         if earlier is not None:
             return earlier, False
     try:
-        with service.write(now) as session:
+        with service.write() as session:
             batch = registry.allocate_batch(
                 session,
                 actor=actor,
@@ -139,7 +138,7 @@ def get_batch(batch_id: RowId, service: ServiceDep, actor: ActorDep) -> dict[str
 def void(
     batch_id: RowId, body: VoidIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         return batch_json(
             registry.void_batch(
                 session, actor=actor, batch_id=batch_id, reason=body.reason, now=now
@@ -171,25 +170,18 @@ def batch_file(
     service: Service,
     actor: Actor,
     batch_id: int,
-    kind: batch_files.Kind,
+    kind: FileKind,
     options: PrintOptions,
     now: datetime,
 ) -> StreamingResponse:
-    """Return the streamed file of a batch. Raises :class:`ServiceError` subclasses (before
-    anything is sent) for a batch that may not be printed."""
-    page_layout = options.page_layout()
-    grant = batch_files.signing_grant(service.writer, actor=actor, batch_id=batch_id, now=now)
-    spec, source = batch_files.batch_source(service.settings, grant, now, with_pngs=kind == "zip")
-    title = f"OCOP {grant.certificate.product.name} - batch {batch_id}"
-    writer = batch_files.writer(kind, page_layout, spec.host, title)
-    pieces = (piece for (piece,) in batch_files.stream(spec, source, [writer]))
-    try:
-        first = next(pieces)  # signing problems surface here, before the answer starts
-    except SigningRefused as exc:
-        raise Conflict(f"these stamps cannot be signed now: {exc.detail}") from None
+    """Return the streamed file of a batch, whose codes the signer signs. Raises
+    :class:`ServiceError` subclasses (before anything is sent) for a batch that may not be
+    printed, or a signer that refuses or does not answer."""
+    layout = options.page_layout()
+    file = signed_file(service, actor=actor, batch_id=batch_id, kind=kind, layout=layout, now=now)
     return StreamingResponse(
-        (piece for piece in chain([first], pieces) if piece),
-        media_type=batch_files.MEDIA_TYPES[kind],
+        iter(file),
+        media_type=MEDIA_TYPES[kind],
         headers={"Content-Disposition": f'attachment; filename="ocop-batch-{batch_id}.{kind}"'},
     )
 

@@ -222,7 +222,7 @@ def _act(
     if signed is None:
         return _back(error="expired")
     try:
-        with service.write(now) as session:
+        with service.write() as session:
             action(session, signed.actor)
     except ServiceError as exc:
         return _back(error=exc.reason or exc.code, page=back)

@@ -104,7 +104,7 @@ def certificate_json(c: Certificate) -> dict[str, Any]:
 def create_producer(
     body: ProducerIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         producer = registry.register_producer(session, actor=actor, now=now, **body.model_dump())
         return producer_json(producer)
 
@@ -115,7 +115,7 @@ def create_producer(
 def create_product(
     producer_id: RowId, body: ProductIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         product = registry.register_product(
             session, actor=actor, producer_id=producer_id, now=now, **body.model_dump()
         )
@@ -136,7 +136,7 @@ async def upload_label(
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise TooLarge(f"the photo is larger than {limit // (1024 * 1024)} MB")
-    with service.write(now) as session:
+    with service.write() as session:
         product = registry.set_label_photo(
             session,
             actor=actor,
@@ -152,7 +152,7 @@ async def upload_label(
 def create_certificate(
     body: CertificateIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         certificate = registry.register_certificate(
             session,
             actor=actor,
@@ -176,7 +176,7 @@ def read_certificate(certificate_id: RowId, service: ServiceDep) -> dict[str, An
 def revoke(
     certificate_id: RowId, body: RevokeIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         certificate = registry.revoke_certificate(
             session,
             actor=actor,
@@ -197,7 +197,7 @@ def revoke(
 def reevaluate(
     certificate_id: RowId, body: ReevaluateIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         certificate = registry.reevaluate_certificate(
             session,
             actor=actor,
@@ -221,7 +221,7 @@ def supersede(
     actor: ActorDep,
     now: Now,
 ) -> dict[str, Any]:
-    with service.write(now) as session:
+    with service.write() as session:
         certificate = registry.supersede_certificate(
             session,
             actor=actor,
@@ -242,7 +242,7 @@ class CompromiseIn(BaseModel):
 def compromise(
     key_index: KeyIndex, body: CompromiseIn, service: ServiceDep, actor: ActorDep, now: Now
 ) -> dict[str, Any]:
-    with service.write(now, keys_changed=True) as session:
+    with service.write() as session:
         key = registry.mark_key_compromised(
             session, actor=actor, key_index=key_index, last_serial=body.last_serial, now=now
         )
@@ -264,7 +264,7 @@ class BlockIn(BaseModel):
 def block(body: BlockIn, service: ServiceDep, actor: ActorDep, now: Now) -> dict[str, Any]:
     if actor.role is Role.INSPECTOR:
         service.recorder.flush()  # the check the inspector just made is then on record
-    with service.write(now) as session:
+    with service.write() as session:
         blocked = registry.block_serials(
             session,
             actor=actor,

@@ -1,0 +1,160 @@
+"""A batch's print-ready file, streamed to its producer or authority from the codes the signer
+signs: the request goes to the signer through the database (:mod:`verifier.registry.
+signing_queue`), the codes come back chunk by chunk and are QR-encoded and laid out here. This
+process holds no key: it waits for the signer's answer, and says so when none comes."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from signing import STAMP_DIGITS
+from stamps.chunks import ChunkEncoder
+from stamps.print_files import FileKind, file_writer
+from stamps.sheet import Layout
+from verifier import registry
+from verifier.registry import Actor, signing_queue
+from verifier.service import Service
+from verifier.service_errors import Busy, Conflict
+from verifier.store.models import Batch, Certificate, SigningRequest, SigningState
+
+__all__ = ["SignedFile", "signed_file"]
+
+POLL_SECONDS = 0.05  # how often a download looks for the signer's next codes
+STALL_SECONDS = 60.0  # a download whose signer stores nothing for this long is broken off
+_log = logging.getLogger(__name__)
+
+
+class SignerStopped(Exception):
+    """The signer failed or stopped storing codes once the file had begun: the download is
+    broken off, so that no truncated file looks complete."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A request queued: its id, the serials asked, and what their stamps show."""
+
+    request_id: int
+    serials: range
+    stars: int
+    key_index: int
+
+
+class SignedFile:
+    """A batch's file, begun: iterating streams it."""
+
+    def __init__(
+        self, service: Service, asked: _Asked, first_codes: str, kind: FileKind, layout: Layout,
+        title: str,
+    ) -> None:  # fmt: skip
+        self._service, self._asked, self._first_codes = service, asked, first_codes
+        self._encoder = ChunkEncoder(service.settings.public_host, with_pngs=kind == "zip")
+        self._writer = file_writer(kind, layout, service.settings.public_host, title)
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Yield the file's bytes as each chunk of codes arrives. Raises :class:`SignerStopped`
+        when the signer fails or stalls midway. The codes are deleted from the database at the
+        end, whatever happens."""
+        asked = self._asked
+        try:
+            serial, codes = asked.serials.start, self._first_codes
+            while True:
+                count = len(codes) // STAMP_DIGITS
+                digits = [codes[i * STAMP_DIGITS : (i + 1) * STAMP_DIGITS] for i in range(count)]
+                chunk = self._encoder.encode(
+                    asked.key_index, asked.stars, range(serial, serial + count), digits
+                )
+                self._writer.add(chunk)
+                serial += count
+                if piece := self._writer.take():
+                    yield piece
+                if serial >= asked.serials.stop:
+                    break
+                codes = _codes_from(self._service, asked.request_id, serial, STALL_SECONDS)
+            self._writer.finish()
+            yield self._writer.take()
+        finally:
+            with self._service.writer.begin() as session:
+                signing_queue.forget_signed_codes(session, request_id=asked.request_id)
+
+
+def signed_file(
+    service: Service,
+    *,
+    actor: Actor,
+    batch_id: int,
+    kind: FileKind,
+    layout: Layout,
+    now: datetime,
+) -> SignedFile:
+    """Ask the signer for the codes of batch ``batch_id`` and return its file once the first
+    codes arrived. Raises as :func:`signing_queue.queue_signing` (not the actor's batch, too
+    many downloads open); :class:`Conflict` with the signer's reason when it refuses;
+    :class:`Busy` when it cannot use the key, or does not take the request within
+    ``signer_wait_seconds`` (the request is then abandoned: nothing is signed)."""
+    with service.writer.begin() as session:
+        request = signing_queue.queue_signing(session, actor=actor, batch_id=batch_id, now=now)
+        batch = registry.get(session, Batch, request.batch_id)
+        certificate = registry.get(session, Certificate, batch.certificate_id)
+        title = f"OCOP {certificate.product.name} - batch {batch_id}"
+        asked = _Asked(request.id, range(request.first_serial, request.last_serial + 1),
+                       batch.stars, batch.key_index)  # fmt: skip
+    wait = service.settings.signer_wait_seconds
+    codes = _first_codes(service, asked, wait, now)
+    return SignedFile(service, asked, codes, kind, layout, title)
+
+
+def _first_codes(service: Service, asked: _Asked, wait: float, now: datetime) -> str:
+    """Return the request's first codes once stored. Raises :class:`Conflict`/:class:`Busy`
+    as :func:`signed_file` says."""
+    deadline = time.monotonic() + wait
+    while True:
+        with service.sessions() as session:
+            codes = signing_queue.signed_codes_from(
+                session, request_id=asked.request_id, first_serial=asked.serials.start
+            )
+            answer = session.get(SigningRequest, asked.request_id)
+            state = None if answer is None else answer.state
+            reason = None if answer is None else answer.reason
+            figures = {} if answer is None or answer.figures is None else answer.figures
+        if codes is not None:
+            return codes
+        if state is SigningState.REFUSED:
+            raise Conflict.refusal(reason or "signing_not_allowed", **figures)
+        if state is SigningState.FAILED:
+            error = Busy.refusal(reason or "signing_key_unusable", **figures)
+            error.retry_after = 300
+            raise error
+        if time.monotonic() > deadline:
+            with service.writer.begin() as session:
+                abandoned = signing_queue.abandon_request(
+                    session, request_id=asked.request_id, now=now
+                )
+            if abandoned:
+                error = Busy.refusal("signing_signer_silent", seconds=round(wait))
+                error.retry_after = 60
+                raise error
+            deadline = time.monotonic() + STALL_SECONDS  # taken meanwhile: wait for its codes
+        time.sleep(POLL_SECONDS)
+
+
+def _codes_from(service: Service, request_id: int, serial: int, stall: float) -> str:
+    """Return the request's codes from ``serial`` once stored. Raises :class:`SignerStopped`
+    when the signer failed, or stored nothing for ``stall`` seconds."""
+    deadline = time.monotonic() + stall
+    while True:
+        with service.sessions() as session:
+            codes = signing_queue.signed_codes_from(
+                session, request_id=request_id, first_serial=serial
+            )
+            answer = session.get(SigningRequest, request_id)
+            state = None if answer is None else answer.state
+        if codes is not None:
+            return codes
+        if state is not SigningState.SIGNING or time.monotonic() > deadline:
+            _log.warning("signing request %d stopped at serial %d (%s)", request_id, serial, state)
+            raise SignerStopped(f"the signer stopped at serial {serial}")
+        time.sleep(POLL_SECONDS)

@@ -78,7 +78,9 @@ def _count(demo: Demo, model: type[Any], *where: Any) -> int:
 
 
 def _lists(demo: Demo) -> tuple[TrustList, StatusList]:
-    """The signed lists as an offline scanner downloads them."""
+    """The signed lists as an offline scanner downloads them, once the signer has seen the
+    registry."""
+    demo.publish()
     root = [demo.service.root_public]
     trust = demo.client.get("/.well-known/ocop/trust-list").content
     status = demo.client.get("/.well-known/ocop/status-list").content
@@ -88,6 +90,7 @@ def _lists(demo: Demo) -> tuple[TrustList, StatusList]:
 def _offline(demo: Demo, code: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Any:
     """The verdict of `ocop verify --offline --json` with the lists the service publishes."""
     trust, status = tmp_path / "trust-list.json", tmp_path / "status-list.json"
+    demo.publish()
     trust.write_bytes(demo.client.get("/.well-known/ocop/trust-list").content)
     status.write_bytes(demo.client.get("/.well-known/ocop/status-list").content)
     root = demo.service.root_public.hex()

@@ -68,6 +68,7 @@ def test_a_flagged_serial_is_shown_and_blocked_for_offline_scanners_too(demo: De
     online = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")}).json()
     assert online["verdict"] == "suspected_clone"
     assert "serial_blocked" in online["reasons"]
+    demo.publish()
     document = demo.client.get("/.well-known/ocop/status-list").content
     status_list = StatusList.verify(document, [demo.service.root_public], NOW)
     trust = demo.service.lists(NOW).trust_list
@@ -257,7 +258,7 @@ def test_a_block_can_be_lifted_and_stays_on_record(demo: Demo) -> None:
     assert block is not None
 
     def verdicts() -> tuple[str, str]:
-        demo.service.refresh()
+        demo.publish()
         online = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")})
         document = demo.client.get("/.well-known/ocop/status-list").content
         status_list = StatusList.verify(document, [demo.service.root_public], NOW)

@@ -106,6 +106,7 @@ def test_changes_since_every_version_held_bring_it_to_the_whole_list(demo: Demo)
     ]
     for step in steps:
         step()
+        demo.publish()
         current = _whole(demo)
         _assert_index_is_the_registrys(demo)
         assert current.version > max(held)
@@ -167,6 +168,7 @@ def test_one_revocation_costs_a_phone_one_entry(demo: Demo) -> None:
             session, actor=actor, certificate_id=certificate.id, decision="QĐ 9/QĐ-UBND",
             decision_date=date(2026, 11, 20), reason="Vi phạm", now=NOW,
         )  # fmt: skip
+    demo.publish()
     answer = demo.client.get(STATUS, params={"since": before.version})
     changes = StatusChanges.verify(answer.content, [demo.service.root_public], NOW)
     assert [c.ref.certificate_id for c in changes.certificates] == [certificate.id]

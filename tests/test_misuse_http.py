@@ -155,6 +155,7 @@ def test_misuse_9_compromised_key_watermark(demo: Demo) -> None:
     thief = PrivateKey.from_pem((demo.data_dir / "keys/province-01.pem").read_bytes(), b"demo")
     above = _check(demo, _forge(demo, thief, serial=watermark + 1))
     assert (above["verdict"], above["reasons"]) == ("counterfeit", ["key_compromised"])
+    demo.publish()
     trust = demo.client.get("/.well-known/ocop/trust-list")
     assert trust.status_code == 200
 

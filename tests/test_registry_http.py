@@ -175,6 +175,7 @@ def test_revoke_through_the_api_changes_the_verdict_and_the_status_list(demo: De
         headers=demo.token("authority_VN-01"),
     )
     assert response.status_code == 200
+    demo.publish()
     after = demo.client.get("/.well-known/ocop/status-list")
     assert after.json() != before.json()
     versions = [int(a.headers["etag"].strip('"').split("-")[0]) for a in (before, after)]

@@ -155,7 +155,7 @@ def test_the_snapshot_sends_only_what_changed_since_a_version(demo: Demo) -> Non
         headers=demo.token("authority_VN-01"),
     )
     assert revoked.status_code == 200
-    demo.service.refresh()
+    demo.publish()
     changes = demo.client.get(
         "/.well-known/ocop/registry-snapshot", params={"since": held["version"]}
     )

@@ -135,7 +135,7 @@ def test_the_signer_republishes_the_trust_list_when_keys_change_elsewhere(demo: 
         session.execute(
             update(SigningKey).where(SigningKey.index == index).values(status=KeyStatus.RETIRED)
         )
-    demo.service.refresh()
+    demo.publish()
     after = demo.service.lists(NOW).trust_list
     assert after.version == before.version + 1
     assert after.keys[index].status == KeyStatus.RETIRED

@@ -23,8 +23,9 @@ from stamps.batch import PARALLEL_FROM
 from tests.conftest import NOW, Demo
 from verifier.cli import main
 from verifier.service import Service
-from verifier.settings import Settings
+from verifier.settings import ROOT_PUBLIC_KEY_FILE, Settings
 from verifier.signer import token_keys
+from verifier.signer.signing_role import Signer
 from verifier.signer.token_keys import TokenAccess, TokenError, TokenKeyRef
 from verifier.store.models import AuditEntry
 
@@ -183,10 +184,16 @@ def test_the_root_key_can_live_in_a_token(soft_token: SoftToken, demo: Demo) -> 
         data_dir=demo.data_dir, database_url=demo.service.settings.database_url,
         passphrase=b"demo", root_key=root.ref.uri, pkcs11_module=MODULE, token_pin=PIN,
     )  # fmt: skip
+    (demo.data_dir / ROOT_PUBLIC_KEY_FILE).write_text(root.public_key.hex() + "\n")
+    signer = Signer.start(settings)
+    try:
+        # the file root's lists do not verify with the token's root: they are signed again
+        assert signer.lists.publish(NOW)
+    finally:
+        signer.close()
     service = Service.start(settings, NOW)
     try:
         assert service.root_public == root.public_key
-        # the file root's lists do not verify with the token's root: they are signed again
         document = service.lists(NOW).trust.raw
         assert TrustList.verify(document, [root.public_key], NOW).keys
     finally:

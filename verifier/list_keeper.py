@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from signing import DocumentError, StatusList, TrustList
 from verifier.lists.compressed import CompressedDocument
@@ -30,8 +31,10 @@ from verifier.lists.signed_lists import (
     stored_digest,
     stored_document,
     stored_snapshot,
+    trusted_key,
 )
 from verifier.settings import Settings
+from verifier.store.models import SigningKey
 
 _log = logging.getLogger(__name__)
 _L = TypeVar("_L", TrustList, StatusList)
@@ -43,13 +46,14 @@ class Lists:
     list), and the signed documents phones download, compressed as they are served (these
     follow as the signer stores them), with the changes since a version read so far."""
 
-    trust_list: TrustList
+    trust_list: TrustList  # the signed one's, with the registry's keys as they are now
     status_list: StatusList
     index: RegistryIndex
     snapshot: Snapshot
     trust: CompressedDocument
     status: CompressedDocument
     snapshot_body: CompressedDocument
+    signed_trust: TrustList  # the trust list ``trust`` holds
     changes: dict[tuple[str, int], CompressedDocument] = field(default_factory=dict)
 
 
@@ -154,11 +158,18 @@ class ListKeeper:
             held = self._lists
             with self.sessions() as session:
                 index = RegistryIndex.load(session) if held is None else held.index.updated(session)
+                keys = [trusted_key(k) for k in session.scalars(
+                    select(SigningKey).options(joinedload(SigningKey.authority))
+                )]  # fmt: skip
                 digests = {
                     name: stored_digest(session, name)
                     for name in ("trust-list", "status-list", "registry-snapshot")
                 }
-            trust_list, trust = self._trust(now, held, digests["trust-list"])
+            signed_trust, trust = self._trust(now, held, digests["trust-list"])
+            # online verdicts trust the registry's keys at once (a key compromised through the
+            # API counts from the write on); phones, the signed list once the signer signs it
+            trust_list = TrustList.of(signed_trust.version, signed_trust.issued_at,
+                                      signed_trust.expires_at, keys)  # fmt: skip
             status = self._status(now, held, digests["status-list"])
             snapshot, snapshot_body = self._snapshot(held, digests["registry-snapshot"])
             status_list = status_list_now(
@@ -167,8 +178,9 @@ class ListKeeper:
             same = (
                 held is not None and status is held.status and snapshot_body is held.snapshot_body
             )
+            changes = held.changes if same and held is not None else {}
             lists = Lists(trust_list, status_list, index, snapshot, trust, status, snapshot_body,
-                          held.changes if same and held is not None else {})  # fmt: skip
+                          signed_trust, changes)  # fmt: skip
             with self._published:
                 self._lists = lists
                 self._published.notify_all()
@@ -178,9 +190,10 @@ class ListKeeper:
     def _trust(
         self, now: datetime, held: Lists | None, digest: str | None
     ) -> tuple[TrustList, CompressedDocument]:
-        """Return the trust list held while it is the one stored, else the one stored."""
+        """Return the signed trust list held while it is the one stored, else the one stored,
+        with its document."""
         if held is not None and digest == held.trust.digest:
-            return held.trust_list, held.trust
+            return held.signed_trust, held.trust
         with self.sessions() as session:
             document = stored_document(session, "trust-list")
         trust_list = _verified(TrustList, document, self.root_public, now)

@@ -69,7 +69,8 @@ PHONE = ViewportSize(width=390, height=844)
 
 
 class Server:
-    """``ocop serve`` on a demo data directory, in a subprocess, on a free port."""
+    """``ocop serve`` on a demo data directory, in a subprocess, on a free port, beside ``ocop
+    signer`` on the same directory (the demo's two roles: ``make run``)."""
 
     def __init__(self, data_dir: Path, static_dir: Path | None = None) -> None:
         self.data_dir = data_dir
@@ -79,6 +80,7 @@ class Server:
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        self.signer: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         env = {**os.environ, "OCOP_DATA_DIR": str(self.data_dir), "OCOP_KEY_PASSPHRASE": "demo",
@@ -86,6 +88,10 @@ class Server:
         env.pop("OCOP_DATABASE_URL", None)
         if self.static_dir is not None:
             env["OCOP_STATIC_DIR"] = str(self.static_dir)
+        self.signer = subprocess.Popen(
+            [sys.executable, "-m", "verifier", "signer", "--data-dir", str(self.data_dir)],
+            env=env, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "verifier.web.asgi:app", "--port", str(self.port),
              "--log-level", "warning"], env=env,
@@ -100,14 +106,15 @@ class Server:
         raise RuntimeError("the server did not start")
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
+        for process in (self.process, self.signer):
+            if process is not None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.process = self.signer = None
 
     def get(self, path: str, token: str | None = None) -> Any:
         request = urllib.request.Request(self.url + path)  # noqa: S310 - loopback
@@ -1120,14 +1127,19 @@ def test_an_inspector_blocks_a_copied_stamp_from_the_scanner(
         _shot(page, "08-inspector-blocked-a-copy")
     finally:
         browser.close()
-    document = urllib.request.urlopen(  # noqa: S310 - loopback
-        f"{server.url}/.well-known/ocop/status-list", timeout=5
-    ).read()
-    status_list = StatusList.verify(
-        document, [b64url_decode(info["root_public_key"])], datetime.now(UTC)
-    )
     payload = parse_stamp(info["stamp_urls"]["genuine_5_stars"]).payload
-    assert status_list.is_blocked(payload.key_index, payload.serial)  # offline scanners too
+    deadline = time.monotonic() + 15  # offline scanners too, once the signer has signed it
+    while True:
+        document = urllib.request.urlopen(  # noqa: S310 - loopback
+            f"{server.url}/.well-known/ocop/status-list", timeout=5
+        ).read()
+        status_list = StatusList.verify(
+            document, [b64url_decode(info["root_public_key"])], datetime.now(UTC)
+        )
+        if status_list.is_blocked(payload.key_index, payload.serial):
+            break
+        assert time.monotonic() < deadline, "the served status list never showed the block"
+        time.sleep(0.2)
 
 
 def test_offline_at_national_size_genuine_revoked_and_forged(

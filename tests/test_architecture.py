@@ -192,3 +192,45 @@ def test_a_long_module_says_why_in_its_docstring() -> None:
             if f"Over {LONG_MODULE_LINES} lines because" not in " ".join(docstring.split()):
                 unexplained.append(str(path.relative_to(ROOT)))
     assert not unexplained
+
+
+# The public role (issue 19): what ``ocop serve`` runs, from its workers' entry.
+_PUBLIC_ENTRIES = ("verifier.web.asgi", "verifier.service", "verifier.list_keeper")
+# what opens private keys or signs stamps and lists: none of it may reach the public role
+_KEY_MODULES = ("verifier.signer", "stamps.batch", "pkcs11")
+_KEY_NAMES = {"PrivateKey", "StampIssuer", "sign_document", "sign_payload", "Ed25519Signer",
+              "FileKeySource", "KeySource", "signed_chunks"}  # fmt: skip
+
+
+def _public_role() -> set[str]:
+    """Return the verifier modules the public role's entries import, directly or not."""
+    graph = _verifier_imports()
+    reached: set[str] = set()
+    waiting = list(_PUBLIC_ENTRIES)
+    while waiting:
+        name = waiting.pop()
+        if name not in reached:
+            reached.add(name)
+            waiting.extend(t for t in graph.get(name, ()) if t.startswith("verifier."))
+    return reached
+
+
+def test_the_public_role_never_imports_key_loading_or_signing() -> None:
+    """``ocop serve`` answers the internet: no module it runs opens a private key or signs a
+    stamp or a list (the signer, ``ocop signer``, does, and the two meet only in the
+    database). An import added anywhere in the public role's graph that reaches them fails."""
+    public = _public_role()
+    assert {"verifier.web.routes.batch_api", "verifier.web.stamp_downloads"} <= public
+    bad = sorted(m for m in public if m.startswith(_KEY_MODULES))
+    for name in sorted(public):
+        path = ROOT / Path(*name.split("."))
+        path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith(_KEY_MODULES):
+                    bad.append(f"{name} imports {node.module}")
+                bad.extend(f"{name} imports {a.name}" for a in node.names if a.name in _KEY_NAMES)
+            elif isinstance(node, ast.Import):
+                bad.extend(f"{name} imports {a.name}" for a in node.names
+                           if a.name.startswith(_KEY_MODULES))  # fmt: skip
+    assert not bad

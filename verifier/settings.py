@@ -18,12 +18,15 @@ from limits import RateLimitItem, parse_many
 from verifier.registry import INSPECTOR_BLOCKS, InspectorBlocks
 from verifier.scans.clones import RULES, CloneRules
 from verifier.scans.recorder import FLUSH_SECONDS
-from verifier.signer.keyfiles import PASSPHRASE_VARIABLE
-from verifier.signer.token_keys import MODULE_VARIABLE, PIN_VARIABLE
 from verifier.store.database import sqlite_url
 
 DEMO_PASSPHRASE = "demo"  # noqa: S105 (the documented demo-only passphrase)
 ROOT_KEY_FILE = "keys/root.pem"
+# The signer's secrets, from its environment (the service manager's secret store): the public
+# role needs none of them
+PASSPHRASE_VARIABLE = "OCOP_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
+MODULE_VARIABLE = "OCOP_PKCS11_MODULE"
+PIN_VARIABLE = "OCOP_HSM_PIN"
 ROOT_PUBLIC_KEY_FILE = "root-public-key.txt"  # the public role verifies the lists with it
 DEFAULT_HOST = "ocop.vn"
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)

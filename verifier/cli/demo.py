@@ -29,7 +29,7 @@ from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.registry_index import bump_version
 from verifier.lists.signed_lists import stored_document
 from verifier.scans.recorder import ScanEvent, ScanRecorder
-from verifier.settings import DEFAULT_HOST, ROOT_PUBLIC_KEY_FILE
+from verifier.settings import DEFAULT_HOST, PASSPHRASE_VARIABLE, ROOT_PUBLIC_KEY_FILE
 from verifier.signer import keyfiles
 from verifier.signer.list_publisher import ListPublisher
 from verifier.store.database import make_engine, migrate, session_factory, sqlite_url
@@ -120,7 +120,7 @@ def create_demo(
     (data_dir / ROOT_PUBLIC_KEY_FILE).write_text(b64url_encode(keys["root"].public_key) + "\n")
     demo = {
         "warning": "DEMO ONLY: the key passphrase is 'demo' and the tokens are printed here.",
-        "passphrase_variable": keyfiles.PASSPHRASE_VARIABLE,
+        "passphrase_variable": PASSPHRASE_VARIABLE,
         "root_public_key": b64url_encode(keys["root"].public_key),
         "keys": [
             {

@@ -18,8 +18,7 @@ from typing import Any
 from signing import KeyLoadError
 from verifier.cli.common import CommandError, load_settings, start_service
 from verifier.cli.demo import DemoExists, create_demo
-from verifier.settings import DEMO_PASSPHRASE
-from verifier.signer import keyfiles
+from verifier.settings import DEMO_PASSPHRASE, PASSPHRASE_VARIABLE
 from verifier.signer.signing_role import NoRootKey, sign_until
 
 
@@ -48,7 +47,7 @@ def add_parsers(commands: Any) -> None:
 
 
 def _demo(args: argparse.Namespace, now: datetime) -> int:
-    passphrase = os.environ.get(keyfiles.PASSPHRASE_VARIABLE) or DEMO_PASSPHRASE
+    passphrase = os.environ.get(PASSPHRASE_VARIABLE) or DEMO_PASSPHRASE
     try:
         database_url = os.environ.get("OCOP_DATABASE_URL")  # as ocop serve reads it
         demo = create_demo(args.data_dir, passphrase.encode(), now, database_url=database_url)

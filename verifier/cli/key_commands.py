@@ -13,6 +13,7 @@ from signing.dates import add_months, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
 from verifier.cli.common import CommandError, load_settings, operator, registry_write
+from verifier.settings import MODULE_VARIABLE, PIN_VARIABLE
 from verifier.signer import keyfiles, token_keys
 from verifier.signer.key_access import open_private_key, token_access
 
@@ -35,8 +36,8 @@ def add_parsers(commands: Any) -> None:
     token_generate = key_commands.add_parser(
         "token-generate",
         help="make a new Ed25519 key inside a PKCS#11 token; it never leaves the token",
-        description=f"The token's library comes from {token_keys.MODULE_VARIABLE}, its user "
-        f"PIN from {token_keys.PIN_VARIABLE}. Prints the key's pkcs11: URI for `keys add`; "
+        description=f"The token's library comes from {MODULE_VARIABLE}, its user "
+        f"PIN from {PIN_VARIABLE}. Prints the key's pkcs11: URI for `keys add`; "
         "the generation lands in the audit log.",
     )
     token_generate.set_defaults(run=_keys_token_generate)

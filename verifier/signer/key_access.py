@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from signing import Ed25519Signer, TrustedKey
 from stamps.batch import FileKeySource, KeySource
-from verifier.settings import Settings
+from verifier.settings import MODULE_VARIABLE, PIN_VARIABLE, Settings
 from verifier.signer import keyfiles
 from verifier.signer.token_keys import (
-    MODULE_VARIABLE,
-    PIN_VARIABLE,
     TokenAccess,
     TokenError,
     TokenKeyRef,

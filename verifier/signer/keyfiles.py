@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from signing import KeyLoadError, PrivateKey
-
-PASSPHRASE_VARIABLE = "OCOP_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
+from verifier.settings import PASSPHRASE_VARIABLE
 
 
 class PassphraseMissing(KeyLoadError):

@@ -29,7 +29,7 @@ def build() -> ASGIApp:
     # when it is flushed): collecting the young generation every 700 allocations cost every
     # check some time under load and found nothing to free.
     gc.set_threshold(10_000, 10, 10)
-    # The list keeper's thread signs and compresses national documents in this process: with
+    # The list keeper's thread compresses national documents in this process: with
     # the default 5 ms switch interval, each time the event loop comes back from the network
     # it waited for that thread for up to 5 ms, several times a check (bench/list_writes.py).
     sys.setswitchinterval(0.0005)

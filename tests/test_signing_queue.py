@@ -223,3 +223,15 @@ def test_a_batch_of_another_producer_is_not_even_queued(demo: Demo) -> None:
     assert answer.status_code == 403
     with demo.service.sessions() as session:
         assert session.scalar(select(func.count()).select_from(SigningRequest)) == 0
+
+
+def test_the_producer_page_says_a_silent_signer_in_words(demo: Demo) -> None:
+    demo.signer.batches.stop()
+    demo.service.settings = replace(demo.service.settings, signer_wait_seconds=0.2)
+    batch = _producer_batch(demo)
+    page = demo.client.post("/producer/sign-in", data={"token": demo.info["tokens"]["producer"]})
+    assert page.status_code == 200
+    answer = demo.client.get(f"/producer/batches/{batch['id']}/stamps.pdf")
+    assert answer.status_code == 200  # the page again, after its redirect
+    assert "Máy ký tem đang bận hoặc chưa trả lời" in answer.text
+    assert "Tem đã cấp vẫn được kiểm tra bình thường" in answer.text

@@ -391,6 +391,10 @@ PRODUCER_ERRORS: dict[str, str] = {
     "invalid": N_("Số lượng tem mỗi lô từ 1 đến {max_batch}."),
     "not_found": N_("Không tìm thấy."),
     "market": N_("Chọn tỉnh, thành nơi bán trong danh sách."),
+    "busy": N_(
+        "Máy ký tem đang bận hoặc chưa trả lời nên chưa tem nào được ký. Tem đã cấp vẫn được kiểm "
+        "tra bình thường. Hãy tải lại sau vài phút."
+    ),
 }
 
 #: A scan's place near a province's centre: ``{place}`` is the province.

@@ -5,6 +5,8 @@ through the public API reaches the next status list."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -178,3 +180,28 @@ def test_the_public_role_reads_the_stored_snapshot_again_only_when_it_changed(
     keeper.refresh()
     assert keeper.lists(NOW).snapshot_body.digest != first.snapshot_body.digest
     assert reads == [1, 1]
+
+
+def test_a_public_node_without_keys_streams_a_batch_the_signer_signs(
+    two_roles: tuple[str, dict[str, Any], bytes],
+) -> None:
+    """A producer's download from the public node: the codes come from the signer, through
+    the database, and verify as genuine there."""
+    url, info, _ = two_roles
+    producer = info["tokens"]["producer"]
+    certificate = parse_stamp(info["stamp_urls"]["genuine"]).payload.certificate_id
+    batch = json.loads(_call(f"{url}/api/v1/batches", {"certificate_id": certificate,
+                                                       "count": 2100}, producer))  # fmt: skip
+    pdf = _call(f"{url}/api/v1/batches/{batch['id']}/stamps.pdf", token=producer)
+    assert pdf.startswith(b"%PDF-1.4")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    assert pdf.count(b"/Type /Page ") == 30  # 72 stamps an A4 page
+    rows = list(csv.DictReader(io.StringIO(
+        _call(f"{url}/api/v1/batches/{batch['id']}/stamps.csv", token=producer).decode()
+    )))  # fmt: skip
+    assert [int(r["serial"]) for r in rows] == list(
+        range(batch["first_serial"], batch["last_serial"] + 1)
+    )
+    for row in (rows[0], rows[-1]):
+        query = urllib.parse.urlencode({"code": row["url"]})
+        assert json.loads(_call(f"{url}/api/v1/verify?{query}"))["verdict"] == "genuine"

@@ -15,8 +15,12 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
+# The demo's two roles on one data directory: the signer (keys, lists, batches) in the
+# background, the public service in front; stopping the one stops the other.
 run: $(INSTALLED)
 	test -f $(DATA_DIR)/demo.json || $(BIN)/ocop demo --data-dir $(DATA_DIR)
+	$(BIN)/ocop signer --data-dir $(DATA_DIR) & signer=$$!; \
+	trap 'kill $$signer 2>/dev/null; wait $$signer' EXIT INT TERM; \
 	$(BIN)/ocop serve --data-dir $(DATA_DIR)
 
 # scripts/test-env.sh installs what the tests need from the system and starts a throwaway

@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -147,6 +148,58 @@ def batch(work: Path, kind: str, certificate: int, args: argparse.Namespace) -> 
     return [wall, memory["self_kib"], memory["worker_kib"]]
 
 
+class TwoRoles:
+    """``ocop signer`` and ``ocop serve`` on one data directory, as ``make run`` starts them."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        ocop = [sys.executable, "-m", "verifier"]
+        self.url = f"http://127.0.0.1:{port}"
+        self.processes = [
+            subprocess.Popen([*ocop, "signer", "--data-dir", str(data_dir)], env=env,
+                             stderr=subprocess.DEVNULL),
+            subprocess.Popen([*ocop, "serve", "--data-dir", str(data_dir), "--port", str(port)],
+                             env=env, stderr=subprocess.DEVNULL),
+        ]  # fmt: skip
+        self.token = json.loads((data_dir / "demo.json").read_text())["tokens"]["producer"]
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.call("/livez")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def call(self, path: str, body: dict[str, int] | None = None) -> Any:
+        import urllib.request  # noqa: PLC0415
+
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            self.url + path, data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        return urllib.request.urlopen(request, timeout=120)  # noqa: S310
+
+    def download(self, certificate: int, count: int) -> list[float]:
+        """Order a batch and download its PDF; return the seconds to its first bytes and to
+        its end, and its size in bytes."""
+        batch = json.load(self.call("/api/v1/batches", {"certificate_id": certificate,
+                                                        "count": count}))  # fmt: skip
+        started = time.perf_counter()
+        answer = self.call(f"/api/v1/batches/{batch['id']}/stamps.pdf")
+        size = len(answer.read(1))
+        first = time.perf_counter() - started
+        while piece := answer.read(1 << 20):
+            size += len(piece)
+        return [first, time.perf_counter() - started, size]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def report(work: Path, kind: str, runs: list[list[float]], args: argparse.Namespace) -> float:
     """Print one kind of key's figures against the naive rate; return its median wall time."""
     walls = [run[0] for run in runs]
@@ -186,6 +239,14 @@ def main() -> int:
             for kind, done in runs.items():
                 done.append(batch(work, kind, certificate, args))
         file_us, token_us = per_signature(work / "file", TOKEN_KEY, args.sample * 10)
+        downloads: dict[str, list[list[float]]] = {"file": [], "token": []}
+        for port, (kind, done) in enumerate(downloads.items(), start=8731):
+            roles = TwoRoles(work / kind, port)
+            try:
+                for _ in range(args.rounds):
+                    done.append(roles.download(certificate, args.count))
+            finally:
+                roles.stop()
         naive_rate = statistics.median(naive_rates)
         print(f"{args.rounds} alternating rounds; medians")
         print(
@@ -203,7 +264,16 @@ def main() -> int:
         print(f"one signature in one process ({args.sample * 10:,} of each): key in memory "
               f"{file_us:.1f} us, through the token {token_us:.1f} us, overhead "
               f"{token_us - file_us:.1f} us ({token_us / file_us:.1f}x)")  # fmt: skip
-        print("targets: <= 10 s with a key file, >= 10,000 stamps/s, < 1 GB, PDF < 40 MB")
+        print(f"a producer's download of {args.count:,} stamps (PDF) from ocop serve, signed by "
+              "ocop signer through the database:")  # fmt: skip
+        for kind, done in downloads.items():
+            first = statistics.median(d[0] for d in done)
+            whole = statistics.median(d[1] for d in done)
+            print(f"  {'key file' if kind == 'file' else 'SoftHSM2':9} first bytes {first:.2f} s, "
+                  f"whole {whole:.2f} s ({done[0][2] / 1e6:.1f} MB; rounds: "
+                  f"{', '.join(f'{d[0]:.2f}/{d[1]:.2f}' for d in done)})")  # fmt: skip
+        print("targets: <= 10 s with a key file, >= 10,000 stamps/s, < 1 GB, PDF < 40 MB; a "
+              "download starts within seconds")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

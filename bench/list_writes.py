@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -86,6 +87,12 @@ def main() -> int:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "OCOP_KEY_PASSPHRASE": "demo", **NO_LIMITS}
         command = [sys.executable, "-m", "verifier", "serve", "--data-dir", str(work / "data"),
                    "--port", str(port), "--workers", "1"]  # fmt: skip
+        # the signer beside it, as in production: it signs the documents that ocop serve then
+        # reads and compresses
+        signer = subprocess.Popen(
+            [sys.executable, "-m", "verifier", "signer", "--data-dir", str(work / "data")],
+            env=env, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         process = serve(command, env, port, "/healthz")
         deployment = Deployment(port, work / "data", built.demo, codes)
         idle: list[float] = []
@@ -101,8 +108,9 @@ def main() -> int:
                     busy += check_latencies(deployment, args.checkers, args.rate, 6.0)
                 time.sleep(SETTLE_SECONDS)  # the last signing of the burst ends before idle
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            for running_process in (process, signer):
+                running_process.terminate()
+                running_process.wait(timeout=30)
         quiet, loaded = percentiles(idle), percentiles(busy)
         print(f"{args.certificates} certificates; {args.checkers} checkers x {args.rate:.0f}/s; "
               f"{args.rounds} rounds: 6 s idle, 6 s with {args.writes} revocations")  # fmt: skip

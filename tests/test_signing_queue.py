@@ -50,7 +50,8 @@ def _producer_batch(demo: Demo, count: int = 30) -> dict[str, Any]:
 def _token_id(demo: Demo, role: str) -> int:
     with demo.service.sessions() as session:
         actor = registry.actor_for_token(session, token=demo.info["tokens"][role])
-        assert actor is not None and actor.token_id is not None
+        assert actor is not None
+        assert actor.token_id is not None
         return actor.token_id
 
 

@@ -189,10 +189,16 @@ def changes_starts(version: int) -> list[int]:
     return sorted({changes_start(s, version) for s in since})
 
 
-def changes_key(kind: str, version: int, start: int) -> str:
+def changes_key(kind: str, version: int | None = None, start: int | None = None) -> str:
     """Return the ``meta`` key of the signed changes of ``kind`` (one of
-    :data:`CHANGES_KINDS`) from version ``start`` to ``version``."""
-    return f"{kind}-changes-{version}-{start}"
+    :data:`CHANGES_KINDS`) from version ``start`` to ``version``; without ``start``, what the
+    keys of all changes to ``version`` begin with; without either, of all changes of ``kind``."""
+    key = f"{kind}-changes-"
+    if version is not None:
+        key += f"{version}-"
+        if start is not None:
+            key += str(start)
+    return key
 
 
 def stored_changes(session: Session, kind: str, version: int, start: int) -> bytes | None:

@@ -25,6 +25,7 @@ __all__ = [
     "SIGNED_CODES_KEPT",
     "abandon_request",
     "answer_request",
+    "any_queued",
     "forget_signed_codes",
     "purge_signed_codes",
     "queue_signing",
@@ -93,6 +94,13 @@ def signed_codes_from(session: Session, *, request_id: int, first_serial: int) -
 def forget_signed_codes(session: Session, *, request_id: int) -> None:
     """Delete the request's signed codes (they have been streamed, or never will be)."""
     session.execute(delete(SignedCodes).where(SignedCodes.request_id == request_id))
+
+
+def any_queued(session: Session) -> bool:
+    """Return whether a request waits for the signer (a read: an idle signer asks this, not
+    for a write lock, several times a second)."""
+    queued = select(SigningRequest.id).where(SigningRequest.state == SigningState.QUEUED)
+    return session.scalar(queued.limit(1)) is not None
 
 
 def take_request(session: Session, *, now: datetime, wait: timedelta) -> SigningRequest | None:

@@ -31,6 +31,7 @@ __all__ = ["CODES_PER_ROW", "REQUEST_WAIT", "BatchSigner"]
 CODES_PER_ROW = 2000  # signed codes stored per row: the public role streams row by row
 REQUEST_WAIT = timedelta(seconds=60)  # a request queued longer has been given up
 POLL_SECONDS = 0.1  # how often an idle signer looks at the queue
+PURGE_EVERY = timedelta(seconds=30)  # how often an idle signer deletes codes past their time
 _log = logging.getLogger(__name__)
 
 
@@ -39,7 +40,9 @@ class BatchSigner:
     """Answers the queue's requests, one at a time, in the order they came."""
 
     settings: Settings
+    sessions: sessionmaker[Session]
     writer: sessionmaker[Session]
+    _purged_at: datetime | None = None  # when signed codes past their time were last deleted
     _keys: dict[str, Ed25519Signer] = field(default_factory=dict)  # opened, by reference
     _stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -47,11 +50,19 @@ class BatchSigner:
     def answer_next(self, now: datetime) -> bool:
         """Answer the oldest queued request: refused with the registry's reason, failed when
         its key cannot be used, or signed and stored. Returns whether there was one (when
-        there was none, signed codes past their time are deleted instead)."""
+        there was none, signed codes past their time are deleted, at most every
+        :data:`PURGE_EVERY`)."""
+        with self.sessions() as session:
+            waiting = signing_queue.any_queued(session)
+        if not waiting:
+            if self._purged_at is None or now - self._purged_at >= PURGE_EVERY:
+                with self.writer.begin() as session:
+                    signing_queue.purge_signed_codes(session, now=now)
+                self._purged_at = now
+            return False
         with self.writer.begin() as session:
             request = signing_queue.take_request(session, now=now, wait=REQUEST_WAIT)
-            if request is None:
-                signing_queue.purge_signed_codes(session, now=now)
+            if request is None:  # another signer took it, or it was given up
                 return False
             token = session.get(ApiToken, request.token_id)
             actor = None if token is None else actor_of(token)

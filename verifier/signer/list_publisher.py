@@ -136,11 +136,10 @@ def registry_snapshot(
 def _store_changes(session: Session, kind: str, version: int, documents: dict[int, bytes]) -> None:
     """Store the signed changes of ``kind`` to ``version`` by their start, and drop those to
     earlier versions (no holder is sent them again)."""
-    prefix = f"{kind}-changes-"
     session.execute(
         delete(Meta).where(
-            Meta.key.startswith(prefix, autoescape=True),
-            ~Meta.key.startswith(f"{prefix}{version}-", autoescape=True),
+            Meta.key.startswith(changes_key(kind), autoescape=True),
+            ~Meta.key.startswith(changes_key(kind, version), autoescape=True),
         )
     )
     for start, document in documents.items():

@@ -49,7 +49,10 @@ class Signer:
         migrate(engines[1])
         sessions, writer = (session_factory(engine) for engine in engines)
         return cls(
-            ListPublisher(sessions, writer, root), BatchSigner(settings, writer), engines, settings
+            ListPublisher(sessions, writer, root),
+            BatchSigner(settings, sessions, writer),
+            engines,
+            settings,
         )
 
     def run_in_background(self, clock: Callable[[], datetime]) -> None:

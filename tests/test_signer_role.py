@@ -33,6 +33,7 @@ from verifier.lists.signed_lists import Snapshot, stored_snapshot
 from verifier.settings import ROOT_PUBLIC_KEY_FILE
 from verifier.store.database import sqlite_url
 from verifier.store.models import SigningKey
+from verifier.web.routes import health as health_module
 
 OCOP = [sys.executable, "-m", "verifier"]
 EXPECTED = {"genuine_5_stars": "genuine", "unregistered_never_issued": "unregistered"}
@@ -205,3 +206,29 @@ def test_a_public_node_without_keys_streams_a_batch_the_signer_signs(
     for row in (rows[0], rows[-1]):
         query = urllib.parse.urlencode({"code": row["url"]})
         assert json.loads(_call(f"{url}/api/v1/verify?{query}"))["verdict"] == "genuine"
+
+
+def test_healthz_warns_when_the_signer_is_late_but_stays_ready(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signer that is down must not take every public node out of the load balancer:
+    verdicts go on. /healthz stays 200 and warns once the signed lists have been behind the
+    registry for SIGNER_LATE_SECONDS."""
+    assert demo.client.get("/healthz").json()["warnings"] == []
+    revoke = {"decision": "QĐ 5/QĐ-UBND", "decision_date": "2026-11-20", "reason": "Vi phạm"}
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    answer = demo.client.post(f"/api/v1/certificates/{certificate}/revoke", json=revoke,
+                              headers=demo.token("authority_VN-01"))  # fmt: skip
+    assert answer.status_code == 200
+    health = demo.client.get("/healthz")
+    assert (health.status_code, health.json()["warnings"]) == (200, [])  # not late yet
+    assert health.json()["signed_status_list_version"] < health.json()["status_list_version"]
+    started = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: started + health_module.SIGNER_LATE_SECONDS + 1)
+    late = demo.client.get("/healthz")
+    assert (late.status_code, late.json()["warnings"]) == (200, ["signer_late"])
+    monkeypatch.undo()
+    demo.publish()
+    caught_up = demo.client.get("/healthz").json()
+    assert caught_up["warnings"] == []
+    assert caught_up["signed_status_list_version"] == caught_up["status_list_version"]

@@ -77,6 +77,9 @@ class ListKeeper:
     _wake: threading.Event = field(default_factory=threading.Event)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    # time.monotonic() since which the signed status list has been behind the registry (the
+    # signer has not signed the last writes yet), or None while it shows them
+    behind_since: float | None = None
 
     def keep_in_background(self, clock: Callable[[], datetime]) -> None:
         """Keep the lists up to the registry from a thread of their own from now on: woken by
@@ -181,6 +184,10 @@ class ListKeeper:
             changes = held.changes if same and held is not None else {}
             lists = Lists(trust_list, status_list, index, snapshot, trust, status, snapshot_body,
                           signed_trust, changes)  # fmt: skip
+            if status.version >= index.version:
+                self.behind_since = None
+            elif self.behind_since is None:
+                self.behind_since = time.monotonic()
             with self._published:
                 self._lists = lists
                 self._published.notify_all()

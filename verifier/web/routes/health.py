@@ -14,6 +14,7 @@ router = APIRouter(tags=["health"])
 
 BEHIND_SECONDS = 10.0  # a check waiting longer than this to be written makes a node unready
 LOST_SECONDS = 300.0  # a check dropped or refused keeps a node unready this long
+SIGNER_LATE_SECONDS = 30.0  # signed lists behind the registry this long: the signer is down
 
 
 @router.get("/livez")
@@ -30,7 +31,11 @@ def healthz(service: ServiceDep, now: Now) -> JSONResponse:
     ``scans_not_written`` (the recorder's writes fail), ``scans_behind`` (a check has waited
     over :data:`BEHIND_SECONDS` to be written), ``scans_lost`` (a check was dropped from a full
     queue or refused by the database in the last :data:`LOST_SECONDS`). Verdicts are answered
-    all along, from the signed lists; the versions of those are given too."""
+    all along, from the signed lists; the versions of those are given too.
+
+    ``warnings`` leave the node ready: ``signer_late`` says the signed lists phones download
+    have been behind the registry for over :data:`SIGNER_LATE_SECONDS` (``ocop signer`` is down
+    or cannot reach the database); verdicts online still show every write."""
     lists = service.lists(now)
     recorder = service.recorder
     trouble, oldest, lost_at = recorder.trouble, recorder.oldest_queued(), recorder.lost_at
@@ -57,12 +62,17 @@ def healthz(service: ServiceDep, now: Now) -> JSONResponse:
         )
         if present
     ]
+    behind_since = service.keeper.behind_since
+    unsigned = 0.0 if behind_since is None else time.monotonic() - behind_since
     answer = {
         "status": "degraded" if problems else "ok",
         "problems": problems,
+        "warnings": ["signer_late"] if unsigned > SIGNER_LATE_SECONDS else [],
         "database": {"reachable": database_error is None, "error": database_error},
         "trust_list_version": lists.trust_list.version,
         "status_list_version": lists.status_list.version,
+        "signed_status_list_version": lists.status.version,
+        "signed_lists_behind_seconds": round(unsigned, 1),
         "scans": scans,
     }
     return JSONResponse(answer, status_code=503 if problems else 200)

@@ -30,7 +30,8 @@ from signing.keys import b64url_decode
 from tests.conftest import NOW, Demo
 from verifier import list_keeper
 from verifier.lists.signed_lists import Snapshot, stored_snapshot
-from verifier.settings import ROOT_PUBLIC_KEY_FILE
+from verifier.service import Service
+from verifier.settings import ROOT_PUBLIC_KEY_FILE, Settings
 from verifier.store.database import sqlite_url
 from verifier.store.models import SigningKey
 from verifier.web.routes import health as health_module
@@ -232,3 +233,24 @@ def test_healthz_warns_when_the_signer_is_late_but_stays_ready(
     caught_up = demo.client.get("/healthz").json()
     assert caught_up["warnings"] == []
     assert caught_up["signed_status_list_version"] == caught_up["status_list_version"]
+
+
+def test_the_public_role_needs_no_passphrase_even_beside_key_files(tmp_path: Path) -> None:
+    """Regression: a data directory holding ``keys/*.pem`` refused to start ``ocop serve``
+    without OCOP_KEY_PASSPHRASE, though the public role opens no key. Now only the signer, which
+    opens them, asks for it, in one line."""
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCOP_")}
+    subprocess.run([*OCOP, "demo", "--data-dir", str(data_dir)], env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    (data_dir / "demo.json").unlink()  # no longer a demo: no demo passphrase either
+    settings = Settings.load(data_dir, env)
+    assert settings.passphrase == b""
+    Service.start(settings, _now()).close()  # the public role starts
+    signer = subprocess.run([*OCOP, "signer", "--data-dir", str(data_dir)], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert signer.returncode == 2
+    assert signer.stderr.strip().splitlines() == [
+        f"ocop: error: cannot open the root key of {data_dir}: set OCOP_KEY_PASSPHRASE to the "
+        "passphrase of the key files"
+    ]

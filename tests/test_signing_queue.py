@@ -6,8 +6,10 @@ straight into the queue, and the signer must still refuse what the registry woul
 from __future__ import annotations
 
 import time
+import zipfile
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from signing import CertificateState, KeyStatus
 from tests.conftest import NOW, Demo
 from verifier import registry
 from verifier.registry import signing_queue
+from verifier.store.backup import write_backup
 from verifier.store.models import (
     ApiToken,
     AuditEntry,
@@ -236,3 +239,19 @@ def test_the_producer_page_says_a_silent_signer_in_words(demo: Demo) -> None:
     assert answer.status_code == 200  # the page again, after its redirect
     assert "Máy ký tem đang bận hoặc chưa trả lời" in answer.text
     assert "Tem đã cấp vẫn được kiểm tra bình thường" in answer.text
+
+
+def test_a_backup_holds_no_signed_codes(demo: Demo, tmp_path: Path) -> None:
+    """Signed codes on their way to a download are as good as printed stamps: a backup taken
+    while some wait holds the request, never the codes."""
+    demo.signer.batches.stop()
+    batch = _producer_batch(demo)
+    request_id = _queue(demo, batch)
+    assert demo.signer.batches.answer_next(NOW)
+    assert _codes(demo, request_id) == 1
+    path = tmp_path / "backup.zip"
+    write_backup(demo.service.sessions.kw["bind"], path, NOW)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+    assert "tables/signing_requests.jsonl" in names
+    assert not [n for n in names if "signed_codes" in n]

@@ -132,17 +132,16 @@ class Settings:
         :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits'
         ``OCOP_RATE_LIMIT_*`` (see :data:`RATE_LIMIT_VARIABLES`).
 
-        Raises :class:`SettingsError` when the data directory is missing, no passphrase is
-        set, the demo passphrase is used outside a demo, or a number, a switch, a rate limit
-        or a trusted proxy is not one, or ``OCOP_STATIC_DIR`` names no directory.
+        Raises :class:`SettingsError` when the data directory is missing, the demo passphrase
+        is used outside a demo, or a number, a switch, a rate limit or a trusted proxy is not
+        one, or ``OCOP_STATIC_DIR`` names no directory. A missing passphrase is the signer's
+        to refuse, when it opens a key file (``ocop serve`` opens none).
         """
         env = dict(os.environ) if environ is None else environ
         if not data_dir.is_dir():
             raise SettingsError(f"{data_dir} is not a directory; run `ocop demo --data-dir DIR`")
         demo = (data_dir / "demo.json").is_file()
         passphrase = env.get(PASSPHRASE_VARIABLE) or (DEMO_PASSPHRASE if demo else "")
-        if not passphrase and any((data_dir / "keys").glob("*.pem")):  # none: the public role
-            raise SettingsError(f"set {PASSPHRASE_VARIABLE} to the passphrase of the key files")
         if passphrase == DEMO_PASSPHRASE and not demo:
             raise SettingsError(
                 f"{PASSPHRASE_VARIABLE} is the demo passphrase; choose a real one for production"

@@ -61,7 +61,7 @@ def start_service(settings: Settings, now: datetime) -> Service:
 def registry_write(settings: Settings, now: datetime) -> Iterator[Session]:
     """A registry write transaction, as the service makes one. On the signer's host (it holds
     the root key) the signed lists show the write when it returns; elsewhere, once the signer
-    has seen it."""
+    has seen it: the last line printed says which."""
     service = start_service(settings, now)
     try:
         with service.write() as session:
@@ -71,9 +71,11 @@ def registry_write(settings: Settings, now: datetime) -> Iterator[Session]:
     finally:
         service.close()
     try:
-        publish_lists_once(settings, now)
+        published = publish_lists_once(settings, now)
     except (OSError, KeyLoadError) as exc:
         raise CommandError(f"cannot open the root key of {settings.data_dir}: {exc}") from None
+    print("signed lists republished" if published else
+          "the signed lists follow when `ocop signer` next runs (within seconds)")  # fmt: skip
 
 
 def operator() -> registry.Actor:

@@ -19,7 +19,7 @@ from signing import KeyLoadError
 from verifier.cli.common import CommandError, load_settings, start_service
 from verifier.cli.demo import DemoExists, create_demo
 from verifier.settings import DEMO_PASSPHRASE, PASSPHRASE_VARIABLE
-from verifier.signer.signing_role import NoRootKey, sign_until
+from verifier.signer.signing_role import NoRootKey, Signer
 
 
 def add_parsers(commands: Any) -> None:
@@ -98,14 +98,15 @@ def _signer(args: argparse.Namespace, now: datetime) -> int:
     logging.config.dictConfig(_log_config({"version": 1, "formatters": {}, "handlers": {
         "default": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
         "loggers": {}}))  # fmt: skip
-    print(f"Signing the lists and batches of the registry at "
-          f"{settings.database_url.split('@')[-1]} until stopped", file=sys.stderr)  # fmt: skip
     try:
-        sign_until(settings, lambda: datetime.now(UTC), stop)
+        signer = Signer.start(settings)
     except NoRootKey as exc:
         raise CommandError(f"no root key to sign with: {exc}") from None
     except (OSError, KeyLoadError) as exc:
         raise CommandError(f"cannot open the root key of {args.data_dir}: {exc}") from None
+    print(f"Signing the lists and batches of the registry at "
+          f"{settings.database_url.split('@')[-1]} until stopped", file=sys.stderr)  # fmt: skip
+    signer.run_until(lambda: datetime.now(UTC), stop)
     return 0
 
 

@@ -149,7 +149,7 @@ def _keys_add(args: argparse.Namespace, now: datetime) -> int:
             now=now,
         )
         print(f"key {key.index}: {args.authority}, stars {key.stars}, {period[0]} .. {period[1]}")
-    print("trust list republished; new batches are signed with the new key")
+    print("new batches are signed with the new key")
     return 0
 
 
@@ -157,7 +157,6 @@ def _keys_retire(args: argparse.Namespace, now: datetime) -> int:
     with registry_write(load_settings(args.data_dir), now) as session:
         key = registry.retire_signing_key(session, actor=operator(), key_index=args.index, now=now)
         print(f"key {key.index} retired; serials above {key.last_serial} are now counterfeit")
-    print("trust list republished")
     return 0
 
 

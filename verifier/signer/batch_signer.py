@@ -69,11 +69,7 @@ class BatchSigner:
             asked = (request.id, request.batch_id, request.first_serial, request.last_serial)
         request_id, batch_id, first, last = asked
         if actor is None:  # its token was revoked since it asked
-            refusal = Conflict.refusal("signing_not_allowed")
-            with self.writer.begin() as session:
-                registry.refuse_signing(session, actor=_token_actor(token), batch_id=batch_id,
-                                        refusal=refusal, first_serial=first, last_serial=last,
-                                        now=now)  # fmt: skip
+            self._refuse(_token_actor(token), batch_id, first, last, now)
             self._answer(request_id, SigningState.REFUSED, now, reason="signing_not_allowed")
             return True
         try:
@@ -85,6 +81,7 @@ class BatchSigner:
             self._answer(request_id, SigningState.REFUSED, now, reason=reason, figures=figures)
             return True
         except ServiceError:  # the token may no longer see the batch
+            self._refuse(actor, batch_id, first, last, now)
             self._answer(request_id, SigningState.REFUSED, now, reason="signing_not_allowed")
             return True
         try:
@@ -140,6 +137,14 @@ class BatchSigner:
                 signing_queue.store_signed_codes(
                     session, request_id=request_id, first_serial=start, digits=digits
                 )
+
+    def _refuse(self, actor: Actor, batch_id: int, first: int, last: int, now: datetime) -> None:
+        """Audit a refusal, ``signing_not_allowed``, that the registry's grant did not audit
+        (the token is revoked, or no longer sees the batch)."""
+        with self.writer.begin() as session:
+            registry.refuse_signing(session, actor=actor, batch_id=batch_id,
+                                    refusal=Conflict.refusal("signing_not_allowed"),
+                                    first_serial=first, last_serial=last, now=now)  # fmt: skip
 
     def _answer(
         self,

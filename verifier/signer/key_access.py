@@ -5,9 +5,9 @@ here and need not know which of the two it is."""
 
 from __future__ import annotations
 
-from signing import Ed25519Signer, TrustedKey
+from signing import Ed25519Signer, KeyLoadError, TrustedKey
 from stamps.batch import FileKeySource, KeySource
-from verifier.settings import MODULE_VARIABLE, PIN_VARIABLE, Settings
+from verifier.settings import MODULE_VARIABLE, PASSPHRASE_VARIABLE, PIN_VARIABLE, Settings
 from verifier.signer import keyfiles
 from verifier.signer.token_keys import (
     TokenAccess,
@@ -37,13 +37,21 @@ def holds_key(settings: Settings, reference: str) -> bool:
     return (settings.data_dir / reference).is_file()
 
 
+def _passphrase(settings: Settings) -> bytes:
+    """Return the key files' passphrase. Raises ``KeyLoadError`` when none is set (only the
+    signer's host needs one: ``ocop serve`` opens no key)."""
+    if not settings.passphrase:
+        raise KeyLoadError(f"set {PASSPHRASE_VARIABLE} to the passphrase of the key files")
+    return settings.passphrase
+
+
 def open_private_key(settings: Settings, reference: str) -> Ed25519Signer:
     """Return the key ``reference`` names, ready to sign. Raises ``OSError`` for a key file
     that cannot be read and ``KeyLoadError`` (:class:`TokenError` for a token) for a key that
     does not open."""
     if is_token_reference(reference):
         return open_key(token_access(settings), TokenKeyRef.parse(reference))
-    return keyfiles.read_key(settings.data_dir / reference, settings.passphrase)
+    return keyfiles.read_key(settings.data_dir / reference, _passphrase(settings))
 
 
 def key_source(settings: Settings, reference: str, key: TrustedKey) -> KeySource:
@@ -55,4 +63,4 @@ def key_source(settings: Settings, reference: str, key: TrustedKey) -> KeySource
         source = TokenKeySource(token_access(settings), TokenKeyRef.parse(reference), key)
         source.private_key()
         return source
-    return FileKeySource((settings.data_dir / reference).read_bytes(), settings.passphrase, key)
+    return FileKeySource((settings.data_dir / reference).read_bytes(), _passphrase(settings), key)

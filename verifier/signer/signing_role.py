@@ -18,7 +18,7 @@ from verifier.signer.key_access import holds_key, open_private_key
 from verifier.signer.list_publisher import ListPublisher
 from verifier.store.database import make_engine, migrate, session_factory
 
-__all__ = ["NoRootKey", "Signer", "publish_lists_once", "sign_until"]
+__all__ = ["NoRootKey", "Signer", "publish_lists_once"]
 
 
 class NoRootKey(Exception):
@@ -61,24 +61,22 @@ class Signer:
         self.lists.publish_in_background(clock, self._settings.list_publish_seconds)
         self.batches.answer_in_background(clock)
 
+    def run_until(self, clock: Callable[[], datetime], stop: threading.Event) -> None:
+        """Run until ``stop`` is set, then :meth:`close`: the lists signed at once if missing,
+        stale or behind, then kept up, and the queue answered."""
+        try:
+            self.lists.publish(clock())
+            self.run_in_background(clock)
+            stop.wait()
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Stop the threads and close the database connections."""
         self.lists.stop()
         self.batches.stop()
         for engine in self._engines:
             engine.dispose()
-
-
-def sign_until(settings: Settings, clock: Callable[[], datetime], stop: threading.Event) -> None:
-    """Run the signing role until ``stop`` is set: the lists signed at once if missing, stale
-    or behind, then kept up, and the queue answered. Raises as :meth:`Signer.start`."""
-    signer = Signer.start(settings)
-    try:
-        signer.lists.publish(clock())
-        signer.run_in_background(clock)
-        stop.wait()
-    finally:
-        signer.close()
 
 
 def publish_lists_once(settings: Settings, now: datetime) -> bool:

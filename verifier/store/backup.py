@@ -42,7 +42,16 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from verifier.store.audit_chain import HEAD_KEY, ChainReport, check_entries, parse_head
-from verifier.store.models import AuditEntry, Base, Meta, Scan, ScanFlush, UtcDateTime, WebSession
+from verifier.store.models import (
+    AuditEntry,
+    Base,
+    Meta,
+    Scan,
+    ScanFlush,
+    SignedCodes,
+    UtcDateTime,
+    WebSession,
+)
 
 __all__ = ["FORMAT", "BackupError", "Manifest", "compare_logs", "restore", "verify_backup",
            "write_backup"]  # fmt: skip
@@ -78,9 +87,10 @@ class Manifest:
 
 def _tables(with_scans: bool) -> list[Table]:
     """The tables a backup holds: not the workers' change feed (``scan_flushes``) nor the
-    browsers' sign-ins (``web_sessions``: a restore signs everyone out), and the raw scan
+    browsers' sign-ins (``web_sessions``: a restore signs everyone out) nor signed codes on
+    their way to a download (``signed_codes``: as good as printed stamps), and the raw scan
     events only when asked."""
-    skipped = {ScanFlush.__tablename__, WebSession.__tablename__}
+    skipped = {ScanFlush.__tablename__, WebSession.__tablename__, SignedCodes.__tablename__}
     if not with_scans:
         skipped.add(Scan.__tablename__)
     return [t for t in Base.metadata.sorted_tables if t.name not in skipped]

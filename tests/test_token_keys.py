@@ -4,11 +4,12 @@ never extractable, signing batches that the normal verifier accepts, and the roo
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pkcs11
@@ -223,3 +224,39 @@ def test_a_token_reference_reads_back_what_it_wrote() -> None:
     assert TokenKeyRef.parse("pkcs11:object=root;token=VN-TW;type=private") == TokenKeyRef(
         "VN-TW", "root"
     )
+
+
+def test_a_download_is_signed_in_the_token_by_the_signer(
+    operator_env: Demo, soft_token: SoftToken, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The producer's download through the public role: ``ocop signer``, with the token's
+    module and PIN (and the public role with neither), signs the codes inside the token."""
+    demo, data_dir = operator_env, str(operator_env.data_dir)
+    uri = soft_token.ref("stamp 2028").uri
+    assert main(["keys", "token-generate", "--data-dir", data_dir, "--token", soft_token.label,
+                 "--label", "stamp 2028"]) == 0  # fmt: skip
+    assert main(["keys", "add", "--data-dir", data_dir, "--authority", "VN-01", "--key", uri,
+                 "--not-before", "2026-01-01", "--not-after", "2031-12-31"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert demo.service.settings.token_pin is None  # the public role knows no PIN
+    demo.signer.close()  # the fixture's signer has no token: this deployment's has
+    signer = Signer.start(replace(demo.service.settings, pkcs11_module=MODULE, token_pin=PIN))
+    signer.batches.answer_in_background(lambda: NOW)
+    try:
+        certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+        producer = demo.token("producer")
+        batch = demo.client.post("/api/v1/batches", json={"certificate_id": certificate,
+                                 "count": 2500}, headers=producer).json()  # fmt: skip
+        answer = demo.client.get(f"/api/v1/batches/{batch['id']}/stamps.csv", headers=producer)
+        assert answer.status_code == 200, answer.text
+    finally:
+        signer.close()
+    manifest = list(csv.DictReader(io.StringIO(answer.text)))
+    assert len(manifest) == 2500
+    demo.service.refresh()
+    token_key = max(demo.service.lists(NOW).trust_list.keys.values(), key=lambda k: k.index)
+    assert batch["key_index"] == token_key.index
+    for row in (manifest[0], manifest[-1]):
+        assert parse_stamp(row["url"]).payload.key_index == token_key.index
+        online = demo.client.get("/api/v1/verify", params={"code": row["url"]}).json()
+        assert online["verdict"] == "genuine"

@@ -11,14 +11,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from signing import DocumentError, StatusList, TrustList
+from signing import DocumentError, StatusList, TrustedKey, TrustList
 from verifier.lists.compressed import CompressedDocument
 from verifier.lists.registry_index import RegistryIndex
 from verifier.lists.signed_lists import (
@@ -168,31 +168,34 @@ class ListKeeper:
                     name: stored_digest(session, name)
                     for name in ("trust-list", "status-list", "registry-snapshot")
                 }
-            signed_trust, trust = self._trust(now, held, digests["trust-list"])
-            # online verdicts trust the registry's keys at once (a key compromised through the
-            # API counts from the write on); phones, the signed list once the signer signs it
-            trust_list = TrustList.of(signed_trust.version, signed_trust.issued_at,
-                                      signed_trust.expires_at, keys)  # fmt: skip
-            status = self._status(now, held, digests["status-list"])
-            snapshot, snapshot_body = self._snapshot(held, digests["registry-snapshot"])
             status_list = status_list_now(
                 index, now, None if held is None else (held.index, held.status_list)
             )
-            same = (
+            if held is not None:  # what verdicts read, first: a write waits for this alone
+                self._publish(replace(held, trust_list=_with_keys(held.signed_trust, keys),
+                                      status_list=status_list, index=index))  # fmt: skip
+            signed_trust, trust = self._trust(now, held, digests["trust-list"])
+            status = self._status(now, held, digests["status-list"])
+            snapshot, snapshot_body = self._snapshot(held, digests["registry-snapshot"])
+            unchanged = (
                 held is not None and status is held.status and snapshot_body is held.snapshot_body
             )
-            changes = held.changes if same and held is not None else {}
-            lists = Lists(trust_list, status_list, index, snapshot, trust, status, snapshot_body,
-                          signed_trust, changes)  # fmt: skip
+            lists = Lists(_with_keys(signed_trust, keys), status_list, index, snapshot, trust,
+                          status, snapshot_body, signed_trust,
+                          held.changes if unchanged and held is not None else {})  # fmt: skip
             if status.version >= index.version:
                 self.behind_since = None
             elif self.behind_since is None:
                 self.behind_since = time.monotonic()
-            with self._published:
-                self._lists = lists
-                self._published.notify_all()
+            self._publish(lists)
             self._checked_at = time.monotonic()
         return lists
+
+    def _publish(self, lists: Lists) -> None:
+        """Make ``lists`` the current ones and wake the writes waiting for them."""
+        with self._published:
+            self._lists = lists
+            self._published.notify_all()
 
     def _trust(
         self, now: datetime, held: Lists | None, digest: str | None
@@ -264,6 +267,13 @@ class ListKeeper:
             found = CompressedDocument.of(document, version)
             lists.changes[(kind, start)] = found
         return found
+
+
+def _with_keys(signed: TrustList, keys: list[TrustedKey]) -> TrustList:
+    """Return the trust list online verdicts read: the signed one's, with the registry's keys
+    as they are now (a key compromised through the API counts from the write on; phones see
+    it once the signer has signed it)."""
+    return TrustList.of(signed.version, signed.issued_at, signed.expires_at, keys)
 
 
 def _verified(kind: type[_L], document: bytes | None, root: bytes, now: datetime) -> _L | None:

@@ -107,37 +107,44 @@ def signed_file(
     return SignedFile(service, asked, codes, kind, layout, title)
 
 
+def _look(service: Service, request_id: int, serial: int) -> tuple[SigningRequest, str | None]:
+    """Return the request as it stands and its stored codes from ``serial``, if any. The state
+    is read first: once it says signed, every code was stored before (on PostgreSQL each
+    statement sees what was committed when it began)."""
+    with service.sessions() as session:
+        request = registry.get(session, SigningRequest, request_id)
+        codes = signing_queue.signed_codes_from(session, request_id=request_id, first_serial=serial)
+    return request, codes
+
+
 def _first_codes(service: Service, asked: _Asked, wait: float, now: datetime) -> str:
     """Return the request's first codes once stored. Raises :class:`Conflict`/:class:`Busy`
     as :func:`signed_file` says."""
+    silent = Busy.refusal("signing_signer_silent", seconds=round(wait))
+    silent.retry_after = 60
     deadline = time.monotonic() + wait
     while True:
-        with service.sessions() as session:
-            codes = signing_queue.signed_codes_from(
-                session, request_id=asked.request_id, first_serial=asked.serials.start
-            )
-            answer = session.get(SigningRequest, asked.request_id)
-            state = None if answer is None else answer.state
-            reason = None if answer is None else answer.reason
-            figures = {} if answer is None or answer.figures is None else answer.figures
+        request, codes = _look(service, asked.request_id, asked.serials.start)
         if codes is not None:
             return codes
+        state, figures = request.state, request.figures or {}
         if state is SigningState.REFUSED:
-            raise Conflict.refusal(reason or "signing_not_allowed", **figures)
+            raise Conflict.refusal(request.reason or "signing_not_allowed", **figures)
         if state is SigningState.FAILED:
-            error = Busy.refusal(reason or "signing_key_unusable", **figures)
+            error = Busy.refusal(request.reason or "signing_key_unusable", **figures)
             error.retry_after = 300
             raise error
-        if time.monotonic() > deadline:
+        late = time.monotonic() > deadline
+        if state is SigningState.QUEUED and late:
             with service.writer.begin() as session:
                 abandoned = signing_queue.abandon_request(
                     session, request_id=asked.request_id, now=now
                 )
-            if abandoned:
-                error = Busy.refusal("signing_signer_silent", seconds=round(wait))
-                error.retry_after = 60
-                raise error
+            if abandoned:  # raised past the transaction, which commits the abandonment
+                raise silent
             deadline = time.monotonic() + STALL_SECONDS  # taken meanwhile: wait for its codes
+        elif state is not SigningState.QUEUED and (state is not SigningState.SIGNING or late):
+            raise silent  # given up by the signer, or taken and never answered
         time.sleep(POLL_SECONDS)
 
 
@@ -146,15 +153,11 @@ def _codes_from(service: Service, request_id: int, serial: int, stall: float) ->
     when the signer failed, or stored nothing for ``stall`` seconds."""
     deadline = time.monotonic() + stall
     while True:
-        with service.sessions() as session:
-            codes = signing_queue.signed_codes_from(
-                session, request_id=request_id, first_serial=serial
-            )
-            answer = session.get(SigningRequest, request_id)
-            state = None if answer is None else answer.state
+        request, codes = _look(service, request_id, serial)
         if codes is not None:
             return codes
-        if state is not SigningState.SIGNING or time.monotonic() > deadline:
-            _log.warning("signing request %d stopped at serial %d (%s)", request_id, serial, state)
+        if request.state is not SigningState.SIGNING or time.monotonic() > deadline:
+            _log.warning("signing request %d stopped at serial %d (%s)", request_id, serial,
+                         request.state)  # fmt: skip
             raise SignerStopped(f"the signer stopped at serial {serial}")
         time.sleep(POLL_SECONDS)

@@ -255,3 +255,23 @@ def test_a_backup_holds_no_signed_codes(demo: Demo, tmp_path: Path) -> None:
         names = archive.namelist()
     assert "tables/signing_requests.jsonl" in names
     assert not [n for n in names if "signed_codes" in n]
+
+
+def test_one_token_signs_at_most_its_hourly_quota(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stolen producer token cannot keep the signer busy for every other producer: past
+    STAMPS_PER_HOUR stamps an hour (downloads refused or given up do not count) it waits."""
+    monkeypatch.setattr(signing_queue, "STAMPS_PER_HOUR", 50)
+    batch = _producer_batch(demo, count=30)
+    url = f"/api/v1/batches/{batch['id']}/stamps.csv"
+    assert demo.client.get(url, headers=demo.token("producer")).status_code == 200
+    again = demo.client.get(url, headers=demo.token("producer"))
+    assert again.status_code == 503
+    assert again.headers["retry-after"] == "600"
+    error = again.json()["error"]
+    assert (error["reason"], error["stamps"]) == ("signing_hourly_quota", 50)
+    assert "50 tem trong một giờ qua" in error["messages"]["vi"]
+    with demo.service.writer.begin() as session:  # an hour later the first no longer counts
+        session.execute(update(SigningRequest).values(requested_at=NOW - timedelta(hours=2)))
+    assert demo.client.get(url, headers=demo.token("producer")).status_code == 200

@@ -133,6 +133,10 @@ REFUSALS: dict[str, str] = {
     "signing_requests_open": N_(
         "Bạn đang có {open} lần tải tem chưa xong. Hãy đợi các lần tải đó xong rồi tải tiếp."
     ),
+    "signing_hourly_quota": N_(
+        "Mã truy cập này đã tải {stamps} tem trong một giờ qua, mức tối đa của một mã. Hãy tải "
+        "tiếp sau ít phút."
+    ),
     "signing_signer_silent": N_(
         "Máy ký tem chưa trả lời sau {seconds} giây nên chưa tem nào được ký. Tem đã cấp vẫn "
         "được kiểm tra bình thường. Hãy thử tải lại sau vài phút."

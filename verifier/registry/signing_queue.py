@@ -23,6 +23,7 @@ from verifier.store.models import SignedCodes, SigningRequest, SigningState
 __all__ = [
     "OPEN_REQUESTS",
     "SIGNED_CODES_KEPT",
+    "STAMPS_PER_HOUR",
     "abandon_request",
     "answer_request",
     "any_queued",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 OPEN_REQUESTS = 2  # requests one token may have queued or being signed at once
+# stamps one token may have signed in an hour: five of the largest batches, far more than a
+# producer prints; a stolen token cannot keep the signer busy for everyone else
+STAMPS_PER_HOUR = 500_000
 SIGNED_CODES_KEPT = timedelta(minutes=10)  # the longest signed codes stay after the answer
 _OPEN = (SigningState.QUEUED, SigningState.SIGNING)
 
@@ -44,7 +48,8 @@ def queue_signing(
 ) -> SigningRequest:
     """Queue a request to sign every serial of batch ``batch_id`` for ``actor`` (a token's)
     and return it. Raises as :func:`batch_for` when the actor may not see the batch, and
-    :class:`Busy` when its token already has :data:`OPEN_REQUESTS` open."""
+    :class:`Busy` when its token already has :data:`OPEN_REQUESTS` open, or would pass
+    :data:`STAMPS_PER_HOUR`."""
     batch, _ = batch_for(session, actor=actor, batch_id=batch_id)
     if actor.token_id is None:
         raise ValueError("only a token's request goes through the queue")
@@ -56,6 +61,17 @@ def queue_signing(
     if (open_requests or 0) >= OPEN_REQUESTS:
         error = Busy.refusal("signing_requests_open", open=OPEN_REQUESTS)
         error.retry_after = 30
+        raise error
+    signed = session.scalar(
+        select(func.sum(SigningRequest.last_serial - SigningRequest.first_serial + 1)).where(
+            SigningRequest.token_id == actor.token_id,
+            SigningRequest.requested_at > now - timedelta(hours=1),
+            SigningRequest.state.in_((*_OPEN, SigningState.SIGNED)),
+        )
+    )
+    if (signed or 0) + batch.count > STAMPS_PER_HOUR:
+        error = Busy.refusal("signing_hourly_quota", stamps=STAMPS_PER_HOUR)
+        error.retry_after = 600
         raise error
     request = SigningRequest(
         batch_id=batch.id,

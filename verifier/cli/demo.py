@@ -36,6 +36,7 @@ from verifier.store.database import make_engine, migrate, session_factory, sqlit
 from verifier.store.models import (
     Authority,
     AuthorityKind,
+    Batch,
     Certificate,
     ProducerKind,
     ProductGroup,
@@ -62,6 +63,10 @@ _KEYS = (
     _Key("central", 2, "VN-TW", "5"),
 )
 _INDEX = {k.name: k.index for k in _KEYS if k.index is not None}
+# the demo's GS1 identifiers (valid check digits; the company prefix is made up)
+DEMO_GTIN = "8935049500018"  # the honey
+DEMO_GLN = "8935049500001"  # the cooperative and its workshop
+DEMO_LOT = "MO-2026-05"
 
 
 def _at(day: date) -> datetime:
@@ -213,6 +218,7 @@ def _populate(
         address="Thôn Muỗng, xã Ba Vì, Hà Nội",
         province_code="01",
         commune_code="09991",
+        gln=DEMO_GLN,
     )
     tokens["producer"] = registry.create_token(
         session,
@@ -251,7 +257,12 @@ class _Story:
         return self.today - timedelta(days=days_ago)
 
     def product(
-        self, name: str, group: ProductGroup, pack: str, colour: tuple[int, int, int]
+        self,
+        name: str,
+        group: ProductGroup,
+        pack: str,
+        colour: tuple[int, int, int],
+        gtin: str | None = None,
     ) -> int:
         row = registry.register_product(
             self.session,
@@ -261,6 +272,7 @@ class _Story:
             name=name,
             product_group=group,
             pack_description=pack,
+            gtin=gtin,
         )
         photo = _label(colour)
         registry.set_label_photo(
@@ -301,6 +313,38 @@ class _Story:
             markets=markets,
         )
         return int(row.id), int(row.first_serial)
+
+    def honey_lot(self, product_id: int, batch_id: int, days_ago: int) -> None:
+        """The lot the honey's first batch labels, as the cooperative declared it: where the
+        longan-flower honey came from, how it was processed, what it was tested for."""
+        made = self.day(days_ago)
+        lot = registry.record_lot(
+            self.session, actor=self.producer, product_id=product_id, now=_at(made),
+            lot_number=DEMO_LOT, produced_on=made, best_before=made + timedelta(days=730),
+            quantity=500, quantity_unit="chai", standards=["TCVN 5267-1:2008", "VietGAHP"],
+            origins=[registry.Origin(
+                material="Mật ong hoa nhãn", province_code="33", commune_code="12196",
+                supplier="Tổ hợp tác nuôi ong xã Khoái Châu", harvested_on=made - timedelta(9),
+            )],
+            stages=[
+                registry.Stage(step="Thu mua và kiểm tra độ ẩm", place="Xưởng HTX Ba Vì Xanh",
+                               province_code="01", at=_at(made - timedelta(days=8)),
+                               gln=DEMO_GLN, trace_code=f"{DEMO_LOT}-TM"),
+                registry.Stage(step="Lọc và hạ thủy phần", place="Xưởng HTX Ba Vì Xanh",
+                               province_code="01", at=_at(made - timedelta(days=3)),
+                               gln=DEMO_GLN, trace_code=f"{DEMO_LOT}-LOC"),
+                registry.Stage(step="Đóng chai và dán tem", place="Xưởng HTX Ba Vì Xanh",
+                               province_code="01", at=_at(made), gln=DEMO_GLN,
+                               trace_code=f"{DEMO_LOT}-DC"),
+            ],
+            documents=[registry.LotDocument(
+                title="Phiếu kết quả thử nghiệm độ ẩm, HMF, đường khử",
+                issuer="Viện Kiểm nghiệm an toàn vệ sinh thực phẩm quốc gia",
+                issued_on=made - timedelta(days=4), reference="KN-2026-0412",
+            )],
+        )  # fmt: skip
+        batch = registry.get(self.session, Batch, batch_id)
+        registry.label_lots(self.session, batch=batch, lot_ids=[lot.id])
 
     def scans_of_copies(self, key_index: int, copied: int, carried: range) -> None:
         """Scans that the desk should show: a copied stamp checked by inspectors on many phones
@@ -345,10 +389,12 @@ class _Story:
     def tell(self) -> dict[str, Any]:
         session, hanoi = self.session, self.hanoi
         honey = self.product(
-            "Mật ong hoa nhãn Ba Vì", ProductGroup.FOOD, "Chai thủy tinh 500 g", (176, 112, 20)
-        )
+            "Mật ong hoa nhãn Ba Vì", ProductGroup.FOOD, "Chai thủy tinh 500 g", (176, 112, 20),
+            gtin=DEMO_GTIN,
+        )  # fmt: skip
         honey_cert = self.certify(honey, 4, 200, "2150/QĐ-UBND")
-        _, first = self.batch(honey_cert, 500, 190, markets=("01",))
+        honey_batch, first = self.batch(honey_cert, 500, 190, markets=("01",))
+        self.honey_lot(honey, honey_batch, 195)
         self.sample("genuine", honey_cert, first + 17)
         self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
 

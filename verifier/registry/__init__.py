@@ -10,6 +10,9 @@ One module per concept; call sites use the names below (``registry.allocate_batc
 - :mod:`~verifier.registry.producers`: producers and products
 - :mod:`~verifier.registry.certificates`: recognition, revocation, supersession, expiry
 - :mod:`~verifier.registry.batches`: serials allocated, voided
+- :mod:`~verifier.registry.lots`: production lots declared for traceability, and the batches
+  that label them
+- :mod:`~verifier.registry.gs1_keys`: GTINs, GLNs and lot numbers, checked
 - :mod:`~verifier.registry.signing_grants`: what may be signed of a batch, granted or refused
 - :mod:`~verifier.registry.serial_blocks`: serials blocked as clones, and lifted
 - :mod:`~verifier.registry.serial_flags`: serials flagged by the clone rules, and cleared
@@ -38,6 +41,20 @@ from verifier.registry.certificates import (
     register_certificate,
     revoke_certificate,
     supersede_certificate,
+)
+from verifier.registry.gs1_keys import gln_of, gtin_of, lot_number_of
+from verifier.registry.lots import (
+    LOT_LIMITS,
+    LotDocument,
+    Origin,
+    Stage,
+    add_lot_stage,
+    label_lots,
+    lot_for,
+    lot_json,
+    lots_of_batch,
+    lots_of_product,
+    record_lot,
 )
 from verifier.registry.producers import register_producer, register_product, set_label_photo
 from verifier.registry.reports import (
@@ -71,13 +88,18 @@ from verifier.registry.tokens import (
 
 __all__ = [
     "INSPECTOR_BLOCKS",
+    "LOT_LIMITS",
     "MAX_BATCH",
     "MAX_REPORT_PHOTOS",
     "Actor",
     "InspectorBlocks",
+    "LotDocument",
+    "Origin",
     "SigningGrant",
+    "Stage",
     "actor_for_token",
     "actor_of",
+    "add_lot_stage",
     "add_signing_key",
     "allocate_batch",
     "batch_for",
@@ -92,13 +114,22 @@ __all__ = [
     "file_report",
     "flagged_serials",
     "get",
+    "gln_of",
     "grant_signing",
+    "gtin_of",
     "hash_token",
     "key_indexes_of",
+    "label_lots",
     "lift_block",
+    "lot_for",
+    "lot_json",
+    "lot_number_of",
+    "lots_of_batch",
+    "lots_of_product",
     "mark_key_compromised",
     "order_digest",
     "record_key_generated",
+    "record_lot",
     "reevaluate_certificate",
     "refuse_signing",
     "register_certificate",

@@ -161,6 +161,7 @@ class Producer(Base):
     address: Mapped[str] = mapped_column(String(500))
     province_code: Mapped[str] = mapped_column(String(8))
     commune_code: Mapped[str | None] = mapped_column(String(16))
+    gln: Mapped[str | None] = mapped_column(String(13))  # GS1 Global Location Number, if any
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
     products: Mapped[list[Product]] = relationship(back_populates="producer")
@@ -300,6 +301,45 @@ class SignedCodes(Base):
     )
     first_serial: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     digits: Mapped[str] = mapped_column(Text)
+
+
+class Lot(Base):
+    """A production lot of a product, as its producer (or the producer's authority) declared it
+    (Circular 02/2024/TT-BKHCN): what the authority signs is the stamp, not this. ``origins``
+    (the main raw materials: one step back), ``stages`` (processing: what, where, when) and
+    ``documents`` (test results and the like) are lists of JSON objects, checked on the way in
+    (``verifier.registry.lots``); stages are only ever added."""
+
+    __tablename__ = "lots"
+    __table_args__ = (UniqueConstraint("product_id", "lot_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    lot_number: Mapped[str] = mapped_column(String(20))  # GS1 AI (10): up to 20 characters
+    produced_on: Mapped[date] = mapped_column(Date)
+    best_before: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    quantity_unit: Mapped[str | None] = mapped_column(String(16))
+    standards: Mapped[list[str]] = mapped_column(JSON, default=list)
+    origins: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    stages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    declared_by: Mapped[str] = mapped_column(String(200))  # the actor's label, as audited
+    declared_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+    product: Mapped[Product] = relationship(lazy="joined")
+
+
+class BatchLot(Base):
+    """A stamp batch labels this lot (a batch may label several lots, a lot take several
+    batches)."""
+
+    __tablename__ = "batch_lots"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lots.id"), primary_key=True, index=True)
 
 
 class BlockedSerials(Base):

@@ -39,6 +39,7 @@ from verifier.web.routes import (
     consumer_pages,
     desk_page,
     health,
+    lot_api,
     producer_page,
     registry_api,
     registry_pages,
@@ -334,7 +335,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     app.state.clock = clock
     app.state.photos = photos
     pages = (consumer_pages, scanner_page, producer_page, desk_page, registry_pages)
-    apis = (verify_api, registry_api, batch_api, report_api, well_known, health)
+    apis = (verify_api, registry_api, batch_api, lot_api, report_api, well_known, health)
     for routes in (*pages, *apis):
         app.include_router(routes.router)
 

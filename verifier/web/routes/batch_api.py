@@ -38,6 +38,10 @@ class BatchIn(BaseModel):
         default_factory=list, max_length=34,
         description="province codes where the batch is sold, e.g. [\"01\", \"79\"]",
     )  # fmt: skip
+    lots: list[RowId] = Field(
+        default_factory=list, max_length=20,
+        description="the lots of the product the stamps label (POST /products/{id}/lots)",
+    )  # fmt: skip
 
 
 class VoidIn(BaseModel):
@@ -96,6 +100,7 @@ def order_batch(
                 markets=order.markets,
                 idempotency_key=idempotency_key,
             )
+            registry.label_lots(session, batch=batch, lot_ids=order.lots)
     except IntegrityError:
         if idempotency_key is None:
             raise

@@ -26,13 +26,16 @@ class ProducerIn(BaseModel):
     address: Line = Field(min_length=3, max_length=500)
     province_code: str = Field(pattern=r"^[0-9]{2}$")
     commune_code: str | None = Field(default=None, pattern=r"^[0-9]{1,16}$")
+    gln: str | None = Field(default=None, max_length=13, description="GS1 GLN, 13 digits")
 
 
 class ProductIn(BaseModel):
     name: Line = Field(min_length=2, max_length=300)
     product_group: ProductGroup
     pack_description: Line = Field(min_length=1, max_length=500)
-    gtin: str | None = Field(default=None, pattern=r"^[0-9]{8,14}$")
+    gtin: str | None = Field(
+        default=None, max_length=14, description="GS1 GTIN-8, -12, -13 or -14 (check digit checked)"
+    )
 
 
 class CertificateIn(BaseModel):
@@ -68,6 +71,7 @@ def producer_json(p: Producer) -> dict[str, Any]:
         "address": p.address,
         "province_code": p.province_code,
         "commune_code": p.commune_code,
+        "gln": p.gln,
     }
 
 

@@ -22,7 +22,7 @@ from tests.conftest import Demo
 from verifier.i18n.catalogs import CATALOGS, LOCALE_DIR, SOURCE, Catalogs
 from verifier.i18n.messages import consumer, scanner_texts
 from verifier.provinces import PROVINCES
-from verifier.store.models import Authority, Certificate, Producer, Product
+from verifier.store.models import Authority, Certificate, Lot, Producer, Product
 
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w+)(?:[:!][^}]*)?\}")
@@ -165,6 +165,10 @@ def _data_words(demo: Demo) -> list[str]:
             *session.scalars(select(Certificate.decision_number)),
             *session.scalars(select(Certificate.revocation_decision)),
         ]
+        for lot in session.scalars(select(Lot)):  # what producers declared of their lots
+            words += [lot.declared_by, lot.quantity_unit or ""]
+            for item in (*lot.origins, *lot.stages, *lot.documents):
+                words += [str(v) for k, v in item.items() if isinstance(v, str) and k != "at"]
     words += [p.name for p in PROVINCES.values()]
     return sorted({w for w in words if w}, key=len, reverse=True)
 

@@ -1194,3 +1194,37 @@ def _product_name(data_dir: Path, payload: Payload) -> str:
             return name
     finally:
         engine.dispose()
+
+
+def test_the_stamp_page_shows_the_lots_trace_at_360_px(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Issue 20: the genuine honey stamp's page traces its lot (origin, stages as a timeline,
+    standards, documents), set apart as the producer's declaration, in each language."""
+    urls = demo_dir[1]["stamp_urls"]
+    browser = _browser(playwright, _camera(tmp_path, urls["genuine"]))
+    try:
+        page = _context(browser, width=360).new_page()
+        for language, title, declared in (
+            ("vi", "Truy xuất nguồn gốc", "do nhà sản xuất tự khai báo"),
+            ("en", "Traceability", "The producer declared this"),
+        ):
+            page.goto(f"{server.url}/s/{urls['genuine'].rsplit('/', 1)[1]}?lang={language}")
+            section = page.locator("section.trace")
+            assert section.locator("h2").inner_text() == title
+            assert declared in section.locator(".declared").inner_text()
+            assert section.locator(".timeline li").count() == 3
+            assert "MO-2026-05" in section.inner_text()
+            assert "Hưng Yên" in section.inner_text()  # the honey's origin, one step back
+            _assert_accessible_at_360_px(page)
+            section.scroll_into_view_if_needed()
+            page.screenshot(path=str(_shots() / f"20-trace-{language}.png"), full_page=True)
+        page.goto(f"{server.url}/s/{urls['counterfeit'].rsplit('/', 1)[1]}")
+        assert page.locator("section.trace").count() == 0
+    finally:
+        browser.close()
+
+
+def _shots() -> Path:
+    SHOTS.mkdir(exist_ok=True)
+    return SHOTS

@@ -54,6 +54,7 @@ from verifier.registry.lots import (
     lot_json,
     lots_of_batch,
     lots_of_product,
+    lots_of_stamp,
     record_lot,
 )
 from verifier.registry.producers import register_producer, register_product, set_label_photo
@@ -126,6 +127,7 @@ __all__ = [
     "lot_number_of",
     "lots_of_batch",
     "lots_of_product",
+    "lots_of_stamp",
     "mark_key_compromised",
     "order_digest",
     "record_key_generated",

@@ -33,6 +33,7 @@ __all__ = [
     "lot_json",
     "lots_of_batch",
     "lots_of_product",
+    "lots_of_stamp",
     "record_lot",
 ]
 
@@ -238,6 +239,19 @@ def label_lots(session: Session, *, batch: Batch, lot_ids: Iterable[int]) -> Non
         if lot is None or lot.product_id != product_id:
             raise Invalid(f"lot {lot_id} is not a lot of this batch's product")
         session.add(BatchLot(batch_id=batch.id, lot_id=lot.id))
+
+
+def lots_of_stamp(session: Session, *, key_index: int, serial: int) -> list[Lot]:
+    """Return the lots labelled by the batch that holds serial ``serial`` of key
+    ``key_index`` (none when no batch holds it)."""
+    holds = (Batch.first_serial <= serial) & (Batch.last_serial >= serial)
+    query = (
+        select(Lot)
+        .join(BatchLot, BatchLot.lot_id == Lot.id)
+        .join(Batch, Batch.id == BatchLot.batch_id)
+        .where(Batch.key_index == key_index, holds)
+    )
+    return list(session.scalars(query.order_by(Lot.id)))
 
 
 def lots_of_batch(session: Session, *, batch_id: int) -> list[Lot]:

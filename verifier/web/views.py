@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 
 from signing import Verdict
-from signing.dates import vietnam_date
+from signing.dates import parse_time, vietnam_date
 from verifier.i18n.catalogs import CATALOGS
 from verifier.i18n.messages import (
     NOTES,
@@ -21,8 +23,10 @@ from verifier.i18n.messages import (
     every_language,
     text,
 )
+from verifier.provinces import province
 from verifier.scans.recorder import ScanSummary
 from verifier.service import OnlineVerdict
+from verifier.store.models import Lot
 
 
 def reason_text(code: str, scans: ScanSummary | None, language: Language) -> str:
@@ -156,3 +160,44 @@ def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
         "scans": result.scans,
         "first_checked": vietnam_date(result.scans.first_at) if result.scans.first_at else None,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class LotView:
+    """A lot as the stamp page's trace section shows it: the producer's declaration, its dates
+    read back from the JSON kept, each place with its province's name."""
+
+    lot_number: str
+    produced_on: date
+    best_before: date | None
+    expires_on: date | None
+    quantity: int | None
+    quantity_unit: str | None
+    standards: list[str]
+    origins: list[dict[str, Any]]
+    stages: list[dict[str, Any]]
+    documents: list[dict[str, Any]]
+    declared_by: str
+    declared_at: datetime
+
+    @classmethod
+    def of(cls, lot: Lot) -> LotView:
+        """Return the view of ``lot``."""
+        return cls(
+            lot.lot_number, lot.produced_on, lot.best_before, lot.expires_on, lot.quantity,
+            lot.quantity_unit, list(lot.standards),
+            [_placed(o, harvested_on=_day(o.get("harvested_on"))) for o in lot.origins],
+            [_placed(s, at=parse_time(s["at"])) for s in lot.stages],
+            [{**d, "issued_on": _day(d.get("issued_on"))} for d in lot.documents],
+            lot.declared_by, lot.declared_at,
+        )  # fmt: skip
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _placed(item: dict[str, Any], **parsed: object) -> dict[str, Any]:
+    """Return a lot's origin or stage with ``parsed`` values and its province's name."""
+    known = province(item.get("province_code") or "")
+    return {**item, **parsed, "province": known.name if known else item.get("province_code")}

@@ -14,14 +14,17 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
 from jinja2.runtime import Context
 
+from signing import VerdictCode
 from signing.dates import VIETNAM
 from stamps.sheet import human_serial
+from verifier import registry
 from verifier.i18n.catalogs import CATALOGS, SOURCE, Language, native_name
 from verifier.provinces import province
+from verifier.service import OnlineVerdict
 from verifier.service_errors import NotFound
 from verifier.store.models import Product
 from verifier.web.deps import LanguageDep, Now, RowId, ServiceDep
-from verifier.web.views import page_context
+from verifier.web.views import LotView, page_context
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(
@@ -131,9 +134,23 @@ def _verdict_page(
 ) -> HTMLResponse:
     result = service.verify(code, now, role="public")
     context = page_context(result, language)
+    context["lots"] = _traced_lots(service, result)
     context["official_host"] = service.settings.public_host
     context["code"] = code
     return render(request, "stamp.html", language, context)
+
+
+def _traced_lots(service: ServiceDep, result: OnlineVerdict) -> list[LotView]:
+    """Return the lots the stamp's batch labels, as the trace section shows them: only for a
+    stamp the registry issued (a forged code naming a real serial learns nothing of it)."""
+    verdict, stamp = result.verdict, result.verdict.stamp
+    if stamp is None or verdict.verdict in (VerdictCode.COUNTERFEIT, VerdictCode.MALFORMED):
+        return []
+    with service.sessions() as session:
+        lots = registry.lots_of_stamp(
+            session, key_index=stamp.payload.key_index, serial=stamp.payload.serial
+        )
+        return [LotView.of(lot) for lot in lots]
 
 
 @router.get("/products/{product_id}/label", include_in_schema=False)

@@ -38,6 +38,7 @@ from verifier.web.routes import (
     batch_api,
     consumer_pages,
     desk_page,
+    digital_link,
     health,
     lot_api,
     producer_page,
@@ -334,7 +335,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     app.state.service = service
     app.state.clock = clock
     app.state.photos = photos
-    pages = (consumer_pages, scanner_page, producer_page, desk_page, registry_pages)
+    pages = (consumer_pages, scanner_page, producer_page, desk_page, registry_pages, digital_link)
     apis = (verify_api, registry_api, batch_api, lot_api, report_api, well_known, health)
     for routes in (*pages, *apis):
         app.include_router(routes.router)

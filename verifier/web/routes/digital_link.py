@@ -1,0 +1,191 @@
+"""A GS1 Digital Link resolver for the registry's own items (GS1 Digital Link URI syntax 1.2
+and the GS1-Conformant resolver standard 1.1): ``/01/{gtin}`` the certified product,
+``/01/{gtin}/10/{lot}`` a lot's trace, ``/01/{gtin}/21/{serial}`` a serial of the product.
+Each answers a page by default, an RFC 9264 link set for ``Accept: application/linkset+json``
+or ``?linkType=all``, and a redirect to one link for ``?linkType=gs1:TYPE``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from stamps.sheet import human_serial
+from verifier import registry
+from verifier.i18n.catalogs import Language
+from verifier.lists.registry_index import PublicCertificate
+from verifier.service import Service
+from verifier.service_errors import Invalid
+from verifier.store.models import Lot, Product
+from verifier.web.deps import LanguageDep, Now, ServiceDep
+from verifier.web.routes.consumer_pages import render
+from verifier.web.views import LotView
+
+router = APIRouter(tags=["GS1 Digital Link"])
+
+LINKSET_TYPE = "application/linkset+json"
+GS1_VOC = "https://gs1.org/voc/"
+GtinPath = Annotated[str, Path(max_length=14, description="GTIN-8, -12, -13 or -14")]
+LotPath = Annotated[str, Path(max_length=20, description="GS1 AI (10), the lot number")]
+SerialPath = Annotated[str, Path(max_length=20, description="the serial as printed: KK-NNNNNNNNN")]
+LinkType = Annotated[
+    str | None,
+    Query(alias="linkType", max_length=64, description="all, or one GS1 link type (gs1:pip)"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """What a Digital Link names: the product (by its 14-digit GTIN), its current certificate
+    if any, and the lot or serial when the link names one."""
+
+    gtin: str
+    product: Product
+    certificate: PublicCertificate | None
+    lot: Lot | None = None
+    serial: str | None = None
+    issued: bool = False
+
+    def path(self) -> str:
+        if self.lot is not None:
+            return f"/01/{self.gtin}/10/{quote(self.lot.lot_number, safe='')}"
+        if self.serial is not None:
+            return f"/01/{self.gtin}/21/{quote(self.serial, safe='')}"
+        return f"/01/{self.gtin}"
+
+
+def _product(service: Service, gtin: str, now: Now) -> _Item:
+    """Return the product a GTIN names, with its current certificate. Raises :class:`Invalid`
+    for a GTIN that is not one and ``LookupError`` for one the registry does not know."""
+    gtin14 = registry.gtin_of(gtin)
+    with service.sessions() as session:
+        product = session.scalars(select(Product).where(Product.gtin == gtin14)).first()
+    if product is None:
+        raise LookupError(f"no OCOP product has the GTIN {gtin14}")
+    certificates = [
+        c for c in service.lists(now).index.certificates.values() if c.product.id == product.id
+    ]
+    active = [c for c in certificates if c.status == "active"]
+    current = max(active or certificates, key=lambda c: c.decision_date, default=None)
+    return _Item(gtin14, product, current)
+
+
+def _links(item: _Item, host: str) -> dict[str, Any]:
+    """Return the RFC 9264 link set of ``item``, with GS1 link types."""
+    base, product = f"https://{host}", f"https://{host}/01/{item.gtin}"
+    title = item.product.name
+    links: dict[str, list[dict[str, Any]]] = {
+        f"{GS1_VOC}pip": [{"href": product, "title": title, "type": "text/html",
+                           "hreflang": ["vi", "en"]}],
+        f"{GS1_VOC}certificationInfo": [{"href": f"{product}#certificate",
+                                         "title": "Chứng nhận OCOP", "type": "text/html"}],
+        f"{GS1_VOC}recallStatus": [{"href": f"{product}#status",
+                                    "title": "Tình trạng chứng nhận", "type": "text/html"}],
+    }  # fmt: skip
+    if item.lot is not None:
+        links[f"{GS1_VOC}traceability"] = [
+            {"href": base + item.path(), "title": f"Lô {item.lot.lot_number}", "type": "text/html"}
+        ]
+    links[f"{GS1_VOC}defaultLink"] = [{"href": base + item.path(), "title": title}]
+    return {"linkset": [{"anchor": base + item.path(), **links}]}
+
+
+def _answer(
+    request: Request, item: _Item, service: Service, language: Language, link_type: str | None,
+    context: dict[str, Any],
+) -> Response:  # fmt: skip
+    """Answer a resolved item as the caller asks: its link set, a redirect, or the page."""
+    links = _links(item, service.settings.public_host)
+    headers = {"Link": f'<{item.path()}?linkType=all>; rel="linkset"; type="{LINKSET_TYPE}"'}
+    wants_set = LINKSET_TYPE in request.headers.get("accept", "") or link_type == "all"
+    if wants_set:
+        return JSONResponse(links, media_type=LINKSET_TYPE, headers=headers)
+    if link_type is not None:
+        key = GS1_VOC + link_type.removeprefix("gs1:")
+        targets = links["linkset"][0].get(key)
+        if not targets:
+            raise Invalid(f"no link of type {link_type} for {item.path()}")
+        return RedirectResponse(targets[0]["href"], status_code=307, headers=headers)
+    page = render(request, "digital_link.html", language, {
+        "gtin": item.gtin, "product": item.product, "certificate": item.certificate,
+        "serial": item.serial, "issued": item.issued,
+        "lot_number": None if item.lot is None else item.lot.lot_number, **context,
+    })  # fmt: skip
+    page.headers.update(headers)
+    return page
+
+
+def _unknown(request: Request, language: Language, problem: str) -> Response:
+    return render(request, "gs1_unknown.html", language, {"problem": problem}, status=404)
+
+
+@router.get("/01/{gtin}", summary="The certified product a GTIN names (page or link set)")
+def product_link(
+    request: Request, gtin: GtinPath, service: ServiceDep, language: LanguageDep, now: Now,
+    link_type: LinkType = None,
+) -> Response:  # fmt: skip
+    try:
+        item = _product(service, gtin, now)
+    except (LookupError, Invalid) as exc:
+        return _unknown(request, language, str(exc))
+    with service.sessions() as session:
+        lots = [LotView.of(lot) for lot in
+                registry.lots_of_product(session, product_id=item.product.id)]  # fmt: skip
+    return _answer(request, item, service, language, link_type, {"lots": [], "other_lots": lots})
+
+
+@router.get("/01/{gtin}/10/{lot}", summary="A lot of the product: its trace (page or link set)")
+def lot_link(
+    request: Request, gtin: GtinPath, lot: LotPath, service: ServiceDep, language: LanguageDep,
+    now: Now, link_type: LinkType = None,
+) -> Response:  # fmt: skip
+    try:
+        item = _product(service, gtin, now)
+        lot = registry.lot_number_of(lot)  # a NUL byte never reaches PostgreSQL (regression)
+    except (LookupError, Invalid) as exc:
+        return _unknown(request, language, str(exc))
+    with service.sessions() as session:
+        found = session.scalars(
+            select(Lot).where(Lot.product_id == item.product.id, Lot.lot_number == lot)
+        ).first()
+        if found is None:
+            return _unknown(request, language, f"{item.product.name}: no lot {lot}")
+        view = LotView.of(found)
+    item = _Item(item.gtin, item.product, item.certificate, lot=found)
+    return _answer(request, item, service, language, link_type, {"lots": [view]})
+
+
+@router.get("/01/{gtin}/21/{serial}", summary="A serial of the product (page or link set)")
+def serial_link(
+    request: Request, gtin: GtinPath, serial: SerialPath, service: ServiceDep,
+    language: LanguageDep, now: Now, link_type: LinkType = None,
+) -> Response:  # fmt: skip
+    try:
+        item = _product(service, gtin, now)
+    except (LookupError, Invalid) as exc:
+        return _unknown(request, language, str(exc))
+    try:
+        key_index, number = _printed_serial(serial)
+    except Invalid as exc:
+        return _unknown(request, language, str(exc))
+    issued = service.lists(now).index.batch_of(key_index, number)
+    ours = issued is not None and any(
+        c.id == issued.certificate_id and c.product.id == item.product.id
+        for c in service.lists(now).index.certificates.values()
+    )
+    printed = human_serial(key_index, number)
+    item = _Item(item.gtin, item.product, item.certificate, serial=printed, issued=ours)
+    return _answer(request, item, service, language, link_type, {"lots": []})
+
+
+def _printed_serial(text: str) -> tuple[int, int]:
+    """Return the key index and serial of a serial as printed (``01-000001042``). Raises
+    :class:`Invalid`."""
+    key, _, number = text.partition("-")
+    if not (key.isdigit() and number.isdigit() and len(key) <= 5 and len(number) <= 15):
+        raise Invalid(f"a serial is printed as KK-NNNNNNNNN (01-000001042), not {text!r}")
+    return int(key), int(number)

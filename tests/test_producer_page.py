@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from signing import parse_stamp
 from tests.conftest import Demo, csrf_of
+from verifier.store.models import Certificate
 
 
 def _sign_in(demo: Demo, role: str = "producer") -> dict[str, str]:
@@ -96,3 +98,69 @@ def test_signed_out_downloads_go_back_to_the_sign_in(demo: Demo) -> None:
     answer = demo.client.get("/producer/batches/1/stamps.pdf", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/producer?error=unauthorized"
+
+
+def test_a_producer_declares_a_lot_adds_a_stage_and_orders_stamps_for_it(demo: Demo) -> None:
+    """Issue 20: the page declares a lot (origin included), adds a stage in Vietnam time, and
+    orders a batch that labels it; a buyer scanning one of its stamps sees the lot."""
+    signed = _sign_in(demo)
+    page = demo.client.get("/producer")
+    assert "Khai báo lô hàng" in page.text
+    product = page.text.split('name="product_id"')[1].split('<option value="')[1].split('"')[0]
+    declared = demo.client.post("/producer/lots", data={
+        "product_id": product, "lot_number": "MO-2026-11", "produced_on": "2026-11-20",
+        "best_before": "2028-11-20", "quantity": "300", "quantity_unit": "chai",
+        "standards": "TCVN 5267-1:2008, VietGAHP", "material": "Mật ong hoa nhãn",
+        "origin_province": "33", "supplier": "Tổ ong Khoái Châu", "harvested_on": "2026-11-12",
+    } | signed, follow_redirects=False)  # fmt: skip
+    assert declared.status_code == 303
+    lot_id = declared.headers["location"].split("lot=")[1].split("#")[0]
+    staged = demo.client.post(f"/producer/lots/{lot_id}/stages", data={
+        "step": "Đóng chai", "place": "Xưởng HTX", "province_code": "01",
+        "at": "2026-11-20T08:30",
+    } | signed, follow_redirects=False)  # fmt: skip
+    assert staged.status_code == 303
+    lot = demo.client.get(f"/api/v1/lots/{lot_id}").json()
+    assert lot["standards"] == ["TCVN 5267-1:2008", "VietGAHP"]
+    assert lot["stages"][0]["at"] == "2026-11-20T01:30:00Z"  # 08:30 in Vietnam
+    page = demo.client.get("/producer")
+    certificate = page.text.split('name="certificate_id"')[1].split('<option value="')[1]
+    ordered = demo.client.post("/producer/batches", data={
+        "certificate_id": certificate.split('"')[0], "count": "5", "lot_id": lot_id,
+    } | signed, follow_redirects=False)  # fmt: skip
+    assert ordered.status_code == 303
+    assert "error" not in ordered.headers["location"]
+    batch = ordered.headers["location"].split("batch=")[1].split("#")[0]
+    rows = demo.client.get(f"/producer/batches/{batch}/stamps.csv").text.splitlines()
+    url = rows[1].split(",")[-1] if "https://" in rows[1].split(",")[-1] else next(
+        cell for cell in rows[1].split(",") if cell.startswith("https://"))  # fmt: skip
+    stamp_page = demo.client.get(url.replace("https://ocop.vn", ""))
+    assert "Truy xuất nguồn gốc" in stamp_page.text
+    assert "MO-2026-11" in stamp_page.text
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"lot_number": "LÔ 1"}, "lot"),
+        ({"produced_on": "2027-01-01"}, "lot"),
+        ({"produced_on": "not a date"}, "lot"),
+        ({"origin_province": "99"}, "lot"),
+        ({"lot_number": "MO-2026-05"}, "lot_taken"),  # the demo's own lot
+    ],
+)
+def test_a_lot_form_that_breaks_a_rule_comes_back_with_its_words(
+    demo: Demo, change: dict[str, str], error: str
+) -> None:
+    signed = _sign_in(demo)
+    honey = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    with demo.service.sessions() as session:
+        certificate = session.get(Certificate, honey)
+        assert certificate is not None
+        product = str(certificate.product_id)  # the honey, whose lot MO-2026-05 the demo has
+    form = {"product_id": product, "lot_number": "MO-X", "produced_on": "2026-11-20",
+            "material": "Mật ong", "origin_province": "33"} | change  # fmt: skip
+    answer = demo.client.post("/producer/lots", data=form | signed, follow_redirects=False)
+    assert answer.headers["location"] == f"/producer?error={error}#lots"
+    shown = demo.client.get(answer.headers["location"]).text
+    assert ("Thông tin lô hàng chưa đúng" if error == "lot" else "đã có một lô hàng") in shown

@@ -1231,3 +1231,24 @@ def test_the_stamp_page_shows_the_lots_trace_at_360_px(
 def _shots() -> Path:
     SHOTS.mkdir(exist_ok=True)
     return SHOTS
+
+
+def test_the_signed_in_producer_page_with_its_lot_forms_passes_axe_at_360_px(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Issue 20: the producer page's lot forms (declare a lot, add a stage, choose the lot an
+    order labels), usable on a phone."""
+    info = demo_dir[1]
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        page = _context(browser, width=360).new_page()
+        page.goto(server.url + "/producer")
+        page.fill("#token", info["tokens"]["producer"])
+        page.press("#token", "Enter")
+        page.wait_for_selector("#lot_number")
+        assert page.locator("#lot_id option").count() >= 2  # none, and the demo's honey lot
+        page.locator("details summary").first.click()  # the stage form, opened
+        _assert_accessible_at_360_px(page)
+        page.screenshot(path=str(_shots() / "20-producer-lots.png"), full_page=True)
+    finally:
+        browser.close()

@@ -126,6 +126,7 @@ REFUSALS: dict[str, str] = {
         "Khóa ký {key} không được dùng cho lô tem này (khóa đã ngừng, hết thời hạn, của cơ quan "
         "khác hoặc không cho hạng sao này): không ký."
     ),
+    "lot_not_of_product": N_("Lô hàng {lot} không phải là lô của sản phẩm in trên lô tem này."),
     "signing_not_allowed": N_(
         "Yêu cầu ký tem không còn được phép: mã truy cập, quyền hoặc lô tem đã thay đổi từ lúc "
         "gửi yêu cầu. Không tem nào được ký."
@@ -395,6 +396,12 @@ PRODUCER_ERRORS: dict[str, str] = {
     "invalid": N_("Số lượng tem mỗi lô từ 1 đến {max_batch}."),
     "not_found": N_("Không tìm thấy."),
     "market": N_("Chọn tỉnh, thành nơi bán trong danh sách."),
+    "lot": N_(
+        "Thông tin lô hàng chưa đúng: số lô gồm 1–20 chữ không dấu, số hoặc - . / _; ngày sản "
+        "xuất không sau hôm nay; hạn dùng không trước ngày sản xuất; nơi chọn trong danh sách; "
+        "lô đã chọn phải là lô của sản phẩm đó."
+    ),
+    "lot_taken": N_("Sản phẩm này đã có một lô hàng mang số lô đó."),
     "busy": N_(
         "Máy ký tem đang bận hoặc chưa trả lời nên chưa tem nào được ký. Tem đã cấp vẫn được kiểm "
         "tra bình thường. Hãy tải lại sau vài phút."

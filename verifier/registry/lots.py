@@ -237,7 +237,7 @@ def label_lots(session: Session, *, batch: Batch, lot_ids: Iterable[int]) -> Non
     for lot_id in dict.fromkeys(lot_ids):
         lot = session.get(Lot, lot_id)
         if lot is None or lot.product_id != product_id:
-            raise Invalid(f"lot {lot_id} is not a lot of this batch's product")
+            raise Invalid.refusal("lot_not_of_product", lot=lot_id)
         session.add(BatchLot(batch_id=batch.id, lot_id=lot.id))
 
 

@@ -41,6 +41,7 @@ from verifier.web.routes import (
     digital_link,
     health,
     lot_api,
+    producer_lots,
     producer_page,
     registry_api,
     registry_pages,
@@ -335,7 +336,8 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     app.state.service = service
     app.state.clock = clock
     app.state.photos = photos
-    pages = (consumer_pages, scanner_page, producer_page, desk_page, registry_pages, digital_link)
+    pages = (consumer_pages, scanner_page, producer_page, producer_lots, desk_page, registry_pages,
+             digital_link)  # fmt: skip
     apis = (verify_api, registry_api, batch_api, lot_api, report_api, well_known, health)
     for routes in (*pages, *apis):
         app.include_router(routes.router)

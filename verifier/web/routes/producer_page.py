@@ -73,6 +73,7 @@ def producer_page(
     language: LanguageDep,
     now: Now,
     batch: Annotated[RowId | None, Query()] = None,
+    lot: Annotated[RowId | None, Query()] = None,
     error: Annotated[Line | None, Query(max_length=20)] = None,
 ) -> Response:
     signed = PRODUCER.signed_in(request, service, now)
@@ -84,6 +85,13 @@ def producer_page(
         )  # fmt: skip
     actor = signed.actor
     certificates, batches = _orderable(service, actor)
+    products = {c.product_id: c.product for c in certificates}
+    with service.sessions() as session:
+        lots = [
+            (lot, products[product_id])
+            for product_id in products
+            for lot in registry.lots_of_product(session, product_id=product_id)[:20]
+        ]
     return render(
         request,
         "producer.html",
@@ -94,6 +102,9 @@ def producer_page(
             "certificate_of": {c.id: c for c in certificates},
             "batches": batches,
             "new_batch": batch,
+            "products": products,
+            "lots": lots,
+            "new_lot": lot,
             "error": _worded(error, language),
             "today": vietnam_date(now),
             "max_batch": registry.MAX_BATCH,
@@ -113,6 +124,7 @@ def order(
     count: Annotated[Line, Form(max_length=12)],
     markets: Annotated[list[str], Form(max_length=34)] = [],  # noqa: B006 (FastAPI copies it)
     order_key: Annotated[IdempotencyKey | None, Form()] = None,
+    lot_id: Annotated[RowId | None, Form()] = None,
 ) -> Response:
     """Order a batch from the page's form. The form carries a key made when the page was
     shown, so that a second click or a resent form finds the batch the first one ordered."""
@@ -124,13 +136,15 @@ def order(
     if not set(markets) <= PROVINCES.keys():
         return RedirectResponse("/producer?error=market", status_code=303)
     try:
-        order = BatchIn(certificate_id=int(certificate_id), count=int(count), markets=markets)
+        order = BatchIn(certificate_id=int(certificate_id), count=int(count), markets=markets,
+                        lots=[] if lot_id is None else [lot_id])  # fmt: skip
     except ValidationError:
         return RedirectResponse("/producer?error=invalid", status_code=303)
     try:
         batch, _ = order_batch(service, actor, now, order, order_key)
     except ServiceError as exc:
-        return RedirectResponse(f"/producer?error={exc.code}", status_code=303)
+        code = "lot" if exc.reason == "lot_not_of_product" else exc.code
+        return RedirectResponse(f"/producer?error={code}", status_code=303)
     return RedirectResponse(f"/producer?batch={batch.id}#batch-{batch.id}", status_code=303)
 
 

@@ -175,8 +175,8 @@ def _fields_of(route: APIRoute, kind: type = int) -> list[tuple[str, str]]:
                 found += [
                     (place, n) for n, f in model.model_fields.items() if _is_of(f.annotation, kind)
                 ]
-            elif _is_of(info.annotation, kind):
-                found.append((place, param.name))
+            elif _is_of(info.annotation, kind):  # sent by its alias (linkType), as clients do
+                found.append((place, param.alias if place == "query" else param.name))
     return found
 
 

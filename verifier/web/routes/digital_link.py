@@ -22,6 +22,7 @@ from verifier.service import Service
 from verifier.service_errors import Invalid
 from verifier.store.models import Lot, Product
 from verifier.web.deps import LanguageDep, Now, ServiceDep
+from verifier.web.inputs import Line
 from verifier.web.routes.consumer_pages import render
 from verifier.web.views import LotView
 
@@ -33,7 +34,7 @@ GtinPath = Annotated[str, Path(max_length=14, description="GTIN-8, -12, -13 or -
 LotPath = Annotated[str, Path(max_length=20, description="GS1 AI (10), the lot number")]
 SerialPath = Annotated[str, Path(max_length=20, description="the serial as printed: KK-NNNNNNNNN")]
 LinkType = Annotated[
-    str | None,
+    Line | None,
     Query(alias="linkType", max_length=64, description="all, or one GS1 link type (gs1:pip)"),
 ]
 

@@ -216,7 +216,7 @@ def _batch_events(
         .where(column.is_not(None), *_between(column, window))
         .order_by(column, Batch.id).limit(limit)
     )  # fmt: skip
-    rows = list(session.execute(query).tuples())
+    rows = list(session.execute(query).all())
     horizon = None
     if limit is not None and len(rows) == limit:
         horizon = getattr(rows[-1][0], column.key).astimezone(UTC).replace(microsecond=0)
@@ -270,7 +270,7 @@ def lots_of_batches(session: Session, batch_ids: Sequence[int]) -> dict[int, lis
             select(BatchLot.batch_id, Lot).join(Lot, Lot.id == BatchLot.lot_id)
             .where(BatchLot.batch_id.in_(chunk)).order_by(Lot.id)
         )  # fmt: skip
-        for batch_id, lot in session.execute(query).tuples():
+        for batch_id, lot in session.execute(query).all():
             found.setdefault(batch_id, []).append(lot)
     return found
 
@@ -284,6 +284,6 @@ def _lots_of_certificates(session: Session, certificate_ids: Sequence[int]) -> d
             .join(Lot, Lot.id == BatchLot.lot_id).where(Batch.certificate_id.in_(chunk))
             .order_by(Lot.id)
         )  # fmt: skip
-        for certificate_id, lot in session.execute(query).tuples():
+        for certificate_id, lot in session.execute(query).all():
             found.setdefault(certificate_id, {})[lot.id] = lot
     return {certificate_id: list(lots.values()) for certificate_id, lots in found.items()}

@@ -128,7 +128,7 @@ def _batches_of(
                    Batch.first_serial <= max(wanted))
             .order_by(Batch.first_serial)
         )  # fmt: skip
-        rows: list[Any] = list(session.execute(query).tuples())
+        rows: list[Any] = list(session.execute(query).all())
         firsts = [batch.first_serial for batch, _ in rows]
         for serial in wanted:
             at = bisect_right(firsts, serial) - 1

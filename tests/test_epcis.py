@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from signing import parse_stamp
 from signing.dates import VIETNAM, format_time, parse_time
 from tests.conftest import NOW, Demo
-from verifier import cli
+from verifier import cli, registry
 from verifier.cli.demo import DEMO_GLN, DEMO_GTIN, DEMO_LOT
 from verifier.store.models import Batch, Certificate, Lot, Scan
 
@@ -283,6 +283,23 @@ def test_the_api_pages_every_event_once_as_the_export_lists_them(
     assert 0 < len(from_day) < len(exported)
     iso = _events(_export(ocop, demo, tmp_path / "iso.jsonld", "--since", "2026-05-10"))
     assert iso == from_day
+
+
+def test_events_at_one_instant_page_each_once(sqlite_demo: Demo) -> None:
+    """Thirty batches ordered in the same second: more rows at one time than a page reads
+    at first, so the page reads more of them rather than skip or repeat any."""
+    certificate = parse_stamp(sqlite_demo.sample("genuine")).payload.certificate_id
+    with sqlite_demo.service.write() as session:
+        producer = registry.actor_for_token(session, token=sqlite_demo.info["tokens"]["producer"])
+        assert producer is not None
+        for _ in range(30):
+            registry.allocate_batch(session, actor=producer, certificate_id=certificate, count=1,
+                                    now=NOW)  # fmt: skip
+    [whole] = _pages(sqlite_demo, {"perPage": 1000})
+    pages = [_listed(page) for page in _pages(sqlite_demo, {"perPage": 2})]
+    assert [e for page in pages for e in page] == _listed(whole)
+    assert all(1 <= len(page) <= 2 for page in pages)
+    assert sum(e["eventTime"] == format_time(NOW) for e in _listed(whole)) == 30
 
 
 def _token(*parts: object) -> str:

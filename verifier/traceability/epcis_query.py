@@ -145,16 +145,21 @@ def event_page(
 ) -> EventPage:
     """Return the first ``query.per_page`` events that answer ``query``, in time order, as the
     registry holds them at ``now`` (inspections of the days before ``now``'s in Vietnam)."""
-    limit: int | None = query.per_page + 1
+    # a quarter more than a page: rows at the same time as the last one read are left for the
+    # next page, and the registry records many at one time (batches ordered at 09:00)
+    limit: int | None = query.per_page + 1 + query.per_page // 4
     while True:
         events, horizon = _events(session, ids=ids, query=query, now=now, limit=limit)
-        complete = [e for e in events if horizon is None or e.time < horizon]
-        chosen = sorted((e for e in complete if query.wants(e)), key=lambda e: e.key)
-        if len(chosen) > query.per_page or limit is None:
+        if horizon is None:  # every event of the query is there
+            chosen = sorted((e for e in events if query.wants(e)), key=lambda e: e.key)
             return EventPage(chosen[: query.per_page], more=len(chosen) > query.per_page)
-        if horizon is None:
-            return EventPage(chosen, more=False)
-        limit = None if limit >= 64 * MAX_PER_PAGE else limit * _MORE
+        wanted = [e for e in events if query.wants(e)]
+        chosen = sorted((e for e in wanted if e.time < horizon), key=lambda e: e.key)
+        beyond = len(chosen) < len(wanted)  # one is known to follow those before the horizon
+        if len(chosen) > query.per_page or (len(chosen) == query.per_page and beyond):
+            return EventPage(chosen[: query.per_page], more=True)
+        # fewer than a page before the horizon (many rows at one time): read more of each
+        limit = None if limit is None or limit >= 64 * MAX_PER_PAGE else limit * _MORE
 
 
 def _events(

@@ -268,6 +268,8 @@ def test_the_api_pages_every_event_once_as_the_export_lists_them(
              for e in _listed(page)]  # fmt: skip
     assert paged == stages
     assert len(stages) == 3
+    repeated = {"eventType": ["AggregationEvent", "TransformationEvent"], "perPage": 2}
+    assert [e for page in _pages(demo, repeated) for e in _listed(page)] == stages
     both = {"eventType": ["ObjectEvent", "TransformationEvent,AggregationEvent"], "perPage": 5}
     assert [e for page in _pages(demo, both) for e in _listed(page)] == exported
     since, until = "2026-05-10T02:00:00Z", "2026-11-22T00:00:00+07:00"

@@ -107,12 +107,12 @@ def _role(module: str) -> str:
 
 
 # Who may import whom among verifier's roles: the web and the command are the outside (nothing
-# inner imports them); the registry, the lists and the scans are domain code that knows no
-# process (no service, settings, signer); the store knows only the database.
+# inner imports them); the registry, the lists, the scans and traceability are domain code that
+# knows no process (no service, settings, signer); the store knows only the database.
 _OUTER = {"web", "cli", "__main__"}
-_DOMAIN = {"registry", "lists", "scans"}
+_DOMAIN = {"registry", "lists", "scans", "traceability"}
 _FORBIDDEN: dict[str, set[str]] = {
-    **dict.fromkeys(("store", "registry", "lists", "scans", "signer", "i18n"), _OUTER),
+    **dict.fromkeys(("store", *_DOMAIN, "signer", "i18n"), _OUTER),
     **dict.fromkeys(("service", "settings", "errors", "provinces"), _OUTER),
     "store": {*_OUTER, *_DOMAIN, "signer", "service", "settings"},
     **{role: {*_OUTER, "signer", "service", "settings"} for role in _DOMAIN},

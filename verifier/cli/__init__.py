@@ -4,8 +4,9 @@ One module per family of commands, each adding its sub-commands to the parser wi
 handler each runs (``args.run(args, now)``):
 :mod:`~verifier.cli.key_commands` (``keys``), :mod:`~verifier.cli.stamp_batches`
 (``stamps batch``), :mod:`~verifier.cli.records` (``audit verify``, ``backup``, ``restore``,
-``scans prune``), :mod:`~verifier.cli.deployment` (``demo``, ``serve``) and
-:mod:`~verifier.cli.stamp_check` (``verify``). This module builds the parser and dispatches;
+``scans prune``), :mod:`~verifier.cli.deployment` (``demo``, ``serve``),
+:mod:`~verifier.cli.stamp_check` (``verify``) and :mod:`~verifier.cli.traceability`
+(``traceability export``). This module builds the parser and dispatches;
 :mod:`~verifier.cli.common` holds what the families share.
 """
 
@@ -17,7 +18,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from signing import OcopError
-from verifier.cli import deployment, key_commands, records, stamp_batches, stamp_check
+from verifier.cli import (
+    deployment,
+    key_commands,
+    records,
+    stamp_batches,
+    stamp_check,
+    traceability,
+)
 from verifier.cli.common import EXIT_USAGE, CommandError
 
 
@@ -36,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     records.add_parsers(commands)
     deployment.add_parsers(commands)
     stamp_check.add_parsers(commands)
+    traceability.add_parsers(commands)
     return parser
 
 

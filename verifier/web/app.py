@@ -39,6 +39,7 @@ from verifier.web.routes import (
     consumer_pages,
     desk_page,
     digital_link,
+    epcis_api,
     health,
     lot_api,
     producer_lots,
@@ -172,6 +173,7 @@ _LIMITED: dict[tuple[str, str], Kind] = {
     # changes since a version are signed per version asked: a flood of them is not free
     ("GET", "/.well-known/ocop/status-list"): "verify",
     ("GET", "/.well-known/ocop/registry-snapshot"): "verify",
+    ("GET", "/api/v1/epcis/events"): "verify",  # a page reads up to 1,000 events' rows
     ("POST", "/desk/sign-in"): "sign_in",
     ("POST", "/producer/sign-in"): "sign_in",
 }
@@ -338,7 +340,7 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     app.state.photos = photos
     pages = (consumer_pages, scanner_page, producer_page, producer_lots, desk_page, registry_pages,
              digital_link)  # fmt: skip
-    apis = (verify_api, registry_api, batch_api, lot_api, report_api, well_known, health)
+    apis = (verify_api, registry_api, batch_api, lot_api, epcis_api, report_api, well_known, health)
     for routes in (*pages, *apis):
         app.include_router(routes.router)
 

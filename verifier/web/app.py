@@ -34,23 +34,7 @@ from verifier.web.deps import Clock, get_language
 from verifier.web.headers import Headers, SecurityHeaders, docs_page, security_headers, with_headers
 from verifier.web.qrimage import PhotoReader
 from verifier.web.ratelimits import Limiter, TrustedProxies, client_key, token_client
-from verifier.web.routes import (
-    batch_api,
-    consumer_pages,
-    desk_page,
-    digital_link,
-    epcis_api,
-    health,
-    lot_api,
-    producer_lots,
-    producer_page,
-    registry_api,
-    registry_pages,
-    report_api,
-    scanner_page,
-    verify_api,
-    well_known,
-)
+from verifier.web.routes import ROUTERS, scanner_page
 from verifier.web.routes.consumer_pages import render
 from verifier.web.routes.verify_api import VerifyRequest
 from verifier.web.signin import FormRefused
@@ -338,11 +322,8 @@ def create_app(service: Service, clock: Clock = system_clock) -> ASGIApp:
     app.state.service = service
     app.state.clock = clock
     app.state.photos = photos
-    pages = (consumer_pages, scanner_page, producer_page, producer_lots, desk_page, registry_pages,
-             digital_link)  # fmt: skip
-    apis = (verify_api, registry_api, batch_api, lot_api, epcis_api, report_api, well_known, health)
-    for routes in (*pages, *apis):
-        app.include_router(routes.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     @app.get("/docs", include_in_schema=False)
     def openapi_page() -> HTMLResponse:

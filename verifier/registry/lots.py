@@ -29,9 +29,7 @@ __all__ = [
     "Stage",
     "add_lot_stage",
     "label_lots",
-    "lot_for",
     "lot_json",
-    "lots_of_batch",
     "lots_of_product",
     "lots_of_stamp",
     "record_lot",
@@ -215,14 +213,6 @@ def add_lot_stage(
     return lot
 
 
-def lot_for(session: Session, *, actor: Actor, lot_id: int) -> Lot:
-    """Return lot ``lot_id`` for those who may change it (see :func:`record_lot`). Raises
-    :class:`NotFound` or :class:`Forbidden`."""
-    lot = get(session, Lot, lot_id)
-    _writable(session, actor=actor, product=lot.product)
-    return lot
-
-
 def lots_of_product(session: Session, *, product_id: int) -> list[Lot]:
     """Return the lots of ``product_id``, newest first (what anyone may read: the producer's
     declarations)."""
@@ -252,12 +242,6 @@ def lots_of_stamp(session: Session, *, key_index: int, serial: int) -> list[Lot]
         .where(Batch.key_index == key_index, holds)
     )
     return list(session.scalars(query.order_by(Lot.id)))
-
-
-def lots_of_batch(session: Session, *, batch_id: int) -> list[Lot]:
-    """Return the lots batch ``batch_id`` labels."""
-    query = select(Lot).join(BatchLot, BatchLot.lot_id == Lot.id)
-    return list(session.scalars(query.where(BatchLot.batch_id == batch_id).order_by(Lot.id)))
 
 
 def lot_json(lot: Lot) -> dict[str, Any]:

@@ -54,6 +54,7 @@ def test_a_serial_link_says_it_proves_nothing_without_the_stamp(demo: Demo) -> N
     page = demo.client.get(f"/01/{GTIN14}/21/{printed}")
     assert page.status_code == 200
     assert 'id="unsigned"' in page.text
+    assert f'href="/01/{GTIN14}/21/{printed}?linkType=all"' in page.text  # its own link set
     assert "chưa từng được cấp" not in page.text
     other = parse_stamp(demo.sample("genuine_5_stars")).payload  # the tea's serial
     foreign = demo.client.get(f"/01/{GTIN14}/21/{human_serial(other.key_index, other.serial)}")

@@ -113,7 +113,7 @@ def _answer(
         return RedirectResponse(targets[0]["href"], status_code=307, headers=headers)
     page = render(request, "digital_link.html", language, {
         "gtin": item.gtin, "product": item.product, "certificate": item.certificate,
-        "serial": item.serial, "issued": item.issued,
+        "serial": item.serial, "issued": item.issued, "item_path": item.path(),
         "lot_number": None if item.lot is None else item.lot.lot_number, **context,
     })  # fmt: skip
     page.headers.update(headers)

@@ -6,6 +6,7 @@ through the public API reaches the next status list."""
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -21,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus, StatusList, parse_stamp
@@ -33,7 +35,7 @@ from verifier.lists.signed_lists import Snapshot, stored_snapshot
 from verifier.service import Service
 from verifier.settings import ROOT_PUBLIC_KEY_FILE, Settings
 from verifier.store.database import sqlite_url
-from verifier.store.models import SigningKey
+from verifier.store.models import CompressedForms, SigningKey
 from verifier.web.routes import health as health_module
 
 OCOP = [sys.executable, "-m", "verifier"]
@@ -254,3 +256,30 @@ def test_the_public_role_needs_no_passphrase_even_beside_key_files(tmp_path: Pat
         f"ocop: error: cannot open the root key of {data_dir}: set OCOP_KEY_PASSPHRASE to the "
         "passphrase of the key files"
     ]
+
+
+def test_the_public_role_serves_the_signers_compressed_forms_without_compressing(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signer compresses each document once, as it stores it; a public worker that reads
+    it serves those forms instead of spending a third of a second per national-size document
+    (in every worker) compressing it again. Documents stored without them are compressed
+    here, as before."""
+    demo.publish()  # the signer stores the lists with their forms
+
+    def refuse(*_: object, **__: object) -> bytes:
+        raise AssertionError("a public worker compressed a document")
+
+    service = demo.service
+    with monkeypatch.context() as patch:
+        patch.setattr(gzip, "compress", refuse)
+        patch.setattr(brotli, "compress", refuse)
+        fresh = list_keeper.ListKeeper(service.settings, service.sessions, service.root_public)
+        lists = fresh.lists(NOW)
+    for document in (lists.trust, lists.status, lists.snapshot_body):
+        assert gzip.decompress(document.gzip) == document.raw
+        assert brotli.decompress(document.brotli) == document.raw
+    with service.writer.begin() as session:  # stored before the signer kept the forms
+        session.execute(delete(CompressedForms))
+    fallback = list_keeper.ListKeeper(service.settings, service.sessions, service.root_public)
+    assert brotli.decompress(fallback.lists(NOW).status.brotli) == lists.status.raw

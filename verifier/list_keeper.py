@@ -7,6 +7,7 @@ process holds no private key and signs nothing."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from verifier.lists.signed_lists import (
     stored_changes,
     stored_digest,
     stored_document,
+    stored_forms,
     stored_snapshot,
     trusted_key,
 )
@@ -204,24 +206,24 @@ class ListKeeper:
         with its document."""
         if held is not None and digest == held.trust.digest:
             return held.signed_trust, held.trust
-        with self.sessions() as session:
-            document = stored_document(session, "trust-list")
+        document, forms = self._read("trust-list")
         trust_list = _verified(TrustList, document, self.root_public, now)
         if trust_list is None or document is None:
             raise ListsUnavailable("the database holds no valid signed trust list")
-        return trust_list, CompressedDocument.of(document, trust_list.version)
+        return trust_list, CompressedDocument.stored(document, forms, trust_list.version)
 
     def _status(self, now: datetime, held: Lists | None, digest: str | None) -> CompressedDocument:
         """Return the signed status list held while it is the one stored, else the one
         stored."""
         if held is not None and digest == held.status.digest:
             return held.status
-        with self.sessions() as session:
-            document = stored_document(session, "status-list")
+        document, forms = self._read("status-list")
         status_list = _verified(StatusList, document, self.root_public, now)
         if status_list is None or document is None:
             raise ListsUnavailable("the database holds no valid signed status list")
-        return CompressedDocument.of(document, status_list.version, renew_at(status_list))
+        return CompressedDocument.stored(
+            document, forms, status_list.version, renew_at(status_list)
+        )
 
     def _snapshot(
         self, held: Lists | None, digest: str | None
@@ -232,11 +234,23 @@ class ListKeeper:
             return held.snapshot, held.snapshot_body
         with self.sessions() as session:
             stored = stored_snapshot(session)
+            forms = None if stored is None else stored_forms(
+                session, "registry-snapshot", hashlib.sha256(stored.document).hexdigest()
+            )  # fmt: skip
         if stored is None:
             if held is not None:
                 return held.snapshot, held.snapshot_body
             raise ListsUnavailable("the database holds no signed registry snapshot")
-        return stored, CompressedDocument.of(stored.document, stored.version)
+        return stored, CompressedDocument.stored(stored.document, forms, stored.version)
+
+    def _read(self, name: str) -> tuple[bytes | None, tuple[bytes, bytes] | None]:
+        """Return the stored document ``name`` and the compressed forms the signer stored of
+        it, if any."""
+        with self.sessions() as session:
+            document = stored_document(session, name)
+            if document is None:
+                return None, None
+            return document, stored_forms(session, name, hashlib.sha256(document).hexdigest())
 
     def status_changes(self, since: int, now: datetime) -> CompressedDocument:
         """Return the signed changes of the status list for a holder of version ``since``

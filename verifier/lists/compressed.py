@@ -41,6 +41,18 @@ class CompressedDocument:
             renew_at,
         )
 
+    @classmethod
+    def stored(
+        cls, document: bytes, forms: tuple[bytes, bytes] | None, version: int,
+        renew_at: datetime | None = None,
+    ) -> CompressedDocument:  # fmt: skip
+        """Return ``document`` with its gzip and brotli ``forms`` as the signer stored them,
+        or compressed here when there are none (stored before the signer kept them)."""
+        if forms is None:
+            return cls.of(document, version, renew_at)
+        digest = hashlib.sha256(document).hexdigest()
+        return cls(document, *forms, version, digest, f'"{version}-{digest[:16]}"', renew_at)
+
     def encoded(self, accept_encoding: str) -> tuple[bytes, str | None]:
         """Return the body to send to a client that sent ``accept_encoding``, and its
         ``Content-Encoding`` (``None`` for the bytes as they are)."""

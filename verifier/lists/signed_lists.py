@@ -22,7 +22,7 @@ from signing import (
 )
 from signing.dates import parse_time
 from verifier.lists.registry_index import PublicCertificate, RegistryIndex
-from verifier.store.models import Meta, SigningKey
+from verifier.store.models import CompressedForms, Meta, SigningKey
 
 TRUST_LIST_VALIDITY = timedelta(days=30)
 STATUS_LIST_VALIDITY = timedelta(days=7)
@@ -118,6 +118,13 @@ def stored_digest(session: Session, name: str) -> str | None:
     checked whole): what tells whether it changed without reading it."""
     row = session.get(Meta, f"{name}-digest")
     return None if row is None else row.value
+
+
+def stored_forms(session: Session, name: str, digest: str) -> tuple[bytes, bytes] | None:
+    """Return the gzip and brotli forms the signer stored of document ``name`` whose SHA-256
+    is ``digest``, or ``None`` when it stored none of that document."""
+    row = session.get(CompressedForms, name)
+    return None if row is None or row.digest != digest else (row.gzip, row.brotli)
 
 
 def stored_document(session: Session, name: str) -> bytes | None:

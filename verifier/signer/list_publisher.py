@@ -24,6 +24,7 @@ from signing import (
     sign_document,
 )
 from signing.dates import format_time, parse_time
+from verifier.lists.compressed import CompressedDocument
 from verifier.lists.registry_index import RegistryIndex
 from verifier.lists.signed_lists import (
     CHANGES_KINDS,
@@ -40,7 +41,7 @@ from verifier.lists.signed_lists import (
     stored_document,
     trusted_key,
 )
-from verifier.store.models import Meta, SigningKey
+from verifier.store.models import CompressedForms, Meta, SigningKey
 
 __all__ = [
     "ListPublisher",
@@ -61,8 +62,14 @@ def _next_version(session: Session, name: str) -> int:
 
 
 def _store(session: Session, name: str, document: bytes) -> None:
+    """Store ``document`` as ``name`` with its digest, and its compressed forms (made here,
+    once, rather than in every public worker)."""
+    digest = hashlib.sha256(document).hexdigest()
     session.merge(Meta(key=name, value=document.decode()))
-    session.merge(Meta(key=f"{name}-digest", value=hashlib.sha256(document).hexdigest()))
+    session.merge(Meta(key=f"{name}-digest", value=digest))
+    compressed = CompressedDocument.of(document, 0)
+    session.merge(CompressedForms(name=name, digest=digest, gzip=compressed.gzip,
+                                  brotli=compressed.brotli))  # fmt: skip
 
 
 def publish_trust_list(

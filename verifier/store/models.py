@@ -527,6 +527,19 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class CompressedForms(Base):
+    """A signed document's gzip and brotli forms, made once by the signer that stored it (the
+    document itself is in ``meta``), so that no public worker compresses it again; found by the
+    document's SHA-256."""
+
+    __tablename__ = "compressed_documents"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    gzip: Mapped[bytes] = mapped_column(LargeBinary)
+    brotli: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Meta(Base):
     """Small key-value state: list versions and the like."""
 

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine
 
 from signing import PrivateKey, StatusList, TrustedKey, TrustList
 from tests.vectors import generate
-from verifier import cli
+from verifier import cli, registry
 from verifier.cli.demo import create_demo
 from verifier.service import Service
 from verifier.settings import Settings
@@ -130,6 +130,19 @@ class Demo:
 
     def sample(self, verdict: str) -> str:
         return str(self.info["stamp_urls"][verdict])
+
+    def actor(self, role: str) -> registry.Actor:
+        """The actor the demo's token for ``role`` stands for."""
+        with self.service.sessions() as session:
+            actor = registry.actor_for_token(session, token=self.info["tokens"][role])
+        assert actor is not None
+        return actor
+
+    def token_id(self, role: str) -> int:
+        """The id of the demo's token for ``role``."""
+        token_id = self.actor(role).token_id
+        assert token_id is not None
+        return token_id
 
 
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]{64})"')

@@ -356,3 +356,25 @@ def test_a_burst_across_a_windows_end_is_refused_regression(
     clock[0] += 40
     assert limiter.hit("verify", "a") is None
     assert limiter.hit("verify", "a") == 40  # this minute's 3 weigh 1 only 40 s into the next
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/01/08935049500018", "/01/08935049500018/10/MO-2026-05", "/api/v1/lots/1",
+     "/api/v1/products/1/lots"],
+)  # fmt: skip
+def test_a_flood_of_digital_links_or_lots_gets_429_regression(
+    make_app: MakeApp, path: str
+) -> None:
+    """The Digital Link pages and the public lot reads each read the database (a product by its
+    GTIN, its lots) for any anonymous client: they were counted against no limit. They count
+    as checks now, as the stamp pages do."""
+    client = _client(make_app(OCOP_RATE_LIMIT_VERIFY="5/minute"))
+    answers = [client.get(path, headers={"Accept": "application/json"}) for _ in range(7)]
+    assert [a.status_code for a in answers[:5]] == [200] * 5
+    if path.startswith("/api/"):
+        _assert_rate_limited(answers[5])
+    else:  # a page a person opened: a readable page in Vietnamese
+        assert answers[5].status_code == 429
+        assert int(answers[5].headers["retry-after"]) >= 1
+        assert "giây" in answers[5].text

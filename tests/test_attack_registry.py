@@ -117,14 +117,6 @@ def _new_inspector(demo: Demo) -> tuple[dict[str, str], int]:
     return {"Authorization": f"Bearer {token}"}, actor.token_id
 
 
-def _token_id(demo: Demo, role: str) -> int:
-    with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, token=demo.info["tokens"][role])
-    assert actor is not None
-    assert actor.token_id is not None
-    return actor.token_id
-
-
 def _batch_of(demo: Demo, sample: str) -> Batch:
     payload = parse_stamp(demo.sample(sample)).payload
     with demo.service.sessions() as session:
@@ -182,7 +174,7 @@ def test_an_inspector_blocks_only_a_serial_it_checked_itself_recently_regression
     assert _check(demo, forged, "inspector")["verdict"] == "counterfeit"
     refused()
     long_ago = NOW - timedelta(days=demo.service.settings.inspector_blocks.check_days, hours=1)
-    token_id = _token_id(demo, "inspector")
+    token_id = demo.token_id("inspector")
     demo.service.recorder.record(
         ScanEvent(long_ago, (key_index, serial), "genuine", "inspector", token_id=token_id)
     )

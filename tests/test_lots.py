@@ -185,9 +185,8 @@ def test_a_stage_without_a_time_zone_is_refused_in_the_registry_too_regression(
     """Regression: a stage time without a time zone reached the comparison with the clock and
     answered 500 (TypeError); the API now refuses it (422) and so does the registry itself,
     for any other caller."""
+    actor = demo.actor("producer")
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, token=demo.info["tokens"]["producer"])
-        assert actor is not None
         naive = registry.Stage(step="Lọc", place="Xưởng", province_code="01",
                                at=datetime(2026, 11, 20, 8))  # fmt: skip
         with pytest.raises(Invalid, match="time zone"):

@@ -17,7 +17,6 @@ from sqlalchemy import func, select, update
 
 from signing import CertificateState, KeyStatus
 from tests.conftest import NOW, Demo
-from verifier import registry
 from verifier.registry import signing_queue
 from verifier.store.backup import write_backup
 from verifier.store.models import (
@@ -34,9 +33,8 @@ from verifier.store.models import (
 
 def _producer_batch(demo: Demo, count: int = 30) -> dict[str, Any]:
     """A new batch of the producer's first certificate, ordered through the API."""
+    actor = demo.actor("producer")
     with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, token=demo.info["tokens"]["producer"])
-        assert actor is not None
         certificate = session.scalars(
             select(Certificate.id)
             .join(Certificate.product)
@@ -50,14 +48,6 @@ def _producer_batch(demo: Demo, count: int = 30) -> dict[str, Any]:
     return batch
 
 
-def _token_id(demo: Demo, role: str) -> int:
-    with demo.service.sessions() as session:
-        actor = registry.actor_for_token(session, token=demo.info["tokens"][role])
-        assert actor is not None
-        assert actor.token_id is not None
-        return actor.token_id
-
-
 def _queue(demo: Demo, batch: dict[str, Any], **serials: int) -> int:
     """Write a request into the queue as the producer's, the way the public role does (or a
     compromised one could, with any serials); return its id."""
@@ -66,7 +56,7 @@ def _queue(demo: Demo, batch: dict[str, Any], **serials: int) -> int:
             batch_id=batch["id"],
             first_serial=serials.get("first_serial", batch["first_serial"]),
             last_serial=serials.get("last_serial", batch["last_serial"]),
-            token_id=_token_id(demo, "producer"),
+            token_id=demo.token_id("producer"),
             requested_at=NOW,
             state=SigningState.QUEUED,
         )
@@ -157,7 +147,7 @@ def test_a_token_revoked_after_asking_gets_nothing_signed(demo: Demo) -> None:
     batch = _producer_batch(demo)
     request_id = _queue(demo, batch)
     with demo.service.writer.begin() as session:
-        session.execute(update(ApiToken).where(ApiToken.id == _token_id(demo, "producer"))
+        session.execute(update(ApiToken).where(ApiToken.id == demo.token_id("producer"))
                         .values(revoked_at=NOW))  # fmt: skip
     assert demo.signer.batches.answer_next(NOW)
     request = _answered(demo, request_id)

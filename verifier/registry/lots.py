@@ -213,11 +213,15 @@ def add_lot_stage(
     return lot
 
 
-def lots_of_product(session: Session, *, product_id: int) -> list[Lot]:
-    """Return the lots of ``product_id``, newest first (what anyone may read: the producer's
-    declarations)."""
+LOTS_SHOWN = 100  # the newest lots of a product a list answers: a page, not the whole history
+
+
+def lots_of_product(session: Session, *, product_id: int, limit: int = LOTS_SHOWN) -> list[Lot]:
+    """Return the newest ``limit`` lots of ``product_id``, newest first (what anyone may read:
+    the producer's declarations)."""
     query = select(Lot).where(Lot.product_id == product_id)
-    return list(session.scalars(query.order_by(Lot.produced_on.desc(), Lot.id.desc())))
+    query = query.order_by(Lot.produced_on.desc(), Lot.id.desc()).limit(limit)
+    return list(session.scalars(query))
 
 
 def label_lots(session: Session, *, batch: Batch, lot_ids: Iterable[int]) -> None:

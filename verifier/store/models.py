@@ -175,7 +175,7 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(300))
     product_group: Mapped[ProductGroup] = mapped_column(_enum(ProductGroup))
     pack_description: Mapped[str] = mapped_column(String(500))
-    gtin: Mapped[str | None] = mapped_column(String(14))
+    gtin: Mapped[str | None] = mapped_column(String(14), index=True)  # resolved by /01/{gtin}
     label_photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     label_photo_type: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

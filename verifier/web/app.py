@@ -161,7 +161,8 @@ _LIMITED: dict[tuple[str, str], Kind] = {
     ("POST", "/desk/sign-in"): "sign_in",
     ("POST", "/producer/sign-in"): "sign_in",
 }
-_STAMP_PAGES = ("/s/", "/S/")
+# what anyone reads by a path from a pack (a stamp, a GS1 Digital Link, a lot): counted as checks
+_COUNTED_GETS = ("/s/", "/S/", "/01/", "/api/v1/lots/", "/api/v1/products/")
 
 
 class Edge:
@@ -214,7 +215,7 @@ class Edge:
                 return _too_many(scope, "token_failures", wait, client)
         method, path = scope["method"], scope["path"]
         kind = _LIMITED.get((method, path))
-        if kind is None and method == "GET" and path.startswith(_STAMP_PAGES):
+        if kind is None and method == "GET" and path.startswith(_COUNTED_GETS):
             kind = "verify"
         if kind is None:
             return None

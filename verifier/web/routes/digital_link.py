@@ -173,11 +173,10 @@ def serial_link(
         key_index, number = _printed_serial(serial)
     except Invalid as exc:
         return _unknown(request, language, str(exc))
-    issued = service.lists(now).index.batch_of(key_index, number)
-    ours = issued is not None and any(
-        c.id == issued.certificate_id and c.product.id == item.product.id
-        for c in service.lists(now).index.certificates.values()
-    )
+    index = service.lists(now).index
+    issued = index.batch_of(key_index, number)
+    certificate = None if issued is None else index.certificates.get(issued.certificate_id)
+    ours = certificate is not None and certificate.product.id == item.product.id
     printed = human_serial(key_index, number)
     item = _Item(item.gtin, item.product, item.certificate, serial=printed, issued=ours)
     return _answer(request, item, service, language, link_type, {"lots": []})

@@ -90,7 +90,7 @@ def producer_page(
         lots = [
             (lot, products[product_id])
             for product_id in products
-            for lot in registry.lots_of_product(session, product_id=product_id)[:20]
+            for lot in registry.lots_of_product(session, product_id=product_id, limit=20)
         ]
     return render(
         request,

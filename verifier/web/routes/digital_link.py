@@ -20,7 +20,7 @@ from verifier.i18n.catalogs import Language
 from verifier.lists.registry_index import PublicCertificate
 from verifier.service import Service
 from verifier.service_errors import Invalid
-from verifier.store.models import Lot, Product
+from verifier.store.models import Certificate, Lot, Product
 from verifier.web.deps import LanguageDep, Now, ServiceDep
 from verifier.web.inputs import Line
 from verifier.web.routes.consumer_pages import render
@@ -65,11 +65,11 @@ def _product(service: Service, gtin: str, now: Now) -> _Item:
     gtin14 = registry.gtin_of(gtin)
     with service.sessions() as session:
         product = session.scalars(select(Product).where(Product.gtin == gtin14)).first()
-    if product is None:
-        raise LookupError(f"no OCOP product has the GTIN {gtin14}")
-    certificates = [
-        c for c in service.lists(now).index.certificates.values() if c.product.id == product.id
-    ]
+        if product is None:
+            raise LookupError(f"no OCOP product has the GTIN {gtin14}")
+        ids = session.scalars(select(Certificate.id).where(Certificate.product_id == product.id))
+        known = service.lists(now).index.certificates  # as the verdicts show them
+        certificates = [known[i] for i in ids if i in known]
     active = [c for c in certificates if c.status == "active"]
     current = max(active or certificates, key=lambda c: c.decision_date, default=None)
     return _Item(gtin14, product, current)

@@ -363,9 +363,7 @@ def test_a_burst_across_a_windows_end_is_refused_regression(
     ["/01/08935049500018", "/01/08935049500018/10/MO-2026-05", "/api/v1/lots/1",
      "/api/v1/products/1/lots"],
 )  # fmt: skip
-def test_a_flood_of_digital_links_or_lots_gets_429_regression(
-    make_app: MakeApp, path: str
-) -> None:
+def test_a_flood_of_digital_links_or_lots_gets_429_regression(make_app: MakeApp, path: str) -> None:
     """The Digital Link pages and the public lot reads each read the database (a product by its
     GTIN, its lots) for any anonymous client: they were counted against no limit. They count
     as checks now, as the stamp pages do."""

@@ -21,6 +21,7 @@ from signing import _jws
 from signing._claims import Fields, check_fresh, check_header
 from signing.dates import format_time
 from signing.errors import DocumentGap, DocumentInvalid
+from signing.gs1_link import is_gtin
 from signing.keys import (
     Ed25519Signer,
     KeyStatus,
@@ -79,8 +80,10 @@ class CertificateRef(NamedTuple):
 class CertificateStatus:
     """One certificate's current state as the status list publishes it.
 
-    ``superseded_by`` names the certificate that replaced it after re-evaluation or renewal.
-    Raises ``ValueError`` when a superseded entry does not name its successor.
+    ``superseded_by`` names the certificate that replaced it after re-evaluation or renewal;
+    ``gtin`` is its product's GTIN (14 digits), what a stamp's Digital Link form must name.
+    Raises ``ValueError`` when a superseded entry does not name its successor, or for a GTIN
+    that is not 14 digits with its check digit.
     """
 
     ref: CertificateRef
@@ -90,10 +93,13 @@ class CertificateStatus:
     reason: str | None = None
     decision: str | None = None
     superseded_by: CertificateRef | None = None
+    gtin: str | None = None
 
     def __post_init__(self) -> None:
         if self.stars not in (3, 4, 5):
             raise ValueError(f"certificate stars must be 3, 4 or 5, not {self.stars}")
+        if self.gtin is not None and not is_gtin(self.gtin):
+            raise ValueError(f"a GTIN is 14 digits with its check digit, not {self.gtin!r}")
         if (self.status is CertificateState.SUPERSEDED) != (self.superseded_by is not None):
             raise ValueError("superseded_by is given exactly when the status is superseded")
 
@@ -281,7 +287,7 @@ def _ref_claims(ref: CertificateRef | None) -> dict[str, Any] | None:
 
 
 def _certificate_claims(entry: CertificateStatus) -> dict[str, Any]:
-    return {
+    claims: dict[str, Any] = {
         "issuer": entry.ref.issuer,
         "certificate_id": entry.ref.certificate_id,
         "status": entry.status.value,
@@ -291,6 +297,9 @@ def _certificate_claims(entry: CertificateStatus) -> dict[str, Any]:
         "decision": entry.decision,
         "superseded_by": _ref_claims(entry.superseded_by),
     }
+    if entry.gtin is not None:  # most products have none: the member is left out
+        claims["gtin"] = entry.gtin
+    return claims
 
 
 def _ranges_claims(ranges: Iterable[SerialRange]) -> list[dict[str, Any]]:
@@ -320,6 +329,7 @@ def _read_certificates(document: Fields) -> list[CertificateStatus]:
             reason=c.text("reason", optional=True),
             decision=c.text("decision", optional=True),
             superseded_by=_read_ref(c, "superseded_by"),
+            gtin=c.text("gtin", optional=True),
         )
         for c in document.items("certificates")
     ]

@@ -9,6 +9,7 @@ from datetime import datetime
 from signing import _ed25519
 from signing.dates import vietnam_date
 from signing.errors import InvalidPayload, MalformedStamp, SigningRefused
+from signing.gs1_link import gs1_link_path, split_gs1_link
 from signing.keys import Ed25519Signer, KeyStatus, TrustedKey
 from signing.payload import PAYLOAD_SIZE, SERIAL_SIZE, Payload
 
@@ -35,10 +36,15 @@ _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 
 @dataclass(frozen=True, slots=True)
 class Stamp:
-    """A payload with its 64-byte signature. Says nothing about whether the signature is valid."""
+    """A payload with its 64-byte signature. Says nothing about whether the signature is valid.
+
+    ``gtin`` is the GTIN the stamp's GS1 Digital Link form named when it was read in that form
+    (``None`` for the decimal form): not signed, a verifier checks it against its status list.
+    """
 
     payload: Payload
     signature: bytes
+    gtin: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.signature) != _ed25519.SIGNATURE_SIZE:
@@ -61,6 +67,12 @@ class Stamp:
     def url(self, host: str) -> str:
         """Return ``https://HOST/s/DIGITS``, the text a QR stamp carries."""
         return stamp_url(host, self.digits)
+
+    def gs1_url(self, host: str, gtin: str) -> str:
+        """Return ``https://HOST/01/{gtin}/21/{serial}?8030={signature}``, the stamp's GS1
+        Digital Link form for the product's 14-digit ``gtin``. Raises ``ValueError`` for a GTIN
+        that is not 14 digits with its check digit."""
+        return f"https://{host}{gs1_link_path(gtin, self.to_bytes())}"
 
     def signature_valid(self, public_key: bytes) -> bool:
         """Return whether the signature verifies with the raw Ed25519 ``public_key``."""
@@ -90,7 +102,8 @@ def _malformed(code: str, detail: str, text: str) -> MalformedStamp:
 
 
 def parse_stamp(text: str) -> Stamp:
-    """Parse a stamp from its URL (``http(s)://ANY-HOST/s/DIGITS``, path ``/s/`` or ``/S/``) or
+    """Parse a stamp from its URL (``http(s)://ANY-HOST/s/DIGITS``, path ``/s/`` or ``/S/``),
+    from its GS1 Digital Link form (``http(s)://ANY-HOST/01/GTIN/21/SERIAL?8030=SIGNATURE``) or
     from the bare 193 digits. Surrounding spaces, tabs and line breaks are ignored; the host is
     never looked at beyond being present.
 
@@ -111,8 +124,11 @@ def parse_stamp(text: str) -> Stamp:
             raise _malformed("not_a_stamp", f"scheme {scheme!r} is not http or https", text)
         if not host:
             raise _malformed("not_a_stamp", "the URL has no host", text)
+        if path.startswith("/01/"):
+            gtin, stamp = split_gs1_link(path, text)
+            return _stamp_of(stamp, text, gtin)
         if not path.startswith(("/s/", "/S/")):
-            raise _malformed("wrong_path", "a stamp URL's path starts with /s/", text)
+            raise _malformed("wrong_path", "a stamp URL's path starts with /s/ or /01/", text)
         body = path[3:]
     elif not "0" <= body[0] <= "9":
         raise _malformed("not_a_stamp", "neither a stamp URL nor stamp digits", text)
@@ -125,11 +141,18 @@ def parse_stamp(text: str) -> Stamp:
     number = int(body)
     if number >= 1 << (8 * STAMP_SIZE):
         raise _malformed("out_of_range", "the number is larger than 80 bytes", text)
+    return _stamp_of(number.to_bytes(STAMP_SIZE, "big"), text)
+
+
+def _stamp_of(data: bytes, text: str, gtin: str | None = None) -> Stamp:
+    """Return the stamp of the 80 bytes ``data`` read from ``text``. Raises
+    :class:`MalformedStamp` for an unknown version or a field out of range."""
     try:
-        return Stamp.from_bytes(number.to_bytes(STAMP_SIZE, "big"))
+        stamp = Stamp.from_bytes(data)
     except InvalidPayload as exc:
         code = "unknown_version" if exc.field == "version" else "invalid_field"
         raise _malformed(code, exc.detail, text) from exc
+    return stamp if gtin is None else replace(stamp, gtin=gtin)
 
 
 def sign_payload(payload: Payload, private_key: Ed25519Signer) -> Stamp:

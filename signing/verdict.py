@@ -46,6 +46,8 @@ _MALFORMED_REASONS = [
     "out_of_range",
     "unknown_version",
     "invalid_field",
+    "bad_gtin",
+    "bad_link",
 ]
 
 #: Every reason code this module can give, and the verdict it leads to.
@@ -57,6 +59,7 @@ REASON_VERDICTS: dict[str, VerdictCode] = {
     "outside_key_period": VerdictCode.COUNTERFEIT,
     "key_compromised": VerdictCode.COUNTERFEIT,
     "key_retired": VerdictCode.COUNTERFEIT,
+    "gtin_mismatch": VerdictCode.COUNTERFEIT,
     "serial_not_issued": VerdictCode.UNREGISTERED,  # decided online, by the registry
     "batch_voided": VerdictCode.UNREGISTERED,
     "certificate_revoked": VerdictCode.REVOKED,
@@ -88,10 +91,10 @@ class Verdict(NamedTuple):
 
     ``reasons`` lists every problem found, most severe first (empty when genuine); ``notes``
     are facts worth showing that change nothing (``offline``, ``renewed``,
-    ``key_compromised_below_watermark``, ``not_in_status_list``, ``trust_list_expired``,
-    ``status_list_expired``). ``certificate`` is the status-list entry the stamp resolves to
-    (after renewals), ``key`` the trust-list entry of the signing key, and the two ages say how
-    old the lists were at the time of checking.
+    ``key_compromised_below_watermark``, ``not_in_status_list``, ``gtin_unchecked``,
+    ``trust_list_expired``, ``status_list_expired``). ``certificate`` is the status-list entry
+    the stamp resolves to (after renewals), ``key`` the trust-list entry of the signing key,
+    and the two ages say how old the lists were at the time of checking.
     """
 
     verdict: VerdictCode
@@ -134,7 +137,8 @@ def verify(
     stars_seen: int | None = None,
     registry: Callable[[Payload], Iterable[str]] | None = None,
 ) -> Verdict:
-    """Return the verdict on ``stamp_text`` (a stamp URL or its 193 digits) at ``now``.
+    """Return the verdict on ``stamp_text`` (a stamp URL in either form, or its 193 digits) at
+    ``now``.
 
     ``trust_list`` and ``status_list`` are documents already checked with their ``verify``
     methods; if they have expired since, the verdict notes it. ``stars_seen`` is the number of
@@ -185,6 +189,11 @@ def verify(
             reasons.append("certificate_revoked")
         elif certificate.status is CertificateState.EXPIRED:
             reasons.append("certificate_expired")
+    if stamp.gtin is not None:  # the Digital Link form: its GTIN is not signed
+        if listed is None:
+            notes.append("gtin_unchecked")
+        elif stamp.gtin != listed.gtin:
+            reasons.append("gtin_mismatch")
     if valid_until < vietnam_date(now):
         reasons.append("certificate_expired")
     if payload.stars < certified_stars:

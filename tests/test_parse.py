@@ -42,10 +42,12 @@ def test_any_text_gives_a_stamp_or_a_typed_error(text: str) -> None:
             "out_of_range",
             "unknown_version",
             "invalid_field",
+            "bad_gtin",
+            "bad_link",
         }
     else:
         assert isinstance(stamp, Stamp)
-        assert stamp.digits in text
+        assert stamp.digits in text or stamp.gtin in text
 
 
 @given(st.binary(min_size=0, max_size=120).map(lambda b: b.decode("latin-1")))
@@ -68,6 +70,47 @@ def test_every_form_parses_back_to_the_same_stamp(stamp: Stamp, host: str) -> No
     assert digits.isdigit()
     for text in (digits, stamp.url(host), f"http://{host}/S/{digits}", f"{digits}\n"):
         assert parse_stamp(text) == stamp
+
+
+gtins = st.integers(0, 10**13 - 1).map(lambda n: f"{n:013d}").map(lambda g: g + _check_digit(g))
+
+
+def _check_digit(first13: str) -> str:
+    """The GS1 check digit, worked the long way: the sum with weights 3, 1, 3... from the
+    right must reach a multiple of 10."""
+    weighted = sum(int(d) * w for d, w in zip(reversed(first13), [3, 1] * 7, strict=False))
+    return next(str(c) for c in range(10) if (weighted + c) % 10 == 0)
+
+
+@given(stamps, gtins, st.sampled_from(["ocop.vn", "OCOP.VN", "a", "[::1]:8443"]))
+def test_the_gs1_digital_link_form_parses_back_to_the_same_stamp(
+    stamp: Stamp, gtin: str, host: str
+) -> None:
+    link = stamp.gs1_url(host, gtin)
+    parsed = parse_stamp(f" {link.replace('https', 'HTTP', 1)}\r\n")
+    assert (parsed.to_bytes(), parsed.gtin) == (stamp.to_bytes(), gtin)
+    assert parse_stamp(stamp.digits).gtin is None
+
+
+@given(stamps, gtins, st.integers(0, 12), st.integers(1, 9))
+def test_a_gtin_with_any_digit_changed_is_malformed(
+    stamp: Stamp, gtin: str, position: int, change: int
+) -> None:
+    """GS1's weights 3 and 1 catch every single wrong digit: neither c nor 3c is a multiple of
+    10 for a change c of 1 to 9."""
+    wrong = gtin[:position] + str((int(gtin[position]) + change) % 10) + gtin[position + 1 :]
+    link = stamp.gs1_url("ocop.vn", gtin).replace(gtin, wrong, 1)
+    with pytest.raises(MalformedStamp) as caught:
+        parse_stamp(link)
+    assert caught.value.code == "bad_gtin"
+
+
+def test_a_digital_link_needs_a_version_1_stamp_and_a_gtin_with_its_check_digit() -> None:
+    stamp = Stamp(Payload(1, 1, 4, date(2028, 1, 1), 1), b"\x00" * 64)
+    with pytest.raises(ValueError, match="check digit"):
+        stamp.gs1_url("ocop.vn", "08935049500019")
+    with pytest.raises(ValueError, match="check digit"):
+        stamp.gs1_url("ocop.vn", "8935049500018")
 
 
 def test_a_signed_integer_of_more_than_80_bytes_is_out_of_range() -> None:

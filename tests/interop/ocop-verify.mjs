@@ -54,6 +54,7 @@ function parseStamp(text) {
     const [, scheme, host, rest] = url;
     if (!["http", "https"].includes(scheme.toLowerCase())) throw new Malformed("not_a_stamp");
     if (host === "") throw new Malformed("not_a_stamp");
+    if (rest.startsWith("/01/")) return digitalLink(rest);
     if (!rest.startsWith("/s/") && !rest.startsWith("/S/")) throw new Malformed("wrong_path");
     body = rest.slice(3);
   } else {
@@ -64,13 +65,37 @@ function parseStamp(text) {
   if (body.length !== DIGITS) throw new Malformed("wrong_length");
   const n = BigInt(body);
   if (n >= 1n << 640n) throw new Malformed("out_of_range");
-  const bytes = Buffer.from(n.toString(16).padStart(160, "0"), "hex");
+  return fromBytes(Buffer.from(n.toString(16).padStart(160, "0"), "hex"), null);
+}
+
+// --- the GS1 Digital Link form (section 4.1): /01/GTIN/21/SERIAL?8030=SIGNATURE ---
+function gs1CheckDigit(first13) {
+  // weights 3 and 1 alternating, starting with 3 at the digit next to the check digit
+  const sum = [...first13].reverse().reduce((acc, d, i) => acc + Number(d) * (i % 2 ? 1 : 3), 0);
+  return String((10 - (sum % 10)) % 10);
+}
+function digitalLink(rest) {
+  const [path, query, ...more] = rest.split("?");
+  const parts = path.split("/"); // "", "01", GTIN, "21", SERIAL
+  if (more.length || query === undefined || parts.length !== 5 || parts[3] !== "21" || !query.startsWith("8030=")) {
+    throw new Malformed("bad_link");
+  }
+  const gtin = parts[2], serial = parts[4], signature = query.slice(5);
+  if (path.includes("#")) throw new Malformed("bad_link");
+  if (!/^\d{14}$/.test(gtin) || gs1CheckDigit(gtin.slice(0, 13)) !== gtin[13]) throw new Malformed("bad_gtin");
+  if (serial.length !== 20 || signature.length !== 86) throw new Malformed("bad_link");
+  let tail, sig;
+  try { [tail, sig] = [b64urlDecode(serial), b64urlDecode(signature)]; } catch { throw new Malformed("bad_link"); }
+  return fromBytes(Buffer.concat([Buffer.from([1]), tail, sig]), gtin);
+}
+
+function fromBytes(bytes, gtin) {
   const payload = bytes.subarray(0, 16), signature = bytes.subarray(16);
   if (payload[0] !== 1) throw new Malformed("unknown_version");
   const stars = payload[7];
   if (![3, 4, 5].includes(stars)) throw new Malformed("invalid_field");
   return {
-    payload, signature,
+    payload, signature, gtin,
     keyIndex: payload.readUInt16BE(1),
     certificateId: payload.readUInt32BE(3),
     stars,
@@ -184,6 +209,8 @@ function certificates(list) {
     const next = c.superseded_by ?? null;
     if ((c.status === "superseded") !== (next !== null)) bad();
     if (next !== null && (typeof next.issuer !== "string" || !isInt(next.certificate_id, 32))) bad();
+    const gtin = c.gtin ?? null;
+    if (gtin !== null && (typeof gtin !== "string" || !/^\d{14}$/.test(gtin) || gs1CheckDigit(gtin.slice(0, 13)) !== gtin[13])) bad();
     if (entries.has(ref(c))) bad();
     entries.set(ref(c), { ...c, next: next && ref(next) });
   }
@@ -201,7 +228,7 @@ const ORDER = ["malformed", "counterfeit", "unregistered", "revoked", "expired",
 const REASON_VERDICT = {
   unknown_key: "counterfeit", bad_signature: "counterfeit", stars_out_of_key_scope: "counterfeit",
   outside_key_period: "counterfeit", key_compromised: "counterfeit", key_retired: "counterfeit",
-  serial_not_issued: "unregistered", batch_voided: "unregistered", certificate_revoked: "revoked",
+  gtin_mismatch: "counterfeit", serial_not_issued: "unregistered", batch_voided: "unregistered", certificate_revoked: "revoked",
   certificate_expired: "expired", stars_lowered: "star_mismatch", stars_raised: "star_mismatch",
   stars_seen_higher: "star_mismatch", serial_blocked: "suspected_clone",
 };
@@ -247,6 +274,10 @@ function verdict(text, tl, sl, now, starsSeen) {
     [stars, validUntil] = [current.stars, current.valid_until];
     if (current.status === "revoked") reasons.push("certificate_revoked");
     else if (current.status === "expired") reasons.push("certificate_expired");
+  }
+  if (stamp.gtin !== null) {
+    if (!listed) notes.push("gtin_unchecked");
+    else if ((listed.gtin ?? null) !== stamp.gtin) reasons.push("gtin_mismatch");
   }
   if (validUntil < today) reasons.push("certificate_expired");
   if (stamp.stars > stars) reasons.push("stars_lowered");

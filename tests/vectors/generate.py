@@ -39,6 +39,8 @@ from signing.stamp import DOMAIN_TAG
 
 HERE = Path(__file__).parent
 HOST = "ocop.vn"
+GTIN = "08935049500018"  # certificate 101's product: the GS1 Digital Link cases
+OTHER_GTIN = "08935049500025"
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
 ISSUED_AT = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 TRUST_LIST_EXPIRES = datetime(2027, 11, 20, 0, 0, tzinfo=UTC)
@@ -138,7 +140,7 @@ def _certificates() -> list[CertificateStatus]:
     active, expired = CertificateState.ACTIVE, CertificateState.EXPIRED
     superseded = CertificateState.SUPERSEDED
     return [
-        cert("VN-01", 101, active, 4, date(2028, 5, 14)),
+        cert("VN-01", 101, active, 4, date(2028, 5, 14), gtin=GTIN),
         cert("VN-01", 102, active, 3, date(2027, 9, 30)),
         cert("VN-TW", 501, active, 5, date(2029, 1, 9)),
         cert("VN-01", 103, expired, 3, date(2026, 8, 31)),
@@ -226,6 +228,7 @@ def _stamp_fields(stamp: Stamp) -> dict[str, Any]:
     p = stamp.payload
     return {
         "url": stamp.url(HOST),
+        **({} if stamp.gtin is None else {"gs1_url": stamp.gs1_url(HOST, stamp.gtin)}),
         "digits": stamp.digits,
         "payload_hex": p.to_bytes().hex(),
         "signing_input_hex": (DOMAIN_TAG + p.to_bytes()).hex(),
@@ -303,6 +306,60 @@ def _bit_flip_cases(stamp: Stamp, trust_list: TrustList) -> list[dict[str, Any]]
             )
         )
     return cases
+
+
+def _gs1_link_cases(genuine4: Stamp, no_gtin: Stamp, unlisted: Stamp) -> list[dict[str, Any]]:
+    """The GS1 Digital Link form (section 4.1): accepted forms, the GTIN checked against the
+    status list, and every way the link itself can be wrong."""
+    link = genuine4.gs1_url(HOST, GTIN)
+    head, _, signature = link.partition("?8030=")
+    serial = head.rpartition("/")[2]
+    stars_edited = bytearray(genuine4.to_bytes())
+    stars_edited[7] = 3  # 4 stars claimed as 3, signature kept
+    edited = Stamp.from_bytes(bytes(stars_edited)).gs1_url(HOST, GTIN)
+    flipped = bytearray(genuine4.to_bytes())
+    flipped[79] ^= 0x40  # a bit the last character carries
+    return [
+        _case("gs1_form_genuine", "the 4-star stamp as a GS1 Digital Link with its product's GTIN",
+              link, "genuine", [], stamp=replace(genuine4, gtin=GTIN)),
+        _case("gs1_form_upper_scheme_host", "scheme and host in upper case",
+              link.replace(f"https://{HOST}", "HTTPS://OCOP.VN"), "genuine", []),
+        _case("gs1_form_line_break", "a line break after the link", link + "\r\n", "genuine", []),
+        _case("gs1_form_other_gtin", "the same stamp with another product's GTIN",
+              genuine4.gs1_url(HOST, OTHER_GTIN), "counterfeit", ["gtin_mismatch"], misuse=2),
+        _case("gs1_form_product_without_gtin",
+              "certificate 102's product has no GTIN: no Digital Link names it",
+              no_gtin.gs1_url(HOST, GTIN), "counterfeit", ["gtin_mismatch"], misuse=2),
+        _case("gs1_form_unlisted_certificate",
+              "certificate 111 is not listed: its GTIN cannot be checked",
+              unlisted.gs1_url(HOST, OTHER_GTIN), "genuine", [],
+              ["not_in_status_list", "gtin_unchecked"]),
+        _case("gs1_form_stars_edited", "the stars in AI 21 edited from 4 to 3, signature kept",
+              edited, "counterfeit", ["bad_signature"], misuse=3),
+        _case("gs1_form_signature_flipped", "one bit of the signature in AI 8030 flipped",
+              Stamp.from_bytes(bytes(flipped)).gs1_url(HOST, GTIN), "counterfeit",
+              ["bad_signature"]),
+        _case("gs1_form_check_digit_wrong", "the GTIN's check digit is wrong",
+              link.replace(GTIN, GTIN[:-1] + "9"), "malformed", ["bad_gtin"]),
+        _case("gs1_form_gtin_13", "a GTIN-13 in AI 01 (the form writes 14 digits)",
+              link.replace(GTIN, GTIN[1:]), "malformed", ["bad_gtin"]),
+        _case("gs1_form_serial_short", "AI 21 one character short",
+              link.replace(f"/21/{serial}", f"/21/{serial[:-1]}"), "malformed", ["bad_link"]),
+        _case("gs1_form_signature_padded", "AI 8030 with base64 padding",
+              link + "==", "malformed", ["bad_link"]),
+        _case("gs1_form_signature_stray_bits",
+              "the last character of AI 8030 carries bits past the 64 bytes",
+              f"{head}?8030={signature[:-1]}B", "malformed", ["bad_link"]),
+        _case("gs1_form_serial_percent_encoded", "a character of AI 21 percent-encoded",
+              link.replace(f"/21/{serial}", f"/21/%{ord(serial[0]):02X}{serial[1:]}"),
+              "malformed", ["bad_link"]),
+        _case("gs1_form_extra_parameter", "another query parameter after AI 8030",
+              link + "&linkType=all", "malformed", ["bad_link"]),
+        _case("gs1_form_without_signature", "the link without AI 8030",
+              head, "malformed", ["bad_link"]),
+        _case("gs1_form_lot_instead_of_serial", "AI 10 (a lot) where AI 21 belongs",
+              link.replace("/21/", "/10/"), "malformed", ["bad_link"]),
+    ]  # fmt: skip
 
 
 def build() -> dict[str, bytes]:
@@ -735,6 +792,7 @@ def build() -> dict[str, bytes]:
             misuse=5,
         ),
     ]
+    cases += _gs1_link_cases(genuine4, valid[0][1], issue("province", 111, 4, date(2028, 1, 1), 64))
     cases += _bit_flip_cases(genuine4, trust_list)
 
     files: dict[str, bytes] = {}

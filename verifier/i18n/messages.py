@@ -79,18 +79,26 @@ REASONS: dict[str, str] = {
     "empty": N_("Không có nội dung."),
     "too_long": N_("Nội dung quá dài."),
     "not_a_stamp": N_("Không phải địa chỉ tem hay dãy số tem."),
-    "wrong_path": N_("Địa chỉ không có dạng /s/...."),
+    "wrong_path": N_("Địa chỉ không có dạng /s/... hay /01/...."),
     "non_digit": N_("Mã tem chứa ký tự không phải chữ số."),
     "wrong_length": N_("Mã tem không đủ 193 chữ số."),
     "out_of_range": N_("Mã tem vượt giới hạn."),
     "unknown_version": N_("Phiên bản tem không được hỗ trợ."),
     "invalid_field": N_("Tem chứa giá trị không hợp lệ."),
+    "bad_gtin": N_(
+        "Mã sản phẩm GTIN trong địa chỉ tem không hợp lệ: phải có 14 chữ số và đúng số kiểm tra."
+    ),
+    "bad_link": N_("Địa chỉ tem dạng GS1 Digital Link không đúng định dạng."),
     "unknown_key": N_("Khóa ký không có trong danh sách tin cậy."),
     "bad_signature": N_("Chữ ký số không khớp với nội dung tem."),
     "stars_out_of_key_scope": N_("Khóa này không được phép ký số sao đó."),
     "outside_key_period": N_("Tem nằm ngoài thời gian được phép ký của khóa."),
     "key_compromised": N_("Khóa ký đã bị lộ; tem này được ký sau thời điểm lộ khóa."),
     "key_retired": N_("Khóa ký đã ngừng sử dụng trước khi phát hành số sê-ri này."),
+    "gtin_mismatch": N_(
+        "Mã sản phẩm GTIN trên tem không phải của sản phẩm được chứng nhận: mã của một tem thật "
+        "đã bị in cho sản phẩm khác."
+    ),
     "serial_not_issued": N_("Số sê-ri chưa từng được phát hành."),
     "batch_voided": N_("Lô tem chứa số sê-ri này đã bị hủy."),
     "certificate_revoked": N_("Chứng nhận OCOP đã bị thu hồi."),
@@ -201,6 +209,9 @@ NOTES: dict[str, str] = {
         "Chứng nhận chưa có trong danh sách trạng thái; dựa vào hạn ghi trên tem."
     ),
     "renewed": N_("Chứng nhận đã được công nhận lại; thông tin hiện hành được hiển thị."),
+    "gtin_unchecked": N_(
+        "Chưa đối chiếu được mã sản phẩm GTIN vì chứng nhận chưa có trong danh sách trạng thái."
+    ),
 }
 
 

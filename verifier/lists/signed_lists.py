@@ -65,6 +65,7 @@ def certificate_status(
         reason=certificate.revocation_reason,
         decision=certificate.revocation_decision,
         superseded_by=successor,
+        gtin=certificate.product.gtin,
     )
 
 

@@ -68,7 +68,8 @@ class Malformed extends Error {
   constructor(code) { super(code); this.code = code; }
 }
 
-/** Section 5: a stamp from its URL or digits, or a Malformed error with the reason code. */
+/** Section 5: a stamp from its URL (either form) or digits, or a Malformed error with the
+ *  reason code. `gtin` is the Digital Link form's GTIN (not signed), null for the others. */
 export function parseStamp(text) {
   if ([...text].length > 2048) throw new Malformed("too_long");
   const body0 = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
@@ -78,6 +79,7 @@ export function parseStamp(text) {
   if (url) {
     const [, scheme, host, rest] = url;
     if (!["http", "https"].includes(scheme.toLowerCase()) || host === "") throw new Malformed("not_a_stamp");
+    if (rest.startsWith("/01/")) return parseGs1Link(rest);
     if (!rest.startsWith("/s/") && !rest.startsWith("/S/")) throw new Malformed("wrong_path");
     body = rest.slice(3);
   } else {
@@ -88,13 +90,40 @@ export function parseStamp(text) {
   if (body.length !== 193) throw new Malformed("wrong_length");
   const n = BigInt(body);
   if (n >= 1n << 640n) throw new Malformed("out_of_range");
-  const bytes = hexToBytes(n.toString(16).padStart(160, "0"));
+  return stampOf(hexToBytes(n.toString(16).padStart(160, "0")), null);
+}
+
+/** Section 4.1: a 14-digit GTIN whose last digit is its GS1 check digit. */
+function isGtin(text) {
+  if (!/^[0-9]{14}$/.test(text)) return false;
+  let sum = 0;
+  for (let i = 0; i < 13; i++) sum += Number(text[12 - i]) * (i % 2 === 0 ? 3 : 1);
+  return (10 - (sum % 10)) % 10 === Number(text[13]);
+}
+
+/** Section 5, step 3: the GS1 Digital Link form after the host. */
+function parseGs1Link(rest) {
+  const link = /^\/01\/([^/?#]*)\/21\/([^/?#]*)\?8030=([\s\S]*)$/.exec(rest);
+  if (!link) throw new Malformed("bad_link");
+  const [, gtin, serial, signature] = link;
+  if (!isGtin(gtin)) throw new Malformed("bad_gtin");
+  if (serial.length !== 20 || signature.length !== 86) throw new Malformed("bad_link");
+  let bytes;
+  try {
+    bytes = Uint8Array.from([1, ...b64urlDecode(serial), ...b64urlDecode(signature)]);
+  } catch {
+    throw new Malformed("bad_link");
+  }
+  return stampOf(bytes, gtin);
+}
+
+function stampOf(bytes, gtin) {
   const payload = bytes.slice(0, 16), signature = bytes.slice(16);
   if (payload[0] !== 1) throw new Malformed("unknown_version");
   if (![3, 4, 5].includes(payload[7])) throw new Malformed("invalid_field");
   const view = new DataView(payload.buffer);
   return {
-    payload, signature,
+    payload, signature, gtin,
     keyIndex: view.getUint16(1),
     certificateId: view.getUint32(3),
     stars: payload[7],
@@ -214,7 +243,7 @@ const ORDER = ["malformed", "counterfeit", "unregistered", "revoked", "expired",
 const REASON_VERDICT = {
   unknown_key: "counterfeit", bad_signature: "counterfeit", stars_out_of_key_scope: "counterfeit",
   outside_key_period: "counterfeit", key_compromised: "counterfeit", key_retired: "counterfeit",
-  serial_not_issued: "unregistered", batch_voided: "unregistered", certificate_revoked: "revoked",
+  gtin_mismatch: "counterfeit", serial_not_issued: "unregistered", batch_voided: "unregistered", certificate_revoked: "revoked",
   certificate_expired: "expired", stars_lowered: "star_mismatch", stars_raised: "star_mismatch",
   stars_seen_higher: "star_mismatch", serial_blocked: "suspected_clone",
 };
@@ -270,6 +299,10 @@ export async function offlineVerdict(text, trustList, statusList, now, starsSeen
     validUntil = current.valid_until;
     if (current.status === "revoked") reasons.push("certificate_revoked");
     else if (current.status === "expired") reasons.push("certificate_expired");
+  }
+  if (stamp.gtin !== null) { // the Digital Link form: its GTIN is not signed
+    if (!listed) notes.push("gtin_unchecked");
+    else if (stamp.gtin !== (listed.gtin ?? null)) reasons.push("gtin_mismatch");
   }
   if (validUntil < vietnamDate(now)) reasons.push("certificate_expired");
   if (stamp.stars > stars) reasons.push("stars_lowered");

@@ -465,6 +465,38 @@ def test_both_ed25519_paths_verify(
         browser.close()
 
 
+def test_a_stamp_in_digital_link_form_is_checked_offline_with_its_gtin(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Issue 20: the honey's stamp as a GS1 Digital Link (a QR of version 8) is genuine on a
+    phone with no signal, and the same stamp printed with another product's GTIN is not."""
+    link = demo_dir[1]["stamp_urls"]["genuine_gs1"]
+    moved = link.replace("/01/08935049500018/", "/01/08935049500025/")
+    browser = _browser(playwright, _camera(tmp_path, link))
+    try:
+        context = _context(browser, width=360)
+        page = context.new_page()
+        _install_offline(page, server)
+        context.set_offline(True)
+        page.reload()
+        answer = _verdict(page)
+        assert answer["verdict"] == "genuine"
+        assert "Mật ong hoa nhãn Ba Vì" in answer["text"]
+        _upload(page, "#photo", "moved.jpg", moved)
+        band = page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
+        assert band is not None
+        assert "không phải của sản phẩm được chứng nhận" in page.inner_text("#result")
+        _shot(page, "20-gs1-moved-offline-360")
+        context.set_offline(False)
+        page.goto(server.url + link.removeprefix("https://ocop.vn"))  # the page a phone opens
+        assert page.get_attribute(".band", "data-verdict") == "genuine"
+        assert "08935049500018" in page.inner_text("main")
+        _assert_accessible_at_360_px(page)
+        page.screenshot(path=str(_shots() / "20-gs1-stamp-page-360.png"), full_page=True)
+    finally:
+        browser.close()
+
+
 def test_an_offline_report_reaches_the_server_once_across_a_reload(
     playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -586,6 +618,7 @@ AXE = ROOT / "tests/vendor/axe-core/axe.min.js"
         "/01/08935049500018",  # the GS1 Digital Link pages of the demo's honey (issue 20)
         "/01/08935049500018/10/MO-2026-05",
         "/01/08935049500018/21/01-000000018",
+        "/01/08935049500018/21/{genuine_gs1}",  # a stamp in its Digital Link form
     ],
 )
 def test_pages_pass_axe_with_no_serious_violations_at_360_px(

@@ -362,14 +362,23 @@ class _Story:
                                         f"demo-buyer-{n}", places[1]))  # fmt: skip
 
     def sample(
-        self, verdict: str, certificate_id: int, serial: int, key: str = "province-01"
+        self,
+        verdict: str,
+        certificate_id: int,
+        serial: int,
+        key: str = "province-01",
+        *,
+        gtin: str | None = None,
     ) -> None:
-        """Sign the stamp the printer would have made for this certificate and serial."""
+        """Sign the stamp the printer would have made for this certificate and serial, in its
+        GS1 Digital Link form when ``gtin`` is given."""
         certificate = registry.get(self.session, Certificate, certificate_id)
         payload = Payload(
             _INDEX[key], certificate_id, certificate.stars, certificate.valid_until, serial
         )
-        self.samples[verdict] = sign_payload(payload, self.keys[key]).url(DEFAULT_HOST)
+        stamp = sign_payload(payload, self.keys[key])
+        url = stamp.url(DEFAULT_HOST) if gtin is None else stamp.gs1_url(DEFAULT_HOST, gtin)
+        self.samples[verdict] = url
 
     def block_copy(self, session: Session) -> None:
         """The inspector blocks the copied stamp it checked at the market (after its scans are
@@ -396,6 +405,7 @@ class _Story:
         honey_batch, first = self.batch(honey_cert, 500, 190, markets=("01",))
         self.honey_lot(honey, honey_batch, 195)
         self.sample("genuine", honey_cert, first + 17)
+        self.sample("genuine_gs1", honey_cert, first + 18, gtin=registry.gtin_of(DEMO_GTIN))
         self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
 
         tea = self.product(

@@ -57,7 +57,9 @@ def N_(message: str) -> str:
 VERDICTS: dict[VerdictCode, str] = {
     VerdictCode.GENUINE: N_("Tem thật: sản phẩm được công nhận OCOP và còn hiệu lực."),
     VerdictCode.MALFORMED: N_("Không phải tem OCOP: mã này không đọc được như một tem."),
-    VerdictCode.COUNTERFEIT: N_("Tem giả: chữ ký không do cơ quan có thẩm quyền cấp."),
+    VerdictCode.COUNTERFEIT: N_(
+        "Tem giả: tem không do cơ quan có thẩm quyền cấp cho sản phẩm này."
+    ),
     VerdictCode.UNREGISTERED: N_(
         "Tem không có trong sổ đăng ký: số sê-ri chưa từng được phát hành hoặc đã bị hủy."
     ),
@@ -267,7 +269,10 @@ CONSUMER: dict[VerdictCode, tuple[str, str, str]] = {
     ),
     VerdictCode.COUNTERFEIT: (
         N_("Tem giả"),
-        N_("Tem này không do cơ quan có thẩm quyền ký. Logo OCOP trên gói hàng không đáng tin."),
+        N_(
+            "Tem này không do cơ quan có thẩm quyền cấp cho sản phẩm này. Logo OCOP trên gói hàng "
+            "không đáng tin."
+        ),
         N_("Không nên mua. Hãy báo cho cơ quan quản lý thị trường bằng nút bên dưới."),
     ),
     VerdictCode.UNREGISTERED: (

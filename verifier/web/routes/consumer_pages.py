@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Request, Response
@@ -83,11 +84,14 @@ def _words(language: Language) -> dict[str, Any]:
 def render(
     request: Request, name: str, language: Language, context: dict[str, Any], status: int = 200
 ) -> HTMLResponse:
-    """Render a template in ``language``, with the links to the other languages."""
+    """Render a template in ``language``, with the links to the other languages: the same
+    address with its query kept (a stamp's Digital Link form holds its signature there)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    here = f"{request.url.path}?{urlencode([*kept, ('lang', '')])}"
     page = templates.TemplateResponse(
         request,
         name,
-        {"lang": language, "path": request.url.path, **_words(language), **context},
+        {"lang": language, "here": here, **_words(language), **context},
         status_code=status,
     )
     if request.query_params.get("lang") in CATALOGS.languages:
@@ -114,7 +118,7 @@ def stamp_page(
     code: str,
 ) -> HTMLResponse:
     """The page a phone opens from the QR code."""
-    return _verdict_page(request, service, now, language, code)
+    return stamp_verdict_page(request, service, now, language, code)
 
 
 @router.get("/check", response_class=HTMLResponse, include_in_schema=False)
@@ -126,12 +130,14 @@ def check(
     code: str = "",
 ) -> HTMLResponse:
     """The same page for a code typed or pasted into the home page's form."""
-    return _verdict_page(request, service, now, language, code)
+    return stamp_verdict_page(request, service, now, language, code)
 
 
-def _verdict_page(
+def stamp_verdict_page(
     request: Request, service: ServiceDep, now: Now, language: LanguageDep, code: str
 ) -> HTMLResponse:
+    """Return the verdict page on the stamp text ``code`` (either form, or its digits): what
+    ``/s/{digits}``, ``/check`` and a stamp's GS1 Digital Link answer."""
     result = service.verify(code, now, role="public")
     context = page_context(result, language)
     context["lots"] = _traced_lots(service, result)

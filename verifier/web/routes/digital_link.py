@@ -1,11 +1,14 @@
 """A GS1 Digital Link resolver for the registry's own items (GS1 Digital Link URI syntax 1.2
 and the GS1-Conformant resolver standard 1.1): ``/01/{gtin}`` the certified product,
-``/01/{gtin}/10/{lot}`` a lot's trace, ``/01/{gtin}/21/{serial}`` a serial of the product.
+``/01/{gtin}/10/{lot}`` a lot's trace, ``/01/{gtin}/21/{serial}`` a serial of the product, and
+``/01/{gtin}/21/{serial}?8030={signature}`` a stamp in its Digital Link form
+(docs/stamp-format.md section 4.1), answered with its verdict page as ``/s/{digits}`` is.
 Each answers a page by default, an RFC 9264 link set for ``Accept: application/linkset+json``
 or ``?linkType=all``, and a redirect to one link for ``?linkType=gs1:TYPE``."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -14,6 +17,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from signing import Payload
+from signing.keys import b64url_decode
 from stamps.sheet import human_serial
 from verifier import registry
 from verifier.i18n.catalogs import Language
@@ -23,7 +28,7 @@ from verifier.service_errors import Invalid
 from verifier.store.models import Certificate, Lot, Product
 from verifier.web.deps import LanguageDep, Now, ServiceDep
 from verifier.web.inputs import Line
-from verifier.web.routes.consumer_pages import render
+from verifier.web.routes.consumer_pages import render, stamp_verdict_page
 from verifier.web.views import LotView
 
 router = APIRouter(tags=["GS1 Digital Link"])
@@ -32,7 +37,10 @@ LINKSET_TYPE = "application/linkset+json"
 GS1_VOC = "https://gs1.org/voc/"
 GtinPath = Annotated[str, Path(max_length=14, description="GTIN-8, -12, -13 or -14")]
 LotPath = Annotated[str, Path(max_length=20, description="GS1 AI (10), the lot number")]
-SerialPath = Annotated[str, Path(max_length=20, description="the serial as printed: KK-NNNNNNNNN")]
+SerialPath = Annotated[
+    str,
+    Path(max_length=20, description="the serial as printed (KK-NNNNNNNNN), or a stamp's AI 21"),
+]
 LinkType = Annotated[
     Line | None,
     Query(alias="linkType", max_length=64, description="all, or one GS1 link type (gs1:pip)"),
@@ -102,8 +110,7 @@ def _answer(
     """Answer a resolved item as the caller asks: its link set, a redirect, or the page."""
     links = _links(item, service.settings.public_host)
     headers = {"Link": f'<{item.path()}?linkType=all>; rel="linkset"; type="{LINKSET_TYPE}"'}
-    wants_set = LINKSET_TYPE in request.headers.get("accept", "") or link_type == "all"
-    if wants_set:
+    if _wants_link_set(request) or link_type == "all":
         return JSONResponse(links, media_type=LINKSET_TYPE, headers=headers)
     if link_type is not None:
         key = GS1_VOC + link_type.removeprefix("gs1:")
@@ -118,6 +125,10 @@ def _answer(
     })  # fmt: skip
     page.headers.update(headers)
     return page
+
+
+def _wants_link_set(request: Request) -> bool:
+    return LINKSET_TYPE in request.headers.get("accept", "")
 
 
 def _unknown(request: Request, language: Language, problem: str) -> Response:
@@ -160,11 +171,17 @@ def lot_link(
     return _answer(request, item, service, language, link_type, {"lots": [view]})
 
 
-@router.get("/01/{gtin}/21/{serial}", summary="A serial of the product (page or link set)")
+@router.get(
+    "/01/{gtin}/21/{serial}",
+    summary="A serial of the product (page or link set); with AI 8030, a stamp's verdict page",
+)
 def serial_link(
     request: Request, gtin: GtinPath, serial: SerialPath, service: ServiceDep,
     language: LanguageDep, now: Now, link_type: LinkType = None,
+    signature: Annotated[str | None, Query(alias="8030", max_length=90)] = None,
 ) -> Response:  # fmt: skip
+    if signature is not None and link_type is None and not _wants_link_set(request):
+        return stamp_verdict_page(request, service, now, language, _stamp_link(request, service))
     try:
         item = _product(service, gtin, now)
     except (LookupError, Invalid) as exc:
@@ -182,9 +199,23 @@ def serial_link(
     return _answer(request, item, service, language, link_type, {"lots": []})
 
 
+def _stamp_link(request: Request, service: Service) -> str:
+    """Return the stamp's Digital Link as its QR code holds it: the path and the AI 8030
+    parameter exactly as received (a percent-encoded character is not the stamp's form), on the
+    official host; the page's own parameters (``lang``) are not the stamp's."""
+    path = request.scope["raw_path"].decode("latin-1")
+    query = request.scope["query_string"].decode("latin-1").split("&")
+    signature = next((part for part in query if part.startswith("8030=")), "")
+    return f"https://{service.settings.public_host}{path}?{signature}"
+
+
 def _printed_serial(text: str) -> tuple[int, int]:
-    """Return the key index and serial of a serial as printed (``01-000001042``). Raises
+    """Return the key index and serial of a serial as printed (``01-000001042``) or as a
+    stamp's Digital Link form carries it in AI 21 (20 characters of base64url). Raises
     :class:`Invalid`."""
+    with suppress(ValueError):
+        payload = Payload.from_bytes(bytes([1]) + b64url_decode(text))
+        return payload.key_index, payload.serial
     key, _, number = text.partition("-")
     if not (key.isdigit() and number.isdigit() and len(key) <= 5 and len(number) <= 15):
         raise Invalid(f"a serial is printed as KK-NNNNNNNNN (01-000001042), not {text!r}")

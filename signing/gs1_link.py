@@ -17,7 +17,15 @@ from signing.errors import MalformedStamp
 from signing.keys import b64url_decode, b64url_encode
 from signing.payload import PAYLOAD_SIZE, VERSION
 
-__all__ = ["GTIN_DIGITS", "gs1_link_path", "is_gtin", "split_gs1_link"]
+__all__ = [
+    "GS1_LINK_BODY_CHARS",
+    "GTIN_DIGITS",
+    "gs1_link_body",
+    "gs1_link_path",
+    "gs1_link_prefix",
+    "is_gtin",
+    "split_gs1_link",
+]
 
 GTIN_DIGITS = 14
 _PREFIX = "/01/"
@@ -25,6 +33,7 @@ _SERIAL_AI = "/21/"
 _SIGNATURE_AI = "?8030="
 _SERIAL_CHARS = 20  # 15 bytes of base64url
 _SIGNATURE_CHARS = 86  # 64 bytes of base64url
+GS1_LINK_BODY_CHARS = _SERIAL_CHARS + len(_SIGNATURE_AI) + _SIGNATURE_CHARS
 _VERSION_BYTE = bytes([VERSION])
 _SHAPE = re.compile(r"/01/([^/?#]*)/21/([^/?#]*)\?8030=(.*)", re.DOTALL)
 
@@ -39,14 +48,27 @@ def _check_digit_holds(gtin: str) -> bool:
 
 def gs1_link_path(gtin: str, stamp: bytes) -> str:
     """Return ``/01/{gtin}/21/{serial}?8030={signature}`` for the 80 bytes of ``stamp`` and the
-    product's 14-digit ``gtin``. Raises ``ValueError`` for a GTIN that is not 14 digits with
-    its check digit, or a stamp not of version 1."""
+    product's 14-digit ``gtin``. Raises ``ValueError`` as :func:`gs1_link_prefix` and
+    :func:`gs1_link_body` do."""
+    return gs1_link_prefix(gtin) + gs1_link_body(stamp)
+
+
+def gs1_link_prefix(gtin: str) -> str:
+    """Return ``/01/{gtin}/21/``, what every stamp of one product has in common. Raises
+    ``ValueError`` for a GTIN that is not 14 digits with its check digit."""
     if not is_gtin(gtin):
         raise ValueError(f"a GTIN is 14 digits with its check digit, not {gtin!r}")
-    if stamp[:1] != _VERSION_BYTE:
+    return f"{_PREFIX}{gtin}{_SERIAL_AI}"
+
+
+def gs1_link_body(stamp: bytes) -> str:
+    """Return ``{serial}?8030={signature}`` for the 80 bytes of ``stamp``: always
+    :data:`GS1_LINK_BODY_CHARS` characters. Raises ``ValueError`` for a stamp not of version 1
+    or not of 80 bytes."""
+    if len(stamp) != PAYLOAD_SIZE + 64 or stamp[:1] != _VERSION_BYTE:
         raise ValueError("only a stamp of version 1 has a Digital Link form")
     serial, signature = b64url_encode(stamp[1:PAYLOAD_SIZE]), b64url_encode(stamp[PAYLOAD_SIZE:])
-    return f"{_PREFIX}{gtin}{_SERIAL_AI}{serial}{_SIGNATURE_AI}{signature}"
+    return f"{serial}{_SIGNATURE_AI}{signature}"
 
 
 def split_gs1_link(rest: str, text: str) -> tuple[str, bytes]:

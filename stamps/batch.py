@@ -59,7 +59,8 @@ class FileKeySource:
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
     """What to sign: serials ``first_serial`` .. ``first_serial + count - 1`` of one
-    certificate, at the instant ``now``, as URLs on ``host``."""
+    certificate, at the instant ``now``, as URLs on ``host``: in the GS1 Digital Link form
+    when ``gtin`` (the product's 14 digits) is given, else in the decimal form."""
 
     certificate_id: int
     stars: int
@@ -70,6 +71,7 @@ class BatchSpec:
     host: str = "ocop.vn"
     error_correction: ErrorCorrection = "M"
     with_pngs: bool = False
+    gtin: str | None = None
 
     def chunks(self, size: int = CHUNK) -> list[range]:
         """Return the serial ranges of the chunks, in order."""
@@ -82,7 +84,9 @@ _worker: dict[str, object] = {}
 
 def _start_worker(source: KeySource, spec: BatchSpec) -> None:
     _worker["issuer"] = StampIssuer(source.private_key(), source.key)
-    _worker["encoder"] = ChunkEncoder(spec.host, spec.error_correction, with_pngs=spec.with_pngs)
+    _worker["encoder"] = ChunkEncoder(
+        spec.host, spec.error_correction, with_pngs=spec.with_pngs, gtin=spec.gtin
+    )
     _worker["spec"] = spec
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from signing import STAMP_DIGITS
+from signing.gs1_link import GS1_LINK_BODY_CHARS, gs1_link_body, gs1_link_prefix
+from signing.stamp import STAMP_SIZE
 from stamps.fastqr import BatchQrEncoder
 from stamps.qr import ErrorCorrection, png_bytes
 from stamps.sheet import PNG_MODULE_PX, StampChunk
@@ -15,12 +17,27 @@ __all__ = ["ChunkEncoder"]
 
 
 class ChunkEncoder:
-    """Encodes chunks of stamps as URLs on ``host`` (``https://HOST/s/DIGITS``)."""
+    """Encodes chunks of stamps as URLs on ``host``: ``https://HOST/s/DIGITS``, or, given the
+    product's 14-digit ``gtin``, the GS1 Digital Link form ``https://HOST/01/GTIN/21/…?8030=…``
+    (docs/stamp-format.md section 4.1)."""
 
     def __init__(
-        self, host: str, error_correction: ErrorCorrection = "M", *, with_pngs: bool = False
+        self,
+        host: str,
+        error_correction: ErrorCorrection = "M",
+        *,
+        with_pngs: bool = False,
+        gtin: str | None = None,
     ) -> None:
-        self._encoder = BatchQrEncoder(f"https://{host}/s/", error_correction)
+        self._gs1 = gtin is not None
+        if gtin is None:
+            self._encoder = BatchQrEncoder(f"https://{host}/s/", error_correction)
+        else:
+            self._encoder = BatchQrEncoder(
+                f"https://{host}{gs1_link_prefix(gtin)}",
+                error_correction,
+                body_bytes=GS1_LINK_BODY_CHARS,
+            )
         self._with_pngs = with_pngs
 
     def encode(self, key_index: int, stars: int, serials: range, digits: list[str]) -> StampChunk:
@@ -31,12 +48,19 @@ class ChunkEncoder:
         array = np.frombuffer("".join(digits).encode("ascii"), dtype=np.uint8)
         if array.size and (array.min() < ord("0") or array.max() > ord("9")):
             raise ValueError("a code holds something other than digits")
-        qr = self._encoder.encode((array - ord("0")).reshape(len(digits), STAMP_DIGITS))
+        if self._gs1:
+            bodies = [gs1_link_body(int(d).to_bytes(STAMP_SIZE, "big")) for d in digits]
+            text = np.frombuffer("".join(bodies).encode("ascii"), dtype=np.uint8)
+            qr = self._encoder.encode(text.reshape(len(digits), GS1_LINK_BODY_CHARS))
+        else:
+            bodies = digits
+            qr = self._encoder.encode((array - ord("0")).reshape(len(digits), STAMP_DIGITS))
         return StampChunk(
             key_index=key_index,
             stars=stars,
             serials=serials,
             digits=digits,
+            urls=[self._encoder.prefix + body for body in bodies],
             size=self._encoder.size,
             modules=qr.row_bytes(),
             pngs=[png_bytes(m, PNG_MODULE_PX) for m in qr.modules] if self._with_pngs else None,

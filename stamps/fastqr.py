@@ -1,11 +1,16 @@
 """Whole batches of stamp URLs -> QR matrices at once, bit-identical to the ``qrcode`` package.
 
-Every URL of a batch has the same shape (``https://HOST/s/`` and 193 digits), so everything but
-the digits is the same for all of them: version, segments, padding, function patterns. Only
-the numeric segment, the Reed-Solomon codewords, the data modules and the mask differ, and
-those are computed for the whole batch with NumPy:
+Every URL of a batch has the same shape, a fixed prefix and a body of fixed length: in the
+decimal form ``https://HOST/s/`` and 193 digits (one numeric segment, as ``qrcode``'s
+optimiser makes it), in the GS1 Digital Link form ``https://HOST/01/GTIN/21/`` and the 112
+characters after it (one byte segment: the base64url body has runs of digits and capitals in
+random places, and one segment keeps the layout the same for every stamp). So everything but
+the body is the same for all of them: version, segments, padding, function patterns. Only the
+body's segment, the Reed-Solomon codewords, the data modules and the mask differ, and those are
+computed for the whole batch with NumPy:
 
-- the digits become 10-bit groups, the groups bytes, the bytes RS codewords (polynomial
+- the digits become 10-bit groups (the bytes of a byte body are taken as they are), the groups
+  bytes, the bytes RS codewords (polynomial
   division over GF(256), all blocks at once), interleaved as ``qrcode`` does;
 - each matrix row is gathered from the codeword bits in ``qrcode``'s module order and packed
   into a 64-bit integer; the columns come from a bit-matrix transpose;
@@ -107,20 +112,20 @@ def _generator(degree: int) -> list[int]:
 
 
 class BatchQrEncoder:
-    """Encodes stamp URLs ``PREFIX + 193 digits`` (``PREFIX`` like ``https://ocop.vn/s/``).
+    """Encodes stamp URLs ``PREFIX + 193 digits`` (``PREFIX`` like ``https://ocop.vn/s/``), or,
+    with ``body_bytes``, ``PREFIX`` and a body of that many bytes in one byte segment.
 
     Raises ``ValueError`` when the prefix does not give such URLs one numeric segment.
     """
 
-    def __init__(self, prefix: str, error_correction: ErrorCorrection = "M") -> None:
+    def __init__(
+        self, prefix: str, error_correction: ErrorCorrection = "M", *, body_bytes: int | None = None
+    ) -> None:
         self.prefix, self.error_correction = prefix, error_correction
         level = ERROR_CORRECTION_LEVELS[error_correction]
-        code = qrcode.QRCode(error_correction=level, border=0)
-        code.add_data(prefix + "5" * STAMP_DIGITS, optimize=4)
-        code.make(fit=True)
-        digits = code.data_list[-1]
-        if digits.mode != qrcode.util.MODE_NUMBER or len(digits) != STAMP_DIGITS:
-            raise ValueError(f"{prefix!r} does not end where the stamp digits begin")
+        code, body = self._segments(prefix, level, body_bytes)
+        self._numeric = body_bytes is None
+        self.body_width = STAMP_DIGITS if body_bytes is None else body_bytes
         self.version = version = code.version
         self.size = n = version * 4 + 17
 
@@ -129,8 +134,8 @@ class BatchQrEncoder:
         for chunk in code.data_list:
             buffer.put(chunk.mode, 4)
             buffer.put(len(chunk), qrcode.util.length_in_bits(chunk.mode, version))
-            if chunk is digits:
-                self._digits_at = len(buffer)
+            if chunk is body:
+                self._body_at = len(buffer)
             chunk.write(buffer)
         self._blocks = [(b.data_count, b.total_count - b.data_count)
                         for b in qrcode.base.rs_blocks(version, level)]  # fmt: skip
@@ -177,6 +182,25 @@ class BatchQrEncoder:
             np.arange(len(rows)) < self._codeword_bits, np.arange(len(rows)), zero
         )  # data modules past the codewords are light (remainder bits)
         self._row_sources = sources.ravel()
+
+    @staticmethod
+    def _segments(
+        prefix: str, level: int, body_bytes: int | None
+    ) -> tuple[qrcode.QRCode[Any], qrcode.util.QRData]:
+        """Return the code sized for the prefix and a body, and the body's segment. Raises
+        ``ValueError`` when 193 digits after the prefix would not be one numeric segment."""
+        code = qrcode.QRCode(error_correction=level, border=0)
+        if body_bytes is None:
+            code.add_data(prefix + "5" * STAMP_DIGITS, optimize=4)
+        else:
+            code.add_data(prefix, optimize=4)
+            code.add_data(qrcode.util.QRData(b"A" * body_bytes, qrcode.util.MODE_8BIT_BYTE))
+        code.make(fit=True)
+        body = code.data_list[-1]
+        numeric = body.mode == qrcode.util.MODE_NUMBER and len(body) == STAMP_DIGITS
+        if body_bytes is None and not numeric:
+            raise ValueError(f"{prefix!r} does not end where the stamp digits begin")
+        return code, body
 
     @staticmethod
     def _blank(code: qrcode.QRCode[Any]) -> list[list[bool | None]]:
@@ -229,20 +253,19 @@ class BatchQrEncoder:
         generator = _generator(ec)[1:]
         return np.array([[_gf_mul(f, g) for f in range(256)] for g in generator], dtype=np.uint8)
 
-    def encode(self, digits: npt.NDArray[np.uint8]) -> QrBatch:
-        """Encode ``digits`` (shape ``(count, 193)``, values 0-9) to a :class:`QrBatch`.
-        Raises ``ValueError`` for any other shape or value."""
-        if (
-            digits.ndim != 2
-            or digits.shape[1] != STAMP_DIGITS
-            or (digits.size and digits.max() > 9)
-        ):
-            raise ValueError("digits must be an array of shape (count, 193) with values 0-9")
-        count, n = len(digits), self.size
+    def encode(self, bodies: npt.NDArray[np.uint8]) -> QrBatch:
+        """Encode ``bodies``, the URLs after the prefix: digits of shape ``(count, 193)`` with
+        values 0-9, or, for an encoder of a byte body, bytes of shape ``(count, body_bytes)``,
+        to a :class:`QrBatch`. Raises ``ValueError`` for any other shape or value."""
+        if bodies.ndim != 2 or bodies.shape[1] != self.body_width:
+            raise ValueError(f"the bodies must be an array of shape (count, {self.body_width})")
+        if self._numeric and bodies.size and bodies.max() > 9:
+            raise ValueError("digits must have values 0-9")
+        count, n = len(bodies), self.size
         source = np.zeros((count, self._codeword_bits + 2), dtype=np.uint8)
         source[:, -1] = 1
         source[:, : self._codeword_bits] = np.unpackbits(
-            self._codewords(digits.astype(np.uint16)), axis=1
+            self._codewords(bodies.astype(np.uint16)), axis=1
         )
         gathered = source.take(self._row_sources, axis=1).reshape(count, n, self._row_width)
         square = np.zeros((count, 64, 8), dtype=np.uint8)  # rows padded to 64 x 64 bits
@@ -252,17 +275,21 @@ class BatchQrEncoder:
         final = ((rows[:, :n] ^ self._mask_rows[masks]) & self._data_rows) | self._final_rows[masks]
         return QrBatch(self.version, self.size, final, masks.astype(np.uint8))
 
-    def _codewords(self, digits: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
-        count = len(digits)
-        groups = digits[:, :192].reshape(count, 64, 3)
-        values = groups[:, :, 0] * 100 + groups[:, :, 1] * 10 + groups[:, :, 2]
-        shifts = np.arange(9, -1, -1, dtype=np.uint16)
-        group_bits = ((values[:, :, None] >> shifts) & 1).reshape(count, 640)
-        last = (digits[:, 192:193] >> np.arange(3, -1, -1, dtype=np.uint16)) & 1
+    def _codewords(self, bodies: npt.NDArray[np.uint16]) -> npt.NDArray[np.uint8]:
+        count = len(bodies)
         bits = np.broadcast_to(self._bits, (count, len(self._bits))).copy()
-        start = self._digits_at
-        bits[:, start : start + 640] = group_bits
-        bits[:, start + 640 : start + 644] = last
+        start = self._body_at
+        if self._numeric:  # ISO/IEC 18004 7.4.3: three digits in 10 bits, the last one in 4
+            groups = bodies[:, :192].reshape(count, 64, 3)
+            values = groups[:, :, 0] * 100 + groups[:, :, 1] * 10 + groups[:, :, 2]
+            shifts = np.arange(9, -1, -1, dtype=np.uint16)
+            group_bits = ((values[:, :, None] >> shifts) & 1).reshape(count, 640)
+            last = (bodies[:, 192:193] >> np.arange(3, -1, -1, dtype=np.uint16)) & 1
+            bits[:, start : start + 640] = group_bits
+            bits[:, start + 640 : start + 644] = last
+        else:  # 7.4.5: each byte in 8 bits
+            body = np.unpackbits(bodies.astype(np.uint8), axis=1)
+            bits[:, start : start + body.shape[1]] = body
         data = np.packbits(bits, axis=1)
 
         # every block has the same number of EC codewords; shorter blocks are padded with a

@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_PAPER",
     "DEFAULT_STAMP_MM",
     "MAX_STAMP_MM",
+    "MIN_GS1_STAMP_MM",
     "MIN_STAMP_MM",
     "PAPERS",
     "PNG_MODULE_PX",
@@ -46,6 +47,7 @@ PAPERS: dict[str, tuple[float, float]] = {
     "Letter": (215.9, 279.4),
 }
 MIN_STAMP_MM = 16.0  # QR with quiet zone: 0.33 mm a module at version 6, 2 px at 150 dpi
+MIN_GS1_STAMP_MM = 19.0  # the same module for the GS1 Digital Link form's version 8
 MAX_STAMP_MM = 60.0
 # The print defaults, in millimetres, that the command and the API share: the stamp's width
 # with its quiet zone, the gap between stamps on a sheet, and each layout's page margin.
@@ -69,6 +71,7 @@ class StampChunk:
     stars: int
     serials: range
     digits: list[str]
+    urls: list[str]  # the text each QR code holds
     size: int
     modules: npt.NDArray[np.uint8]
     pngs: list[bytes] | None = None  # made with the chunk when the batch asks for them
@@ -116,6 +119,15 @@ class Layout:
             raise ValueError("no stamp fits on the page with these margins")
         object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "rows", rows)
+
+    def check_form(self, form: str) -> None:
+        """Raise ``ValueError`` when this layout's stamps are too small for the QR codes of
+        ``form`` (``decimal`` or ``gs1``: the GS1 Digital Link form needs a larger code)."""
+        if form == "gs1" and self.stamp_mm < MIN_GS1_STAMP_MM:
+            raise ValueError(
+                f"the GS1 Digital Link form needs stamps of {MIN_GS1_STAMP_MM:g} mm at least, "
+                f"not {self.stamp_mm:g}"
+            )
 
     @classmethod
     def of_kind(
@@ -317,21 +329,23 @@ class CsvManifest:
     def __init__(self, layout: Layout, host: str) -> None:
         if any(c in host for c in ',"\r\n'):
             raise ValueError(f"{host!r} is not a host name")
-        self.layout, self.host = layout, host
+        self.layout = layout
         self._parts = [",".join(self.HEADER) + "\n"]
         self._count = 0
 
     def add(self, chunk: StampChunk) -> None:
         """Append the rows of ``chunk``. No field needs quoting: numbers, the printed serial,
-        and a URL of a host name and digits; the text ones go through :func:`text_cell` all
+        and a URL of a host name and digits or base64url (``?``, ``=``, ``-``, ``_``); the text
+        ones go through :func:`text_cell` all
         the same, the rule of every CSV the project writes (none of them starts a formula)."""
-        key, url, position = chunk.key_index, f"https://{self.host}/s/", self.layout.position
+        key, position = chunk.key_index, self.layout.position
         numbers = range(self._count, self._count + len(chunk.serials))
-        for n, serial, digits in zip(numbers, chunk.serials, chunk.digits, strict=True):
+        rows = zip(numbers, chunk.serials, chunk.urls, chunk.digits, strict=True)
+        for n, serial, url, digits in rows:
             page, row, column = position(n)
             self._parts.append(
                 f"{serial},{key},{text_cell(human_serial(key, serial))},"
-                f"{text_cell(url + digits)},{text_cell(digits)},{page},{row},{column}\n"
+                f"{text_cell(url)},{text_cell(digits)},{page},{row},{column}\n"
             )
         self._count += len(chunk.serials)
 

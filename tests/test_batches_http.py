@@ -97,6 +97,36 @@ def test_downloads_refused_with_a_clear_error(
     assert response.json()["error"]["code"] == code
 
 
+def test_a_producer_downloads_its_batch_in_the_gs1_digital_link_form(demo: Demo) -> None:
+    """Issue 20: ``?form=gs1`` for a product with a GTIN; refused, queueing nothing, for a
+    product without one or stamps too small for its QR code."""
+    batch = _order(demo, 5)
+    producer = demo.token("producer")
+    manifest = list(csv.DictReader(io.StringIO(demo.client.get(
+        f"/api/v1/batches/{batch['id']}/stamps.csv", params={"form": "gs1"}, headers=producer,
+    ).text)))  # fmt: skip
+    assert [row["url"][:37] for row in manifest] == ["https://ocop.vn/01/08935049500018/21/"] * 5
+    for row in manifest:
+        verdict = demo.client.get("/api/v1/verify", params={"code": row["url"]}).json()
+        assert verdict["verdict"] == "genuine"
+    pdf = demo.client.get(f"/api/v1/batches/{batch['id']}/stamps.pdf?form=gs1", headers=producer)
+    assert pdf.status_code == 200
+    small = demo.client.get(f"/api/v1/batches/{batch['id']}/stamps.pdf",
+                            params={"form": "gs1", "stamp_size": 16}, headers=producer)  # fmt: skip
+    assert (small.status_code, small.json()["error"]["code"]) == (422, "invalid")
+    assert "19 mm" in small.json()["error"]["message"]
+    tea = parse_stamp(demo.sample("genuine_5_stars")).payload.certificate_id
+    other = demo.client.post("/api/v1/batches", json={"certificate_id": tea, "count": 2},
+                             headers=demo.token("authority_VN-TW")).json()  # fmt: skip
+    for _ in range(3):  # more than the downloads a token may have open: none was left open
+        refused = demo.client.get(f"/api/v1/batches/{other['id']}/stamps.pdf?form=gs1",
+                                  headers=demo.token("authority_VN-TW"))  # fmt: skip
+        assert refused.status_code == 422
+        assert "has no GTIN" in refused.json()["error"]["message"]
+    assert demo.client.get(f"/api/v1/batches/{other['id']}/stamps.pdf",
+                           headers=demo.token("authority_VN-TW")).status_code == 200  # fmt: skip
+
+
 def test_void_batches_and_unknown_batches_are_not_printed(demo: Demo) -> None:
     batch = _order(demo, 2)
     voided = demo.client.post(

@@ -15,10 +15,10 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from signing import parse_stamp
-from stamps.sheet import DEFAULT_MARGIN_MM, MIN_STAMP_MM, Layout
+from stamps.sheet import DEFAULT_MARGIN_MM, MIN_GS1_STAMP_MM, MIN_STAMP_MM, Layout
 from tests.conftest import NOW, Demo
 from verifier.cli import main, stamp_batches
 from verifier.store.models import Batch
@@ -116,6 +116,55 @@ def test_the_smallest_stamps_decode_at_150_dpi(
     folder = _batch(demo, tmp_path, monkeypatch, "--count", str(layout.per_page + 3),
                     "--stamp-size", str(MIN_STAMP_MM), "--gap", "2")  # fmt: skip
     assert len(_check(folder, layout, 150)) == layout.per_page + 3
+
+
+def test_the_gs1_form_at_its_smallest_size_decodes_to_the_manifest_and_is_genuine(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20: stamps in their GS1 Digital Link form (QR version 8 at level M) at 19 mm,
+    read at 150 dpi; each genuine, naming the honey's GTIN."""
+    layout = Layout.sheet(stamp_mm=MIN_GS1_STAMP_MM, gap=2)
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", str(layout.per_page + 3), "--form",
+                    "gs1", "--stamp-size", str(MIN_GS1_STAMP_MM), "--gap", "2")  # fmt: skip
+    manifest = _check(folder, layout, 150)
+    assert len(manifest) == layout.per_page + 3
+    demo.service.refresh()
+    for m in manifest[:: layout.per_page // 4]:
+        assert m["url"].startswith("https://ocop.vn/01/08935049500018/21/")
+        stamp = parse_stamp(m["url"])
+        assert (stamp.payload.serial, stamp.digits) == (int(m["serial"]), m["digits"])
+        verdict = demo.client.get("/api/v1/verify", params={"code": m["url"]}).json()
+        assert verdict["verdict"] == "genuine"
+
+
+@pytest.mark.parametrize("form", ["decimal", "gs1"])
+def test_the_error_correction_level_asked_is_the_one_printed_regression(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """``ocop stamps batch --level Q`` printed level M: the option never reached the encoder."""
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", "3", "--level", "Q", "--form", form)
+    found = zxingcpp.read_barcodes(_render(folder / "s.pdf", 300)[0])
+    assert [r.ec_level for r in found] == ["Q"] * 3
+
+
+def test_the_gs1_form_needs_a_gtin_and_room(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
+    tea = str(parse_stamp(demo.sample("genuine_5_stars")).payload.certificate_id)
+    with demo.service.sessions() as session:
+        before = session.scalar(select(func.count()).select_from(Batch))
+    common = ["stamps", "batch", "--data-dir", str(demo.data_dir), "--count", "2",
+              "--out", str(tmp_path / "s.pdf"), "--form", "gs1"]  # fmt: skip
+    assert main([*common, "--certificate", tea]) == 2
+    assert "has no GTIN" in capsys.readouterr().err
+    honey = str(parse_stamp(demo.sample("genuine")).payload.certificate_id)
+    assert main([*common, "--certificate", honey, "--stamp-size", str(MIN_STAMP_MM)]) == 2
+    assert "19 mm at least" in capsys.readouterr().err
+    with demo.service.sessions() as session:  # neither refusal recorded a batch
+        assert session.scalar(select(func.count()).select_from(Batch)) == before
+    assert not (tmp_path / "s.pdf").exists()
 
 
 def test_a_roll_has_one_stamp_per_page(

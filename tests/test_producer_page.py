@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from signing import parse_stamp
@@ -57,6 +59,19 @@ def test_a_producer_orders_a_batch_and_downloads_it(demo: Demo) -> None:
     assert pdf.content.count(b"/Type /Page ") == 2
     roll = demo.client.get(f"/producer/batches/{batch}/stamps.pdf", params={"layout": "roll"})
     assert roll.content.count(b"/Type /Page ") == 75
+    # a product with a GTIN has its batches offered in the GS1 Digital Link form too
+    gs1 = f"/producer/batches/{batch}/stamps.pdf?form=gs1"
+    has_gtin = re.search(rf'<option value="{certificate}"[^>]*>Mật ong', page.text) is not None
+    assert (f'href="{gs1}"' in page.text) == has_gtin
+    honey = re.search(r'<option value="(\d+)"[^>]*>Mật ong', page.text)
+    assert honey is not None
+    honey_batch = demo.client.post(
+        "/producer/batches", data={"certificate_id": honey[1], "count": "2"} | signed,
+        follow_redirects=False,
+    ).headers["location"].split("batch=")[1].split("#")[0]  # fmt: skip
+    gs1 = f"/producer/batches/{honey_batch}/stamps.pdf?form=gs1"
+    assert f'href="{gs1}"' in demo.client.get("/producer").text
+    assert demo.client.get(gs1).content.startswith(b"%PDF-1.4")
 
 
 def test_a_batch_can_say_where_it_is_sold(demo: Demo) -> None:

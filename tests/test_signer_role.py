@@ -39,7 +39,11 @@ from verifier.store.models import CompressedForms, SigningKey
 from verifier.web.routes import health as health_module
 
 OCOP = [sys.executable, "-m", "verifier"]
-EXPECTED = {"genuine_5_stars": "genuine", "unregistered_never_issued": "unregistered"}
+EXPECTED = {
+    "genuine_5_stars": "genuine",
+    "genuine_gs1": "genuine",
+    "unregistered_never_issued": "unregistered",
+}
 
 
 def _free_port() -> int:

@@ -16,6 +16,7 @@ from stamps.sheet import (
     DEFAULT_PAPER,
     DEFAULT_STAMP_MM,
     MAX_STAMP_MM,
+    MIN_GS1_STAMP_MM,
     MIN_STAMP_MM,
     PAPERS,
     Layout,
@@ -56,6 +57,12 @@ def add_parsers(commands: Any) -> None:
     batch.add_argument("--gap", type=float, default=DEFAULT_GAP_MM, help="gap between stamps, mm")
     batch.add_argument("--cut-marks", action="store_true", help="trim marks in the margins")
     batch.add_argument("--level", choices=("M", "Q"), default="M", help="QR error correction")
+    batch.add_argument(
+        "--form", choices=("decimal", "gs1"), default="decimal",
+        help="the QR's text: https://HOST/s/DIGITS, or the GS1 Digital Link "
+        "https://HOST/01/GTIN/21/...?8030=... (the product needs a GTIN; stamp size "
+        f"{MIN_GS1_STAMP_MM:g} mm at least)",
+    )  # fmt: skip
     batch.add_argument("--workers", type=int, default=2, help="signing processes")
 
 
@@ -64,6 +71,7 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
         layout = Layout.of_kind(
             args.layout, args.paper, args.stamp_size, args.margin, args.gap, args.cut_marks
         )
+        layout.check_form(args.form)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     outputs: dict[FileKind, Path] = {"pdf": args.out}
@@ -88,8 +96,9 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
             # a key this server cannot use rolls the allocation back
             grant = registry.grant_signing(session, actor=actor, batch_id=batch.id, now=now)
             spec, source = batch_files.batch_source(
-                service.settings, grant, now, with_pngs="zip" in outputs
-            )
+                service.settings, grant, now, with_pngs="zip" in outputs, form=args.form,
+                error_correction=args.level,
+            )  # fmt: skip
             title = f"OCOP {certificate.product.name} - {batch.count} stamps"
             first, last = batch.first_serial, batch.last_serial
         print(f"batch {batch.id}: serials {first}-{last} of key {batch.key_index} recorded",

@@ -42,7 +42,7 @@ from verifier.registry.certificates import (
     revoke_certificate,
     supersede_certificate,
 )
-from verifier.registry.gs1_keys import gln_of, gtin_of, lot_number_of
+from verifier.registry.gs1_keys import StampForm, gln_of, gtin_of, lot_number_of, stamp_gtin
 from verifier.registry.lots import (
     LOT_LIMITS,
     LotDocument,
@@ -96,6 +96,7 @@ __all__ = [
     "Origin",
     "SigningGrant",
     "Stage",
+    "StampForm",
     "actor_for_token",
     "actor_of",
     "add_lot_stage",
@@ -138,6 +139,7 @@ __all__ = [
     "retire_signing_key",
     "revoke_certificate",
     "set_label_photo",
+    "stamp_gtin",
     "supersede_certificate",
     "update_report",
     "void_batch",

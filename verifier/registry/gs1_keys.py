@@ -6,14 +6,19 @@ in words a producer can act on: a wrong check digit names the digit expected."""
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from biip import ParseError
 from biip.gln import Gln
 from biip.gtin import Gtin
 
 from verifier.service_errors import Invalid
+from verifier.store.models import Product
 
-__all__ = ["gln_of", "gtin_of", "lot_number_of"]
+#: How a batch's stamps are written in their QR codes (docs/stamp-format.md sections 4, 4.1).
+StampForm = Literal["decimal", "gs1"]
+
+__all__ = ["StampForm", "gln_of", "gtin_of", "lot_number_of", "stamp_gtin"]
 
 # GS1 General Specifications, figure 7.11-1: the characters of "CSET 82"
 _CSET_82 = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
@@ -54,3 +59,16 @@ def lot_number_of(text: str) -> str:
             f"{text!r}"
         )
     return number
+
+
+def stamp_gtin(product: Product, form: StampForm) -> str | None:
+    """Return the GTIN the stamps of ``product`` carry in ``form``: ``None`` for the decimal
+    form, the product's 14 digits for the GS1 Digital Link form. Raises :class:`Invalid` when
+    the GS1 form is asked for a product without a GTIN."""
+    if form == "decimal":
+        return None
+    if product.gtin is None:
+        raise Invalid(
+            f"{product.name} has no GTIN: its stamps can only be printed in the decimal form"
+        )
+    return product.gtin

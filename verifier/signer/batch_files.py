@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from stamps.batch import BatchSpec, KeySource, signed_chunks
 from stamps.print_files import FileKind, FileWriter, file_writer
+from stamps.qr import ErrorCorrection
 from stamps.sheet import Layout
 from verifier import registry
 from verifier.lists.signed_lists import trusted_key
-from verifier.registry import Actor, SigningGrant
+from verifier.registry import Actor, SigningGrant, StampForm
 from verifier.service_errors import Conflict
 from verifier.settings import Settings
 from verifier.signer.key_access import holds_key, key_source
@@ -53,13 +54,21 @@ def signing_grant(
 
 
 def batch_source(
-    settings: Settings, grant: SigningGrant, now: datetime, *, with_pngs: bool = False
+    settings: Settings,
+    grant: SigningGrant,
+    now: datetime,
+    *,
+    with_pngs: bool = False,
+    form: StampForm = "decimal",
+    error_correction: ErrorCorrection = "M",
 ) -> tuple[BatchSpec, KeySource]:
     """Return what :func:`stamps.batch.signed_chunks` needs to sign the serials of ``grant``
-    at ``now``.
+    at ``now``, written in ``form`` in QR codes of ``error_correction``.
 
     Raises :class:`Conflict` when this server does not hold the batch's signing key (its file,
-    or the module and PIN of its token), or the key in its token does not open."""
+    or the module and PIN of its token), or the key in its token does not open;
+    :class:`Invalid` for the GS1 form of a product without a GTIN."""
+    gtin = registry.stamp_gtin(grant.certificate.product, form)
     key, batch = grant.key, grant.batch
     if not key.key_file or not holds_key(settings, key.key_file):
         raise Conflict(f"this server does not hold the private key {key.index}")
@@ -72,6 +81,8 @@ def batch_source(
         now=now,
         host=settings.public_host,
         with_pngs=with_pngs,
+        gtin=gtin,
+        error_correction=error_correction,
     )
     try:
         return spec, key_source(settings, key.key_file, trusted_key(key))

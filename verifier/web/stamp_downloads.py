@@ -16,7 +16,7 @@ from stamps.chunks import ChunkEncoder
 from stamps.print_files import FileKind, file_writer
 from stamps.sheet import Layout
 from verifier import registry
-from verifier.registry import Actor, signing_queue
+from verifier.registry import Actor, StampForm, signing_queue
 from verifier.service import Service
 from verifier.service_errors import Busy, Conflict
 from verifier.store.models import Batch, Certificate, SigningRequest, SigningState
@@ -41,6 +41,7 @@ class _Asked:
     serials: range
     stars: int
     key_index: int
+    gtin: str | None  # the product's, for the GS1 Digital Link form
 
 
 class SignedFile:
@@ -51,7 +52,9 @@ class SignedFile:
         title: str,
     ) -> None:  # fmt: skip
         self._service, self._asked, self._first_codes = service, asked, first_codes
-        self._encoder = ChunkEncoder(service.settings.public_host, with_pngs=kind == "zip")
+        self._encoder = ChunkEncoder(
+            service.settings.public_host, with_pngs=kind == "zip", gtin=asked.gtin
+        )
         self._writer = file_writer(kind, layout, service.settings.public_host, title)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -88,20 +91,24 @@ def signed_file(
     batch_id: int,
     kind: FileKind,
     layout: Layout,
+    form: StampForm = "decimal",
     now: datetime,
 ) -> SignedFile:
-    """Ask the signer for the codes of batch ``batch_id`` and return its file once the first
-    codes arrived. Raises as :func:`signing_queue.queue_signing` (not the actor's batch, too
-    many downloads open); :class:`Conflict` with the signer's reason when it refuses;
-    :class:`Busy` when it cannot use the key, or does not take the request within
-    ``signer_wait_seconds`` (the request is then abandoned: nothing is signed)."""
+    """Ask the signer for the codes of batch ``batch_id`` and return its file, its stamps
+    written in ``form``, once the first codes arrived. Raises as
+    :func:`signing_queue.queue_signing` (not the actor's batch, too many downloads open);
+    :class:`Invalid` for the GS1 form of a product without a GTIN (nothing is queued);
+    :class:`Conflict` with the signer's reason when it refuses; :class:`Busy` when it cannot
+    use the key, or does not take the request within ``signer_wait_seconds`` (the request is
+    then abandoned: nothing is signed)."""
     with service.writer.begin() as session:
         request = signing_queue.queue_signing(session, actor=actor, batch_id=batch_id, now=now)
         batch = registry.get(session, Batch, request.batch_id)
         certificate = registry.get(session, Certificate, batch.certificate_id)
         title = f"OCOP {certificate.product.name} - batch {batch_id}"
+        gtin = registry.stamp_gtin(certificate.product, form)
         asked = _Asked(request.id, range(request.first_serial, request.last_serial + 1),
-                       batch.stars, batch.key_index)  # fmt: skip
+                       batch.stars, batch.key_index, gtin)  # fmt: skip
     wait = service.settings.signer_wait_seconds
     codes = _first_codes(service, asked, wait, now)
     return SignedFile(service, asked, codes, kind, layout, title)

@@ -20,7 +20,7 @@ from stamps.sheet import (
     Layout,
 )
 from verifier import registry
-from verifier.registry import Actor
+from verifier.registry import Actor, StampForm
 from verifier.service import Service
 from verifier.service_errors import Invalid
 from verifier.store.models import Batch
@@ -160,15 +160,23 @@ class PrintOptions(BaseModel):
     margin: float | None = Field(None, ge=0, le=50)
     gap: float = Field(DEFAULT_GAP_MM, ge=0, le=50)
     cut_marks: bool = False
+    form: StampForm = Field(
+        "decimal",
+        description="the QR's text: https://HOST/s/DIGITS, or the GS1 Digital Link "
+        "https://HOST/01/GTIN/21/...?8030=... (products with a GTIN, stamps of 19 mm or more)",
+    )
 
     def page_layout(self) -> Layout:
-        """Return the layout. Raises :class:`Invalid` when no stamp fits."""
+        """Return the layout. Raises :class:`Invalid` when no stamp fits, or the stamps are
+        too small for the form's QR code."""
         try:
-            return Layout.of_kind(
+            layout = Layout.of_kind(
                 self.layout, self.paper, self.stamp_size, self.margin, self.gap, self.cut_marks
             )
+            layout.check_form(self.form)
         except ValueError as exc:
             raise Invalid(str(exc)) from None
+        return layout
 
 
 def batch_file(
@@ -183,7 +191,8 @@ def batch_file(
     :class:`ServiceError` subclasses (before anything is sent) for a batch that may not be
     printed, or a signer that refuses or does not answer."""
     layout = options.page_layout()
-    file = signed_file(service, actor=actor, batch_id=batch_id, kind=kind, layout=layout, now=now)
+    file = signed_file(service, actor=actor, batch_id=batch_id, kind=kind, layout=layout,
+                       form=options.form, now=now)  # fmt: skip
     return StreamingResponse(
         iter(file),
         media_type=MEDIA_TYPES[kind],

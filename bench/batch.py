@@ -2,7 +2,8 @@
 its mask search, one Pillow PNG at a time) on a sample, and in the same run the project's
 pipeline (``ocop stamps batch``: registry allocation, signing in worker processes, batch QR
 encoding, PDF sheets and CSV manifest) on 100,000 stamps, signed with a key file and, side by
-side, with a key in a SoftHSM2 token (a copy of the same demo whose authority signs with it).
+side, with a key in a SoftHSM2 token (a copy of the same demo whose authority signs with it),
+and with a key file in the GS1 Digital Link form (``--form gs1``: QR version 8, not 6).
 
     .venv/bin/python bench/batch.py [--count 100000] [--sample 400] [--workers 2] [--rounds 3]
 
@@ -129,22 +130,25 @@ def prepare(work: Path) -> int:
     return parse_stamp(genuine).payload.certificate_id
 
 
-def batch(work: Path, kind: str, certificate: int, args: argparse.Namespace) -> list[float]:
-    """Run ``ocop stamps batch`` on ``work/kind``; return its wall time and peak memory (KiB,
-    the command's process and its largest worker)."""
+def batch(work: Path, run: str, certificate: int, args: argparse.Namespace) -> list[float]:
+    """Run ``ocop stamps batch`` as ``run`` says (``file``, ``token``: the data directory of
+    ``work``; ``file-gs1``: the key file, the GS1 Digital Link form); return its wall time and
+    peak memory (KiB, the command's process and its largest worker)."""
+    kind, _, form = run.partition("-")
     command = [
         sys.executable, __file__, "--child", "stamps", "batch",
         "--data-dir", str(work / kind), "--certificate", str(certificate),
-        "--count", str(args.count), "--out", str(work / f"{kind}.pdf"),
-        "--csv", str(work / f"{kind}.csv"), "--workers", str(args.workers),
+        "--count", str(args.count), "--out", str(work / f"{run}.pdf"),
+        "--csv", str(work / f"{run}.csv"), "--workers", str(args.workers),
+        "--form", form or "decimal",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
-    if run.returncode != 0:
-        raise SystemExit(f"ocop stamps batch on {kind} failed:\n{run.stderr[-8000:]}")
-    memory = json.loads(run.stdout.strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise SystemExit(f"ocop stamps batch ({run}) failed:\n{done.stderr[-8000:]}")
+    memory = json.loads(done.stdout.strip().splitlines()[-1])
     return [wall, memory["self_kib"], memory["worker_kib"]]
 
 
@@ -233,7 +237,7 @@ def main() -> int:
     try:
         certificate = prepare(work)
         naive_rates: list[float] = []
-        runs: dict[str, list[list[float]]] = {"file": [], "token": []}
+        runs: dict[str, list[list[float]]] = {"file": [], "token": [], "file-gs1": []}
         for _ in range(args.rounds):  # alternate, so that drift on a noisy machine hits all
             naive_rates.append(naive(work / "file", args.sample))
             for kind, done in runs.items():
@@ -261,6 +265,10 @@ def main() -> int:
         extra = (token_wall - file_wall) / args.count * 1e6
         print(f"  vs key file      {token_wall / file_wall:.2f}x the wall time, "
               f"{extra:+.1f} us per stamp")  # fmt: skip
+        print(" with a key file, in the GS1 Digital Link form (QR version 8):")
+        gs1_wall = report(work, "file-gs1", runs["file-gs1"], args)
+        print(f"  vs decimal form  {gs1_wall / file_wall:.2f}x the wall time, "
+              f"{(gs1_wall - file_wall) / args.count * 1e6:+.1f} us per stamp")  # fmt: skip
         print(f"one signature in one process ({args.sample * 10:,} of each): key in memory "
               f"{file_us:.1f} us, through the token {token_us:.1f} us, overhead "
               f"{token_us - file_us:.1f} us ({token_us / file_us:.1f}x)")  # fmt: skip

@@ -185,6 +185,10 @@ def test_both_verifiers_agree_on_every_stamp_our_service_makes(tmp_path: Path) -
     (folder / "root.hex").write_text(root.public_key.hex())
 
     samples = {**info["stamp_urls"], **{f"batch {i}": url for i, url in enumerate(batch_urls)}}
+    # the Digital Link stamp with another product's GTIN (issue 20)
+    samples["gs1_moved"] = samples["genuine_gs1"].replace(
+        "/01/08935049500018/", "/01/08935049500025/"
+    )
     verdicts = {}
     for name, url in samples.items():
         ours = verify(url, lists.trust_list, lists.status_list, NOW)
@@ -194,6 +198,7 @@ def test_both_verifiers_agree_on_every_stamp_our_service_makes(tmp_path: Path) -
         ), name  # fmt: skip
         verdicts[name] = theirs["verdict"]
     assert all(verdicts[f"batch {i}"] == "genuine" for i in range(12))
+    assert (verdicts["genuine_gs1"], verdicts["gs1_moved"]) == ("genuine", "counterfeit")
     assert {"genuine", "expired", "revoked", "star_mismatch", "counterfeit", "malformed"} <= set(
         verdicts.values()
     )

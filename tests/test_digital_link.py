@@ -64,14 +64,14 @@ def test_a_serial_link_says_it_proves_nothing_without_the_stamp(demo: Demo) -> N
 @pytest.mark.parametrize(
     ("path", "status", "says"),
     [
-        ("/01/8935049500019", 404, "check digit"),
-        ("/01/0000000000000", 404, "no OCOP product"),
-        (f"/01/{GTIN14}/10/NOPE", 404, "no lot NOPE"),
+        ("/01/8935049500019", 404, "là số kiểm tra"),
+        ("/01/0000000000000", 404, "Không sản phẩm OCOP nào có mã GTIN 00000000000000"),
+        (f"/01/{GTIN14}/10/NOPE", 404, "không có lô hàng NOPE"),
         (f"/01/{GTIN14}/21/01-x", 404, "KK-NNNNNNNNN"),
         ("/01/" + "9" * 15, 422, ""),
         (f"/01/{GTIN14}/10/" + "A" * 21, 422, ""),
         # regression: a NUL byte in a lot number reached PostgreSQL, which refused it (500)
-        (f"/01/{GTIN14}/10/A%00B", 404, "without diacritics"),
+        (f"/01/{GTIN14}/10/A%00B", 404, "chữ cái không dấu"),
         (f"/01/{GTIN14}?linkType=gs1:nothing", 422, "no link of type"),
     ],
 )
@@ -79,3 +79,14 @@ def test_bad_links_get_a_readable_answer(demo: Demo, path: str, status: int, say
     answer = demo.client.get(path)
     assert answer.status_code == status, answer.text
     assert says in answer.text
+
+
+def test_a_link_that_names_nothing_is_worded_in_the_page_s_language_regression(
+    demo: Demo,
+) -> None:
+    """The not-found page showed the English text of an exception to Vietnamese readers."""
+    vietnamese = demo.client.get(f"/01/{GTIN14}/10/NOPE?lang=vi").text
+    assert "Mật ong hoa nhãn Ba Vì không có lô hàng NOPE." in vietnamese
+    assert "no lot" not in vietnamese
+    english = demo.client.get(f"/01/{GTIN14}/10/NOPE?lang=en").text
+    assert "Mật ong hoa nhãn Ba Vì has no lot NOPE." in english

@@ -67,14 +67,26 @@ class _Item:
         return f"/01/{self.gtin}"
 
 
+class _Unresolved(Exception):
+    """A link names nothing the registry holds, or holds no identifier at all: ``problem``
+    says which (its wording is in gs1_unknown.html), ``figures`` what the wording shows."""
+
+    def __init__(self, problem: str, **figures: str) -> None:
+        super().__init__(problem)
+        self.problem, self.figures = problem, figures
+
+
 def _product(service: Service, gtin: str, now: Now) -> _Item:
-    """Return the product a GTIN names, with its current certificate. Raises :class:`Invalid`
-    for a GTIN that is not one and ``LookupError`` for one the registry does not know."""
-    gtin14 = registry.gtin_of(gtin)
+    """Return the product a GTIN names, with its current certificate. Raises
+    :class:`_Unresolved` for a GTIN that is not one, or one the registry does not know."""
+    try:
+        gtin14 = registry.gtin_of(gtin)
+    except Invalid:
+        raise _Unresolved("gtin_invalid", text=gtin) from None
     with service.sessions() as session:
         product = session.scalars(select(Product).where(Product.gtin == gtin14)).first()
         if product is None:
-            raise LookupError(f"no OCOP product has the GTIN {gtin14}")
+            raise _Unresolved("gtin_unknown", gtin=gtin14)
         ids = session.scalars(select(Certificate.id).where(Certificate.product_id == product.id))
         known = service.lists(now).index.certificates  # as the verdicts show them
         certificates = [known[i] for i in ids if i in known]
@@ -131,8 +143,9 @@ def _wants_link_set(request: Request) -> bool:
     return LINKSET_TYPE in request.headers.get("accept", "")
 
 
-def _unknown(request: Request, language: Language, problem: str) -> Response:
-    return render(request, "gs1_unknown.html", language, {"problem": problem}, status=404)
+def _unknown(request: Request, language: Language, unresolved: _Unresolved) -> Response:
+    context = {"problem": unresolved.problem, "figures": unresolved.figures}
+    return render(request, "gs1_unknown.html", language, context, status=404)
 
 
 @router.get("/01/{gtin}", summary="The certified product a GTIN names (page or link set)")
@@ -142,8 +155,8 @@ def product_link(
 ) -> Response:  # fmt: skip
     try:
         item = _product(service, gtin, now)
-    except (LookupError, Invalid) as exc:
-        return _unknown(request, language, str(exc))
+    except _Unresolved as exc:
+        return _unknown(request, language, exc)
     with service.sessions() as session:
         lots = [LotView.of(lot) for lot in
                 registry.lots_of_product(session, product_id=item.product.id)]  # fmt: skip
@@ -158,14 +171,17 @@ def lot_link(
     try:
         item = _product(service, gtin, now)
         lot = registry.lot_number_of(lot)  # a NUL byte never reaches PostgreSQL (regression)
-    except (LookupError, Invalid) as exc:
-        return _unknown(request, language, str(exc))
+    except _Unresolved as exc:
+        return _unknown(request, language, exc)
+    except Invalid:
+        return _unknown(request, language, _Unresolved("lot_invalid", text=lot))
     with service.sessions() as session:
         found = session.scalars(
             select(Lot).where(Lot.product_id == item.product.id, Lot.lot_number == lot)
         ).first()
         if found is None:
-            return _unknown(request, language, f"{item.product.name}: no lot {lot}")
+            unknown = _Unresolved("lot_unknown", lot=lot, product=item.product.name)
+            return _unknown(request, language, unknown)
         view = LotView.of(found)
     item = _Item(item.gtin, item.product, item.certificate, lot=found)
     return _answer(request, item, service, language, link_type, {"lots": [view]})
@@ -184,12 +200,9 @@ def serial_link(
         return stamp_verdict_page(request, service, now, language, _stamp_link(request, service))
     try:
         item = _product(service, gtin, now)
-    except (LookupError, Invalid) as exc:
-        return _unknown(request, language, str(exc))
-    try:
         key_index, number = _printed_serial(serial)
-    except Invalid as exc:
-        return _unknown(request, language, str(exc))
+    except _Unresolved as exc:
+        return _unknown(request, language, exc)
     index = service.lists(now).index
     issued = index.batch_of(key_index, number)
     certificate = None if issued is None else index.certificates.get(issued.certificate_id)
@@ -212,11 +225,11 @@ def _stamp_link(request: Request, service: Service) -> str:
 def _printed_serial(text: str) -> tuple[int, int]:
     """Return the key index and serial of a serial as printed (``01-000001042``) or as a
     stamp's Digital Link form carries it in AI 21 (20 characters of base64url). Raises
-    :class:`Invalid`."""
+    :class:`_Unresolved`."""
     with suppress(ValueError):
         payload = Payload.from_bytes(bytes([1]) + b64url_decode(text))
         return payload.key_index, payload.serial
     key, _, number = text.partition("-")
     if not (key.isdigit() and number.isdigit() and len(key) <= 5 and len(number) <= 15):
-        raise Invalid(f"a serial is printed as KK-NNNNNNNNN (01-000001042), not {text!r}")
+        raise _Unresolved("serial_invalid", text=text)
     return int(key), int(number)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 
+from signing._ed25519 import SIGNATURE_SIZE
 from signing.errors import MalformedStamp
 from signing.keys import b64url_decode, b64url_encode
 from signing.payload import PAYLOAD_SIZE, VERSION
 
 __all__ = [
     "GS1_LINK_BODY_CHARS",
+    "GS1_LINK_START",
     "GTIN_DIGITS",
     "gs1_link_body",
     "gs1_link_path",
@@ -28,14 +30,17 @@ __all__ = [
 ]
 
 GTIN_DIGITS = 14
-_PREFIX = "/01/"
+GS1_LINK_START = "/01/"  # what the path of a stamp URL in this form starts with
 _SERIAL_AI = "/21/"
 _SIGNATURE_AI = "?8030="
 _SERIAL_CHARS = 20  # 15 bytes of base64url
 _SIGNATURE_CHARS = 86  # 64 bytes of base64url
 GS1_LINK_BODY_CHARS = _SERIAL_CHARS + len(_SIGNATURE_AI) + _SIGNATURE_CHARS
 _VERSION_BYTE = bytes([VERSION])
-_SHAPE = re.compile(r"/01/([^/?#]*)/21/([^/?#]*)\?8030=(.*)", re.DOTALL)
+_SHAPE = re.compile(
+    f"{re.escape(GS1_LINK_START)}([^/?#]*){re.escape(_SERIAL_AI)}([^/?#]*){re.escape(_SIGNATURE_AI)}(.*)",
+    re.DOTALL,
+)
 
 
 def _check_digit_holds(gtin: str) -> bool:
@@ -58,14 +63,14 @@ def gs1_link_prefix(gtin: str) -> str:
     ``ValueError`` for a GTIN that is not 14 digits with its check digit."""
     if not is_gtin(gtin):
         raise ValueError(f"a GTIN is 14 digits with its check digit, not {gtin!r}")
-    return f"{_PREFIX}{gtin}{_SERIAL_AI}"
+    return f"{GS1_LINK_START}{gtin}{_SERIAL_AI}"
 
 
 def gs1_link_body(stamp: bytes) -> str:
     """Return ``{serial}?8030={signature}`` for the 80 bytes of ``stamp``: always
     :data:`GS1_LINK_BODY_CHARS` characters. Raises ``ValueError`` for a stamp not of version 1
     or not of 80 bytes."""
-    if len(stamp) != PAYLOAD_SIZE + 64 or stamp[:1] != _VERSION_BYTE:
+    if len(stamp) != PAYLOAD_SIZE + SIGNATURE_SIZE or stamp[:1] != _VERSION_BYTE:
         raise ValueError("only a stamp of version 1 has a Digital Link form")
     serial, signature = b64url_encode(stamp[1:PAYLOAD_SIZE]), b64url_encode(stamp[PAYLOAD_SIZE:])
     return f"{serial}{_SIGNATURE_AI}{signature}"

@@ -9,7 +9,7 @@ from datetime import datetime
 from signing import _ed25519
 from signing.dates import vietnam_date
 from signing.errors import InvalidPayload, MalformedStamp, SigningRefused
-from signing.gs1_link import gs1_link_path, split_gs1_link
+from signing.gs1_link import GS1_LINK_START, gs1_link_path, split_gs1_link
 from signing.keys import Ed25519Signer, KeyStatus, TrustedKey
 from signing.payload import PAYLOAD_SIZE, SERIAL_SIZE, Payload
 
@@ -124,7 +124,7 @@ def parse_stamp(text: str) -> Stamp:
             raise _malformed("not_a_stamp", f"scheme {scheme!r} is not http or https", text)
         if not host:
             raise _malformed("not_a_stamp", "the URL has no host", text)
-        if path.startswith("/01/"):
+        if path.startswith(GS1_LINK_START):
             gtin, stamp = split_gs1_link(path, text)
             return _stamp_of(stamp, text, gtin)
         if not path.startswith(("/s/", "/S/")):

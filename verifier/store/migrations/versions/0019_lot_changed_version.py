@@ -40,5 +40,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f("ix_lots_changed_version"), table_name="lots")
-    with op.batch_alter_table("lots") as table:
-        table.drop_column("changed_version")
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later): a batch would copy the table and
+    # drop the old one, which the foreign keys of batch_lots forbid once a lot is linked
+    op.drop_column("lots", "changed_version")

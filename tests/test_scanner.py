@@ -42,6 +42,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from signing import Payload, PrivateKey, StatusList, VerdictCode, parse_stamp, sign_payload
 from signing.keys import b64url_decode
@@ -412,16 +413,23 @@ def test_offline_with_the_server_stopped_it_still_verifies_and_rejects_a_forgery
         browser.close()
 
 
-def _demo_lot(data_dir: Path) -> Lot:
-    """The demo honey's lot, as the registry holds it."""
+@contextmanager
+def _registry(data_dir: Path) -> Iterator[Session]:
+    """A session on the SQLite registry of ``data_dir``, its engine disposed of after."""
     engine = make_engine(sqlite_url(data_dir))
     try:
         with session_factory(engine)() as session:
-            lot = session.scalars(select(Lot).where(Lot.lot_number == DEMO_LOT)).one()
-            session.expunge(lot)
-            return lot
+            yield session
     finally:
         engine.dispose()
+
+
+def _demo_lot(data_dir: Path) -> Lot:
+    """The demo honey's lot, as the registry holds it."""
+    with _registry(data_dir) as session:
+        lot = session.scalars(select(Lot).where(Lot.lot_number == DEMO_LOT)).one()
+        session.expunge(lot)
+        return lot
 
 
 def test_offline_the_honey_stamp_shows_its_lot_as_the_producer_declared_it(
@@ -459,6 +467,7 @@ def test_offline_the_honey_stamp_shows_its_lot_as_the_producer_declared_it(
             assert "3" in shown.values()  # its stages
             assert ", ".join(lot.standards) in shown.values()
             _assert_accessible_at_360_px(page)
+            trace.scroll_into_view_if_needed()
             _shot(page, f"21-offline-trace-{language}")
         _upload(page, "#photo", "forged.jpg", info["stamp_urls"]["counterfeit"])
         page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
@@ -1246,13 +1255,9 @@ def test_offline_at_national_size_genuine_revoked_and_forged(
 
 def _product_name(data_dir: Path, payload: Payload) -> str:
     """The registry's name of the product a stamp's certificate recognises."""
-    engine = make_engine(sqlite_url(data_dir))
-    try:
-        with session_factory(engine)() as session:
-            name: str = registry.get(session, Certificate, payload.certificate_id).product.name
-            return name
-    finally:
-        engine.dispose()
+    with _registry(data_dir) as session:
+        name: str = registry.get(session, Certificate, payload.certificate_id).product.name
+        return name
 
 
 def test_the_stamp_page_shows_the_lots_trace_at_360_px(

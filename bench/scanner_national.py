@@ -450,7 +450,8 @@ def report(measured: Measured, baseline: Measured) -> list[str]:
     lines = [
         "",
         f"== {shape.certificates:,} certificates, {built.keys} keys, {built.producers:,} producers,"
-        f" {built.products:,} products, {built.batches:,} batches, {shape.blocked:,} blocked"
+        f" {built.products:,} products, {built.lots:,} lots, {built.batches:,} batches,"
+        f" {shape.blocked:,} blocked"
         f" serials, {shape.voided:,} voided batches (built in {measured.build_seconds:.1f} s)",
         "signed documents, bytes (as served: the body as it crossed the wire)",
         *measured.sizes,

@@ -2,7 +2,8 @@
 then, in one transaction of bulk inserts through the registry's models, the authorities and
 stamp keys of all 34 provinces (the demo's Hà Nội and central council included), producers,
 products, certificates in every state with their stamp batches, blocked serials and voided
-batches; then the signed lists republished, as every registry write does.
+batches, a production lot for each product labelled by its batches (tests/national_lots.py);
+then the signed lists republished, as every registry write does.
 
 What is added keeps the registry's sense: each certificate's batches are on its authority's key,
 serials follow each key's counter without overlap, a blocked serial lies in an issued batch of
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus, Payload, PrivateKey
 from signing.dates import RECOGNITION_MONTHS, VIETNAM, add_months, vietnam_date
+from tests.national_lots import add_lots
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.cli.demo import create_demo
 from verifier.lists.registry_index import bump_version
@@ -41,6 +43,7 @@ from verifier.store.models import (
     BatchState,
     BlockedSerials,
     Certificate,
+    Lot,
     Producer,
     ProducerKind,
     Product,
@@ -92,6 +95,7 @@ class NationalRegistry:
     producers: int
     products: int
     batches: int
+    lots: int
     states: dict[CertificateState, int]
     revocable: tuple[Payload, ...]
     """Stamps of active Hà Nội certificates on the demo's key ``province-01`` (one per
@@ -163,6 +167,7 @@ def build_national_registry(
                 producers=_count(session, Producer),
                 products=_count(session, Product),
                 batches=_count(session, Batch),
+                lots=_count(session, Lot),
                 states=dict(
                     Counter(session.scalars(select(Certificate.status)).all()).most_common()
                 ),
@@ -211,11 +216,13 @@ class _Grower:
         if self.shape.certificates < have:
             raise ValueError(f"the demo alone holds {have} certificates")
         self._authorities()
+        first_product = _next_id(self.session, Product.id)
         lineages = self._lineages(self.shape.certificates - have)
         certificates = self._certificates(lineages)
         issued = self._batches(certificates)
         self._voided(certificates)
         self._blocked(issued)
+        add_lots(self.session, self.rng, self.today, first_product)  # last: the rest as before
         for index, serial in self.next_serial.items():
             self.session.get_one(SigningKey, index).next_serial = serial
         return self._revocable(certificates, issued)

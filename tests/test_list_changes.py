@@ -1,6 +1,6 @@
-"""The status list's changes since a version (docs/stamp-format.md section 7.5) as the service
-serves them, the documents compressed once per version, and the lists signed off the request
-path, coalesced."""
+"""The status list's changes since a version (docs/stamp-format.md section 7.5) and the registry
+snapshot's, lots included (7.6), as the service serves them, the documents compressed once per
+version, and the lists signed off the request path, coalesced."""
 
 from __future__ import annotations
 
@@ -13,17 +13,20 @@ from typing import Any
 import brotli
 from sqlalchemy import select
 
-from signing import CertificateState, StatusChanges, StatusList
+from signing import SNAPSHOT_TYPE, CertificateState, StatusChanges, StatusList, parse_stamp
 from signing._jws import unverified_type
+from signing._jws import verify as verify_jws
 from signing.lists import STATUS_CHANGES_TYPE
 from tests.conftest import NOW, Demo
 from verifier import registry
+from verifier.cli.demo import DEMO_LOT
 from verifier.lists.registry_index import RegistryIndex
 from verifier.lists.signed_lists import CHANGES_WINDOW, changes_start, status_list_of
 from verifier.registry import Actor
 from verifier.store.models import Batch, BatchState, Certificate
 
 STATUS = "/.well-known/ocop/status-list"
+SNAPSHOT = "/.well-known/ocop/registry-snapshot"
 
 
 def _whole(demo: Demo) -> StatusList:
@@ -153,7 +156,7 @@ def _assert_index_is_the_registrys(demo: Demo) -> None:
     kept = demo.service.lists(NOW).index
     with demo.service.sessions() as session:
         whole = RegistryIndex.load(session)
-    for field in ("version", "certificates", "batches", "blocked", "voided"):
+    for field in ("version", "certificates", "batches", "blocked", "voided", "lots"):
         assert getattr(kept, field) == getattr(whole, field), field
     online = demo.service.lists(NOW).status_list
     assert _as_held(online) == _as_held(status_list_of(whole, NOW))
@@ -238,3 +241,100 @@ def test_lists_signed_in_the_background_coalesce_a_burst_of_writes(demo: Demo) -
     served = StatusList.verify(service.lists(NOW).status.raw, [service.root_public], NOW)
     assert all(served.is_blocked(batch.key_index, batch.first_serial + i) for i in range(10))
     assert 1 <= publisher.status_signings - signings_before < 10
+
+
+def _snapshot(demo: Demo, since: int | None = None) -> dict[str, Any]:
+    params = {} if since is None else {"since": since}
+    answer = demo.client.get(SNAPSHOT, params=params)
+    assert answer.status_code == 200
+    claims: dict[str, Any] = verify_jws(answer.content, SNAPSHOT_TYPE, [demo.service.root_public],
+                                        "snapshot")  # fmt: skip
+    return claims
+
+
+def _held_snapshot(claims: dict[str, Any]) -> tuple[Any, ...]:
+    """What a scanner holds of a snapshot (scan.js): its version, its certificates by issuer
+    and id, its lots by id."""
+    certificates = {(c["issuer"], c["certificate_id"]): c for c in claims["certificates"]}
+    return claims["version"], certificates, {lot["lot_id"]: lot for lot in claims["lots"]}
+
+
+def _merged(held: tuple[Any, ...], changes: dict[str, Any]) -> tuple[Any, ...]:
+    """``held`` with ``changes`` applied as scan.js applies them: entries replaced whole."""
+    _, certificates, lots = _held_snapshot(changes)
+    return changes["version"], held[1] | certificates, held[2] | lots
+
+
+def test_snapshot_changes_carry_lots_recorded_linked_and_staged_to_every_holder(
+    demo: Demo,
+) -> None:
+    """A lot recorded (no batch labels it yet: not in the snapshot), then labelled by a new
+    batch, then given a stage, and a certificate revoked: after each write, the snapshot's
+    changes since every earlier version, applied as a scanner applies them to the snapshot of
+    that version, give the whole snapshot signed now."""
+    producer = demo.token("producer")
+    honey = parse_stamp(demo.sample("genuine")).payload
+    demo_lot = next(lot for lot in _snapshot(demo)["lots"] if lot["lot_number"] == DEMO_LOT)
+    product = demo.client.get(f"/api/v1/lots/{demo_lot['lot_id']}").json()["product_id"]
+    recorded: dict[str, int] = {}
+
+    def record() -> None:
+        body = {"lot_number": "MO-2026-11", "produced_on": "2026-11-20",
+                "standards": ["TCVN 5267-1:2008"],
+                "origins": [{"material": "Mật ong hoa nhãn", "province_code": "33"}]}  # fmt: skip
+        answer = demo.client.post(f"/api/v1/products/{product}/lots", json=body, headers=producer)
+        assert answer.status_code == 201, answer.text
+        recorded["lot"] = answer.json()["id"]
+
+    def link() -> None:
+        order = {"certificate_id": honey.certificate_id, "count": 10, "lots": [recorded["lot"]]}
+        answer = demo.client.post("/api/v1/batches", json=order, headers=producer)
+        assert answer.status_code == 201, answer.text
+        recorded["first_serial"] = answer.json()["first_serial"]
+
+    def stage() -> None:
+        body = {"step": "Bảo quản lạnh", "place": "Kho HTX", "province_code": "01",
+                "at": "2026-11-21T08:00:00+07:00"}  # fmt: skip
+        answer = demo.client.post(f"/api/v1/lots/{demo_lot['lot_id']}/stages", json=body,
+                                  headers=producer)  # fmt: skip
+        assert answer.status_code == 201, answer.text
+
+    def revoke() -> None:
+        body = {"decision": "QĐ-1/2026", "decision_date": "2026-11-23", "reason": "Nhãn sai"}
+        answer = demo.client.post(f"/api/v1/certificates/{honey.certificate_id}/revoke",
+                                  json=body, headers=demo.token("authority_VN-01"))  # fmt: skip
+        assert answer.status_code == 200, answer.text
+
+    held = {(first := _snapshot(demo))["version"]: _held_snapshot(first)}
+    lots_changed = []
+    for step in (record, link, stage, revoke):
+        step()
+        demo.publish()
+        whole = _snapshot(demo)
+        _assert_index_is_the_registrys(demo)
+        for version, old in held.items():
+            changes = _snapshot(demo, since=version)
+            assert changes["since"] is not None
+            assert changes["since"] <= version
+            assert _merged(old, changes) == _held_snapshot(whole)
+        lots_changed.append(sorted(lot["lot_id"] for lot in changes["lots"]))
+        held[whole["version"]] = _held_snapshot(whole)
+    assert lots_changed == [[], [recorded["lot"]], [demo_lot["lot_id"]], []]
+    lots = {lot["lot_id"]: lot for lot in whole["lots"]}
+    new = lots[recorded["lot"]]
+    assert new["batches"] == [[honey.key_index, recorded["first_serial"],
+                               recorded["first_serial"] + 9]]  # fmt: skip
+    assert (new["origins"], new["stages"], "best_before" in new) == (["Hưng Yên"], 0, False)
+    assert lots[demo_lot["lot_id"]]["stages"] == demo_lot["stages"] + 1
+
+
+def test_the_snapshot_summarises_the_demo_lot_for_its_stamps(demo: Demo) -> None:
+    """The demo's honey lot, in short: what the offline scanner shows for its genuine stamp."""
+    honey = parse_stamp(demo.sample("genuine")).payload
+    [lot] = [lot for lot in _snapshot(demo)["lots"] if lot["lot_number"] == DEMO_LOT]
+    assert any(key == honey.key_index and first <= honey.serial <= last
+               for key, first, last in lot["batches"])  # fmt: skip
+    assert lot["origins"] == ["Hưng Yên"]
+    assert (lot["stages"], lot["standards"]) == (3, ["TCVN 5267-1:2008", "VietGAHP"])
+    assert lot["best_before"] > lot["produced_on"]
+    assert "expires_on" not in lot

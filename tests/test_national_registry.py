@@ -15,15 +15,18 @@ from sqlalchemy.orm import Session
 from signing import CertificateState, StatusList
 from signing.keys import b64url_decode
 from tests.national_registry import NationalRegistry, NationalShape, build_national_registry
+from verifier.cli.demo import DEMO_LOT
 from verifier.lists.signed_lists import stored_document
 from verifier.settings import ROOT_PUBLIC_KEY_FILE
 from verifier.store.database import make_engine, session_factory, sqlite_url
 from verifier.store.models import (
     Authority,
     Batch,
+    BatchLot,
     BatchState,
     BlockedSerials,
     Certificate,
+    Lot,
     SigningKey,
 )
 
@@ -139,3 +142,26 @@ def test_the_same_seed_builds_the_same_registry(
     again = build_national_registry(tmp_path / "data", SHAPE, NOW)
     assert again.revocable == built[1].revocable
     assert again.states == built[1].states
+
+
+def test_each_product_with_batches_has_a_lot_its_batches_label(session: Session) -> None:
+    """The lots the offline snapshot summarises at national size (issue 20): from the first
+    product added to the demo's on, one lot per product with batches, labelled by all of
+    them."""
+    lots = session.scalars(select(Lot).where(Lot.lot_number != DEMO_LOT)).all()
+    first = min(lot.product_id for lot in lots)
+    batches = session.execute(
+        select(Batch.id, Certificate.product_id)
+        .join(Certificate, Certificate.id == Batch.certificate_id)
+        .where(Certificate.product_id >= first)
+    ).all()
+    lot_of = {lot.product_id: lot.id for lot in lots}
+    assert len(lot_of) == len(lots) == len({product for _, product in batches})
+    links = {(b, lot) for b, lot in session.execute(select(BatchLot.batch_id, BatchLot.lot_id))}
+    assert {(batch, lot_of[product]) for batch, product in batches} <= links
+    for lot in lots:
+        assert 1 <= len(lot.origins) <= 2
+        assert 2 <= len(lot.stages) <= 3
+        assert lot.stages[-1]["step"] == "Đóng gói và dán tem"
+        assert [s["at"] for s in lot.stages] == sorted(s["at"] for s in lot.stages)
+        assert all(o["harvested_on"] < lot.produced_on.isoformat() for o in lot.origins)

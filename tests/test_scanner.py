@@ -41,6 +41,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 from playwright.sync_api import Error as PlaywrightError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from signing import Payload, PrivateKey, StatusList, VerdictCode, parse_stamp, sign_payload
 from signing.keys import b64url_decode
@@ -51,11 +53,11 @@ from stamps.sheet import human_serial
 from tests.browser.camera import stamp_frame, write_y4m
 from tests.national_registry import NationalShape, build_national_registry
 from verifier import registry
-from verifier.cli.demo import create_demo
+from verifier.cli.demo import DEMO_LOT, create_demo
 from verifier.i18n.messages import REFUSALS, SCANNER, TONE, consumer, text
 from verifier.registry import INSPECTOR_BLOCKS
 from verifier.store.database import make_engine, session_factory, sqlite_url
-from verifier.store.models import Certificate, Role
+from verifier.store.models import Certificate, Lot, Role
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / ".screenshots"
@@ -407,6 +409,69 @@ def test_offline_with_the_server_stopped_it_still_verifies_and_rejects_a_forgery
         page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
         assert "ngoại tuyến" in page.inner_text("#how-checked")
         _shot(page, "04-offline-counterfeit")
+    finally:
+        browser.close()
+
+
+@contextmanager
+def _registry(data_dir: Path) -> Iterator[Session]:
+    """A session on the SQLite registry of ``data_dir``, its engine disposed of after."""
+    engine = make_engine(sqlite_url(data_dir))
+    try:
+        with session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _demo_lot(data_dir: Path) -> Lot:
+    """The demo honey's lot, as the registry holds it."""
+    with _registry(data_dir) as session:
+        lot = session.scalars(select(Lot).where(Lot.lot_number == DEMO_LOT)).one()
+        session.expunge(lot)
+        return lot
+
+
+def test_offline_the_honey_stamp_shows_its_lot_as_the_producer_declared_it(
+    playwright: Playwright, server: Server, demo_dir: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Issue 20: with the server stopped, the genuine honey stamp's offline verdict is followed
+    by its lot in short, from the signed snapshot, worded as the stamp page's trace section (the
+    producer's declaration, not what the authority certifies), in each language, at 360 px; a
+    forged code shows none."""
+    data_dir, info = demo_dir
+    lot = _demo_lot(data_dir)
+    assert lot.best_before is not None
+    browser = _browser(playwright, _camera(tmp_path, info["stamp_urls"]["genuine"]))
+    try:
+        context = _context(browser, width=360)
+        page = context.new_page()
+        _install_offline(page, server)
+        server.stop()
+        context.set_offline(True)
+        for language, title, declared in (
+            ("vi", "Truy xuất nguồn gốc", "do nhà sản xuất tự khai báo"),
+            ("en", "Traceability", "The producer declared this"),
+        ):
+            page.goto(f"{server.url}/scan?lang={language}")
+            assert _verdict(page)["verdict"] == "genuine"
+            trace = page.locator("#result section.trace")
+            assert trace.locator("h2").inner_text() == title
+            assert declared in trace.locator(".declared").inner_text()
+            assert trace.locator("h3").inner_text().endswith(f" {DEMO_LOT}")
+            shown = dict(zip(trace.locator("dt").all_inner_texts(),
+                             trace.locator("dd").all_inner_texts(), strict=True))  # fmt: skip
+            assert lot.produced_on.strftime("%d/%m/%Y") in shown.values()
+            assert lot.best_before.strftime("%d/%m/%Y") in shown.values()
+            assert "Hưng Yên" in shown.values()  # the honey's origin, one step back
+            assert "3" in shown.values()  # its stages
+            assert ", ".join(lot.standards) in shown.values()
+            _assert_accessible_at_360_px(page)
+            trace.scroll_into_view_if_needed()
+            _shot(page, f"21-offline-trace-{language}")
+        _upload(page, "#photo", "forged.jpg", info["stamp_urls"]["counterfeit"])
+        page.wait_for_selector("#result .band[data-verdict='counterfeit']", timeout=15_000)
+        assert page.locator("#result section.trace").count() == 0
     finally:
         browser.close()
 
@@ -1223,13 +1288,9 @@ def test_offline_at_national_size_genuine_revoked_and_forged(
 
 def _product_name(data_dir: Path, payload: Payload) -> str:
     """The registry's name of the product a stamp's certificate recognises."""
-    engine = make_engine(sqlite_url(data_dir))
-    try:
-        with session_factory(engine)() as session:
-            name: str = registry.get(session, Certificate, payload.certificate_id).product.name
-            return name
-    finally:
-        engine.dispose()
+    with _registry(data_dir) as session:
+        name: str = registry.get(session, Certificate, payload.certificate_id).product.name
+        return name
 
 
 def test_the_stamp_page_shows_the_lots_trace_at_360_px(

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from signing import Verdict, VerdictCode, verify
@@ -22,7 +22,7 @@ from verifier.lists.registry_index import PublicCertificate, bump_version
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
 from verifier.settings import ROOT_PUBLIC_KEY_FILE, Settings
 from verifier.store.database import make_engine, migrate, probe, session_factory
-from verifier.store.models import Batch, BlockedSerials, Certificate
+from verifier.store.models import Batch, BatchLot, BlockedSerials, Certificate, Lot
 
 PROBE_SECONDS = 1.0  # how long the database's answer to a probe stands for every health check
 # The roles whose checks are evidence of copying: each names a token the authority issued and
@@ -103,20 +103,22 @@ class Service:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A transaction for a registry write. Each certificate, batch and blocked range it
-        changes is marked with the new registry version (what the status list's changes are
-        made of). After the commit what verdicts read is brought up to date, and the write
-        returns once it shows it (or after ``list_publish_wait_seconds``); the signer follows
-        with the signed documents."""
+        """A transaction for a registry write. Each certificate, batch, blocked range and lot
+        it changes is marked with the new registry version (what the status list's and the
+        snapshot's changes are made of), a lot also when a batch is linked to it. After the
+        commit what verdicts read is brought up to date, and the write returns once it shows
+        it (or after ``list_publish_wait_seconds``); the signer follows with the signed
+        documents."""
         with self.writer.begin() as session:
-            changed: set[Certificate | Batch | BlockedSerials] = set()
+            changed: set[Certificate | Batch | BlockedSerials | Lot] = set()
+            linked: set[int] = set()  # the lots a batch was linked to
 
             def note_changes(session: Session, *_: object) -> None:
-                changed.update(
-                    o
-                    for o in (*session.new, *session.dirty)
-                    if isinstance(o, (Certificate, Batch, BlockedSerials))
-                )
+                for row in (*session.new, *session.dirty):
+                    if isinstance(row, (Certificate, Batch, BlockedSerials, Lot)):
+                        changed.add(row)
+                    elif isinstance(row, BatchLot):
+                        linked.add(row.lot_id)
 
             event.listen(session, "before_flush", note_changes)
             yield session
@@ -124,6 +126,10 @@ class Service:
             version = bump_version(session)
             for row in changed:
                 row.changed_version = version
+            if linked:
+                session.execute(
+                    update(Lot).where(Lot.id.in_(linked)).values(changed_version=version)
+                )
             session.flush()
         self.keeper.written(version)
 

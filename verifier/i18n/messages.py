@@ -353,6 +353,19 @@ SCANNER: dict[str, str] = {
         "Điện thoại này không lưu được danh sách để kiểm tra ngoại tuyến (bộ nhớ đầy hoặc bị "
         "chặn): tem vẫn được kiểm tra ngoại tuyến đến khi đóng trang này; lần mở sau cần có mạng."
     ),
+    # the lots a stamp's batch labels, in short, as the stamp page's trace section words them
+    "trace_title": N_("Truy xuất nguồn gốc"),
+    "trace_declared": N_(
+        "Phần này do nhà sản xuất tự khai báo về lô hàng; cơ quan công nhận không ký và không "
+        "xác nhận nội dung này. Con tem chỉ chứng nhận sản phẩm và hạng sao ở trên."
+    ),
+    "lot": N_("Lô hàng"),
+    "produced_on": N_("Ngày sản xuất"),
+    "best_before": N_("Sử dụng tốt nhất trước"),
+    "expires_on": N_("Hạn sử dụng"),
+    "origins": N_("Nguồn nguyên liệu"),
+    "stages": N_("Số công đoạn"),
+    "standards": N_("Tiêu chuẩn áp dụng"),
 }
 
 

@@ -1,5 +1,6 @@
 """An in-memory snapshot of what a verdict needs from the registry, so answering a scan reads
-no table: the issued serial ranges per key, and each certificate as the public sees it."""
+no table: the issued serial ranges per key, each certificate as the public sees it, and the lot
+summaries offline scanners show (the registry snapshot's ``lots``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from signing import Payload, SerialRange
 from signing.lists import follow_supersedes
-from verifier.store.models import Batch, BatchState, BlockedSerials, Certificate, Meta
+from verifier.provinces import province
+from verifier.store.models import (
+    Batch,
+    BatchLot,
+    BatchState,
+    BlockedSerials,
+    Certificate,
+    Lot,
+    Meta,
+)
 
 VERSION_KEY = "registry-version"
 
@@ -153,6 +163,26 @@ class ListedRange(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class LotSummary:
+    """A lot labelled by at least one batch, in short, as offline scanners show it for a stamp
+    of those batches: the producer's declaration (its number and dates, the provinces its main
+    raw materials come from by name, each once, how many processing stages, the standards
+    applied), the batches as (key index, first serial, last serial), and the registry version
+    of the lot's last change."""
+
+    id: int
+    lot_number: str
+    produced_on: date
+    best_before: date | None
+    expires_on: date | None
+    origins: tuple[str, ...]
+    stages: int
+    standards: tuple[str, ...]
+    batches: tuple[tuple[int, int, int], ...]
+    changed_version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class _KeyBatches:
     """One key's batches in the order of their first serials (``firsts`` for bisecting)."""
 
@@ -164,17 +194,20 @@ class _KeyBatches:
 class RegistryIndex:
     """The registry at one version. Build with :meth:`load`, bring up to date with
     :meth:`updated`. ``blocked`` holds every blocked range by its row id (lifted ones too, for
-    the status list's changes); ``voided`` every voided batch by its id."""
+    the status list's changes); ``voided`` every voided batch by its id; ``lots`` every lot
+    a batch labels, by its id."""
 
     version: int
     certificates: dict[int, PublicCertificate]
     batches: dict[int, _KeyBatches]
     blocked: dict[int, ListedRange] = field(default_factory=dict)
     voided: dict[int, ListedRange] = field(default_factory=dict)
+    lots: dict[int, LotSummary] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> RegistryIndex:
-        """Read every certificate, batch and blocked range (one query each)."""
+        """Read every certificate, batch, blocked range and labelled lot (one query each, the
+        lots two)."""
         # The version first: under READ COMMITTED a write may land between the queries, so
         # what is read after it is at least as new as the version the index claims. The
         # status list's changes since that version then repeat such a write, never miss it.
@@ -183,7 +216,8 @@ class RegistryIndex:
             row.id: PublicCertificate.of(row) for row in session.scalars(select(Certificate))
         }
         batches, voided = _batches_of(session, None)
-        return cls(version, certificates, batches, _blocked_since(session, None), voided)
+        blocked, lots = _blocked_since(session, None), _lots_since(session, None)
+        return cls(version, certificates, batches, blocked, voided, lots)
 
     def updated(self, session: Session) -> RegistryIndex:
         """Return the index at the registry's current version, reading only the rows that
@@ -210,7 +244,8 @@ class RegistryIndex:
             batches.update(reread)
             voided.update(reread_voided)
         blocked = {**self.blocked, **_blocked_since(session, since)}
-        return RegistryIndex(version, certificates, batches, blocked, voided)
+        lots = {**self.lots, **_lots_since(session, since)}  # a lot's batches are never unlinked
+        return RegistryIndex(version, certificates, batches, blocked, voided, lots)
 
     def batch_of(self, key_index: int, serial: int) -> IssuedRange | None:
         """Return the issued range (a batch) holding the serial, or ``None`` when none does."""
@@ -299,3 +334,41 @@ def _blocked_since(session: Session, since: int | None) -> dict[int, ListedRange
         )
         for b in session.scalars(query)
     }
+
+
+def _lots_since(session: Session, since: int | None) -> dict[int, LotSummary]:
+    """Return the lots changed after version ``since`` (all for ``None``) that a batch labels,
+    by id, each with its batches' serials."""
+    links = select(BatchLot.lot_id, Batch.key_index, Batch.first_serial, Batch.last_serial)
+    links = links.join(Batch, Batch.id == BatchLot.batch_id)
+    columns = (Lot.id, Lot.lot_number, Lot.produced_on, Lot.best_before, Lot.expires_on,
+               Lot.origins, Lot.stages, Lot.standards, Lot.changed_version)  # fmt: skip
+    query = select(*columns).where(Lot.id.in_(select(BatchLot.lot_id)))
+    if since is not None:
+        links = links.join(Lot, Lot.id == BatchLot.lot_id).where(Lot.changed_version > since)
+        query = query.where(Lot.changed_version > since)
+    batches: dict[int, list[tuple[int, int, int]]] = {}
+    order = (BatchLot.lot_id, Batch.key_index, Batch.first_serial)
+    for lot_id, key_index, first, last in session.execute(links.order_by(*order)):
+        batches.setdefault(lot_id, []).append((key_index, first, last))
+    return {
+        row.id: LotSummary(
+            id=row.id,
+            lot_number=row.lot_number,
+            produced_on=row.produced_on,
+            best_before=row.best_before,
+            expires_on=row.expires_on,
+            origins=tuple(dict.fromkeys(_province_name(o["province_code"]) for o in row.origins)),
+            stages=len(row.stages),
+            standards=tuple(row.standards),
+            batches=tuple(batches.get(row.id, ())),
+            changed_version=row.changed_version,
+        )
+        for row in session.execute(query.order_by(Lot.id))
+    }
+
+
+def _province_name(code: str) -> str:
+    """Return the name of the province ``code`` (the code itself for one no longer known)."""
+    known = province(code)
+    return code if known is None else known.name

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +26,7 @@ from signing import (
 )
 from signing.dates import format_time, parse_time
 from verifier.lists.compressed import CompressedDocument
-from verifier.lists.registry_index import RegistryIndex
+from verifier.lists.registry_index import LotSummary, RegistryIndex
 from verifier.lists.signed_lists import (
     CHANGES_KINDS,
     SNAPSHOT_VALIDITY,
@@ -108,9 +109,10 @@ def registry_snapshot(
     index: RegistryIndex, root: Ed25519Signer, now: datetime, since: int | None = None
 ) -> Snapshot:
     """Return the signed registry snapshot offline scanners keep: for every certificate, what
-    the verdict page shows (product, producer, province, stars, validity, status). With
-    ``since``, only the certificates changed after that registry version (a scanner that holds
-    version ``since`` merges them into what it holds)."""
+    the verdict page shows (product, producer, province, stars, validity, status), and every
+    lot a batch labels in short (:func:`_lot_entry`). With ``since``, only the certificates and
+    lots changed after that registry version (a scanner that holds version ``since`` merges
+    them into what it holds)."""
     certificates = [
         {
             "issuer": c.issuer,
@@ -134,10 +136,33 @@ def registry_snapshot(
         "issued_at": format_time(now),
         "expires_at": format_time(now + SNAPSHOT_VALIDITY),
         "certificates": certificates,
+        "lots": [
+            _lot_entry(lot)
+            for lot in sorted(index.lots.values(), key=lambda lot: lot.id)
+            if lot.batches and (since is None or lot.changed_version > since)
+        ],
     }
     return Snapshot(
         sign_document(claims, SNAPSHOT_TYPE, root), index.version, now + SNAPSHOT_VALIDITY / 2
     )
+
+
+def _lot_entry(lot: LotSummary) -> dict[str, Any]:
+    """Return a lot as the snapshot's ``lots`` carry it (docs/stamp-format.md section 7.6):
+    ``best_before`` and ``expires_on`` only when declared."""
+    entry: dict[str, Any] = {
+        "lot_id": lot.id,
+        "lot_number": lot.lot_number,
+        "produced_on": lot.produced_on.isoformat(),
+        "origins": list(lot.origins),
+        "stages": lot.stages,
+        "standards": list(lot.standards),
+        "batches": [list(batch) for batch in lot.batches],
+    }
+    for name, day in (("best_before", lot.best_before), ("expires_on", lot.expires_on)):
+        if day is not None:
+            entry[name] = day.isoformat()
+    return entry
 
 
 def _store_changes(session: Session, kind: str, version: int, documents: dict[int, bytes]) -> None:

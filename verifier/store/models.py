@@ -328,6 +328,9 @@ class Lot(Base):
     declared_by: Mapped[str] = mapped_column(String(200))  # the actor's label, as audited
     declared_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # the registry version of the last change (recorded, a stage added, a batch linked), for
+    # the registry snapshot's changes
+    changed_version: Mapped[int] = mapped_column(Integer, default=0, index=True)
 
     product: Mapped[Product] = relationship(lazy="joined")
 

@@ -81,7 +81,7 @@ const SNAPSHOT = ["/.well-known/ocop/registry-snapshot", "ocop-registry-snapshot
 const NAMES = ["trust", "status", "snapshot"];
 const ref = (c) => `${c.issuer}\u0000${c.certificate_id}`;
 
-// { trust, status, snapshot: { version, issued_at, expires_at, entries: Map }, trustClaims }
+// { trust, status, snapshot: { version, issued_at, expires_at, entries: Map, lots: Map }, trustClaims }
 let lists = null;
 let seen = { trust: null, status: null, snapshot: null }; // the highest versions accepted: rollback
 let kept = { trust: null, status: null, snapshot: null }; // what IndexedDB holds: `${version} ${issued_at}`
@@ -93,9 +93,12 @@ async function checked(text, typ, now, held) {
   return checkDocument(text, typ, roots, now, held);
 }
 
-const snapshotOf = (claims, entries = new Map(claims.certificates.map((c) => [ref(c), c]))) => ({
-  version: claims.version, issued_at: claims.issued_at, expires_at: claims.expires_at, entries,
-});
+// lots: the lot summaries by lot_id (absent from a snapshot signed before they were added)
+const snapshotOf = (
+  claims,
+  entries = new Map(claims.certificates.map((c) => [ref(c), c])),
+  lots = new Map((claims.lots || []).map((lot) => [lot.lot_id, lot])),
+) => ({ version: claims.version, issued_at: claims.issued_at, expires_at: claims.expires_at, entries, lots });
 
 /** The status list as its claims (section 7.4), from what the page holds of it. */
 function statusClaimsOf(status) {
@@ -106,8 +109,8 @@ function statusClaimsOf(status) {
 function claimsOf(name) {
   if (name === "trust") return lists.trustClaims;
   if (name === "status") return statusClaimsOf(lists.status);
-  const { entries, ...rest } = lists.snapshot;
-  return { type: "ocop-registry-snapshot", since: null, ...rest, certificates: [...entries.values()] };
+  const { entries, lots, ...rest } = lists.snapshot;
+  return { type: "ocop-registry-snapshot", since: null, ...rest, certificates: [...entries.values()], lots: [...lots.values()] };
 }
 
 // a list is kept again only when this changed: its version, or its validity (signed again)
@@ -149,7 +152,9 @@ async function readKept() {
       trustClaims: stored.trust.claims,
       trust: trustListOf(stored.trust.claims),
       status: statusListOf(stored.status.claims),
-      snapshot: stored.snapshot ? snapshotOf(stored.snapshot.claims) : null,
+      // a snapshot kept without lots (an older page) is fetched whole: changes carry only
+      // the lots changed since its version, not those it lacks
+      snapshot: stored.snapshot && stored.snapshot.claims.lots ? snapshotOf(stored.snapshot.claims) : null,
     };
     for (const name of NAMES) kept[name] = stored[name] ? keptAs(stored[name].claims) : null;
     return held;
@@ -211,20 +216,22 @@ async function freshStatus(now) {
   return statusListOf(await checked(text, STATUS[1], now, seen.status));
 }
 
-/** The registry snapshot brought up to date: the certificates changed since the version
- *  held replace theirs, or the whole snapshot. */
+/** The registry snapshot brought up to date: the certificates and lots changed since the
+ *  version held replace theirs, or the whole snapshot. */
 async function freshSnapshot(now) {
   const held = lists ? lists.snapshot : null;
   if (held) {
     const changes = await checked(await fetchText(`${SNAPSHOT[0]}?since=${held.version}`), SNAPSHOT[1], now, held.version);
     if (changes.since === null) return snapshotOf(changes); // the whole snapshot
-    // no certificate changed: what is held stands (asked again from its version next time,
-    // rather than kept again whole for a new version number)
+    const lots = changes.lots || [];
+    // nothing changed: what is held stands (asked again from its version next time, rather
+    // than kept again whole for a new version number)
     // changes since the version held or an older one: whole entries, set again if held
-    if (changes.since <= held.version && changes.certificates.length === 0) return held;
+    if (changes.since <= held.version && changes.certificates.length === 0 && lots.length === 0) return held;
     if (changes.since <= held.version) {
       for (const entry of changes.certificates) held.entries.set(ref(entry), entry);
-      return snapshotOf(changes, held.entries);
+      for (const lot of lots) held.lots.set(lot.lot_id, lot);
+      return snapshotOf(changes, held.entries, held.lots);
     }
   }
   return snapshotOf(await checked(await fetchText(SNAPSHOT[0]), SNAPSHOT[1], now, seen.snapshot));
@@ -345,6 +352,8 @@ function show(answer) {
   const caveat = answer.offline ? listsCaveat() : null;
   if (answer.scans && answer.scans.complete === false) rows.push([T.ui.checks, T.ui.checks_unknown]); // the count stored could not be read
   else if (answer.scans) rows.push([T.ui.checks, T.ui.checks_value.replace("{count}", answer.scans.count).replace("{first}", ddmmyyyy(answer.scans.first_at))]);
+  // a forged code names a serial it has no right to: it learns nothing of that serial's lots
+  const lots = ["counterfeit", "malformed"].includes(answer.verdict) ? [] : lotsOf(answer.stampId);
   result.innerHTML = `
     <div class="band ${tone}" data-verdict="${answer.verdict}" data-tone="${tone}">
       ${ICONS[tone]}
@@ -352,9 +361,38 @@ function show(answer) {
       <p>${escapeHtml(meaning)}</p><p><strong>${escapeHtml(action)}</strong></p>${caveat ? `<p class="lists-age" id="lists-age">${escapeHtml(caveat)}</p>` : ""}</div>
     </div>
     ${stars ? `<p class="stars" aria-label="${escapeHtml(T.ui.stars_label.replace("{n}", stars))}">${"★".repeat(stars)}<span class="off">${"★".repeat(5 - stars)}</span></p>` : ""}
-    ${rows.length ? `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>` : ""}
+    ${definitions(rows)}
     ${answer.reasons.length ? `<p>${escapeHtml(T.ui.reasons)}</p><ul>${answer.reasons.map((r) => `<li>${escapeHtml(T.reasons[r] || r)}</li>`).join("")}</ul>` : ""}
-    <p class="muted" id="how-checked">${escapeHtml(answer.offline ? T.ui.checked_offline.replace("{hours}", Math.max(0, Math.floor(listsAgeHours()))) : T.ui.checked_online)}</p>`;
+    <p class="muted" id="how-checked">${escapeHtml(answer.offline ? T.ui.checked_offline.replace("{hours}", Math.max(0, Math.floor(listsAgeHours()))) : T.ui.checked_online)}</p>
+    ${lots.length ? traceSection(lots) : ""}`;
+}
+
+const definitions = (rows) =>
+  (rows.length ? `<dl>${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join("")}</dl>` : "");
+
+/** The lots the signed snapshot says label the batch of a stamp's serial (none without one). */
+function lotsOf(stampId) {
+  if (!stampId || !lists || !lists.snapshot) return [];
+  const { keyIndex, serial } = stampId;
+  return [...lists.snapshot.lots.values()].filter((lot) =>
+    lot.batches.some(([key, first, last]) => key === keyIndex && first <= serial && serial <= last));
+}
+
+/** The stamp page's "Truy xuất nguồn gốc" in short (docs/traceability.md): each lot as its
+ *  producer declared it, set apart from what the verdict above says the authority certifies. */
+function traceSection(lots) {
+  const described = lots.map((lot) => {
+    const rows = [[T.ui.produced_on, ddmmyyyy(lot.produced_on)]];
+    if (lot.best_before) rows.push([T.ui.best_before, ddmmyyyy(lot.best_before)]);
+    if (lot.expires_on) rows.push([T.ui.expires_on, ddmmyyyy(lot.expires_on)]);
+    if (lot.origins.length) rows.push([T.ui.origins, lot.origins.join(", ")]);
+    if (lot.stages) rows.push([T.ui.stages, String(lot.stages)]);
+    if (lot.standards.length) rows.push([T.ui.standards, lot.standards.join(", ")]);
+    return `<h3>${escapeHtml(T.ui.lot)} ${escapeHtml(lot.lot_number)}</h3>${definitions(rows)}`;
+  });
+  return `<section class="trace" id="trace" aria-labelledby="trace-title">
+    <h2 id="trace-title">${escapeHtml(T.ui.trace_title)}</h2>
+    <p class="declared">${escapeHtml(T.ui.trace_declared)}</p>${described.join("")}</section>`;
 }
 
 function fromSnapshot(verdict) {

@@ -107,10 +107,10 @@ def _role(module: str) -> str:
 
 
 # Who may import whom among verifier's roles: the web and the command are the outside (nothing
-# inner imports them); the registry, the lists, the scans and traceability are domain code that
-# knows no process (no service, settings, signer); the store knows only the database.
+# inner imports them); the registry, the lists, the scans, the claims and traceability are domain
+# code that knows no process (no service, settings, signer); the store knows only the database.
 _OUTER = {"web", "cli", "__main__"}
-_DOMAIN = {"registry", "lists", "scans", "traceability"}
+_DOMAIN = {"registry", "lists", "scans", "claims", "traceability"}
 _FORBIDDEN: dict[str, set[str]] = {
     **dict.fromkeys(("store", *_DOMAIN, "signer", "i18n"), _OUTER),
     **dict.fromkeys(("service", "settings", "errors", "provinces"), _OUTER),

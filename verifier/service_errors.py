@@ -82,6 +82,12 @@ class TooLarge(ServiceError):
     code = "too_large"
 
 
+class TooManyTries(ServiceError):
+    """The caller tried too often; ``retry_after`` says when it may try again."""
+
+    code = "too_many_tries"
+
+
 class Busy(ServiceError):
     """The service is at capacity for this kind of work; ``retry_after`` says when to retry."""
 

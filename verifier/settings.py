@@ -32,8 +32,8 @@ DEFAULT_HOST = "ocop.vn"
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)
 
 
-Kind = Literal["verify", "photo", "sign_in", "token_failures"]
-KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures")
+Kind = Literal["verify", "photo", "sign_in", "token_failures", "claim"]
+KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures", "claim")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ class RateLimits:
     photo: str = "60/minute"  # photos decoded on the server
     sign_in: str = "20/minute;200/hour"  # the desk's and the producer page's sign-in forms
     token_failures: str = "30/minute;300/hour"  # noqa: S105 (answers 401 to a bearer token)
+    claim: str = "10/minute;60/hour"  # PINs typed under a stamp's foil, right or wrong
 
     def __post_init__(self) -> None:
         for kind in KINDS:
@@ -247,6 +248,7 @@ RATE_LIMIT_VARIABLES = {
     "OCOP_RATE_LIMIT_PHOTO": "photo",
     "OCOP_RATE_LIMIT_SIGN_IN": "sign_in",
     "OCOP_RATE_LIMIT_TOKEN_FAILURES": "token_failures",
+    "OCOP_RATE_LIMIT_CLAIM": "claim",
 }
 
 

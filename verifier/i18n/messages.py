@@ -18,6 +18,7 @@ from verifier.i18n.catalogs import CATALOGS, Language
 
 __all__ = [
     "CERTIFICATE_STATES",
+    "CLAIM_ANSWERS",
     "CONSUMER",
     "LABELS",
     "NOTES",
@@ -176,6 +177,15 @@ REFUSALS: dict[str, str] = {
         "Chứng nhận thay thế phải là của cùng sản phẩm; dữ liệu không thay đổi."
     ),
     "successor_itself": N_("Một chứng nhận không thể thay thế chính nó; dữ liệu không thay đổi."),
+    "claim_wrong_pin": N_(
+        "Mã PIN không đúng. Hãy xem lại các chữ số dưới lớp cào; tem này còn nhận thêm "
+        "{tries_left} lần nhập sai trước khi bị khóa."
+    ),
+    "claim_locked": N_(
+        "Tem này đã nhận quá nhiều mã PIN sai nên tạm khóa. Hãy thử lại sau {minutes} phút; nếu "
+        "bạn nhập đúng mà vẫn bị khóa, có thể người khác đang dò mã: hãy báo cáo."
+    ),
+    "claim_not_a_stamp": N_("Mã này không phải tem OCOP thật nên không có mã PIN để xác nhận."),
     "successor_not_active": N_(
         "Chứng nhận thay thế phải đang còn hiệu lực; dữ liệu không thay đổi."
     ),
@@ -213,6 +223,24 @@ NOTES: dict[str, str] = {
     "renewed": N_("Chứng nhận đã được công nhận lại; thông tin hiện hành được hiển thị."),
     "gtin_unchecked": N_(
         "Chưa đối chiếu được mã sản phẩm GTIN vì chứng nhận chưa có trong danh sách trạng thái."
+    ),
+}
+
+
+#: What a PIN typed under a stamp's scratch-off foil came to (the API's ``messages``, the
+#: stamp page), and what the page shows of a stamp claimed before.
+CLAIM_ANSWERS: dict[str, str] = {
+    "first": N_("Bạn là người đầu tiên xác nhận gói hàng này, lúc {time} ngày {date}."),
+    "already_claimed": N_(
+        "Mã PIN này đã được xác nhận ngày {date}: gói hàng có thể đã bị chiết lại hoặc tem bị "
+        "dùng lại. Hãy báo người bán và báo cáo."
+    ),
+    "already_claimed_in": N_(
+        "Mã PIN này đã được xác nhận ngày {date} tại {province}: gói hàng có thể đã bị chiết lại "
+        "hoặc tem bị dùng lại. Hãy báo người bán và báo cáo."
+    ),
+    "claimed": N_(
+        "Tem này đã được xác nhận bằng mã PIN lần đầu ngày {date}, tổng cộng {count} lần."
     ),
 }
 

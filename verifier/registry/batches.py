@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from signing import CertificateState, KeyStatus
 from signing.dates import vietnam_date
+from verifier.claims.pins import new_batch_secret
 from verifier.provinces import province
 from verifier.registry.actors import Actor, audit, get
 from verifier.registry.certificates import require_issuer
@@ -39,10 +40,14 @@ def _signing_key_for(session: Session, *, certificate: Certificate, today: date)
     raise Conflict("the issuing authority has no active key for this star level")
 
 
-def order_digest(*, certificate_id: int, count: int, markets: Sequence[str]) -> str:
+def order_digest(
+    *, certificate_id: int, count: int, markets: Sequence[str], claims: bool = False
+) -> str:
     """Return the SHA-256 (hex) of a batch order as :func:`allocate_batch` reads it (the
-    markets in any order, repeated or not)."""
-    order = [certificate_id, count, sorted(set(markets))]
+    markets in any order, repeated or not; an order with PINs, unlike one without)."""
+    order: list[object] = [certificate_id, count, sorted(set(markets))]
+    if claims:  # appended: the digests of orders without PINs stay as they were stored
+        order.append("claims")
     return hashlib.sha256(json.dumps(order, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -76,6 +81,7 @@ def allocate_batch(
     now: datetime,
     markets: Sequence[str] = (),
     idempotency_key: str | None = None,
+    claims: bool = False,
 ) -> Batch:
     """Allocate ``count`` new serials for an active certificate: a producer's own, or one the
     acting authority issued (provincial departments print for their producers).
@@ -84,7 +90,8 @@ def allocate_batch(
     share or reuse one. Raises :class:`Forbidden` for anyone else, :class:`Conflict` for a
     certificate that is not active and valid today, and :class:`Invalid` for a count outside
     1..MAX_BATCH or a market that is not a province code. ``markets`` are the provinces the
-    batch is sold in (scans far from all of them are shown on the authority's desk). An
+    batch is sold in (scans far from all of them are shown on the authority's desk). With
+    ``claims`` every stamp gets a PIN to print under scratch-off foil (verifier.claims). An
     ``idempotency_key`` is kept with the batch for :func:`batch_ordered_with` (with a token
     only); flushing a second batch with the same key and token raises ``IntegrityError``.
     """
@@ -122,11 +129,12 @@ def allocate_batch(
         created_by=actor.token_id,
         created_at=now,
         markets=",".join(sorted(set(markets))) or None,
+        claim_secret=new_batch_secret() if claims else None,
     )
     if idempotency_key is not None and actor.token_id is not None:
         batch.idempotency_key = idempotency_key
         batch.order_digest = order_digest(
-            certificate_id=certificate_id, count=count, markets=markets
+            certificate_id=certificate_id, count=count, markets=markets, claims=claims
         )
     session.add(batch)
     session.flush()
@@ -134,7 +142,7 @@ def allocate_batch(
         session, actor, "batch.issue", "batch", batch.id, now,
         certificate=certificate.id, key_index=key.index,
         first_serial=batch.first_serial, last_serial=batch.last_serial,
-        markets=batch.market_codes,
+        markets=batch.market_codes, claims=claims,
     )  # fmt: skip
     return batch
 

@@ -247,6 +247,9 @@ class Batch(Base):
     order_digest: Mapped[str | None] = mapped_column(String(64))
     # the registry version of the batch's last change (voided), for status list changes
     changed_version: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    # claims enabled: the secret every stamp's PIN is derived from (verifier.claims.pins);
+    # never shown by any answer
+    claim_secret: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
     @property
     def market_codes(self) -> list[str]:
@@ -437,6 +440,37 @@ class Scan(Base):
     # No index by serial: it costs every write a random B-tree insert, which slows
     # verification as events pile up (docs/operations.md); a serial's history is
     # read through ix_scans_at within its aggregate's time span (verifier/scans/findings.py).
+
+
+class StampClaim(Base):
+    """A stamp confirmed under its PIN: the first confirmation, and the later ones counted (a
+    later one means the pack may have been refilled or its stamp re-used). One row per claimed
+    stamp, written only by a correct PIN. What a buyer's claim keeps (docs/privacy.md): times,
+    the province the buyer chose to name (no coordinates), the channel; no phone, no address."""
+
+    __tablename__ = "stamp_claims"
+
+    key_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    first_province: Mapped[str | None] = mapped_column(String(2))
+    first_channel: Mapped[str] = mapped_column(String(8))
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_province: Mapped[str | None] = mapped_column(String(2))
+
+
+class ClaimLock(Base):
+    """Wrong PINs typed for one stamp: ``failures`` since ``window_start``; past a few, the
+    stamp takes no PIN until ``locked_until`` (verifier.claims.claiming)."""
+
+    __tablename__ = "claim_locks"
+
+    key_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ReportState(StrEnum):

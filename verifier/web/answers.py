@@ -26,6 +26,7 @@ from verifier.service_errors import (
     NotFound,
     ServiceError,
     TooLarge,
+    TooManyTries,
     Unauthorized,
 )
 
@@ -41,6 +42,7 @@ _STATUSES: dict[type[ServiceError], int] = {
     Conflict: 409,
     TooLarge: 413,
     Invalid: 422,
+    TooManyTries: 429,
     Busy: 503,
 }
 

@@ -158,6 +158,8 @@ _LIMITED: dict[tuple[str, str], Kind] = {
     ("GET", "/.well-known/ocop/status-list"): "verify",
     ("GET", "/.well-known/ocop/registry-snapshot"): "verify",
     ("GET", "/api/v1/epcis/events"): "verify",  # a page reads up to 1,000 events' rows
+    ("POST", "/api/v1/claims"): "claim",
+    ("POST", "/claim"): "claim",  # the stamp page's form
     ("POST", "/desk/sign-in"): "sign_in",
     ("POST", "/producer/sign-in"): "sign_in",
 }

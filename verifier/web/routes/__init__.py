@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from verifier.web.routes import (
     batch_api,
+    claim_api,
     consumer_pages,
     desk_page,
     digital_link,
@@ -23,5 +24,6 @@ from verifier.web.routes import (
 
 _PAGES = (consumer_pages, scanner_page, producer_page, producer_lots, desk_page, registry_pages,
           digital_link)  # fmt: skip
-_APIS = (verify_api, registry_api, batch_api, lot_api, epcis_api, report_api, well_known, health)
+_APIS = (verify_api, claim_api, registry_api, batch_api, lot_api, epcis_api, report_api,
+         well_known, health)  # fmt: skip
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (*_PAGES, *_APIS))

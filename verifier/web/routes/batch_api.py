@@ -42,6 +42,10 @@ class BatchIn(BaseModel):
         default_factory=list, max_length=20,
         description="the lots of the product the stamps label (POST /products/{id}/lots)",
     )  # fmt: skip
+    claims: bool = Field(
+        default=False, description="print every stamp with a PIN under scratch-off foil, for a "
+        "one-time claim (POST /api/v1/claims) and the check by SMS",
+    )  # fmt: skip
 
 
 class VoidIn(BaseModel):
@@ -64,6 +68,7 @@ def batch_json(b: Batch) -> dict[str, Any]:
         "created_at": b.created_at.isoformat(),
         "void_reason": b.void_reason,
         "markets": b.market_codes,
+        "claims": b.claim_secret is not None,
         "files": files if b.state == "issued" else {},
     }
 
@@ -80,8 +85,9 @@ def order_batch(
     both arrive together, and allocates nothing. Raises what :func:`registry.allocate_batch`
     and :func:`registry.batch_ordered_with` raise."""
     digest = registry.order_digest(
-        certificate_id=order.certificate_id, count=order.count, markets=order.markets
-    )
+        certificate_id=order.certificate_id, count=order.count, markets=order.markets,
+        claims=order.claims,
+    )  # fmt: skip
     if idempotency_key is not None:
         with service.sessions() as session:
             earlier = registry.batch_ordered_with(
@@ -99,6 +105,7 @@ def order_batch(
                 now=now,
                 markets=order.markets,
                 idempotency_key=idempotency_key,
+                claims=order.claims,
             )
             registry.label_lots(session, batch=batch, lot_ids=order.lots)
     except IntegrityError:

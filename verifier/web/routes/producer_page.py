@@ -125,6 +125,7 @@ def order(
     markets: Annotated[list[str], Form(max_length=34)] = [],  # noqa: B006 (FastAPI copies it)
     order_key: Annotated[IdempotencyKey | None, Form()] = None,
     lot_id: Annotated[RowId | None, Form()] = None,
+    claims: Annotated[bool, Form()] = False,
 ) -> Response:
     """Order a batch from the page's form. The form carries a key made when the page was
     shown, so that a second click or a resent form finds the batch the first one ordered."""
@@ -137,7 +138,7 @@ def order(
         return RedirectResponse("/producer?error=market", status_code=303)
     try:
         order = BatchIn(certificate_id=int(certificate_id), count=int(count), markets=markets,
-                        lots=[] if lot_id is None else [lot_id])  # fmt: skip
+                        lots=[] if lot_id is None else [lot_id], claims=claims)  # fmt: skip
     except ValidationError:
         return RedirectResponse("/producer?error=invalid", status_code=303)
     try:

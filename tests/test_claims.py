@@ -86,8 +86,11 @@ def test_wrong_pins_lock_the_stamp_for_an_hour_and_the_right_one_waits_too(demo:
         assert lock.locked_until == NOW + LOCK
         lock.locked_until, lock.window_start = NOW - timedelta(seconds=1), NOW - LOCK
     assert _claim(demo, urls[0], pins[0]).json()["claim"] == "first"
+    stamp = parse_stamp(urls[0]).payload
     with demo.service.sessions() as session:  # the lock is gone with the right PIN
-        assert session.scalars(select(StampClaim)).one().count == 1
+        claim = session.get(StampClaim, (stamp.key_index, stamp.serial))
+        assert claim is not None
+        assert claim.count == 1
         assert session.scalars(select(ClaimLock)).all() == []
 
 
@@ -116,3 +119,57 @@ def test_each_client_may_type_only_so_many_pins(demo: Demo) -> None:
     answers = [_claim(demo, url, "0000 0000").status_code for url in urls[:11]]
     assert answers[:10] == [422] * 10
     assert answers[10] == 429
+
+
+def test_the_demo_tells_an_unclaimed_stamp_and_its_pin(demo: Demo) -> None:
+    claim = demo.info["claim"]
+    assert len(claim["pin"].replace(" ", "")) == PIN_DIGITS
+    verdict = demo.client.get("/api/v1/verify", params={"code": claim["url"]}).json()
+    assert (verdict["verdict"], verdict["claim"]) == ("genuine", {"claimed": False})
+    assert _claim(demo, claim["url"], claim["pin"]).json()["claim"] == "first"
+    after = demo.client.get("/api/v1/verify", params={"code": claim["url"]}).json()["claim"]
+    assert (after["claimed"], after["count"]) == (True, 1)
+    assert after["messages"]["vi"].startswith("Tem này đã được xác nhận bằng mã PIN lần đầu")
+    plain = demo.client.get("/api/v1/verify", params={"code": demo.sample("genuine")}).json()
+    assert plain["claim"] is None  # printed without a PIN
+
+
+def test_the_stamp_page_takes_the_pin_and_says_what_it_came_to(demo: Demo) -> None:
+    claim = demo.info["claim"]
+    path = claim["url"].removeprefix("https://ocop.vn")
+    page = demo.client.get(path).text
+    assert 'id="claim-title"' in page
+    assert 'name="pin"' in page
+    assert (
+        'id="claim-title"'
+        not in demo.client.get(demo.sample("genuine").removeprefix("https://ocop.vn")).text
+    )  # printed without a PIN: no form
+    wrong = demo.client.post("/claim", data={"code": claim["url"], "pin": "0000 0000"})
+    assert wrong.status_code == 422
+    assert 'data-claim="claim_wrong_pin"' in wrong.text
+    assert "còn nhận thêm 4 lần" in wrong.text
+    first = demo.client.post("/claim", data={"code": claim["url"], "pin": claim["pin"],
+                                             "province": "01"})  # fmt: skip
+    assert first.status_code == 200
+    assert 'data-claim="first"' in first.text
+    assert "Bạn là người đầu tiên xác nhận gói hàng này" in first.text
+    second = demo.client.post("/claim?lang=en", data={"code": claim["url"], "pin": claim["pin"]})
+    assert 'data-claim="already_claimed"' in second.text
+    assert "already confirmed on 24/11/2026 in Hà Nội" in second.text
+    assert "Report this pack" in second.text
+    again = demo.client.get(path + "?lang=vi").text  # and from then on, the page says so
+    assert "đã được xác nhận bằng mã PIN lần đầu ngày 24/11/2026, tổng cộng 2 lần" in again
+
+
+def test_the_desk_lists_stamps_claimed_twice_or_far_from_their_markets(demo: Demo) -> None:
+    """The demo's claims batch is sold in Hà Nội; one stamp was confirmed there, then in Hồ
+    Chí Minh City."""
+    signed_in = demo.client.post(
+        "/desk/sign-in", data={"token": demo.info["tokens"]["authority_VN-01"]}
+    )
+    assert signed_in.status_code == 200
+    page = demo.client.get("/desk").text
+    section = page.split("Tem xác nhận mã PIN nhiều lần hoặc xa nơi bán")[1].split("<h2>")[0]
+    assert "Mã PIN được xác nhận 2 lần" in section
+    assert "Xác nhận ở xa nơi bán của lô (Hà Nội)" in section
+    assert "Hồ Chí Minh" in section

@@ -234,7 +234,7 @@ def test_each_domain_error_is_answered_with_its_kinds_status() -> None:
     expected = {
         errors.ServiceError: 400, errors.Unauthorized: 401, errors.Forbidden: 403,
         errors.NotFound: 404, errors.Conflict: 409, errors.TooLarge: 413, errors.Invalid: 422,
-        errors.Busy: 503,
+        errors.TooManyTries: 429, errors.Busy: 503,
     }  # fmt: skip
     kinds = [
         value for value in vars(errors).values()

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing import Verdict, VerdictCode, verify
 from signing.keys import b64url_decode
+from verifier.claims.claiming import ClaimRecord, claim_of
 from verifier.list_keeper import ListKeeper, Lists
 from verifier.lists.registry_index import PublicCertificate, bump_version
 from verifier.scans.recorder import ScanEvent, ScanRecorder, ScanSummary
@@ -37,6 +38,8 @@ class OnlineVerdict(NamedTuple):
     verdict: Verdict
     certificate: PublicCertificate | None
     scans: ScanSummary
+    pin: bool = False  # the stamp was printed with a PIN under scratch-off foil
+    claim: ClaimRecord | None = None  # the PIN was confirmed: when first, how many times
 
 
 def _root_public_key(data_dir: Path) -> bytes:
@@ -191,7 +194,12 @@ class Service:
         scans = (self.recorder.record_written if witness else self.recorder.record)(event)
         if scans.flag is not None:
             verdict = verdict.completed_online(["scan_pattern"])
-        return OnlineVerdict(verdict, certificate, scans)
+        issued = self.lists(now).index.batch_of(*key)
+        if issued is None or not issued.pins:
+            return OnlineVerdict(verdict, certificate, scans)
+        with self.sessions() as session:  # only for stamps printed with PINs: a few
+            claim = claim_of(session, key_index=key[0], serial=key[1])
+        return OnlineVerdict(verdict, certificate, scans, pin=True, claim=claim)
 
     def _judge(
         self, code: str, now: datetime, stars_seen: int | None

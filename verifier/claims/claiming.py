@@ -28,6 +28,7 @@ __all__ = [
     "WRONG_PIN_WINDOW",
     "ClaimAnswer",
     "ClaimOutcome",
+    "ClaimRecord",
     "Claimed",
     "PinRefused",
     "claim_of",
@@ -51,12 +52,25 @@ class ClaimOutcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ClaimRecord:
+    """What is known of a stamp's claim: its first confirmation (when, in which province if
+    the buyer named one) and how many there were."""
+
+    first_at: datetime
+    first_province: str | None
+    count: int
+
+    @classmethod
+    def of(cls, row: StampClaim) -> ClaimRecord:
+        return cls(row.first_at, row.first_province, row.count)
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
-    """A correct PIN: the outcome, with the stamp's claim (its first confirmation: when, in
-    which province if the buyer named one; how many, this one included)."""
+    """A correct PIN: the outcome, with the stamp's claim, this confirmation included."""
 
     outcome: ClaimOutcome
-    claim: StampClaim
+    claim: ClaimRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +103,10 @@ def claimable_batch(session: Session, *, key_index: int, serial: int) -> tuple[B
     return batch, batch.claim_secret
 
 
-def claim_of(session: Session, *, key_index: int, serial: int) -> StampClaim | None:
+def claim_of(session: Session, *, key_index: int, serial: int) -> ClaimRecord | None:
     """Return the stamp's claim, or ``None`` when no correct PIN was typed for it yet."""
-    return session.get(StampClaim, (key_index, serial))
+    row = session.get(StampClaim, (key_index, serial))
+    return None if row is None else ClaimRecord.of(row)
 
 
 def claim_stamp(
@@ -124,7 +139,8 @@ def claim_stamp(
     claim = _confirmed(session, key_index=key_index, serial=serial,
                        province_code=province_code, channel=channel, now=now)  # fmt: skip
     first = claim.count == 1
-    return Claimed(ClaimOutcome.FIRST if first else ClaimOutcome.ALREADY_CLAIMED, claim)
+    outcome = ClaimOutcome.FIRST if first else ClaimOutcome.ALREADY_CLAIMED
+    return Claimed(outcome, ClaimRecord.of(claim))
 
 
 def _wrong_pin(

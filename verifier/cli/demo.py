@@ -25,6 +25,8 @@ from signing import KeyStatus, Payload, PrivateKey, sign_payload
 from signing.dates import VIETNAM, vietnam_date
 from signing.keys import b64url_encode
 from verifier import registry
+from verifier.claims.claiming import claim_stamp
+from verifier.claims.pins import pin_of, printed_pin
 from verifier.cli.common import STATUS_LIST_FILE, TRUST_LIST_FILE
 from verifier.lists.registry_index import bump_version
 from verifier.lists.signed_lists import stored_document
@@ -300,9 +302,16 @@ class _Story:
         return int(row.id)
 
     def batch(
-        self, certificate_id: int, count: int, days_ago: int, markets: tuple[str, ...] = ()
+        self,
+        certificate_id: int,
+        count: int,
+        days_ago: int,
+        markets: tuple[str, ...] = (),
+        *,
+        claims: bool = False,
     ) -> tuple[int, int]:
-        """Order a batch; return its id and first serial."""
+        """Order a batch (its stamps with PINs when ``claims``); return its id and first
+        serial."""
         at = _at(self.day(days_ago))
         row = registry.allocate_batch(
             self.session,
@@ -311,8 +320,26 @@ class _Story:
             count=count,
             now=at,
             markets=markets,
+            claims=claims,
         )
         return int(row.id), int(row.first_serial)
+
+    def claims(self, certificate_id: int) -> dict[str, str]:
+        """A batch printed with PINs, sold in Hà Nội: one stamp claimed in Hà Nội and again in
+        Hồ Chí Minh City (the desk lists it), and one unclaimed, whose stamp URL and PIN the
+        demo tells."""
+        batch_id, first = self.batch(certificate_id, 40, 8, markets=("01",), claims=True)
+        secret = registry.get(self.session, Batch, batch_id).claim_secret
+        if secret is None:
+            raise RuntimeError("the claims batch has no PIN secret")
+        key_index = _INDEX["province-01"]
+        for days_ago, province_code in ((6, "01"), (2, "79")):
+            claim_stamp(self.session, key_index=key_index, serial=first + 3,
+                        pin=pin_of(secret, key_index, first + 3), province_code=province_code,
+                        channel="web", now=_at(self.day(days_ago)))  # fmt: skip
+        self.sample("claim", certificate_id, first + 5)
+        return {"url": self.samples.pop("claim"),
+                "pin": printed_pin(pin_of(secret, key_index, first + 5))}  # fmt: skip
 
     def honey_lot(self, product_id: int, batch_id: int, days_ago: int) -> None:
         """The lot the honey's first batch labels, as the cooperative declared it: where the
@@ -404,6 +431,7 @@ class _Story:
         honey_cert = self.certify(honey, 4, 200, "2150/QĐ-UBND")
         honey_batch, first = self.batch(honey_cert, 500, 190, markets=("01",))
         self.honey_lot(honey, honey_batch, 195)
+        claim = self.claims(honey_cert)
         self.sample("genuine", honey_cert, first + 17)
         self.sample("genuine_gs1", honey_cert, first + 18, gtin=registry.gtin_of(DEMO_GTIN))
         self.scans_of_copies(_INDEX["province-01"], first + 43, range(first + 200, first + 206))
@@ -472,4 +500,5 @@ class _Story:
         return {
             "samples": {name: url.split(DEFAULT_HOST, 1)[1] for name, url in self.samples.items()},
             "stamp_urls": self.samples,
+            "claim": claim,
         }

@@ -58,6 +58,8 @@ def _demo(args: argparse.Namespace, now: datetime) -> int:
           f"ocop serve --data-dir {args.data_dir}")  # fmt: skip
     for verdict, url in demo["stamp_urls"].items():
         print(f"  {verdict:26} {url[:60]}...")
+    claim = demo["claim"]
+    print(f"  {'claim (PIN ' + claim['pin'] + ')':26} {claim['url'][:60]}...")
     return 0
 
 

@@ -19,6 +19,7 @@ from verifier.i18n.catalogs import CATALOGS, Language
 __all__ = [
     "CERTIFICATE_STATES",
     "CLAIM_ANSWERS",
+    "CLAIM_FAILED",
     "CONSUMER",
     "LABELS",
     "NOTES",
@@ -243,6 +244,10 @@ CLAIM_ANSWERS: dict[str, str] = {
         "Tem này đã được xác nhận bằng mã PIN lần đầu ngày {date}, tổng cộng {count} lần."
     ),
 }
+
+
+#: A PIN typed for a stamp printed without one (the stamp page's form).
+CLAIM_FAILED: Final = N_("Tem này không được in kèm mã PIN nên không xác nhận được bằng mã PIN.")
 
 
 #: The lines the command line prints under a verdict.

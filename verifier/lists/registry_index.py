@@ -145,12 +145,13 @@ class PublicCertificate:
 
 class IssuedRange(NamedTuple):
     """One batch's serials, ``first`` to ``last`` (inclusive), the certificate they were
-    issued for, and whether the batch was voided."""
+    issued for, whether the batch was voided, and whether its stamps were printed with PINs."""
 
     first: int
     last: int
     certificate_id: int
     voided: bool
+    pins: bool = False
 
 
 class ListedRange(NamedTuple):
@@ -304,18 +305,18 @@ def _batches_of(
         Batch.state,
         Batch.void_reason,
         Batch.changed_version,
+        Batch.claim_secret.is_not(None),
     ).order_by(Batch.key_index, Batch.first_serial)
     if keys is not None:
         query = query.where(Batch.key_index.in_(keys))
     batches: dict[int, _KeyBatches] = {}
     voided: dict[int, ListedRange] = {}
-    for batch_id, key_index, first, last, certificate_id, state, reason, changed in session.execute(
-        query
-    ):
+    rows = session.execute(query)
+    for batch_id, key_index, first, last, certificate_id, state, reason, changed, pins in rows:
         entry = batches.setdefault(key_index, _KeyBatches())
         entry.firsts.append(first)
         is_void = state == BatchState.VOID
-        entry.ranges.append(IssuedRange(first, last, certificate_id, is_void))
+        entry.ranges.append(IssuedRange(first, last, certificate_id, is_void, bool(pins)))
         if is_void:
             voided[batch_id] = ListedRange(SerialRange(key_index, first, last, reason), changed)
     return batches, voided

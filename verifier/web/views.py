@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -9,9 +10,11 @@ from typing import Any
 import orjson
 
 from signing import Verdict
-from signing.dates import parse_time, vietnam_date
+from signing.dates import VIETNAM, parse_time, vietnam_date
+from verifier.claims.claiming import ClaimRecord
 from verifier.i18n.catalogs import CATALOGS
 from verifier.i18n.messages import (
+    CLAIM_ANSWERS,
     NOTES,
     PRODUCT_GROUPS,
     REASONS,
@@ -85,7 +88,13 @@ def verdict_json(result: OnlineVerdict | Verdict, official_host: str | None) -> 
         },
         "message": every_language(VERDICTS[verdict.verdict]),
         "official_domain": official_host,
+        "claim": None,
     }
+    if not isinstance(result, Verdict) and result.pin:  # printed with a PIN under its foil
+        answer["claim"] = {"claimed": False} if result.claim is None else {
+            "claimed": True, **claim_json(result.claim),
+            "messages": claim_words(result.claim, "claimed"),
+        }  # fmt: skip
     if stamp is not None:
         p = stamp.payload
         answer["stamp"] = {
@@ -98,6 +107,33 @@ def verdict_json(result: OnlineVerdict | Verdict, official_host: str | None) -> 
             "issuer_name": key.issuer_name if key else None,
         }
     return answer
+
+
+def claim_words(claim: ClaimRecord, outcome: str) -> Mapping[str, str]:
+    """Return what ``outcome`` (``first``, ``already_claimed`` or ``claimed``) says of the
+    stamp's ``claim``, in each language: dates dd/mm/yyyy and times in Vietnam."""
+    first = claim.first_at.astimezone(VIETNAM)
+    place = province(claim.first_province) if claim.first_province else None
+    if outcome == "already_claimed" and place is not None:
+        outcome = "already_claimed_in"
+    return every_language(
+        CLAIM_ANSWERS[outcome],
+        date=first.strftime("%d/%m/%Y"),
+        time=first.strftime("%H:%M"),
+        province=place.name if place else "",
+        count=claim.count,
+    )
+
+
+def claim_json(claim: ClaimRecord) -> dict[str, Any]:
+    """Return what the API shows of a stamp's claim."""
+    place = province(claim.first_province) if claim.first_province else None
+    return {
+        "claimed_at": claim.first_at.isoformat(),
+        "province": claim.first_province,
+        "province_name": place.name if place else None,
+        "count": claim.count,
+    }
 
 
 def _listed_certificate(verdict: Verdict) -> dict[str, Any] | None:

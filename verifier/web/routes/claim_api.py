@@ -5,25 +5,21 @@ scanner page share."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from signing import MalformedStamp, parse_stamp
-from verifier import provinces
 from verifier.claims.claiming import Claimed, ClaimOutcome, claim_stamp
-from verifier.i18n.messages import CLAIM_ANSWERS, every_language
 from verifier.service import Service
 from verifier.service_errors import Invalid, TooManyTries
-from verifier.store.models import StampClaim
 from verifier.web.deps import Now, ServiceDep
+from verifier.web.views import claim_json, claim_words
 
 router = APIRouter(prefix="/api/v1", tags=["claims"])
 
-_VIETNAM = timedelta(hours=7)
 Pin = Annotated[str, Field(pattern=r"^[0-9][0-9 .-]{6,18}[0-9]$", description="the PIN")]
 ProvinceCode = Annotated[str, Field(pattern=r"^[0-9]{2}$", description="e.g. 01 (Hà Nội)")]
 
@@ -76,33 +72,6 @@ def claim_by_code(
     error = TooManyTries.refusal("claim_locked", minutes=math.ceil(seconds / 60))
     error.retry_after = seconds
     raise error
-
-
-def claim_words(claim: StampClaim, outcome: str) -> Mapping[str, str]:
-    """Return what ``outcome`` (``first``, ``already_claimed`` or ``claimed``) says of the
-    stamp's ``claim``, in each language: dates dd/mm/yyyy and times in Vietnam."""
-    first = claim.first_at + _VIETNAM
-    place = provinces.province(claim.first_province) if claim.first_province else None
-    if outcome == "already_claimed" and place is not None:
-        outcome = "already_claimed_in"
-    return every_language(
-        CLAIM_ANSWERS[outcome],
-        date=first.strftime("%d/%m/%Y"),
-        time=first.strftime("%H:%M"),
-        province=place.name if place else "",
-        count=claim.count,
-    )
-
-
-def claim_json(claim: StampClaim) -> dict[str, Any]:
-    """Return what the API shows of a stamp's claim."""
-    place = provinces.province(claim.first_province) if claim.first_province else None
-    return {
-        "claimed_at": claim.first_at.isoformat(),
-        "province": claim.first_province,
-        "province_name": place.name if place else None,
-        "count": claim.count,
-    }
 
 
 @router.post("/claims", summary="Claim a pack under the PIN beneath its stamp's foil (anyone)")

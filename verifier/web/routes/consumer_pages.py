@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from babel.numbers import format_decimal
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, pass_context
@@ -20,12 +20,14 @@ from signing.dates import VIETNAM
 from stamps.sheet import human_serial
 from verifier import registry
 from verifier.i18n.catalogs import CATALOGS, SOURCE, Language, native_name
-from verifier.provinces import province
+from verifier.i18n.messages import CLAIM_FAILED, every_language
+from verifier.provinces import PROVINCES, province
 from verifier.service import OnlineVerdict
-from verifier.service_errors import NotFound
+from verifier.service_errors import NotFound, ServiceError, TooManyTries
 from verifier.store.models import Product
 from verifier.web.deps import LanguageDep, Now, RowId, ServiceDep
-from verifier.web.views import LotView, page_context
+from verifier.web.routes.claim_api import claim_by_code
+from verifier.web.views import LotView, claim_words, page_context
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(
@@ -134,16 +136,60 @@ def check(
 
 
 def stamp_verdict_page(
-    request: Request, service: ServiceDep, now: Now, language: LanguageDep, code: str
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    language: LanguageDep,
+    code: str,
+    *,
+    claimed: dict[str, str] | None = None,
+    status: int = 200,
 ) -> HTMLResponse:
     """Return the verdict page on the stamp text ``code`` (either form, or its digits): what
-    ``/s/{digits}``, ``/check`` and a stamp's GS1 Digital Link answer."""
+    ``/s/{digits}``, ``/check`` and a stamp's GS1 Digital Link answer; after a PIN was typed,
+    with what it came to (``claimed``: its ``outcome`` or ``reason``, and its ``text``)."""
     result = service.verify(code, now, role="public")
     context = page_context(result, language)
     context["lots"] = _traced_lots(service, result)
     context["official_host"] = service.settings.public_host
     context["code"] = code
-    return render(request, "stamp.html", language, context)
+    context["provinces"] = PROVINCES
+    context["pin"] = result.pin
+    if result.claim is not None:
+        context["claimed"] = claim_words(result.claim, "claimed")[language]
+    outcome = (claimed or {}).get("outcome")
+    context["claim_result"] = claimed if outcome else None
+    context["claim_error"] = claimed if claimed and not outcome else None
+    return render(request, "stamp.html", language, context, status=status)
+
+
+@router.post("/claim", response_class=HTMLResponse, include_in_schema=False)
+def claim_form(
+    request: Request,
+    service: ServiceDep,
+    now: Now,
+    language: LanguageDep,
+    code: Annotated[str, Form(max_length=2048)],
+    pin: Annotated[str, Form(max_length=24)],
+    province: Annotated[str, Form(max_length=2)] = "",
+) -> HTMLResponse:
+    """The stamp page's PIN form: the page again, with what the PIN came to."""
+    try:
+        answer = claim_by_code(service, code=code, pin=pin, province=province or None,
+                               channel="web", now=now)  # fmt: skip
+    except ServiceError as exc:
+        refusal = (exc.messages or every_language(CLAIM_FAILED))[language]
+        page = stamp_verdict_page(
+            request, service, now, language, code,
+            claimed={"reason": exc.reason or exc.code, "text": refusal},
+            status=429 if isinstance(exc, TooManyTries) else 422,
+        )  # fmt: skip
+        if exc.retry_after is not None:
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    words = claim_words(answer.claim, answer.outcome.value)[language]
+    outcome = {"outcome": answer.outcome.value, "text": words}
+    return stamp_verdict_page(request, service, now, language, code, claimed=outcome)
 
 
 def _traced_lots(service: ServiceDep, result: OnlineVerdict) -> list[LotView]:

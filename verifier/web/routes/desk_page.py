@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from signing import OcopError, VerdictCode, parse_stamp
 from signing.dates import vietnam_date
 from verifier import registry
+from verifier.claims.claim_findings import claims_to_review
 from verifier.i18n.messages import (
     CERTIFICATE_STATES,
     REFUSALS,
@@ -92,11 +93,12 @@ def desk(
     with service.sessions() as session:
         flagged = registry.flagged_serials(session, actor=actor)
         batches = findings.flagged_batches(session, actor, service.settings.clone_rules)
+        claims = claims_to_review(session, actor, service.settings.clone_rules)
         reports = registry.desk_reports(session, actor=actor)
         expiring = registry.expiring_certificates(session, actor=actor, today=today)
         context = {
             "actor": actor, "flagged": flagged, "reports": reports, "expiring": expiring,
-            "batches": batches, "rules": service.settings.clone_rules,
+            "batches": batches, "claims": claims, "rules": service.settings.clone_rules,
             "patterns": worded(SCAN_PATTERNS, language),
             "error": error[:40], "refusals": refusals, "csrf": signed.csrf,
         }  # fmt: skip

@@ -1346,3 +1346,51 @@ def test_the_signed_in_producer_page_with_its_lot_forms_passes_axe_at_360_px(
         page.screenshot(path=str(_shots() / "20-producer-lots.png"), full_page=True)
     finally:
         browser.close()
+
+
+def test_a_buyer_claims_the_pack_and_a_second_phone_is_warned_at_360_px(
+    playwright: Playwright, tmp_path: Path
+) -> None:
+    """Issue 21: a phone films the stamp (genuine), opens its page, scratches the foil and
+    types the PIN: the first to confirm the pack. Another phone typing the same PIN is told
+    when and where it was confirmed first, that the pack may have been refilled, and offered
+    the report. Both wordings at 360 px, axe clean."""
+    data_dir = tmp_path / "data"
+    claim = create_demo(data_dir, b"demo", datetime.now(UTC))["claim"]
+    path = claim["url"].removeprefix("https://ocop.vn")
+    browser = _browser(playwright, _camera(tmp_path, claim["url"]))
+    try:
+        with _own_server(data_dir) as server:
+            first_phone = _context(browser, width=360).new_page()
+            first_phone.goto(f"{server.url}/scan")
+            assert _online_verdict(first_phone)["verdict"] == "genuine"
+            first_phone.goto(server.url + path)  # the page the phone's camera opens
+            first_phone.fill("#pin", claim["pin"])
+            first_phone.select_option("#province", "01")
+            first_phone.click("section.claim button[type=submit]")
+            result = first_phone.locator("#claim-result")
+            assert result.get_attribute("data-claim") == "first"
+            assert result.inner_text().startswith("Bạn là người đầu tiên xác nhận gói hàng này")
+            _assert_accessible_at_360_px(first_phone)
+            result.scroll_into_view_if_needed()
+            first_phone.screenshot(path=str(_shots() / "21-claim-first-360.png"), full_page=True)
+
+            second_phone = _context(browser, width=360).new_page()  # another buyer, elsewhere
+            second_phone.goto(server.url + path)
+            assert "đã được xác nhận bằng mã PIN lần đầu" in second_phone.inner_text(
+                "#claim-status"
+            )
+            second_phone.fill("#pin", claim["pin"].replace(" ", ""))
+            second_phone.click("section.claim button[type=submit]")
+            warned = second_phone.locator("#claim-result")
+            assert warned.get_attribute("data-claim") == "already_claimed"
+            assert "tại Hà Nội" in warned.inner_text()
+            assert "chiết lại" in warned.inner_text()
+            assert second_phone.locator("section.claim a.button").get_attribute(
+                "href", timeout=1_000
+            )
+            _assert_accessible_at_360_px(second_phone)
+            warned.scroll_into_view_if_needed()
+            second_phone.screenshot(path=str(_shots() / "21-claim-second-360.png"), full_page=True)
+    finally:
+        browser.close()

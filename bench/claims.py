@@ -197,8 +197,8 @@ def main() -> int:
     print(f"{args.clients} fresh clients an hour x {args.per_client} wrong PINs, {args.hours} "
           f"simulated hours ({seconds:.1f} s): PINs compared per hour {sorted(set(many))}, "
           f"{sum(many)} in all (answers {dict(sorted(statuses.items()))})")  # fmt: skip
-    print(f"one client spreading 200 wrong PINs over the {len(batch_codes) - 1} other stamps of a batch: "
-          f"{spread} compared (its per-client limit, within a minute)")  # fmt: skip
+    print(f"one client spreading 200 wrong PINs over {len(batch_codes) - 1} other stamps of the "
+          f"batch: {spread} compared (its per-client limit, within a minute)")  # fmt: skip
     print(f"chance of one stamp's PIN: {chance(guarded_hour, 1):.1e} an hour, "
           f"{chance(guarded_hour, 24):.1e} a day, {chance(guarded_hour, 24 * 365):.1e} a year "
           f"(baseline an hour: {chance(unlimited_rate * 3600, 1):.1e}; ratio "

@@ -15,13 +15,20 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from sqlalchemy import String, select
+from sqlalchemy import String
 
 from signing import VerdictCode, parse_stamp
 from signing.verdict import Verdict
 from stamps.sheet import human_serial
 from tests.conftest import NOW, Demo
-from verifier.claims.claiming import LOCK, WRONG_PINS, Claimed, ClaimOutcome, PinRefused
+from verifier.claims.claiming import (
+    LOCK,
+    WRONG_PINS,
+    Claimed,
+    ClaimOutcome,
+    ClaimRecord,
+    PinRefused,
+)
 from verifier.claims.gsm7 import SMS_LENGTH, NotGsm7, gsm7_length, sms_text, without_diacritics
 from verifier.claims.pins import PIN_DIGITS, pin_of, printed_pin
 from verifier.claims.sms_check import (
@@ -120,11 +127,8 @@ def _certificate(name: str, stars: int = 5) -> PublicCertificate:
 
 
 def _claim_answers() -> list[Claimed | PinRefused | str]:
-    claimed = StampClaim(key_index=1, serial=1042, first_at=NOW.replace(hour=16, minute=59),
-                         first_province=_LONGEST_PROVINCE, first_channel="sms", count=2,
-                         last_at=NOW, last_province=None)  # fmt: skip
-    unplaced = StampClaim(key_index=1, serial=1042, first_at=NOW, first_province=None,
-                          first_channel="web", count=9, last_at=NOW, last_province=None)  # fmt: skip
+    claimed = ClaimRecord(NOW.replace(hour=16, minute=59), _LONGEST_PROVINCE, 2)
+    unplaced = ClaimRecord(NOW, None, 9)
     return [
         Claimed(ClaimOutcome.FIRST, claimed),
         Claimed(ClaimOutcome.ALREADY_CLAIMED, claimed),
@@ -224,6 +228,16 @@ def _claim_batch(demo: Demo, count: int = 2) -> list[tuple[str, str]]:
     return [(human_serial(key, s), pin_of(secret, key, s)) for s in serials]
 
 
+def _claim_row(demo: Demo, printed: str) -> StampClaim:
+    """The claim of the stamp whose printed serial is ``printed``."""
+    query = parse_sms(f"OCOP {printed}")
+    assert query is not None
+    with demo.service.sessions() as session:
+        row = session.get(StampClaim, (query.key_index, query.serial))
+    assert row is not None
+    return row
+
+
 def test_a_pin_by_sms_claims_the_pack_once_and_a_later_one_warns(sms: Demo) -> None:
     (printed, pin), (other, _) = _claim_batch(sms)
     asked = _text(sms, f"OCOP {printed}")
@@ -235,9 +249,8 @@ def test_a_pin_by_sms_claims_the_pack_once_and_a_later_one_warns(sms: Demo) -> N
     assert again.endswith("PIN DA DUNG 24/11/2026: nghi chiet lai/tem dung lai. Bao nguoi ban."), (
         again
     )
-    with sms.service.sessions() as session:
-        claims = session.scalars(select(StampClaim)).all()
-    assert [(c.count, c.first_channel, c.first_province) for c in claims] == [(2, "sms", None)]
+    claim = _claim_row(sms, printed)
+    assert (claim.count, claim.first_channel, claim.first_province) == (2, "sms", None)
     assert _text(sms, f"OCOP {other} {pin}").endswith(f"PIN SAI, con {WRONG_PINS - 1} lan thu.")
 
 
@@ -291,8 +304,7 @@ def test_a_retried_message_gets_the_same_reply_and_claims_once(sms: Demo) -> Non
     (printed, pin), _ = _claim_batch(sms)
     first = _text(sms, f"OCOP {printed} {pin}", message_id="retried")
     assert _text(sms, f"OCOP {printed} {pin}", message_id="retried") == first
-    with sms.service.sessions() as session:
-        assert session.scalars(select(StampClaim.count)).all() == [1]
+    assert _claim_row(sms, printed).count == 1
 
 
 def test_each_phone_sends_a_few_checks_a_minute(sms: Demo) -> None:
@@ -370,8 +382,7 @@ def test_the_phone_number_is_neither_logged_nor_stored(
     assert "401 unauthorized" in logged  # the service's own lines (httpx logs the test's URLs)
     assert str(phone) not in logged
     assert str(phone)[2:] not in logged
-    with sms.service.sessions() as session:
-        row = session.scalars(select(StampClaim)).one()
+    row = _claim_row(sms, printed)
     assert str(phone) not in repr({c.name: getattr(row, c.name) for c in row.__table__.c})
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,7 +28,6 @@ from verifier.claims.claiming import (
     ClaimOutcome,
     PinRefused,
     claim_stamp,
-    claimable_batch,
 )
 from verifier.claims.gsm7 import SMS_LENGTH, gsm7_length, sms_text, without_diacritics
 from verifier.claims.pins import PIN_DIGITS
@@ -102,13 +102,14 @@ def parse_sms(text: str) -> SmsQuery | None:
 class RegistryAnswer:
     """What the registry holds for a printed serial: the verdict its reasons come to
     (``genuine`` only means that nothing is held against it), the reasons, the certificate in
-    force for its batch (``None`` for a serial no batch holds) and the stars its stamps were
-    printed with."""
+    force for its batch (``None`` for a serial no batch holds), the stars its stamps were
+    printed with, and whether they were printed with PINs."""
 
     verdict: VerdictCode
     reasons: tuple[str, ...]
     certificate: PublicCertificate | None = None
     printed_stars: int | None = None
+    pins: bool = False
 
 
 def registry_answer(
@@ -140,7 +141,9 @@ def registry_answer(
     elif issued_for.stars < certificate.stars:
         reasons.append("stars_raised")
     verdict = Verdict.from_reasons(reasons)
-    return RegistryAnswer(verdict.verdict, verdict.reasons, certificate, issued_for.stars)
+    return RegistryAnswer(
+        verdict.verdict, verdict.reasons, certificate, issued_for.stars, issued.pins
+    )
 
 
 # What the registry holds, first in the reply; {product} is shortened to fit the rest.
@@ -239,16 +242,14 @@ def check_by_sms(session: Session, index: RegistryIndex, text: str, now: datetim
     registry = registry_answer(index, query.key_index, query.serial, vietnam_date(now))
     if registry.verdict is VerdictCode.UNREGISTERED:
         return sms_reply(query, registry, "")
-    try:
-        if query.pin is None:
-            claimable_batch(session, key_index=query.key_index, serial=query.serial)
-            claim: ClaimAnswer | str = "ask_pin"
-        else:
-            key_index, serial, pin = query.key_index, query.serial, query.pin
+    claim: ClaimAnswer | str = "no_pin" if query.pin else "compare"
+    if registry.pins and query.pin is None:
+        claim = "ask_pin"
+    elif registry.pins and query.pin is not None:
+        key_index, serial, pin = query.key_index, query.serial, query.pin
+        with suppress(NotFound):  # its batch voided since the index was read
             claim = claim_stamp(session, key_index=key_index, serial=serial, pin=pin,
                                 province_code=None, channel="sms", now=now)  # fmt: skip
-    except NotFound:  # a batch printed without PINs
-        claim = "no_pin" if query.pin is not None else "compare"
     return sms_reply(query, registry, claim_line(claim, now))
 
 

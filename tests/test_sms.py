@@ -4,9 +4,7 @@ every reply of every kind fits 160 characters with the longest names the registr
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import itertools
 import logging
 from dataclasses import replace
@@ -21,6 +19,7 @@ from signing import VerdictCode, parse_stamp
 from signing.verdict import Verdict
 from stamps.sheet import human_serial
 from tests.conftest import NOW, Demo
+from tests.test_claims import _claim_batch as claim_batch
 from verifier.claims.claiming import (
     LOCK,
     WRONG_PINS,
@@ -30,7 +29,7 @@ from verifier.claims.claiming import (
     PinRefused,
 )
 from verifier.claims.gsm7 import SMS_LENGTH, NotGsm7, gsm7_length, sms_text, without_diacritics
-from verifier.claims.pins import PIN_DIGITS, pin_of, printed_pin
+from verifier.claims.pins import PIN_DIGITS, printed_pin
 from verifier.claims.sms_check import (
     RegistryAnswer,
     SmsQuery,
@@ -43,7 +42,7 @@ from verifier.claims.sms_check import (
 from verifier.lists.registry_index import PublicCertificate, PublicProducer, PublicProduct
 from verifier.provinces import PROVINCES
 from verifier.settings import Settings, SettingsError
-from verifier.store.models import Batch, Product, StampClaim
+from verifier.store.models import Product, StampClaim
 
 TOKEN = "t" * 40
 CPID, PRIVATE_KEY = "cp-ocop", "17417a0d20114d36a902e49cad0e97f3"
@@ -207,25 +206,10 @@ def _printed(url: str) -> str:
     return human_serial(payload.key_index, payload.serial)
 
 
-def _claim_batch(demo: Demo, count: int = 2) -> list[tuple[str, str]]:
+def _claim_batch(demo: Demo) -> list[tuple[str, str]]:
     """Order a batch of the honey with PINs; return its stamps' printed serials and PINs."""
-    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
-    ordered = demo.client.post(
-        "/api/v1/batches",
-        json={"certificate_id": certificate, "count": count, "claims": True},
-        headers=demo.token("producer"),
-    )
-    assert ordered.status_code == 201, ordered.text
-    batch = ordered.json()
-    manifest = demo.client.get(f"/api/v1/batches/{batch['id']}/stamps.csv",
-                               headers=demo.token("producer")).text  # fmt: skip
-    serials = [parse_stamp(row["url"]).payload.serial
-               for row in csv.DictReader(io.StringIO(manifest))]  # fmt: skip
-    with demo.service.sessions() as session:
-        secret = session.get(Batch, batch["id"]).claim_secret  # type: ignore[union-attr]
-    assert secret is not None
-    key = batch["key_index"]
-    return [(human_serial(key, s), pin_of(secret, key, s)) for s in serials]
+    urls, pins = claim_batch(demo, count=2)
+    return [(_printed(url), pin) for url, pin in zip(urls, pins, strict=True)]
 
 
 def _claim_row(demo: Demo, printed: str) -> StampClaim:

@@ -27,13 +27,19 @@ ROOT_KEY_FILE = "keys/root.pem"
 PASSPHRASE_VARIABLE = "OCOP_KEY_PASSPHRASE"  # noqa: S105 (a variable name)
 MODULE_VARIABLE = "OCOP_PKCS11_MODULE"
 PIN_VARIABLE = "OCOP_HSM_PIN"
+# The SMS gateways' secrets (docs/operations.md, "The check by SMS"): a gateway whose secrets
+# are unset has no route
+SMS_TOKEN_VARIABLE = "OCOP_SMS_TOKEN"  # noqa: S105 (a variable name)
+ESMS_CPID_VARIABLE = "OCOP_ESMS_CPID"
+ESMS_KEY_VARIABLE = "OCOP_ESMS_PRIVATE_KEY"
+SMS_TOKEN_MIN_LENGTH = 32
 ROOT_PUBLIC_KEY_FILE = "root-public-key.txt"  # the public role verifies the lists with it
 DEFAULT_HOST = "ocop.vn"
 _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?", re.ASCII)
 
 
-Kind = Literal["verify", "photo", "sign_in", "token_failures", "claim"]
-KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures", "claim")
+Kind = Literal["verify", "photo", "sign_in", "token_failures", "claim", "sms"]
+KINDS: tuple[Kind, ...] = ("verify", "photo", "sign_in", "token_failures", "claim", "sms")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,7 @@ class RateLimits:
     sign_in: str = "20/minute;200/hour"  # the desk's and the producer page's sign-in forms
     token_failures: str = "30/minute;300/hour"  # noqa: S105 (answers 401 to a bearer token)
     claim: str = "10/minute;60/hour"  # PINs typed under a stamp's foil, right or wrong
+    sms: str = "5/minute;30/hour"  # SMS checks from one phone number (counted by its digest)
 
     def __post_init__(self) -> None:
         for kind in KINDS:
@@ -112,6 +119,10 @@ class Settings:
     session_hours: int = 12  # a browser sign-in ends this long after it began
     rate_limits: RateLimits = RATE_LIMITS
     trusted_proxies: tuple[str, ...] = ()  # addresses or networks whose X-Forwarded-For counts
+    # the SMS gateways' secrets: the generic contract's bearer token, eSMS's CP id and key
+    sms_token: str | None = field(default=None, repr=False)
+    esms_cpid: str | None = None
+    esms_private_key: str | None = field(default=None, repr=False)
     # where /static and the scanner's service worker are served from; None: the package's own
     # (tests change the scanner's code under a running server in a copy)
     static_dir: Path | None = None
@@ -128,6 +139,7 @@ class Settings:
         ``OCOP_SCAN_FLUSH_SECONDS``, ``OCOP_SECURE_COOKIES`` (on, except in a demo directory),
         ``OCOP_SESSION_HOURS``,
         ``OCOP_TRUSTED_PROXIES``, ``OCOP_STATIC_DIR``, ``OCOP_PHOTO_THREADS``,
+        the SMS gateways' ``OCOP_SMS_TOKEN``, ``OCOP_ESMS_CPID`` and ``OCOP_ESMS_PRIVATE_KEY``,
         ``OCOP_PHOTO_QUEUE``, the clone rules' ``OCOP_CLONE_*`` thresholds (see
         :data:`CLONE_VARIABLES`), what an inspector may block (see
         :data:`INSPECTOR_BLOCK_VARIABLES`) and the rate limits'
@@ -135,7 +147,8 @@ class Settings:
 
         Raises :class:`SettingsError` when the data directory is missing, the demo passphrase
         is used outside a demo, or a number, a switch, a rate limit or a trusted proxy is not
-        one, or ``OCOP_STATIC_DIR`` names no directory. A missing passphrase is the signer's
+        one, or ``OCOP_STATIC_DIR`` names no directory, or an SMS gateway's secrets are short
+        or half set. A missing passphrase is the signer's
         to refuse, when it opens a key file (``ocop serve`` opens none).
         """
         env = dict(os.environ) if environ is None else environ
@@ -168,6 +181,7 @@ class Settings:
                 f"OCOP_PUBLIC_HOST must be the host name printed in the stamps' URLs, "
                 f"like {DEFAULT_HOST}, not {host!r}"
             )
+        sms_token, esms_cpid, esms_key = _sms_gateways(env)
         return cls(
             clone_rules=_overrides(env, CLONE_VARIABLES, RULES, "the clone rules"),
             inspector_blocks=_overrides(
@@ -187,8 +201,28 @@ class Settings:
             secure_cookies=_switch(env, "OCOP_SECURE_COOKIES", default=not demo),
             session_hours=int(hours),
             static_dir=static,
+            sms_token=sms_token,
+            esms_cpid=esms_cpid,
+            esms_private_key=esms_key,
             **_photo_pool(env),
         )
+
+
+def _sms_gateways(env: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """The SMS gateways' secrets the environment sets: the generic contract's token, eSMS's CP
+    id and private key (``None`` for each unset). Raises :class:`SettingsError` for a
+    token shorter than :data:`SMS_TOKEN_MIN_LENGTH` or eSMS's CP id without its key (or the
+    key without the id)."""
+    token = env.get(SMS_TOKEN_VARIABLE) or None
+    if token is not None and len(token) < SMS_TOKEN_MIN_LENGTH:
+        raise SettingsError(
+            f"{SMS_TOKEN_VARIABLE} must be at least {SMS_TOKEN_MIN_LENGTH} characters (a random "
+            "secret shared with the SMS gateway)"
+        )
+    cpid, key = env.get(ESMS_CPID_VARIABLE) or None, env.get(ESMS_KEY_VARIABLE) or None
+    if (cpid is None) != (key is None):
+        raise SettingsError(f"set both {ESMS_CPID_VARIABLE} and {ESMS_KEY_VARIABLE}, or neither")
+    return token, cpid, key
 
 
 _SWITCH = {"1": True, "true": True, "yes": True, "on": True,
@@ -249,6 +283,7 @@ RATE_LIMIT_VARIABLES = {
     "OCOP_RATE_LIMIT_SIGN_IN": "sign_in",
     "OCOP_RATE_LIMIT_TOKEN_FAILURES": "token_failures",
     "OCOP_RATE_LIMIT_CLAIM": "claim",
+    "OCOP_RATE_LIMIT_SMS": "sms",
 }
 
 

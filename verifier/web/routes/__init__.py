@@ -18,12 +18,13 @@ from verifier.web.routes import (
     registry_pages,
     report_api,
     scanner_page,
+    sms_api,
     verify_api,
     well_known,
 )
 
 _PAGES = (consumer_pages, scanner_page, producer_page, producer_lots, desk_page, registry_pages,
           digital_link)  # fmt: skip
-_APIS = (verify_api, claim_api, registry_api, batch_api, lot_api, epcis_api, report_api,
+_APIS = (verify_api, claim_api, sms_api, registry_api, batch_api, lot_api, epcis_api, report_api,
          well_known, health)  # fmt: skip
 ROUTERS: tuple[APIRouter, ...] = tuple(module.router for module in (*_PAGES, *_APIS))

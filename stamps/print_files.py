@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from stamps.sheet import CsvManifest, Layout, PdfSheets, PngZip
+from stamps.data_files import CsvManifest, PngZip
+from stamps.sheet import Layout, PdfSheets
 
 __all__ = ["MEDIA_TYPES", "FileKind", "FileWriter", "file_writer"]
 

@@ -1,27 +1,35 @@
-"""Print-ready stamp sheets: where each stamp goes (:class:`Layout`), and the writers of a
-batch (PDF label sheets or rolls, CSV manifest, ZIP of PNGs), fed chunk by chunk so that a
-batch of any size streams through in constant memory.
+"""Print-ready stamp sheets: where each stamp goes (:class:`Layout`), and the writer of a
+batch's PDF label sheets or rolls (:class:`PdfSheets`; the CSV manifest and the ZIP of PNGs
+are in :mod:`stamps.data_files`), fed chunk by chunk so that a batch of any size streams
+through in constant memory.
 
 A stamp on paper: the QR code with its quiet zone, and under it the OCOP mark with the
-certified stars, the serial in human-readable form and the verification domain. Each QR is a
+certified stars, the serial in human-readable form and the verification domain; for a batch
+with claims, under that, the PIN panel (:mod:`stamps.stamp_art`). Each QR is a
 1-bit image mask with one sample per module, scaled by the PDF without interpolation, so its
 modules stay sharp at any printer resolution.
 """
 
 from __future__ import annotations
 
-import io
 import math
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from stamps.pdf import MM, PdfDocument, pdf_string
-from stamps.qr import QUIET_ZONE, png_bytes
-from stamps.spreadsheet import text_cell
+from stamps.qr import QUIET_ZONE
+from stamps.stamp_art import (
+    DESIGN_MM,
+    LABEL_RATIO,
+    PIN_BAND_MM,
+    PIN_FIELD_MM,
+    mark,
+    pin_caption,
+    pin_digits,
+)
 
 __all__ = [
     "DEFAULT_GAP_MM",
@@ -33,10 +41,8 @@ __all__ = [
     "MIN_STAMP_MM",
     "PAPERS",
     "PNG_MODULE_PX",
-    "CsvManifest",
     "Layout",
     "PdfSheets",
-    "PngZip",
     "StampChunk",
     "human_serial",
 ]
@@ -56,8 +62,6 @@ DEFAULT_STAMP_MM = 20.0
 DEFAULT_GAP_MM = 3.0
 DEFAULT_MARGIN_MM: dict[str, float] = {"sheet": 10.0, "roll": 1.5}
 PNG_MODULE_PX = 8
-_LABEL_RATIO = 0.32  # the label strip under the QR, as a share of the stamp width
-_DESIGN_MM = 20.0  # the label is drawn for a 20 mm stamp and scaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,8 @@ class StampChunk:
     """Consecutive signed stamps of one batch, ready to print.
 
     ``modules`` holds each QR (without quiet zone) as rows of bits, most significant first,
-    each row padded to whole bytes: shape ``(count, size, ceil(size / 8))``."""
+    each row padded to whole bytes: shape ``(count, size, ceil(size / 8))``. ``pins``, for a
+    batch with claims, holds each stamp's PIN as printed (``1234 5678``)."""
 
     key_index: int
     stars: int
@@ -75,6 +80,7 @@ class StampChunk:
     size: int
     modules: npt.NDArray[np.uint8]
     pngs: list[bytes] | None = None  # made with the chunk when the batch asks for them
+    pins: list[str] | None = None
 
     def matrix(self, i: int) -> npt.NDArray[np.bool_]:
         """Return stamp ``i``'s module matrix (dark = True)."""
@@ -91,7 +97,9 @@ def human_serial(key_index: int, serial: int) -> str:
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Where stamps go, in millimetres. ``stamp_mm`` is the width of the QR code with its quiet
-    zone; the label strip under it adds about a third. Build with :meth:`sheet` or :meth:`roll`.
+    zone; the label strip under it adds about a third, and with ``pin_panels`` (a batch with
+    claims) the PIN panel under the label adds 55 % more (:meth:`pin_field`). Build with
+    :meth:`sheet` or :meth:`roll`, then :meth:`with_pin_panels` for a batch with claims.
 
     Raises ``ValueError`` for sizes out of range or a page that holds no stamp."""
 
@@ -102,6 +110,7 @@ class Layout:
     margin: float = DEFAULT_MARGIN_MM["sheet"]
     gap: float = DEFAULT_GAP_MM
     cut_marks: bool = False
+    pin_panels: bool = False
     columns: int = field(init=False)
     rows: int = field(init=False)
 
@@ -166,13 +175,38 @@ class Layout:
         cls, stamp_mm: float = DEFAULT_STAMP_MM, margin: float = DEFAULT_MARGIN_MM["roll"]
     ) -> Layout:
         """Label rolls: one stamp per page of the label's size plus ``margin``."""
-        label = stamp_mm * (1 + _LABEL_RATIO)
-        return cls("roll", stamp_mm + 2 * margin, label + 2 * margin, stamp_mm, margin, 0.0)
+        return cls._roll(stamp_mm, margin, pin_panels=False)
+
+    @classmethod
+    def _roll(cls, stamp_mm: float, margin: float, *, pin_panels: bool) -> Layout:
+        """Return a roll layout, its pages the size of a label with or without a PIN panel."""
+        label = _cell_height(stamp_mm, pin_panels=pin_panels)
+        return cls("roll", stamp_mm + 2 * margin, label + 2 * margin, stamp_mm, margin, 0.0,
+                   pin_panels=pin_panels)  # fmt: skip
+
+    def with_pin_panels(self) -> Layout:
+        """Return this layout with a PIN panel under every stamp's label: the cells grow
+        taller, so fewer fit on a sheet, and a roll's labels grow. Raises ``ValueError`` when
+        no stamp fits on the page any more."""
+        if self.kind == "roll":
+            return Layout._roll(self.stamp_mm, self.margin, pin_panels=True)
+        return replace(self, pin_panels=True)
 
     @property
     def cell(self) -> tuple[float, float]:
         """Return one stamp's width and height in millimetres."""
-        return self.stamp_mm, self.stamp_mm * (1 + _LABEL_RATIO)
+        return self.stamp_mm, _cell_height(self.stamp_mm, pin_panels=self.pin_panels)
+
+    def pin_field(self, row: int, column: int) -> tuple[float, float, float, float]:
+        """Return the foil field of the PIN panel of the cell at ``row`` and ``column`` (from
+        1), where the PIN is printed: left, bottom, width and height in mm from the page's
+        lower-left. Raises ``ValueError`` for a layout without PIN panels."""
+        if not self.pin_panels:
+            raise ValueError("this layout has no PIN panels")
+        x, y = self.origin(row, column)
+        scale = self.stamp_mm / DESIGN_MM
+        left, bottom, width, height = PIN_FIELD_MM
+        return x + left * scale, y + bottom * scale, width * scale, height * scale
 
     @property
     def per_page(self) -> int:
@@ -199,27 +233,10 @@ class Layout:
         )
 
 
-def _star(cx: float, cy: float, radius: float) -> str:
-    points = []
-    for i in range(10):
-        r = radius if i % 2 == 0 else radius * 0.4
-        angle = math.pi / 2 + i * math.pi / 5
-        points.append(f"{cx + r * math.cos(angle):.2f} {cy + r * math.sin(angle):.2f}")
-    return f"{points[0]} m " + " ".join(f"{p} l" for p in points[1:]) + " h f"
-
-
-def _mark(stars: int) -> bytes:
-    """The OCOP mark for a 20 mm stamp: the word OCOP over the certified stars."""
-    width, height = 7.2 * MM, _DESIGN_MM * _LABEL_RATIO * MM
-    radius = 0.62 * MM
-    spacing = 1.32 * MM
-    first = width / 2 - spacing * (stars - 1) / 2
-    drawn = " ".join(_star(first + i * spacing, height * 0.3, radius) for i in range(stars))
-    return (
-        f"0.78 0.08 0.12 RG 0.5 w 0.6 0.6 {width - 1.2:.2f} {height - 1.2:.2f} re S "
-        f"BT 0.78 0.08 0.12 rg /F2 6 Tf {width / 2 - 8.85:.2f} {height * 0.56:.2f} Td (OCOP) Tj ET "
-        f"0.93 0.68 0.05 rg {drawn}"
-    ).encode()
+def _cell_height(stamp_mm: float, *, pin_panels: bool) -> float:
+    """Return the height in mm of a stamp of ``stamp_mm``: the QR, its label, its PIN panel."""
+    panel = PIN_BAND_MM / DESIGN_MM if pin_panels else 0.0
+    return stamp_mm * (1 + LABEL_RATIO + panel)
 
 
 class PdfSheets:
@@ -240,21 +257,27 @@ class PdfSheets:
             )
         width = 7.2 * MM
         for stars in (3, 4, 5):
-            self._pdf.add_form(f"M{stars}", width, _DESIGN_MM * _LABEL_RATIO * MM, _mark(stars))
+            self._pdf.add_form(f"M{stars}", width, DESIGN_MM * LABEL_RATIO * MM, mark(stars))
+        if layout.pin_panels:
+            self._pdf.add_form("P", DESIGN_MM * MM, PIN_BAND_MM * MM, pin_caption())
         self._page: list[bytes] = []
         self._count = 0
         self._label_end = b") Tj /F1 4.6 Tf 0 -6.2 Td " + pdf_string(host) + b" Tj ET Q\n"
-        scale = layout.stamp_mm / _DESIGN_MM
+        scale = layout.stamp_mm / DESIGN_MM
         self._places = [  # where each stamp of a page goes, as a transformation
             b"q %.4f 0 0 %.4f %.3f %.3f cm " % (scale, scale, x * MM, y * MM)
             for x, y in (layout.origin(*layout.position(i)[1:]) for i in range(layout.per_page))
         ]
 
     def add(self, chunk: StampChunk) -> None:
-        """Lay out the stamps of ``chunk`` after those already added."""
-        module = _DESIGN_MM * MM / (chunk.size + 2 * QUIET_ZONE)
+        """Lay out the stamps of ``chunk`` after those already added. Raises ``ValueError``
+        for a chunk with PINs on a layout without PIN panels, or the other way round."""
+        if (chunk.pins is not None) != self.layout.pin_panels:
+            raise ValueError("stamps with PINs need a layout with PIN panels, and only they")
+        panels = [_pin_panel(pin) for pin in chunk.pins] if chunk.pins is not None else None
+        module = DESIGN_MM * MM / (chunk.size + 2 * QUIET_ZONE)
         qr_side = module * chunk.size
-        label = _DESIGN_MM * _LABEL_RATIO * MM
+        label = DESIGN_MM * LABEL_RATIO * MM
         image = (
             b"q %.4f 0 0 %.4f %.4f %.4f cm BI /W %d /H %d /IM true /D [1 0] ID "
             % (qr_side, qr_side, module * QUIET_ZONE, label + module * QUIET_ZONE, chunk.size,
@@ -268,7 +291,8 @@ class PdfSheets:
             slot = self._count % per_page
             self._page.append(
                 b"".join((
-                    self._places[slot], image, bitmaps[i * length : (i + 1) * length],
+                    self._places[slot], panels[i] if panels else b"", image,
+                    bitmaps[i * length : (i + 1) * length],
                     label_start, human_serial(chunk.key_index, serial).encode(), self._label_end,
                 ))
             )  # fmt: skip
@@ -277,6 +301,7 @@ class PdfSheets:
                 self._flush_page()
 
     def _flush_page(self) -> None:
+        """Write the page laid out so far, if any, with its cut marks."""
         if not self._page:
             return
         content = b"".join(self._page)
@@ -321,79 +346,8 @@ class PdfSheets:
         return self._pdf.take()
 
 
-class CsvManifest:
-    """The manifest of a batch: one row per stamp with its serial, URL, digits and place."""
-
-    HEADER = ("serial", "key_index", "printed_serial", "url", "digits", "page", "row", "column")
-
-    def __init__(self, layout: Layout, host: str) -> None:
-        if any(c in host for c in ',"\r\n'):
-            raise ValueError(f"{host!r} is not a host name")
-        self.layout = layout
-        self._parts = [",".join(self.HEADER) + "\n"]
-        self._count = 0
-
-    def add(self, chunk: StampChunk) -> None:
-        """Append the rows of ``chunk``. No field needs quoting: numbers, the printed serial,
-        and a URL of a host name and digits or base64url (``?``, ``=``, ``-``, ``_``); the text
-        ones go through :func:`text_cell` all
-        the same, the rule of every CSV the project writes (none of them starts a formula)."""
-        key, position = chunk.key_index, self.layout.position
-        numbers = range(self._count, self._count + len(chunk.serials))
-        rows = zip(numbers, chunk.serials, chunk.urls, chunk.digits, strict=True)
-        for n, serial, url, digits in rows:
-            page, row, column = position(n)
-            self._parts.append(
-                f"{serial},{key},{text_cell(human_serial(key, serial))},"
-                f"{text_cell(url)},{text_cell(digits)},{page},{row},{column}\n"
-            )
-        self._count += len(chunk.serials)
-
-    def finish(self) -> None:
-        """Nothing to close; for symmetry with the other writers."""
-
-    def take(self) -> bytes:
-        """Return the CSV bytes (UTF-8) made since the last call."""
-        data, self._parts = "".join(self._parts).encode(), []
-        return data
-
-
-class _Sink(io.RawIOBase):
-    """An unseekable byte sink, so that zipfile streams (data descriptors, no seeking)."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: object) -> int:
-        chunk = bytes(data)  # type: ignore[call-overload]
-        self.parts.append(chunk)
-        return len(chunk)
-
-
-class PngZip:
-    """A ZIP of one PNG per stamp, named by its printed serial, for producers who lay out
-    their own packaging."""
-
-    def __init__(self, module_px: int = PNG_MODULE_PX) -> None:
-        self.module_px = module_px
-        self._sink = _Sink()
-        self._zip = zipfile.ZipFile(self._sink, "w", zipfile.ZIP_STORED)
-
-    def add(self, chunk: StampChunk) -> None:
-        """Add the PNGs of ``chunk``."""
-        for i, serial in enumerate(chunk.serials):
-            name = f"{human_serial(chunk.key_index, serial)}.png"
-            png = chunk.pngs[i] if chunk.pngs else png_bytes(chunk.matrix(i), self.module_px)
-            self._zip.writestr(name, png)
-
-    def finish(self) -> None:
-        """Write the ZIP's central directory."""
-        self._zip.close()
-
-    def take(self) -> bytes:
-        """Return the ZIP bytes made since the last call."""
-        data, self._sink.parts = b"".join(self._sink.parts), []
-        return data
+def _pin_panel(printed_pin: str) -> bytes:
+    """Return the operators that draw a stamp's PIN panel at the bottom of its cell and move
+    the stamp's origin above it, where the QR and label go. Raises ``ValueError`` as
+    :func:`pin_digits`."""
+    return b"/P Do " + pin_digits(printed_pin) + b"1 0 0 1 0 %.3f cm " % (PIN_BAND_MM * MM)

@@ -13,7 +13,8 @@ import zxingcpp
 from PIL import Image
 
 from signing import parse_stamp
-from stamps.sheet import CsvManifest, Layout
+from stamps.data_files import CsvManifest
+from stamps.sheet import Layout
 from tests.conftest import Demo
 from verifier.settings import Settings, SettingsError
 

@@ -1,13 +1,16 @@
 """The print test: batches made by `ocop stamps batch`, rasterised by PDFium (the engine of
 Chrome's and Edge's PDF viewers and print dialogs) as a printer would, decode with zxing-cpp,
 every stamp on every page, to exactly the serials, URLs and positions of the CSV manifest, in
-order."""
+order. A batch with claims (issue 21) prints each stamp's PIN in its panel, where the layout
+says, as the manifest and the batch's secret say."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +20,12 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import func, select
 
-from signing import parse_stamp
-from stamps.sheet import DEFAULT_MARGIN_MM, MIN_GS1_STAMP_MM, MIN_STAMP_MM, Layout
+from signing import STAMP_DIGITS, parse_stamp
+from stamps.chunks import ChunkEncoder
+from stamps.pdf import MM
+from stamps.sheet import DEFAULT_MARGIN_MM, MIN_GS1_STAMP_MM, MIN_STAMP_MM, Layout, PdfSheets
 from tests.conftest import NOW, Demo
+from verifier.claims.pins import pin_of, printed_pin
 from verifier.cli import main, stamp_batches
 from verifier.store.models import Batch
 from verifier.web.routes.batch_api import PrintOptions
@@ -58,6 +64,75 @@ def _decoded(pages: list[Image.Image], layout: Layout, dpi: int) -> list[dict[st
     return sorted(found, key=lambda f: (f["page"], f["row"], f["column"]))
 
 
+Box = tuple[float, float, float, float]  # left, bottom, right, top in points
+
+
+def _field(layout: Layout, row: int, column: int) -> Box:
+    """The PIN field of a cell, as the layout gives it, in points."""
+    left, bottom, width, height = (v * MM for v in layout.pin_field(row, column))
+    return left, bottom, left + width, bottom + height
+
+
+def _inside(box: Box, field: Box) -> bool:
+    return field[0] <= box[0] and box[2] <= field[2] and field[1] <= box[1] and box[3] <= field[3]
+
+
+def _overlaps(box: Box, field: Box) -> bool:
+    return box[0] < field[2] and box[2] > field[0] and box[1] < field[3] and box[3] > field[1]
+
+
+def _chars(page: pdfium.PdfPage) -> list[tuple[str, Box]]:
+    """The characters PDFium finds on ``page`` (white space left out), with their boxes."""
+    text = page.get_textpage()
+    chars = [(text.get_text_range(i, 1), text.get_charbox(i)) for i in range(text.count_chars())]
+    return [(c, box) for c, box in chars if c.strip()]
+
+
+def _pin_fields(pdf: Path, layout: Layout) -> list[dict[str, Any]]:
+    """The text in each cell's PIN field, page by page: the characters whose box lies inside
+    the field the layout gives, and how many more only straddle its edge. Cells whose field
+    holds no character are left out."""
+    found = []
+    document = pdfium.PdfDocument(pdf)
+    try:
+        for number, page in enumerate(document, start=1):
+            chars = _chars(page)
+            for row in range(1, layout.rows + 1):
+                for column in range(1, layout.columns + 1):
+                    field = _field(layout, row, column)
+                    inside = "".join(c for c, box in chars if _inside(box, field))
+                    touching = sum(1 for _, box in chars if _overlaps(box, field))
+                    if touching:
+                        place = {"page": number, "row": row, "column": column}
+                        found.append({**place, "pin": inside, "straddling": touching - len(inside)})
+    finally:
+        document.close()
+    return found
+
+
+def _check_pins(pdf: Path, layout: Layout, manifest: list[dict[str, str]], secret: bytes) -> None:
+    """Each stamp's PIN field holds the manifest's PIN, whole, and that PIN is the batch's."""
+    expected = [
+        {"page": int(m["page"]), "row": int(m["row"]), "column": int(m["column"]),
+         "pin": m["pin"].replace(" ", ""), "straddling": 0}
+        for m in manifest
+    ]  # fmt: skip
+    assert _pin_fields(pdf, layout) == expected
+    for m in manifest:
+        assert m["pin"] == printed_pin(pin_of(secret, int(m["key_index"]), int(m["serial"])))
+
+
+def _batch_secret(demo: Demo, batch_id: int | None = None) -> bytes:
+    """The PIN secret of batch ``batch_id``, or of the newest batch."""
+    demo.service.refresh()
+    with demo.service.sessions() as session:
+        query = select(Batch).order_by(Batch.id.desc())
+        batch = session.get(Batch, batch_id) if batch_id else session.scalars(query).first()
+        assert batch is not None
+        assert batch.claim_secret is not None
+        return batch.claim_secret
+
+
 def _batch(demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Path:
     monkeypatch.setenv("OCOP_DATABASE_URL", demo.service.settings.database_url)
     certificate = str(parse_stamp(demo.sample("genuine")).payload.certificate_id)
@@ -94,6 +169,10 @@ def test_a4_sheets_at_300_dpi_decode_to_the_manifest_in_order(
     manifest = _check(folder, layout, 300)
     assert len(manifest) == count
     assert {m["page"] for m in manifest} == {"1", "2", "3"}
+    assert {m["pin"] for m in manifest} == {""}  # no claims: no PIN, and no panel
+    document = pdfium.PdfDocument(folder / "s.pdf")
+    assert "PIN" not in document[0].get_textpage().get_text_bounded()
+    document.close()
     demo.service.refresh()  # the batch was issued by another process: the CLI
     serials = [int(m["serial"]) for m in manifest]
     assert serials == list(range(serials[0], serials[0] + count))
@@ -251,3 +330,101 @@ def test_the_command_and_the_api_print_with_the_same_defaults(kind: str) -> None
     )
     assert command == PrintOptions.model_validate({"layout": kind}).page_layout()
     assert command.margin == DEFAULT_MARGIN_MM[kind]
+
+
+@pytest.mark.parametrize(
+    ("kind", "layout", "dpi"),
+    [("sheet", Layout.sheet(), 300), ("roll", Layout.roll(), 300),
+     ("sheet", Layout.sheet(stamp_mm=MIN_STAMP_MM), 150)],
+    ids=["sheet", "roll", "smallest"],
+)  # fmt: skip
+def test_a_claims_batch_prints_each_pin_in_its_panel_apart_from_the_qr(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, layout: Layout,
+    dpi: int,
+) -> None:  # fmt: skip
+    """Issue 21's print test: every QR decodes to the manifest's URL at its place, and every
+    PIN field holds the manifest's PIN, which is the one the batch's secret gives."""
+    layout = layout.with_pin_panels()
+    count = layout.per_page + 3 if kind == "sheet" else 3
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", str(count), "--claims",
+                    "--layout", kind, "--stamp-size", str(layout.stamp_mm),
+                    "--zip", str(tmp_path / "s.zip"))  # fmt: skip
+    manifest = _check(folder, layout, dpi)
+    assert len(manifest) == count
+    assert len({m["pin"] for m in manifest}) == count
+    _check_pins(folder / "s.pdf", layout, manifest, _batch_secret(demo))
+    with zipfile.ZipFile(folder / "s.zip") as archive:  # the QR alone: no PIN by its side
+        image = Image.open(archive.open(archive.namelist()[0]))
+        assert image.width == image.height
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == [manifest[0]["url"]]
+
+
+def test_the_pin_digits_are_tall_enough_to_read_under_foil(
+    demo: Demo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a stamp of the default 20 mm, the PIN's digits stand 3.5 mm tall at least."""
+    folder = _batch(demo, tmp_path, monkeypatch, "--count", "1", "--claims")
+    document = pdfium.PdfDocument(folder / "s.pdf")
+    field = _field(Layout.sheet().with_pin_panels(), 1, 1)
+    heights = [(box[3] - box[1]) / MM for _, box in _chars(document[0]) if _inside(box, field)]
+    document.close()
+    assert len(heights) == 8
+    assert min(heights) >= 3.5
+
+
+def test_the_api_prints_a_claims_batch_with_its_pins_and_a_plain_one_without(
+    demo: Demo, tmp_path: Path
+) -> None:
+    """The download streamed from the signer's codes: the manifest's pin column and the PIN
+    panels for a batch ordered with claims; an empty column and no panel for one without."""
+    certificate = parse_stamp(demo.sample("genuine")).payload.certificate_id
+    producer = demo.token("producer")
+    batches = {}
+    for claims in (True, False):
+        order = {"certificate_id": certificate, "count": 4, "claims": claims}
+        ordered = demo.client.post("/api/v1/batches", json=order, headers=producer)
+        assert ordered.status_code == 201, ordered.text
+        batches[claims] = ordered.json()["id"]
+    layout = Layout.roll().with_pin_panels()
+    files = f"/api/v1/batches/{batches[True]}/stamps"
+    answer = demo.client.get(f"{files}.csv", params={"layout": "roll"}, headers=producer)
+    assert answer.status_code == 200, answer.text
+    manifest = list(csv.DictReader(io.StringIO(answer.text)))
+    pdf = tmp_path / "s.pdf"
+    pdf.write_bytes(demo.client.get(f"{files}.pdf", params={"layout": "roll"},
+                                    headers=producer).content)  # fmt: skip
+    decoded = _decoded(_render(pdf, 300), layout, 300)
+    assert [d["url"] for d in decoded] == [m["url"] for m in manifest]
+    _check_pins(pdf, layout, manifest, _batch_secret(demo, batches[True]))
+    plain = f"/api/v1/batches/{batches[False]}/stamps"
+    rows = list(csv.DictReader(io.StringIO(demo.client.get(f"{plain}.csv", headers=producer).text)))
+    assert [r["pin"] for r in rows] == [""] * 4
+    pdf.write_bytes(demo.client.get(f"{plain}.pdf", headers=producer).content)
+    document = pdfium.PdfDocument(pdf)
+    assert "PIN" not in document[0].get_textpage().get_text_bounded()
+    document.close()
+
+
+def test_pin_panels_make_the_cells_taller_and_may_leave_no_room() -> None:
+    sheet, roll = Layout.sheet(), Layout.roll()
+    assert sheet.with_pin_panels().cell[1] == pytest.approx(37.4)
+    assert sheet.with_pin_panels().per_page == 48 < sheet.per_page == 72
+    assert roll.with_pin_panels().page_height == pytest.approx(roll.page_height + 11)
+    with pytest.raises(ValueError, match="no PIN panels"):
+        sheet.pin_field(1, 1)
+    strip = Layout("sheet", 297, 50)  # room for a row of stamps, not with their panels
+    assert strip.rows == 1
+    with pytest.raises(ValueError, match="no stamp fits"):
+        strip.with_pin_panels()
+
+
+def test_the_pdf_refuses_pins_without_panels_and_panels_without_pins() -> None:
+    """A PIN left out, or drawn over another stamp, would be a misprint: refused."""
+    chunk = ChunkEncoder("ocop.vn").encode(1, 4, range(7, 8), ["1" * STAMP_DIGITS])
+    with_pin = replace(chunk, pins=["1234 5678"])
+    with pytest.raises(ValueError, match="PIN panels"):
+        PdfSheets(Layout.sheet(), "ocop.vn").add(with_pin)
+    with pytest.raises(ValueError, match="PIN panels"):
+        PdfSheets(Layout.sheet().with_pin_panels(), "ocop.vn").add(chunk)
+    with pytest.raises(ValueError, match="two groups of four digits"):
+        PdfSheets(Layout.sheet().with_pin_panels(), "ocop.vn").add(replace(chunk, pins=["1234"]))

@@ -9,8 +9,18 @@ import hashlib
 import hmac
 import secrets
 import struct
+from dataclasses import replace
 
-__all__ = ["PIN_DIGITS", "new_batch_secret", "pin_matches", "pin_of", "printed_pin"]
+from stamps.sheet import StampChunk
+
+__all__ = [
+    "PIN_DIGITS",
+    "new_batch_secret",
+    "pin_matches",
+    "pin_of",
+    "printed_pin",
+    "with_printed_pins",
+]
 
 PIN_DIGITS = 8  # 10^8 PINs: see docs/security.md for what guessing one costs
 _DOMAIN = b"OCOP-PIN-v1"
@@ -43,3 +53,13 @@ def pin_matches(secret: bytes, key_index: int, serial: int, typed: str) -> bool:
 def printed_pin(pin: str) -> str:
     """Return the PIN as printed: two groups of four digits (``1234 5678``), easier to copy."""
     return f"{pin[:4]} {pin[4:]}"
+
+
+def with_printed_pins(chunk: StampChunk, secret: bytes | None) -> StampChunk:
+    """Return ``chunk`` with each stamp's PIN as printed, for a batch whose PIN secret is
+    ``secret``; ``chunk`` itself for a batch without claims (``None``). The PINs live in the
+    chunk only while it is laid out: never logged, never stored."""
+    if secret is None:
+        return chunk
+    pins = [printed_pin(pin_of(secret, chunk.key_index, serial)) for serial in chunk.serials]
+    return replace(chunk, pins=pins)

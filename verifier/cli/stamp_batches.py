@@ -63,6 +63,11 @@ def add_parsers(commands: Any) -> None:
         "https://HOST/01/GTIN/21/...?8030=... (the product needs a GTIN; stamp size "
         f"{MIN_GS1_STAMP_MM:g} mm at least)",
     )  # fmt: skip
+    batch.add_argument(
+        "--claims", action="store_true",
+        help="give every stamp a PIN for a one-time claim, printed in a panel under its label "
+        "for scratch-off foil (and in the CSV's pin column, never in the ZIP)",
+    )  # fmt: skip
     batch.add_argument("--workers", type=int, default=2, help="signing processes")
 
 
@@ -72,6 +77,8 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
             args.layout, args.paper, args.stamp_size, args.margin, args.gap, args.cut_marks
         )
         layout.check_form(args.form)
+        if args.claims:
+            layout = layout.with_pin_panels()
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     outputs: dict[FileKind, Path] = {"pdf": args.out}
@@ -90,8 +97,9 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
                 Role.AUTHORITY, operator().label, authority_id=certificate.authority_id
             )
             batch = registry.allocate_batch(
-                session, actor=actor, certificate_id=args.certificate, count=args.count, now=now
-            )
+                session, actor=actor, certificate_id=args.certificate, count=args.count, now=now,
+                claims=args.claims,
+            )  # fmt: skip
             # granted with the allocation (which chose a key in scope), and its key opened:
             # a key this server cannot use rolls the allocation back
             grant = registry.grant_signing(session, actor=actor, batch_id=batch.id, now=now)
@@ -105,8 +113,9 @@ def _stamps_batch(args: argparse.Namespace, now: datetime) -> int:
               file=sys.stderr)  # fmt: skip
         progress = _Progress(batch.count)
         batch_files.write_files(
-            spec, source, outputs, layout, title, workers=args.workers, progress=progress
-        )
+            spec, source, outputs, layout, title, workers=args.workers, progress=progress,
+            pin_secret=batch.claim_secret,
+        )  # fmt: skip
         progress.done()
     except ServiceError as exc:
         raise CommandError(str(exc)) from None

@@ -17,6 +17,7 @@ from stamps.print_files import FileKind, FileWriter, file_writer
 from stamps.qr import ErrorCorrection
 from stamps.sheet import Layout
 from verifier import registry
+from verifier.claims.pins import with_printed_pins
 from verifier.lists.signed_lists import trusted_key
 from verifier.registry import Actor, SigningGrant, StampForm
 from verifier.service_errors import Conflict
@@ -92,11 +93,13 @@ def batch_source(
 
 def stream(
     spec: BatchSpec, source: KeySource, writers: list[FileWriter], *, workers: int = 1,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, pin_secret: bytes | None = None,
 ) -> Iterator[list[bytes]]:  # fmt: skip
-    """Sign and lay out the batch, yielding after each chunk what each writer made."""
+    """Sign and lay out the batch, yielding after each chunk what each writer made; for a batch
+    with claims (its ``pin_secret``), with each stamp's PIN, computed here, never stored."""
     done = 0
-    for chunk in signed_chunks(spec, source, workers=workers):
+    for signed in signed_chunks(spec, source, workers=workers):
+        chunk = with_printed_pins(signed, pin_secret)
         for w in writers:
             w.add(chunk)
         done += len(chunk.serials)
@@ -117,17 +120,23 @@ def write_files(
     *,
     workers: int = 2,
     progress: Callable[[int], None] | None = None,
+    pin_secret: bytes | None = None,
 ) -> None:
-    """Write the batch's files. Each is written under a temporary name and renamed when
+    """Write the batch's files, with the PINs of a batch with claims (its ``pin_secret``; the
+    ``layout`` then needs PIN panels). Each is written under a temporary name and renamed when
     complete, so an interrupted run leaves no file that looks finished.
 
-    Raises ``OSError`` for files that cannot be written (temporary files are removed)."""
+    Raises ``OSError`` for files that cannot be written (temporary files are removed), and
+    ``ValueError`` when the layout has PIN panels and the batch no PINs, or the other way."""
     kinds = list(outputs)
     writers = [file_writer(k, layout, spec.host, title) for k in kinds]
     partial = {k: outputs[k].with_name(outputs[k].name + ".part") for k in kinds}
     handles = {k: partial[k].open("wb") for k in kinds}
     try:
-        for pieces in stream(spec, source, writers, workers=workers, progress=progress):
+        pieces_made = stream(
+            spec, source, writers, workers=workers, progress=progress, pin_secret=pin_secret
+        )
+        for pieces in pieces_made:
             for kind, piece in zip(kinds, pieces, strict=True):
                 handles[kind].write(piece)
         for kind in kinds:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from signing import STAMP_DIGITS
@@ -16,9 +16,10 @@ from stamps.chunks import ChunkEncoder
 from stamps.print_files import FileKind, file_writer
 from stamps.sheet import Layout
 from verifier import registry
+from verifier.claims.pins import with_printed_pins
 from verifier.registry import Actor, StampForm, signing_queue
 from verifier.service import Service
-from verifier.service_errors import Busy, Conflict
+from verifier.service_errors import Busy, Conflict, Invalid
 from verifier.store.models import Batch, Certificate, SigningRequest, SigningState
 
 __all__ = ["SignedFile", "signed_file"]
@@ -42,6 +43,7 @@ class _Asked:
     stars: int
     key_index: int
     gtin: str | None  # the product's, for the GS1 Digital Link form
+    pin_secret: bytes | None = field(default=None, repr=False)  # a batch with claims: its PINs
 
 
 class SignedFile:
@@ -67,8 +69,11 @@ class SignedFile:
             while True:
                 count = len(codes) // STAMP_DIGITS
                 digits = [codes[i * STAMP_DIGITS : (i + 1) * STAMP_DIGITS] for i in range(count)]
-                chunk = self._encoder.encode(
-                    asked.key_index, asked.stars, range(serial, serial + count), digits
+                chunk = with_printed_pins(
+                    self._encoder.encode(
+                        asked.key_index, asked.stars, range(serial, serial + count), digits
+                    ),
+                    asked.pin_secret,
                 )
                 self._writer.add(chunk)
                 serial += count
@@ -95,9 +100,11 @@ def signed_file(
     now: datetime,
 ) -> SignedFile:
     """Ask the signer for the codes of batch ``batch_id`` and return its file, its stamps
-    written in ``form``, once the first codes arrived. Raises as
+    written in ``form``, once the first codes arrived; a batch with claims is laid out with
+    ``layout``'s PIN panels, and its CSV manifest has each stamp's PIN. Raises as
     :func:`signing_queue.queue_signing` (not the actor's batch, too many downloads open);
-    :class:`Invalid` for the GS1 form of a product without a GTIN (nothing is queued);
+    :class:`Invalid` for the GS1 form of a product without a GTIN, or a layout where no stamp
+    with its PIN panel fits (nothing is queued);
     :class:`Conflict` with the signer's reason when it refuses; :class:`Busy` when it cannot
     use the key, or does not take the request within ``signer_wait_seconds`` (the request is
     then abandoned: nothing is signed)."""
@@ -107,11 +114,21 @@ def signed_file(
         certificate = registry.get(session, Certificate, batch.certificate_id)
         title = f"OCOP {certificate.product.name} - batch {batch_id}"
         gtin = registry.stamp_gtin(certificate.product, form)
+        if batch.claim_secret is not None:
+            layout = _with_pin_panels(layout)
         asked = _Asked(request.id, range(request.first_serial, request.last_serial + 1),
-                       batch.stars, batch.key_index, gtin)  # fmt: skip
+                       batch.stars, batch.key_index, gtin, batch.claim_secret)  # fmt: skip
     wait = service.settings.signer_wait_seconds
     codes = _first_codes(service, asked, wait, now)
     return SignedFile(service, asked, codes, kind, layout, title)
+
+
+def _with_pin_panels(layout: Layout) -> Layout:
+    """Return ``layout`` with PIN panels. Raises :class:`Invalid` when no stamp fits then."""
+    try:
+        return layout.with_pin_panels()
+    except ValueError as exc:
+        raise Invalid(f"{exc} (with the PIN panel of a batch with claims)") from None
 
 
 def _look(service: Service, request_id: int, serial: int) -> tuple[SigningRequest, str | None]:

@@ -6,7 +6,9 @@ vectors (tests/test_vectors.py)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -110,3 +112,14 @@ def test_ocop_verify_reads_the_link_online_and_offline(
         assert main([*command, *offline, _other_gtin(link)]) == 1
         answer = json.loads(capsys.readouterr().out)
         assert (answer["verdict"], answer["reasons"]) == ("counterfeit", ["gtin_mismatch"])
+
+
+def test_the_home_page_s_sample_links_keep_their_stamp_in_english_regression(demo: Demo) -> None:
+    """The home page added ``?lang=en`` to every sample's link: to a Digital Link, whose
+    signature is in the query, that made a second ``?`` inside AI 8030, and a malformed stamp."""
+    page = demo.client.get("/?lang=en").text
+    links = dict(re.findall(r'<li><a href="([^"]+)">(\w+)</a></li>', page))
+    gs1 = next(href for href, name in links.items() if name == "genuine_gs1")
+    assert gs1.endswith("&amp;lang=en")
+    assert 'data-verdict="genuine"' in demo.client.get(html.unescape(gs1)).text
+    assert demo.info["claim"]["pin"] in page  # the sample with a PIN, and its PIN

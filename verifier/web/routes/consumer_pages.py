@@ -104,10 +104,15 @@ def render(
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def home(request: Request, service: ServiceDep, language: LanguageDep) -> HTMLResponse:
     samples: dict[str, str] = {}
+    claim = None
     demo = service.settings.data_dir / "demo.json"
     if demo.is_file():
-        samples = json.loads(demo.read_text("utf-8")).get("samples", {})
-    return render(request, "home.html", language, {"samples": samples})
+        told = json.loads(demo.read_text("utf-8"))
+        samples = told.get("samples", {})
+        if "claim" in told:  # a stamp printed with a PIN, and its PIN
+            url = told["claim"]["url"]
+            claim = {"pin": told["claim"]["pin"], "path": url[url.index("/", len("https://")) :]}
+    return render(request, "home.html", language, {"samples": samples, "claim": claim})
 
 
 @router.get("/s/{code}", response_class=HTMLResponse, include_in_schema=False)

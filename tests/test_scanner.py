@@ -1364,7 +1364,12 @@ def test_a_buyer_claims_the_pack_and_a_second_phone_is_warned_at_360_px(
             first_phone = _context(browser, width=360).new_page()
             first_phone.goto(f"{server.url}/scan")
             assert _online_verdict(first_phone)["verdict"] == "genuine"
-            first_phone.goto(server.url + path)  # the page the phone's camera opens
+            note = first_phone.locator("#claim-note")
+            assert "mã PIN dưới lớp cào" in note.inner_text()
+            _assert_accessible_at_360_px(first_phone)
+            note.locator("a").click()  # the scanner sends the buyer to the stamp's page
+            assert first_phone.locator("#pin").is_visible()
+            first_phone.goto(server.url + path)  # as the phone's camera opens it
             first_phone.fill("#pin", claim["pin"])
             first_phone.select_option("#province", "01")
             first_phone.click("section.claim button[type=submit]")

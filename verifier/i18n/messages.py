@@ -355,6 +355,10 @@ SCANNER: dict[str, str] = {
     "checks": N_("Lượt kiểm tra"),
     "checks_value": N_("{count} lượt, lần đầu {first}"),
     "checks_unknown": N_("tạm thời chưa xem được"),
+    "claim_pin": N_(
+        "Tem này có mã PIN dưới lớp cào: cào lớp phủ rồi nhập mã để xác nhận gói hàng."
+    ),
+    "claim_enter": N_("Nhập mã PIN"),
     "stars_label": N_("{n} sao OCOP"),
     "reasons": N_("Lý do:"),
     "checked_online": N_("Đã kiểm tra trực tuyến với sổ đăng ký."),

@@ -364,7 +364,18 @@ function show(answer) {
     ${definitions(rows)}
     ${answer.reasons.length ? `<p>${escapeHtml(T.ui.reasons)}</p><ul>${answer.reasons.map((r) => `<li>${escapeHtml(T.reasons[r] || r)}</li>`).join("")}</ul>` : ""}
     <p class="muted" id="how-checked">${escapeHtml(answer.offline ? T.ui.checked_offline.replace("{hours}", Math.max(0, Math.floor(listsAgeHours()))) : T.ui.checked_online)}</p>
+    ${claimNote(answer)}
     ${lots.length ? traceSection(lots) : ""}`;
+}
+
+/** A stamp printed with a PIN (issue 21), online only: whether its PIN was confirmed, and
+ *  where to type it (the stamp's own page takes it). */
+function claimNote(answer) {
+  const claim = answer.claim;
+  if (!claim) return "";
+  if (claim.claimed) return `<p class="claim" id="claim-note">${escapeHtml(claim.messages[config.lang] || claim.messages.vi)}</p>`;
+  const page = `/check?code=${encodeURIComponent(answer.text)}&lang=${encodeURIComponent(config.lang)}`;
+  return `<p class="claim" id="claim-note">${escapeHtml(T.ui.claim_pin)} <a href="${escapeHtml(page)}">${escapeHtml(T.ui.claim_enter)}</a></p>`;
 }
 
 const definitions = (rows) =>
@@ -422,7 +433,7 @@ function fromServer(json) {
   return {
     stampId: json.stamp ? { keyIndex: json.stamp.key_index, serial: json.stamp.serial } : null,
     verdict: json.verdict, reasons: json.reasons, offline: false, scans: json.scans,
-    issuer: json.stamp && json.stamp.issuer_name,
+    issuer: json.stamp && json.stamp.issuer_name, claim: json.claim,
     certificate: c && {
       stars: c.stars, valid_until: c.valid_until, product: c.product.name,
       producer: c.producer.name, decision: c.decision_number,
@@ -459,7 +470,7 @@ async function onText(text) {
     const headers = signedIn() ? { Authorization: `Bearer ${token()}` } : {};
     const response = await fetch(`/api/v1/verify?${params}`, { headers, signal: AbortSignal.timeout(5000) });
     if (response.ok) {
-      answer = fromServer(await response.json());
+      answer = { ...fromServer(await response.json()), text };
       show(answer);
       showListsNotice(false);
     }

@@ -22,6 +22,7 @@ from signing import VerdictCode
 from signing.dates import VIETNAM, vietnam_date
 from signing.lists import CertificateState, follow_supersedes
 from signing.verdict import Verdict
+from stamps.sheet import human_serial
 from verifier import provinces
 from verifier.claims.claiming import (
     ClaimAnswer,
@@ -66,8 +67,8 @@ class SmsQuery:
 
     @property
     def printed(self) -> str:
-        """Return the serial as printed under the stamp (``stamps.sheet.human_serial``)."""
-        return f"{self.key_index:02d}-{self.serial:09d}"
+        """Return the serial as printed under the stamp."""
+        return human_serial(self.key_index, self.serial)
 
 
 def parse_sms(text: str) -> SmsQuery | None:

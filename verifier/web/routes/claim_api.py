@@ -1,6 +1,6 @@
 """A buyer's one-time claim of a pack under the PIN printed beneath its stamp's scratch-off
-foil: ``POST /api/v1/claims``, and :func:`claim_by_code` that the stamp page's form and the
-scanner page share."""
+foil: ``POST /api/v1/claims``, and :func:`claim_by_code`, which the stamp page's form
+(``POST /claim``) shares."""
 
 from __future__ import annotations
 

@@ -180,7 +180,8 @@ class Service:
         ignored. A serial whose witnessed checks broke a clone rule adds the reason
         ``scan_pattern`` (``suspected_clone`` unless something is worse), from the check that
         broke it on."""
-        verdict, certificate = self._judge(code, now, stars_seen)
+        index = (lists := self.lists(now)).index  # one set of lists for the whole check
+        verdict, certificate = self._judge(code, lists, now, stars_seen)
         stamp = verdict.stamp
         if stamp is None or not _issued(verdict):
             return OnlineVerdict(verdict, certificate, ScanSummary())
@@ -194,19 +195,19 @@ class Service:
         scans = (self.recorder.record_written if witness else self.recorder.record)(event)
         if scans.flag is not None:
             verdict = verdict.completed_online(["scan_pattern"])
-        issued = self.lists(now).index.batch_of(*key)
+        issued = index.batch_of(*key)
         if issued is None or not issued.pins:
             return OnlineVerdict(verdict, certificate, scans)
         with self.sessions() as session:  # only for stamps printed with PINs: a few
             claim = claim_of(session, key_index=key[0], serial=key[1])
         return OnlineVerdict(verdict, certificate, scans, pin=True, claim=claim)
 
+    @staticmethod
     def _judge(
-        self, code: str, now: datetime, stars_seen: int | None
+        code: str, lists: Lists, now: datetime, stars_seen: int | None
     ) -> tuple[Verdict, PublicCertificate | None]:
-        """Return the verdict on ``code`` from its signature, the signed lists and the
+        """Return the verdict on ``code`` from its signature, the signed ``lists`` and the
         registry, and the certificate the public sees (``None`` when there is none)."""
-        lists = self.lists(now)
         index = lists.index
         verdict = verify(
             code,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from verifier import provinces
@@ -41,7 +41,7 @@ def claims_to_review(
         select(StampClaim, Batch, Certificate)
         .join(Batch, covers)
         .join(Certificate, Certificate.id == Batch.certificate_id)
-        .where(or_(StampClaim.count > 1, Batch.markets.is_not(None)))
+        .where(or_(StampClaim.count > 1, _named_outside_markets()))
         .order_by(StampClaim.last_at.desc())
     )
     keys = key_indexes_of(session, actor=actor)
@@ -55,6 +55,15 @@ def claims_to_review(
             if len(found) == limit:
                 break
     return found
+
+
+def _named_outside_markets() -> ColumnElement[bool]:
+    """In SQL: the first or the last confirmation named a province that is not one of the
+    batch's markets (the common claim, in a market province or naming none, is left out before
+    any distance is worked out)."""
+    outside = [and_(named.is_not(None), ~Batch.markets.contains(named))
+               for named in (StampClaim.first_province, StampClaim.last_province)]  # fmt: skip
+    return and_(Batch.markets.is_not(None), or_(*outside))
 
 
 def _far(claim: StampClaim, batch: Batch, rules: CloneRules) -> bool:

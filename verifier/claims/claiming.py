@@ -33,13 +33,12 @@ __all__ = [
     "PinRefused",
     "claim_of",
     "claim_stamp",
-    "claimable_batch",
 ]
 
 WRONG_PINS = 5  # wrong PINs a stamp takes in WRONG_PIN_WINDOW before it locks
 WRONG_PIN_WINDOW = timedelta(hours=1)
 LOCK = timedelta(hours=1)
-CHANNELS = ("web", "scanner", "sms", "api")
+CHANNELS = ("web", "api", "sms")  # the stamp page, the API, a text
 
 
 class ClaimOutcome(StrEnum):
@@ -86,11 +85,10 @@ class PinRefused:
 ClaimAnswer = Claimed | PinRefused
 
 
-def claimable_batch(session: Session, *, key_index: int, serial: int) -> tuple[Batch, bytes]:
-    """Return the issued batch of stamp (``key_index``, ``serial``) when it was printed with
-    PINs, and its PIN secret. Raises :class:`NotFound` for a serial no issued batch holds, or
-    whose batch has no PINs (the same answer: a guesser learns nothing of which serials
-    exist)."""
+def _pin_secret(session: Session, *, key_index: int, serial: int) -> bytes:
+    """Return the PIN secret of the issued batch holding stamp (``key_index``, ``serial``).
+    Raises :class:`NotFound` for a serial no issued batch holds, or whose batch has no PINs
+    (the same answer: a guesser learns nothing of which serials exist)."""
     batch = session.scalars(
         select(Batch).where(
             Batch.key_index == key_index,
@@ -100,7 +98,7 @@ def claimable_batch(session: Session, *, key_index: int, serial: int) -> tuple[B
     ).first()
     if batch is None or batch.state != BatchState.ISSUED or batch.claim_secret is None:
         raise NotFound("stamp with a PIN", f"{key_index}-{serial}")
-    return batch, batch.claim_secret
+    return batch.claim_secret
 
 
 def claim_of(session: Session, *, key_index: int, serial: int) -> ClaimRecord | None:
@@ -122,13 +120,13 @@ def claim_stamp(
     """Check ``pin`` for stamp (``key_index``, ``serial``) and record what it came to, in
     ``session`` (a wrong PIN is recorded too: commit whatever the outcome). Returns
     :class:`Claimed` or :class:`PinRefused`. Raises :class:`NotFound` as
-    :func:`claimable_batch` does, and :class:`Invalid` for a province or channel that is not
+    :func:`_pin_secret` does, and :class:`Invalid` for a province or channel that is not
     one."""
     if province_code is not None and provinces.province(province_code) is None:
         raise Invalid(f"{province_code!r} is not a province code")
     if channel not in CHANNELS:
         raise Invalid(f"{channel!r} is not a claim channel")
-    _, secret = claimable_batch(session, key_index=key_index, serial=serial)
+    secret = _pin_secret(session, key_index=key_index, serial=serial)
     lock = session.get(ClaimLock, (key_index, serial), with_for_update=True)
     if lock is not None and lock.locked_until is not None and lock.locked_until > now:
         return PinRefused(ClaimOutcome.LOCKED, 0, lock.locked_until)

@@ -195,6 +195,8 @@ def page_context(result: OnlineVerdict, language: Language) -> dict[str, Any]:
         else None,
         "scans": result.scans,
         "first_checked": vietnam_date(result.scans.first_at) if result.scans.first_at else None,
+        "pin": result.pin,  # printed with a PIN under scratch-off foil: the page takes it
+        "claimed": None if result.claim is None else claim_words(result.claim, "claimed")[language],
     }
 
 

@@ -147,24 +147,21 @@ def stamp_verdict_page(
     language: LanguageDep,
     code: str,
     *,
-    claimed: dict[str, str] | None = None,
+    pin_typed: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     """Return the verdict page on the stamp text ``code`` (either form, or its digits): what
     ``/s/{digits}``, ``/check`` and a stamp's GS1 Digital Link answer; after a PIN was typed,
-    with what it came to (``claimed``: its ``outcome`` or ``reason``, and its ``text``)."""
+    with what it came to (``pin_typed``: its ``outcome`` or ``reason``, and its ``text``)."""
     result = service.verify(code, now, role="public")
     context = page_context(result, language)
     context["lots"] = _traced_lots(service, result)
     context["official_host"] = service.settings.public_host
     context["code"] = code
     context["provinces"] = PROVINCES
-    context["pin"] = result.pin
-    if result.claim is not None:
-        context["claimed"] = claim_words(result.claim, "claimed")[language]
-    outcome = (claimed or {}).get("outcome")
-    context["claim_result"] = claimed if outcome else None
-    context["claim_error"] = claimed if claimed and not outcome else None
+    outcome = (pin_typed or {}).get("outcome")
+    context["claim_result"] = pin_typed if outcome else None
+    context["claim_error"] = pin_typed if pin_typed and not outcome else None
     return render(request, "stamp.html", language, context, status=status)
 
 
@@ -186,7 +183,7 @@ def claim_form(
         refusal = (exc.messages or every_language(CLAIM_FAILED))[language]
         page = stamp_verdict_page(
             request, service, now, language, code,
-            claimed={"reason": exc.reason or exc.code, "text": refusal},
+            pin_typed={"reason": exc.reason or exc.code, "text": refusal},
             status=429 if isinstance(exc, TooManyTries) else 422,
         )  # fmt: skip
         if exc.retry_after is not None:
@@ -194,7 +191,7 @@ def claim_form(
         return page
     words = claim_words(answer.claim, answer.outcome.value)[language]
     outcome = {"outcome": answer.outcome.value, "text": words}
-    return stamp_verdict_page(request, service, now, language, code, claimed=outcome)
+    return stamp_verdict_page(request, service, now, language, code, pin_typed=outcome)
 
 
 def _traced_lots(service: ServiceDep, result: OnlineVerdict) -> list[LotView]:
